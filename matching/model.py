@@ -1,0 +1,924 @@
+"""The similarity model: profiles in, two-sided scores and reasons out.
+
+Design in one paragraph (details in ``docs/engine.md``): every criterion is a
+*linear* form ``x_i . y_j`` between a student feature row and an SME feature
+row, so a whole score matrix is one dense matrix product of narrow matrices
+(about 2 x (languages + markets) + 80 columns). The SME's view measures how
+much of what the SME needs the student brings (means over the SME's needs);
+the student's view measures how much of what the student offers and wants the
+SME uses (shares of the student's own languages, markets and interests). The
+combined score is their mean. Because everything is linear, a score splits
+exactly into per-item contributions, which is what the reasons are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from babel import Locale
+from sklearn.base import BaseEstimator
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import MultiLabelBinarizer
+
+from .profiles import SMEProfile, StudentProfile
+from .taxonomy import (
+    HOME_MARKET_WEIGHT,
+    INDUSTRIES,
+    INDUSTRY_RELATEDNESS,
+    KNOWN_MARKET_WEIGHT,
+    LANGUAGE_MARKET_FACTOR,
+    LANGUAGE_MARKET_PREFERENCE_FACTOR,
+    LEVEL_WEIGHTS,
+    REGION_CLOSENESS,
+    REGIONS,
+    official_languages,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Stable factor names, in display order.
+FACTORS: Final[tuple[str, ...]] = ("language", "market", "industry", "region", "korean", "text")
+#: The criteria that make a pair acceptable: a pair scoring zero on all of
+#: them has nothing to work on together.
+MAIN_FACTORS: Final[tuple[str, ...]] = ("language", "market", "industry")
+#: Default weights (sum 1). Language and market are what the programme is
+#: about; industry decides whether the student can talk about the product;
+#: region, Korean and free text only break near-ties.
+DEFAULT_WEIGHTS: Final[Mapping[str, float]] = {
+    "language": 0.30,
+    "market": 0.30,
+    "industry": 0.25,
+    "region": 0.07,
+    "korean": 0.05,
+    "text": 0.03,
+}
+#: Added to ranking scores of unacceptable pairs (TOPIK below the minimum) so
+#: they sort below every acceptable pair (scores are in [0, 1]).
+_UNACCEPTABLE: Final[float] = -4.0
+_EN: Final[Locale] = Locale("en")
+
+
+def _language_name(code: str) -> str:
+    return str(_EN.languages.get(code, code))
+
+
+def _country_name(code: str) -> str:
+    return str(_EN.territories.get(code, code))
+
+
+def _industry_name(code: str) -> str:
+    return code.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One part of a score, for people.
+
+    Attributes
+    ----------
+    factor : str
+        One of ``FACTORS`` or ``"priority"``.
+    key : str
+        Stable message key the app translates, e.g. ``"language.speaks_needed"``.
+    params : dict
+        Codes (not names) the message needs, e.g. ``{"language": "vi",
+        "level": "native"}``.
+    weight : float
+        Contribution to the combined score; the weights of all reasons of a
+        pair add up to its combined score.
+    """
+
+    factor: str
+    key: str
+    params: dict[str, str | int | float] = field(default_factory=dict)
+    weight: float = 0.0
+
+    @property
+    def detail(self) -> str:
+        """Plain English rendering for logs and the command line."""
+        p = self.params
+        lang = _language_name(str(p.get("language", "")))
+        market = _country_name(str(p.get("market", "")))
+        k = self.key
+        if k == "language.speaks_needed":
+            level = str(p.get("level", ""))
+            how = "natively" if level == "native" else f"at {level} level"
+            return f"speaks {lang} {how}; the SME needs {lang}"
+        if k == "language.no_overlap":
+            return "speaks none of the languages the SME needs"
+        if k == "market.home":
+            return f"comes from {market}; the SME targets {market}"
+        if k == "market.known":
+            return f"knows the {market} market; the SME targets {market}"
+        if k == "market.language":
+            return f"speaks {lang} ({p.get('level')}), spoken in {market}; the SME targets {market}"
+        if k == "market.no_overlap":
+            return "knows none of the SME's target markets"
+        if k == "industry.same":
+            return f"interested in {_industry_name(str(p.get('industry')))}, the SME's industry"
+        if k == "industry.related":
+            return (
+                f"interested in {_industry_name(str(p.get('industry')))}, related to the SME's "
+                f"{_industry_name(str(p.get('sme_industry')))}"
+            )
+        if k == "industry.no_overlap":
+            return "interested in none of the SME's industries"
+        if k == "region.same":
+            return f"can work in {p.get('region')}, where the SME is"
+        if k == "region.neighbour":
+            return f"can work in {p.get('region')}, next to the SME's {p.get('sme_region')}"
+        if k == "korean.meets_minimum":
+            return f"TOPIK {p.get('topik')} meets the SME's minimum {p.get('min_topik')}"
+        if k == "korean.below_minimum":
+            return f"TOPIK {p.get('topik')} is below the SME's minimum {p.get('min_topik')}"
+        if k == "text.similar":
+            return f"self-introduction and SME description are similar ({p.get('similarity')})"
+        if k == "priority.unmatched_last_cycle":
+            return "was not matched in the last cycle (priority)"
+        return k
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Shortlists: sparse (students x SMEs) matrices over the same pairs.
+
+    Attributes
+    ----------
+    combined, student_view, sme_view : scipy.sparse.csr_array
+        Scores of the shortlisted pairs, float64, column indices sorted;
+        every stored entry is an acceptable pair (values may be tiny but the
+        entry is stored explicitly).
+    k : int
+        Requested list length.
+    by : str
+        Which score the per-student top-k ranked by.
+    """
+
+    combined: sp.csr_array
+    student_view: sp.csr_array
+    sme_view: sp.csr_array
+    k: int
+    by: str
+
+
+@dataclass
+class _Block:
+    """One criterion's features; ``x_*`` are student rows, ``y_*`` SME rows."""
+
+    factor: str
+    labels: list[str]
+    x_sme: FloatArray
+    y_sme: FloatArray
+    x_stu: FloatArray
+    y_stu: FloatArray
+    shared_y: bool  # y_sme is y_stu: the combined matrix needs one copy
+
+
+def _normalise_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
+    merged = dict(DEFAULT_WEIGHTS)
+    if weights is not None:
+        for key, value in weights.items():
+            if key not in FACTORS:
+                raise ValueError(f"unknown factor {key!r}; expected one of {FACTORS}")
+            if not math.isfinite(float(value)) or float(value) < 0:
+                raise ValueError(f"weight for {key!r} must be finite and >= 0")
+            merged[key] = float(value)
+    total = sum(merged.values())
+    if sum(merged[f] for f in MAIN_FACTORS) <= 0:
+        raise ValueError("at least one of language, market, industry needs a positive weight")
+    # Normalising keeps every score in [0, 1] whatever the coordinators type.
+    return {k: v / total for k, v in merged.items()}
+
+
+def _as_pairs(pairs: Any, n: int, m: int) -> tuple[IntArray, IntArray]:
+    """Turn an iterable of (i, j), an (p, 2) array or a sparse matrix into arrays."""
+    if pairs is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if sp.issparse(pairs):
+        coo = sp.coo_array(pairs)
+        return coo.row.astype(np.int64), coo.col.astype(np.int64)
+    arr = np.asarray(list(pairs) if not isinstance(pairs, np.ndarray) else pairs, dtype=np.int64)
+    if arr.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    arr = arr.reshape(-1, 2)
+    if (arr[:, 0] < 0).any() or (arr[:, 0] >= n).any() or (arr[:, 1] < 0).any() or (arr[:, 1] >= m).any():
+        raise IndexError("pair index out of range")
+    return arr[:, 0].copy(), arr[:, 1].copy()
+
+
+class MatchModel(BaseEstimator):  # type: ignore[misc]
+    """Two-sided student-SME similarity, scikit-learn style.
+
+    Parameters
+    ----------
+    weights : Mapping[str, float], optional
+        Criterion weights by factor name (``language``, ``market``,
+        ``industry``, ``region``, ``korean``, ``text``); missing factors keep
+        their default (``DEFAULT_WEIGHTS``); the result is normalised to sum 1.
+    text_dims : int, default 24
+        Dimensions of the latent-semantic text space (TF-IDF + truncated
+        SVD). Free text is a tie-breaker; a small dense space keeps the score
+        product narrow. Set 0 to ignore text.
+    priority_bonus : float, default 0.05
+        Share of the SME's view reserved for priority students (those left
+        unmatched last cycle): their SME view is ``(1-b) * base + b``, everyone
+        else's ``(1-b) * base``. This changes no SME's order among non-priority
+        students and lifts priority students by ``b`` in every SME's ranking.
+    random_state : int or None
+        Seed of the randomized SVD (the only random step).
+
+    Attributes
+    ----------
+    weights_ : dict
+        Normalised weights used.
+    n_students_, n_smes_ : int
+    languages_, markets_ : list of str
+        Vocabularies learnt in ``fit`` (from the SMEs' needs and targets).
+    """
+
+    def __init__(
+        self,
+        weights: Mapping[str, float] | None = None,
+        text_dims: int = 24,
+        priority_bonus: float = 0.05,
+        random_state: int | None = None,
+    ) -> None:
+        self.weights = weights
+        self.text_dims = text_dims
+        self.priority_bonus = priority_bonus
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        students: Sequence[StudentProfile],
+        smes: Sequence[SMEProfile],
+        priority: npt.ArrayLike | None = None,
+    ) -> MatchModel:
+        """Learn vocabularies and build feature matrices.
+
+        Parameters
+        ----------
+        students : sequence of StudentProfile
+        smes : sequence of SMEProfile
+        priority : array-like of bool, optional
+            One flag per student; flagged students get ``priority_bonus``.
+
+        Returns
+        -------
+        MatchModel
+            ``self``.
+        """
+        self.weights_ = _normalise_weights(self.weights)
+        if not 0.0 <= float(self.priority_bonus) < 1.0:
+            raise ValueError("priority_bonus must be in [0, 1)")
+        n, m = len(students), len(smes)
+        self.n_students_, self.n_smes_ = n, m
+        self.students_ = list(students)
+        self.smes_ = list(smes)
+        self.min_topik_ = np.array([s.min_topik for s in smes], dtype=np.int64)
+        self.topik_ = np.array([s.topik_level for s in students], dtype=np.int64)
+        self.capacity_ = np.array([s.capacity for s in smes], dtype=np.int64)
+        pri = np.zeros(n, bool) if priority is None else np.asarray(priority, dtype=bool)
+        if pri.shape != (n,):
+            raise ValueError("priority must have one flag per student")
+        self.priority_ = pri
+
+        needs = [self._needed_languages(s) for s in smes]
+        self.sme_needs_ = needs
+        lang_vec = DictVectorizer(sort=True).fit([{lang: 1 for lang in nd} for nd in needs] or [{}])
+        mkt_vec = DictVectorizer(sort=True).fit([{c: 1 for c in s.markets} for s in smes] or [{}])
+        self.languages_ = [str(x) for x in lang_vec.feature_names_]
+        self.markets_ = [str(x) for x in mkt_vec.feature_names_]
+
+        blocks = [
+            self._language_block(students, needs),
+            self._market_block(students, smes),
+            self._industry_block(students, smes),
+            self._region_block(students, smes),
+            self._korean_block(students, smes),
+            self._text_block(students, smes),
+        ]
+        if self.priority_bonus > 0 and pri.any():
+            ones = np.ones((m, 1))
+            blocks.append(
+                _Block("priority", ["priority"], pri[:, None].astype(float), ones, np.zeros((n, 1)), ones, True)
+            )
+        self._blocks = blocks
+        self._assemble()
+        return self
+
+    def _needed_languages(self, sme: SMEProfile) -> tuple[str, ...]:
+        if sme.languages_needed:
+            return tuple(dict.fromkeys(x for x in sme.languages_needed if x != "ko"))
+        out: list[str] = []
+        for c in sme.markets:
+            for lang in official_languages(c):
+                if lang != "ko" and lang not in out:
+                    out.append(lang)
+        return tuple(out)
+
+    def _language_block(self, students: Sequence[StudentProfile], needs: list[tuple[str, ...]]) -> _Block:
+        L = len(self.languages_)
+        col = {c: i for i, c in enumerate(self.languages_)}
+        n, m = len(students), len(needs)
+        lev = np.zeros((n, L))
+        share = np.zeros((n, L))
+        for i, s in enumerate(students):
+            own = {c: LEVEL_WEIGHTS[v] for c, v in s.languages.items() if c != "ko"}
+            total = sum(own.values())
+            for c, w in own.items():
+                j = col.get(c)
+                if j is not None:
+                    lev[i, j] = w
+                    share[i, j] = w / total  # share of the student's language skills
+        need = np.zeros((m, L))
+        for j, nd in enumerate(needs):
+            for c in nd:
+                need[j, col[c]] = 1.0
+        cnt = need.sum(axis=1, keepdims=True)
+        need_mean = np.divide(need, cnt, out=np.zeros_like(need), where=cnt > 0)
+        return _Block("language", list(self.languages_), lev, need_mean, share, need, False)
+
+    def _market_block(self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> _Block:
+        C = len(self.markets_)
+        col = {c: i for i, c in enumerate(self.markets_)}
+        # Which markets each language reaches (CLDR official/de facto).
+        reach: dict[str, list[int]] = {}
+        for c, j in col.items():
+            for lang in official_languages(c):
+                reach.setdefault(lang, []).append(j)
+        n, m = len(students), len(smes)
+        ability = np.zeros((n, C))
+        pref = np.zeros((n, C))
+        for i, s in enumerate(students):
+            a_row = ability[i]
+            p_row = pref[i]
+            outside = 0.0  # interest mass in markets no SME targets
+            for lang, level in s.languages.items():
+                w = LEVEL_WEIGHTS[level]
+                for j in reach.get(lang, ()):
+                    a_row[j] = max(a_row[j], LANGUAGE_MARKET_FACTOR * w)
+                    p_row[j] = max(p_row[j], LANGUAGE_MARKET_PREFERENCE_FACTOR * w)
+            for c in dict.fromkeys(s.markets):
+                j2 = col.get(c)
+                if j2 is None:
+                    outside += KNOWN_MARKET_WEIGHT
+                else:
+                    a_row[j2] = max(a_row[j2], KNOWN_MARKET_WEIGHT)
+                    p_row[j2] = max(p_row[j2], KNOWN_MARKET_WEIGHT)
+            jn = col.get(s.nationality)
+            if jn is None:
+                outside += HOME_MARKET_WEIGHT if s.nationality not in s.markets else 0.0
+            else:
+                a_row[jn] = HOME_MARKET_WEIGHT
+                p_row[jn] = HOME_MARKET_WEIGHT
+            total = p_row.sum() + outside
+            if total > 0:
+                p_row /= total  # share of the student's market interest
+        tgt = np.zeros((m, C))
+        for j, e in enumerate(smes):
+            for c in e.markets:
+                tgt[j, col[c]] = 1.0
+        cnt = tgt.sum(axis=1, keepdims=True)
+        tgt_mean = np.divide(tgt, cnt, out=np.zeros_like(tgt), where=cnt > 0)
+        return _Block("market", list(self.markets_), ability, tgt_mean, pref, tgt, False)
+
+    def _industry_block(self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> _Block:
+        K = len(INDUSTRIES)
+        rel = np.array([[INDUSTRY_RELATEDNESS.get((a, b), 0.0) for b in INDUSTRIES] for a in INDUSTRIES])
+        mlb = MultiLabelBinarizer(classes=list(INDUSTRIES))
+        known = set(INDUSTRIES)
+        x = mlb.fit_transform([[c for c in s.industries if c in known] for s in students]).astype(float)
+        y = mlb.transform([[c for c in e.industries if c in known] for e in smes]).astype(float)
+        x = x.reshape(len(students), K)
+        y = y.reshape(len(smes), K)
+        # reach[i, b] = best relatedness of any of i's industries to b
+        x_reach = (x[:, :, None] * rel[None, :, :]).max(axis=1) if len(students) else np.zeros((0, K))
+        y_reach = (y[:, :, None] * rel[None, :, :]).max(axis=1) if len(smes) else np.zeros((0, K))
+        xc = x.sum(axis=1, keepdims=True)
+        yc = y.sum(axis=1, keepdims=True)
+        x_share = np.divide(x, xc, out=np.zeros_like(x), where=xc > 0)
+        y_mean = np.divide(y, yc, out=np.zeros_like(y), where=yc > 0)
+        # SME view: mean over the SME's industries of the student's reach;
+        # student view: share of the student's interests the SME reaches.
+        return _Block("industry", list(INDUSTRIES), x_reach, y_mean, x_share, y_reach, False)
+
+    def _region_block(self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> _Block:
+        R = len(REGIONS)
+        col = {c: i for i, c in enumerate(REGIONS)}
+        near = np.array([[REGION_CLOSENESS.get((a, b), 0.0) for b in REGIONS] for a in REGIONS])
+        x = np.zeros((len(students), R))
+        for i, s in enumerate(students):
+            for r in s.regions:
+                j = col.get(r)
+                if j is not None:
+                    np.maximum(x[i], near[j], out=x[i])
+        y = np.zeros((len(smes), R))
+        for j, e in enumerate(smes):
+            c = col.get(e.region)
+            if c is not None:
+                y[j, c] = 1.0
+        return _Block("region", list(REGIONS), x, y, x, y, True)
+
+    def _korean_block(self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> _Block:
+        levels = np.arange(7)
+        t = self.topik_[:, None]
+        ok = t >= levels[None, :]
+        # SME view: more Korean is better (TOPIK/6); student view: the SME's
+        # requirement is met (1). Below the minimum is unacceptable, handled by
+        # _UNACCEPTABLE in ranking and by acceptable() elsewhere.
+        x_sme = np.where(ok, t / 6.0, 0.0)
+        x_stu = ok.astype(float)
+        y = np.zeros((len(smes), 7))
+        y[np.arange(len(smes)), self.min_topik_] = 1.0
+        return _Block("korean", [str(v) for v in levels], x_sme, y, x_stu, y, True)
+
+    def _text_block(self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> _Block:
+        texts = [s.text or "" for s in students] + [e.text or "" for e in smes]
+        n = len(students)
+        has = np.array([1.0 if t.strip() else 0.0 for t in texts])
+        emb = np.zeros((len(texts), 0))
+        if self.text_dims > 0 and has.sum() >= 2:
+            try:
+                tfidf = TfidfVectorizer(sublinear_tf=True, max_features=20000, dtype=np.float64)
+                mat = tfidf.fit_transform(texts)
+            except ValueError:  # empty vocabulary: only stop words / punctuation
+                mat = None
+            if mat is not None:
+                if mat.shape[1] <= self.text_dims:
+                    emb = mat.toarray()
+                else:
+                    svd = TruncatedSVD(n_components=self.text_dims, random_state=self.random_state)
+                    emb = svd.fit_transform(mat)
+                norms = np.linalg.norm(emb, axis=1, keepdims=True)
+                emb = np.divide(emb, norms, out=np.zeros_like(emb), where=norms > 0)
+                has = has * (norms[:, 0] > 0)
+        # text score = (has_i * has_j + cos(u_i, v_j)) / 2, in [0, 1] and 0
+        # when either side wrote nothing; linear, so it fits the one product.
+        feats = np.hstack([has[:, None], emb]) / math.sqrt(2.0)
+        labels = ["has_text"] + [f"lsa{d}" for d in range(emb.shape[1])]
+        return _Block("text", labels, feats[:n], feats[n:], feats[:n], feats[n:], True)
+
+    # ------------------------------------------------------------ matrices
+    def _assemble(self) -> None:
+        """Build weighted view matrices and the float32 ranking matrices."""
+        w = self.weights_
+        b = float(self.priority_bonus) if any(bl.factor == "priority" for bl in self._blocks) else 0.0
+        xs, ys, xt, yt, fs = [], [], [], [], []
+        for bl in self._blocks:
+            if bl.factor == "priority":
+                ws, wt = b, 0.0
+            else:
+                ws, wt = w[bl.factor] * (1.0 - b), w[bl.factor]
+            xs.append(bl.x_sme * ws)
+            ys.append(bl.y_sme)
+            xt.append(bl.x_stu * wt)
+            yt.append(bl.y_stu)
+            fs.extend([bl.factor] * bl.x_sme.shape[1])
+        n, m = self.n_students_, self.n_smes_
+        self._xs = np.hstack(xs) if xs else np.zeros((n, 0))
+        self._ys = np.hstack(ys) if ys else np.zeros((m, 0))
+        self._xt = np.hstack(xt) if xt else np.zeros((n, 0))
+        self._yt = np.hstack(yt) if yt else np.zeros((m, 0))
+        self._col_factor = np.array(fs)
+        self._col_label = [lab for bl in self._blocks for lab in bl.labels]
+        main = np.isin(self._col_factor, MAIN_FACTORS)
+        self._xs_main, self._xt_main = self._xs[:, main], self._xt[:, main]
+        self._ys_main, self._yt_main = self._ys[:, main], self._yt[:, main]
+        # Unacceptable-by-TOPIK columns: a one-hot of the SME's minimum times
+        # a large negative for levels above the student's.
+        pen = np.where(self.topik_[:, None] < np.arange(7)[None, :], _UNACCEPTABLE, 0.0)
+        kor_y = next(bl.y_sme for bl in self._blocks if bl.factor == "korean")
+        # Ranking matrices (float32): blocks whose SME side is the same in
+        # both views are merged so the product stays narrow.
+        rank: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = {}
+        for by in ("combined", "student", "sme"):
+            rx, ry = [], []
+            off = 0
+            for bl in self._blocks:
+                width = bl.x_sme.shape[1]
+                sl = slice(off, off + width)
+                off += width
+                a_s, a_t = self._xs[:, sl], self._xt[:, sl]
+                if by == "student":
+                    rx.append(a_t)
+                    ry.append(bl.y_stu)
+                elif by == "sme":
+                    rx.append(a_s)
+                    ry.append(bl.y_sme)
+                elif bl.shared_y:
+                    rx.append(0.5 * (a_s + a_t))
+                    ry.append(bl.y_sme)
+                else:
+                    rx.extend([0.5 * a_s, 0.5 * a_t])
+                    ry.extend([bl.y_sme, bl.y_stu])
+            rx.append(pen)
+            ry.append(kor_y)
+            rank[by] = (
+                np.ascontiguousarray(np.hstack(rx), dtype=np.float32),
+                np.ascontiguousarray(np.hstack(ry).T, dtype=np.float32),
+            )
+        self._rank = rank
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "weights_"):
+            raise RuntimeError("MatchModel is not fitted; call fit(students, smes) first")
+
+    # -------------------------------------------------------------- scoring
+    def score_pairs(
+        self, student_idx: npt.ArrayLike, sme_idx: npt.ArrayLike
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Score arbitrary (student, SME) index pairs exactly (float64).
+
+        Parameters
+        ----------
+        student_idx, sme_idx : array-like of int
+            Same length; pair ``p`` is ``(student_idx[p], sme_idx[p])``.
+
+        Returns
+        -------
+        combined, student_view, sme_view : ndarray of float64
+            Each in [0, 1]. Unacceptable pairs still get their (low) scores;
+            see ``acceptable``.
+        """
+        self._check_fitted()
+        si = np.asarray(student_idx, dtype=np.int64).ravel()
+        sj = np.asarray(sme_idx, dtype=np.int64).ravel()
+        if si.shape != sj.shape:
+            raise ValueError("student_idx and sme_idx must have the same length")
+        stu = np.empty(si.size)
+        sme = np.empty(si.size)
+        step = 1 << 16  # bounded temporaries: step x columns x 8 bytes
+        for a in range(0, si.size, step):
+            i, j = si[a : a + step], sj[a : a + step]
+            stu[a : a + step] = np.einsum("ij,ij->i", self._xt[i], self._yt[j])
+            sme[a : a + step] = np.einsum("ij,ij->i", self._xs[i], self._ys[j])
+        # Clamp float noise so documented bounds hold exactly.
+        np.clip(stu, 0.0, 1.0, out=stu)
+        np.clip(sme, 0.0, 1.0, out=sme)
+        return 0.5 * (stu + sme), stu, sme
+
+    def acceptable(self, student_idx: npt.ArrayLike, sme_idx: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Whether pairs are acceptable at all.
+
+        A pair is unacceptable when the student's TOPIK is below the SME's
+        ``min_topik`` or when it scores zero on every main criterion
+        (language, market, industry) in both views.
+
+        Parameters
+        ----------
+        student_idx, sme_idx : array-like of int
+
+        Returns
+        -------
+        ndarray of bool
+        """
+        self._check_fitted()
+        si = np.asarray(student_idx, dtype=np.int64).ravel()
+        sj = np.asarray(sme_idx, dtype=np.int64).ravel()
+        ok = self.topik_[si] >= self.min_topik_[sj]
+        main = np.zeros(si.size)
+        step = 1 << 16
+        for a in range(0, si.size, step):
+            i, j = si[a : a + step], sj[a : a + step]
+            main[a : a + step] = np.einsum("ij,ij->i", self._xt_main[i], self._yt_main[j]) + np.einsum(
+                "ij,ij->i", self._xs_main[i], self._ys_main[j]
+            )
+        return ok & (main > 1e-12)
+
+    def score_matrix(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Dense (students x SMEs) score matrices; for small problems and tests.
+
+        Returns
+        -------
+        combined, student_view, sme_view : ndarray of float64
+            Unacceptable pairs are ``-inf`` in all three.
+        """
+        self._check_fitted()
+        n, m = self.n_students_, self.n_smes_
+        i, j = np.divmod(np.arange(n * m, dtype=np.int64), max(m, 1))
+        comb, stu, sme = self.score_pairs(i, j)
+        ok = self.acceptable(i, j)
+        out = []
+        for v in (comb, stu, sme):
+            v = np.where(ok, v, -np.inf)
+            out.append(v.reshape(n, m))
+        return out[0], out[1], out[2]
+
+    # ----------------------------------------------------------- candidates
+    def candidates(
+        self,
+        k: int,
+        *,
+        by: Literal["combined", "student", "sme"] = "combined",
+        exclude: Any = None,
+        include: Any = None,
+        students: npt.ArrayLike | None = None,
+        sme_mask: npt.ArrayLike | None = None,
+        sme_side: bool = False,
+        sme_floor: FloatArray | None = None,
+        chunk_size: int | None = None,
+        max_block_bytes: int = 128 << 20,
+    ) -> Candidates:
+        """Top-k acceptable SMEs per student, as sparse matrices.
+
+        Scores are computed chunk by chunk of students as one float32 matrix
+        product of narrow feature matrices; the top k per row are found with a
+        sampled lower bound and a threshold pass (ties at the k-th score go
+        to the lower SME index). Memory: the dense block is at most
+        ``max_block_bytes`` (default 128 MiB; ``chunk_size`` rows x SMEs x 4
+        bytes), plus about twice that for masks and temporaries, plus the
+        output (about 3 x 16 bytes per kept pair). Nothing of size
+        students x SMEs is ever held.
+
+        Parameters
+        ----------
+        k : int
+            List length per student (>= 1).
+        by : {"combined", "student", "sme"}
+            Score that ranks the lists. ``"student"`` gives lists that are
+            exact prefixes of the student's preference order (what deferred
+            acceptance needs).
+        exclude : pairs, optional
+            (student, SME) index pairs never returned.
+        include : pairs, optional
+            Pairs added whatever their rank (if acceptable and not excluded).
+        students : array-like of int, optional
+            Compute lists only for these students (others get empty rows).
+        sme_mask : array-like of bool, optional
+            Only SMEs flagged True are considered.
+        sme_side : bool
+            Also add each SME's top-k students (by the same score): the union
+            helps ``optimal`` reach the global optimum.
+        sme_floor : ndarray of float, shape (SMEs,), optional
+            Keep only pairs the SME would accept now in deferred acceptance:
+            ``sme_view >= sme_floor[j]`` (lenient by 1e-5: an extra proposal
+            is harmless, a missed one is not).
+        chunk_size : int, optional
+            Students per block; default from ``max_block_bytes``.
+        max_block_bytes : int
+            Memory bound for one dense block.
+
+        Returns
+        -------
+        Candidates
+        """
+        self._check_fitted()
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        n, m = self.n_students_, self.n_smes_
+        rows_all = np.arange(n, dtype=np.int64) if students is None else np.unique(np.asarray(students, dtype=np.int64))
+        cols = np.arange(m, dtype=np.int64)
+        if sme_mask is not None:
+            cols = cols[np.asarray(sme_mask, dtype=bool)]
+        ex_i, ex_j = _as_pairs(exclude, n, m)
+        ex_sorted = np.unique(ex_i * max(m, 1) + ex_j) if ex_i.size else np.zeros(0, np.int64)
+        col_pos = np.full(m, -1, dtype=np.int64)
+        col_pos[cols] = np.arange(cols.size)
+        got_i: list[IntArray] = []
+        got_j: list[IntArray] = []
+        if rows_all.size and cols.size:
+            X, YT = self._rank[by]
+            YT = YT[:, cols] if cols.size != m else YT
+            YT = np.ascontiguousarray(YT)
+            if sme_floor is not None:
+                Xf, YTf = self._rank["sme"]
+                YTf = np.ascontiguousarray(YTf[:, cols])
+                floor_v = np.asarray(sme_floor, dtype=np.float64)[cols].astype(np.float32) - np.float32(1e-5)
+            mc = cols.size
+            step = chunk_size or max(1, min(rows_all.size, max_block_bytes // (4 * mc)))
+            kk = min(k, mc)
+            pool: _SmeTopK | None = _SmeTopK(mc, k) if sme_side else None
+            for a in range(0, rows_all.size, step):
+                rows = rows_all[a : a + step]
+                block = X[rows] @ YT
+                if sme_floor is not None:
+                    fb = Xf[rows] @ YTf
+                    block[fb < floor_v[None, :]] = _UNACCEPTABLE
+                if ex_sorted.size:
+                    lo = np.searchsorted(ex_sorted, rows[0] * m)
+                    hi = np.searchsorted(ex_sorted, (rows[-1] + 1) * m)
+                    if hi > lo:
+                        e = ex_sorted[lo:hi]
+                        er, ec = np.divmod(e, m)
+                        rpos = np.searchsorted(rows, er)
+                        okr = (rpos < rows.size) & (rows[np.minimum(rpos, rows.size - 1)] == er) & (col_pos[ec] >= 0)
+                        block[rpos[okr], col_pos[ec[okr]]] = _UNACCEPTABLE
+                r_loc, c_loc = _topk_rows(block, kk)
+                keep = block[r_loc, c_loc] > _UNACCEPTABLE / 2
+                got_i.append(rows[r_loc[keep]])
+                got_j.append(cols[c_loc[keep]])
+                if pool is not None:
+                    pool.push(block, rows)
+            if pool is not None:
+                pi, pj = pool.result()
+                got_i.append(pi)
+                got_j.append(cols[pj])
+        in_i, in_j = _as_pairs(include, n, m)
+        got_i.append(in_i)
+        got_j.append(in_j)
+        gi = np.concatenate(got_i) if got_i else np.zeros(0, np.int64)
+        gj = np.concatenate(got_j) if got_j else np.zeros(0, np.int64)
+        key = np.unique(gi * max(m, 1) + gj)
+        if ex_sorted.size and key.size:
+            key = key[~np.isin(key, ex_sorted, assume_unique=False)]
+        gi, gj = np.divmod(key, max(m, 1))
+        if gi.size:
+            okp = self.acceptable(gi, gj)
+            gi, gj = gi[okp], gj[okp]
+        comb, stu, sme = self.score_pairs(gi, gj)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(gi, minlength=n), out=indptr[1:])
+
+        def mk(v: FloatArray) -> sp.csr_array:
+            return sp.csr_array((v, gj.copy(), indptr.copy()), shape=(n, m))
+
+        return Candidates(mk(comb), mk(stu), mk(sme), k, by)
+
+    # ------------------------------------------------------------- explain
+    def explain(self, student_idx: int, sme_idx: int) -> list[Reason]:
+        """Split a pair's combined score into reasons.
+
+        Parameters
+        ----------
+        student_idx, sme_idx : int
+            Indices into the fitted students and SMEs.
+
+        Returns
+        -------
+        list of Reason
+            Sorted by weight, largest first; weights add up to the combined
+            score of ``score_pairs`` (to rounding). Main criteria with no
+            overlap get a zero-weight ``*.no_overlap`` reason; a TOPIK below
+            the minimum gets ``korean.below_minimum``.
+        """
+        self._check_fitted()
+        i, j = int(student_idx), int(sme_idx)
+        st, sm = self.students_[i], self.smes_[j]
+        contrib = 0.5 * (self._xs[i] * self._ys[j] + self._xt[i] * self._yt[j])
+        reasons: list[Reason] = []
+        acc: dict[tuple[str, str], float] = {}
+        for c in np.flatnonzero(contrib != 0.0):
+            f = str(self._col_factor[c])
+            lab = self._col_label[c]
+            if f in ("korean", "text", "priority"):
+                lab = ""
+            acc[(f, lab)] = acc.get((f, lab), 0.0) + float(contrib[c])
+        seen = {f for f, _ in acc}
+        for (f, lab), wgt in acc.items():
+            reasons.append(self._reason(f, lab, wgt, st, sm))
+        for f in MAIN_FACTORS:
+            if f not in seen:
+                reasons.append(Reason(f, f"{f}.no_overlap", {}, 0.0))
+        if st.topik_level < sm.min_topik:
+            reasons.append(
+                Reason("korean", "korean.below_minimum", {"topik": st.topik_level, "min_topik": sm.min_topik}, 0.0)
+            )
+        # Clamp noise like score_pairs so the sum matches it exactly.
+        reasons.sort(key=lambda r: (-r.weight, r.factor, r.key, sorted(r.params.items())))
+        return reasons
+
+    def _reason(self, f: str, lab: str, wgt: float, st: StudentProfile, sm: SMEProfile) -> Reason:
+        if f == "language":
+            return Reason(f, "language.speaks_needed", {"language": lab, "level": st.languages.get(lab, "")}, wgt)
+        if f == "market":
+            if st.nationality == lab:
+                return Reason(f, "market.home", {"market": lab}, wgt)
+            if lab in st.markets:
+                return Reason(f, "market.known", {"market": lab}, wgt)
+            langs = [g for g in official_languages(lab) if g in st.languages]
+            best = max(langs, key=lambda g: LEVEL_WEIGHTS[st.languages[g]]) if langs else ""
+            return Reason(
+                f, "market.language", {"market": lab, "language": best, "level": st.languages.get(best, "")}, wgt
+            )
+        if f == "industry":
+            if lab in sm.industries and lab in st.industries:
+                return Reason(f, "industry.same", {"industry": lab}, wgt)
+            # The column is one industry; name the related pair behind it.
+            mine = [x for x in st.industries if x == lab or INDUSTRY_RELATEDNESS.get((x, lab), 0) > 0]
+            theirs = [x for x in sm.industries if x == lab or INDUSTRY_RELATEDNESS.get((x, lab), 0) > 0]
+            a = lab if lab in st.industries else (mine[0] if mine else lab)
+            b = lab if lab in sm.industries else (theirs[0] if theirs else lab)
+            return Reason(f, "industry.related", {"industry": a, "sme_industry": b}, wgt)
+        if f == "region":
+            if lab == sm.region and lab in st.regions:
+                return Reason(f, "region.same", {"region": lab}, wgt)
+            mine = [r for r in st.regions if REGION_CLOSENESS.get((r, sm.region), 0) > 0]
+            return Reason(f, "region.neighbour", {"region": mine[0] if mine else lab, "sme_region": sm.region}, wgt)
+        if f == "korean":
+            return Reason(f, "korean.meets_minimum", {"topik": st.topik_level, "min_topik": sm.min_topik}, wgt)
+        if f == "text":
+            return Reason(f, "text.similar", {"similarity": round(2 * wgt / max(self.weights_["text"], 1e-12) - 1, 3)}, wgt)
+        return Reason(f, "priority.unmatched_last_cycle", {}, wgt)
+
+
+def _topk_rows(block: npt.NDArray[np.float32], k: int) -> tuple[IntArray, IntArray]:
+    """Top-k column positions per row; ties at the k-th value -> lower column.
+
+    A lower bound on each row's k-th largest value comes from a strided
+    sample of the columns (the k-th largest of a subset can only be smaller),
+    so one compare pass keeps a small superset, which is then sorted. Rows
+    whose superset is large (heavy ties) take the exact partition path.
+    """
+    c, m = block.shape
+    if c == 0 or k <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if m <= k:
+        r, col = np.divmod(np.arange(c * m, dtype=np.int64), m)
+        return r, col
+    stride = max(1, min(16, m // (4 * k)))
+    if stride > 1:
+        sub = block[:, ::stride]
+        tau = np.partition(sub, sub.shape[1] - k, axis=1)[:, sub.shape[1] - k]
+    else:
+        tau = np.partition(block, m - k, axis=1)[:, m - k]
+    mask = block >= tau[:, None]
+    counts = np.count_nonzero(mask, axis=1)
+    heavy = counts > 8 * k + 64
+    out_r: list[IntArray] = []
+    out_c: list[IntArray] = []
+    if heavy.any():
+        hr = np.flatnonzero(heavy)
+        hb = block[hr]
+        vk = np.partition(hb, m - k, axis=1)[:, m - k]
+        gt = hb > vk[:, None]
+        need = k - np.count_nonzero(gt, axis=1)
+        eq = hb == vk[:, None]
+        take = gt | (eq & (np.cumsum(eq, axis=1) <= need[:, None]))
+        rr, cc = np.nonzero(take)
+        out_r.append(hr[rr].astype(np.int64))
+        out_c.append(cc.astype(np.int64))
+        mask[hr] = False
+    flat = np.flatnonzero(mask)
+    if flat.size:
+        r, col = np.divmod(flat, m)
+        v = block.ravel()[flat]
+        order = np.lexsort((col, -v, r))
+        r, col = r[order], col[order]
+        start = np.searchsorted(r, r, side="left")
+        rank = np.arange(r.size) - start
+        keep = rank < k
+        out_r.append(r[keep].astype(np.int64))
+        out_c.append(col[keep].astype(np.int64))
+    return np.concatenate(out_r), np.concatenate(out_c)
+
+
+class _SmeTopK:
+    """Running top-k students per SME over chunks of students.
+
+    Later chunks hold higher student indices, so a score equal to an SME's
+    current k-th best never enters (ties go to the lower index).
+    """
+
+    def __init__(self, m: int, k: int) -> None:
+        self.m, self.k = m, k
+        self.tau = np.full(m, -np.inf, dtype=np.float32)
+        self.v: list[npt.NDArray[np.float32]] = []
+        self.i: list[IntArray] = []
+        self.j: list[IntArray] = []
+        self.size = 0
+
+    def push(self, block: npt.NDArray[np.float32], rows: IntArray) -> None:
+        # Column-wise top-k of this chunk first (bounded: k per SME), then
+        # keep what beats the SME's running k-th best.
+        kk = min(self.k, block.shape[0])
+        c_loc, r_loc = _topk_rows(np.ascontiguousarray(block.T), kk)
+        v = block[r_loc, c_loc]
+        keep = (v > self.tau[c_loc]) & (v > _UNACCEPTABLE / 2)
+        self.v.append(v[keep])
+        self.i.append(rows[r_loc[keep]])
+        self.j.append(c_loc[keep])
+        self.size += int(keep.sum())
+        if self.size > 4 * self.k * self.m + (1 << 16):
+            self._compact()
+
+    def _compact(self) -> None:
+        v = np.concatenate(self.v)
+        i = np.concatenate(self.i)
+        j = np.concatenate(self.j)
+        order = np.lexsort((i, -v, j))
+        v, i, j = v[order], i[order], j[order]
+        start = np.searchsorted(j, j, side="left")
+        keep = (np.arange(j.size) - start) < self.k
+        v, i, j = v[keep], i[keep], j[keep]
+        full = np.bincount(j, minlength=self.m) >= self.k
+        last = np.searchsorted(j, np.arange(self.m), side="right") - 1
+        self.tau = np.where(full, v[np.maximum(last, 0)] if v.size else -np.inf, -np.inf).astype(np.float32)
+        self.v, self.i, self.j = [v], [i], [j]
+        self.size = v.size
+
+    def result(self) -> tuple[IntArray, IntArray]:
+        if not self.v:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        self._compact()
+        return self.i[0].astype(np.int64), self.j[0].astype(np.int64)

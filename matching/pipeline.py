@@ -1,0 +1,289 @@
+"""One matching cycle, from profiles to proposed pairs with reasons.
+
+This is the entry point the app's cycle calls. It works with the profiles'
+``id``s; indices are internal. Profiles are sorted by id first, so the result
+does not depend on the order the app passes them in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from . import assign, metrics
+from .model import Candidates, MatchModel, Reason
+from .profiles import SMEProfile, StudentProfile
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class ProposedPair:
+    """A new pair proposed by the cycle."""
+
+    student_id: int
+    sme_id: int
+    score: float
+    student_view: float
+    sme_view: float
+    reasons: list[Reason] = field(default_factory=list)
+
+
+@dataclass
+class MatchResult:
+    """What a cycle produced.
+
+    Attributes
+    ----------
+    pairs : list of ProposedPair
+        New pairs only (locked pairs are not repeated), sorted by student id.
+    total_score : float
+        Sum of the combined scores of the new pairs.
+    placed_share : float
+        Share of the given students placed after the cycle (new or locked).
+    blocking_pairs : int
+        Blocking pairs among the shortlisted pairs (see
+        ``matching.metrics.blocking_pairs``); locked pairs count as pairs
+        nobody leaves.
+    n_students, n_smes : int
+    timings : dict
+        Seconds spent in ``fit``, ``candidates``, ``assign``, ``explain``.
+    """
+
+    pairs: list[ProposedPair]
+    total_score: float
+    placed_share: float
+    blocking_pairs: int
+    n_students: int
+    n_smes: int
+    timings: dict[str, float]
+
+
+def _index(ids: list[int], what: str) -> dict[int, int]:
+    pos = {v: i for i, v in enumerate(ids)}
+    if len(pos) != len(ids):
+        raise ValueError(f"duplicate {what} ids")
+    return pos
+
+
+def _merge(a: sp.csr_array, b: sp.csr_array) -> sp.csr_array:
+    """Union of two CSR matrices with disjoint patterns, keeping stored zeros."""
+    ca, cb = sp.coo_array(a), sp.coo_array(b)
+    rows = np.concatenate([ca.row, cb.row]).astype(np.int64)
+    cols = np.concatenate([ca.col, cb.col]).astype(np.int64)
+    vals = np.concatenate([ca.data, cb.data])
+    order = np.lexsort((cols, rows))
+    indptr = np.zeros(a.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=a.shape[0]), out=indptr[1:])
+    return sp.csr_array((vals[order], cols[order], indptr), shape=a.shape)
+
+
+def run(
+    students: Sequence[StudentProfile],
+    smes: Sequence[SMEProfile],
+    *,
+    mode: Literal["stable", "optimal"] = "stable",
+    weights: Mapping[str, float] | None = None,
+    k: int = 50,
+    locked: Iterable[tuple[int, int]] = (),
+    excluded: Iterable[tuple[int, int]] = (),
+    priority: Iterable[int] = (),
+    capacity_override: Mapping[int, int] | None = None,
+    explain: bool = True,
+    random_state: int = 0,
+) -> MatchResult:
+    """Run one matching cycle.
+
+    Parameters
+    ----------
+    students, smes : sequences of profiles
+        Everyone taking part; order does not matter (sorted by id).
+    mode : {"stable", "optimal"}
+        ``"stable"``: student-proposing deferred acceptance, students rank
+        SMEs by the student's view, SMEs rank students by the SME's view; no
+        blocking pairs. ``"optimal"``: maximum total combined score.
+    weights : mapping, optional
+        Criterion weights (see ``MatchModel``).
+    k : int
+        Shortlist length per student. Lists grow for students left unmatched
+        while an acceptable seat is free, so ``k`` trades speed, not quality,
+        in stable mode.
+    locked : iterable of (student_id, sme_id)
+        Approved pairs: kept and using capacity. A locked pair whose student
+        is not in ``students`` still uses its SME's capacity.
+    excluded : iterable of (student_id, sme_id)
+        Declined pairs: never proposed.
+    priority : iterable of student_id
+        Students unmatched last cycle: their SME view gets the model's
+        ``priority_bonus`` (default 0.05 of the SME view), so SMEs rank them
+        higher, in both modes.
+    capacity_override : mapping sme_id -> int, optional
+        Replaces ``SMEProfile.capacity`` (e.g. free seats left).
+    explain : bool
+        Build reasons for every new pair (the slowest part per pair).
+    random_state : int
+        Seed for the text model's SVD; fixed so reruns agree.
+
+    Returns
+    -------
+    MatchResult
+    """
+    if mode not in ("stable", "optimal"):
+        raise ValueError("mode must be 'stable' or 'optimal'")
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    timings: dict[str, float] = {}
+    st = sorted(students, key=lambda s: s.id)
+    sm = sorted(smes, key=lambda s: s.id)
+    sidx = _index([s.id for s in st], "student")
+    midx = _index([s.id for s in sm], "SME")
+    n, m = len(st), len(sm)
+
+    t0 = time.perf_counter()
+    pri = np.zeros(n, bool)
+    for sid in priority:
+        if sid in sidx:
+            pri[sidx[sid]] = True
+    model = MatchModel(weights=weights, random_state=random_state).fit(st, sm, priority=pri)
+    timings["fit"] = time.perf_counter() - t0
+
+    cap = np.array([s.capacity for s in sm], dtype=np.int64)
+    if capacity_override:
+        for mid, c in capacity_override.items():
+            if mid in midx:
+                cap[midx[mid]] = int(c)
+    if (cap < 0).any():
+        raise ValueError("capacity must be >= 0")
+    locked_idx: list[tuple[int, int]] = []
+    for sid, mid in locked:
+        if mid not in midx:
+            continue
+        if sid in sidx:
+            locked_idx.append((sidx[sid], midx[mid]))
+        else:
+            cap[midx[mid]] = max(cap[midx[mid]] - 1, 0)  # seat taken by someone not listed
+    ex = [(sidx[a], midx[b]) for a, b in excluded if a in sidx and b in midx]
+    assignment = np.full(n, -1, dtype=np.int64)
+    free_cap = cap.copy()
+    active = np.ones(n, bool)
+    for i, j in locked_idx:
+        if assignment[i] >= 0:
+            raise ValueError("a student appears in more than one locked pair")
+        assignment[i] = j
+        free_cap[j] = max(free_cap[j] - 1, 0)
+        active[i] = False
+    ex_arr = np.asarray(ex, dtype=np.int64).reshape(-1, 2)
+
+    t0 = time.perf_counter()
+    todo = np.flatnonzero(active)
+    by: Literal["student", "combined"] = "student" if mode == "stable" else "combined"
+    cand = model.candidates(
+        k, by=by, exclude=ex_arr, students=todo, sme_mask=free_cap > 0, sme_side=(mode == "optimal")
+    )
+    timings["candidates"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    grow_time = 0.0
+    if mode == "stable":
+
+        def grow(
+            who: IntArray, cutoff: npt.NDArray[np.float64], lr: IntArray, lc: IntArray
+        ) -> tuple[sp.csr_array, sp.csr_array]:
+            nonlocal grow_time
+            g0 = time.perf_counter()
+            skip = np.vstack([ex_arr, np.column_stack([lr, lc])])
+            more = model.candidates(
+                k, by="student", exclude=skip, students=who, sme_mask=free_cap > 0, sme_floor=cutoff
+            )
+            grow_time += time.perf_counter() - g0
+            return more.student_view, more.sme_view
+
+        new = assign.stable(cand.student_view, cand.sme_view, free_cap, active_students=active, grow=grow)
+        final_lists = cand  # blocking pairs are counted on the initial lists
+    else:
+        new = assign.optimal(cand.combined, free_cap, active_students=active)
+        for _ in range(20):
+            # Grow: an unmatched student next to an acceptable free seat
+            # gets that seat into their list, then the optimum is re-solved.
+            left = free_cap - np.bincount(new[new >= 0], minlength=m)
+            who = np.flatnonzero(active & (new < 0))
+            if who.size == 0 or not (left > 0).any():
+                break
+            g0 = time.perf_counter()
+            listed = sp.coo_array(cand.combined)
+            sel = np.isin(listed.row, who)
+            skip = np.vstack([ex_arr, np.column_stack([listed.row[sel], listed.col[sel]])])
+            more = model.candidates(k, by="combined", exclude=skip, students=who, sme_mask=left > 0)
+            grow_time += time.perf_counter() - g0
+            if more.combined.nnz == 0:
+                break
+            cand = Candidates(
+                _merge(cand.combined, more.combined),
+                _merge(cand.student_view, more.student_view),
+                _merge(cand.sme_view, more.sme_view),
+                k,
+                cand.by,
+            )
+            new = assign.optimal(cand.combined, free_cap, active_students=active)
+        final_lists = cand
+    timings["assign"] = time.perf_counter() - t0 - grow_time
+    timings["grow"] = grow_time
+
+    placed = np.flatnonzero(new >= 0)
+    comb, stu, smev = model.score_pairs(placed, new[placed])
+    full = assignment.copy()
+    full[placed] = new[placed]
+    t0 = time.perf_counter()
+    pairs = [
+        ProposedPair(
+            st[i].id,
+            sm[j].id,
+            float(c),
+            float(a),
+            float(b),
+            model.explain(int(i), int(j)) if explain else [],
+        )
+        for i, j, c, a, b in zip(placed, new[placed], comb, stu, smev)
+    ]
+    timings["explain"] = time.perf_counter() - t0
+    bp = metrics.blocking_pairs(final_lists.student_view, final_lists.sme_view, cap, full)
+    return MatchResult(
+        pairs=pairs,
+        total_score=float(comb.sum()),
+        placed_share=metrics.placed_share(full),
+        blocking_pairs=bp,
+        n_students=n,
+        n_smes=m,
+        timings=timings,
+    )
+
+
+def explain_pair(
+    student: StudentProfile, sme: SMEProfile, weights: Mapping[str, float] | None = None
+) -> tuple[float, float, float, list[Reason]]:
+    """Score and explain one pair, e.g. for a coordinator's manual pairing.
+
+    The text similarity is computed on these two texts alone, so it can
+    differ slightly from the value inside a cycle (where the text space is
+    learnt from everyone).
+
+    Parameters
+    ----------
+    student : StudentProfile
+    sme : SMEProfile
+    weights : mapping, optional
+
+    Returns
+    -------
+    score, student_view, sme_view : float
+    reasons : list of Reason
+    """
+    model = MatchModel(weights=weights, random_state=0).fit([student], [sme])
+    c, a, b = model.score_pairs([0], [0])
+    return float(c[0]), float(a[0]), float(b[0]), model.explain(0, 0)

@@ -1,0 +1,136 @@
+"""K-Export Warrior Match: the Flask application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app.config import config_for_environment
+
+
+def create_app(config: dict[str, Any] | type | None = None) -> Flask:
+    """Build the application: a table of contents of register_* steps.
+
+    `config` is a config class, or a dict of overrides on top of the environment's class.
+    """
+    app = Flask(__name__, instance_relative_config=True, template_folder="../templates")
+    configure(app, config)
+    register_extensions(app)
+    register_database_pragmas(app)
+    register_i18n(app)
+    register_security(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def configure(app: Flask, config: dict[str, Any] | type | None) -> None:
+    from app.config import TestConfig
+
+    if isinstance(config, type):
+        base = config
+    elif config and config.get("TESTING"):
+        base = TestConfig
+    else:
+        base = config_for_environment()
+    app.config.from_object(base)
+    if isinstance(config, dict):
+        app.config.update(config)
+    app.config.setdefault("PASSWORD_HASH_METHOD", "scrypt")
+    base.check(app.config)
+    if app.config.get("PROXY_FIX") or _env_flag("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+
+def _env_flag(name: str) -> bool:
+    import os
+
+    return os.environ.get(name, "0") == "1"
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401 - registers every table on the metadata
+    from app.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_project_root() / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to see this page.")
+
+    from app.auth.sessions import load_user
+
+    login_manager.user_loader(load_user)
+
+
+def register_database_pragmas(app: Flask) -> None:
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        from app.db_sqlite import configure_sqlite
+
+        configure_sqlite(engine)
+
+
+def register_i18n(app: Flask) -> None:
+    from app.extensions import babel
+    from app.i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
+
+
+def register_security(app: Flask) -> None:
+    from app.security import init_security
+
+    init_security(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.auth.routes import bp as auth_bp
+    from app.coordinators.routes import bp as coordinators_bp
+    from app.main.routes import bp as main_bp
+    from app.smes.routes import bp as smes_bp
+    from app.students.routes import bp as students_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(students_bp, url_prefix="/student")
+    app.register_blueprint(smes_bp, url_prefix="/sme")
+    app.register_blueprint(coordinators_bp, url_prefix="/coordinator")
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.errors import init_error_handlers
+
+    init_error_handlers(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.i18n import init_template_helpers
+
+    init_template_helpers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import init_cli
+
+    init_cli(app)
+
+
+def _project_root():  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent

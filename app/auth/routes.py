@@ -1,0 +1,151 @@
+"""Log in and out; the account page (password, consent, my data, delete my account)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.auth.forms import ConsentForm, DeleteAccountForm, LoginForm, PasswordChangeForm
+from app.auth.sessions import end_session, start_session
+from app.errors import render_error
+from app.extensions import db
+from app.forms import CsrfOnlyForm
+from app.security import is_safe_next
+from app.services import accounts, privacy, uploads
+from app.services.audit import client_ip
+from app.services.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/signup")
+def signup() -> str:
+    """Choose: apply as a student, or register a company."""
+    return render_template("auth/signup_choice.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    """Log in; ten failures for an account or an address lock it for a while."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.is_submitted():
+        try:
+            user = accounts.authenticate(
+                form.email.data or "", form.password.data or "", ip=client_ip() or "unknown"
+            )
+        except TooManyAttempts as error:
+            db.session.commit()
+            return render_error(429, retry_after=error.retry_after)
+        except AuthenticationFailed:
+            db.session.commit()  # the failure counts, across every worker
+            form.password.errors = [_("Wrong email or password.")]
+            return render_template("auth/login.html", form=form), 401
+        db.session.commit()
+        start_session(user)
+        target = form.next.data
+        return redirect(target if is_safe_next(target) else url_for("main.dashboard"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Response:
+    """Log out here and everywhere else this account is logged in."""
+    accounts.logout(current_user._get_current_object())
+    db.session.commit()
+    end_session()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/account")
+@login_required
+def account() -> str:
+    """Password, consent, a copy of my data, and deleting my account."""
+    return _account_page()
+
+
+def _account_page(**forms) -> str:  # type: ignore[no-untyped-def]
+    consent = accounts.current_consent(current_user)
+    context = {
+        "password_form": PasswordChangeForm(formdata=None),
+        "consent_form": ConsentForm(
+            formdata=None, consent_provision=bool(consent and consent.provision_to_smes)
+        ),
+        "delete_form": DeleteAccountForm(formdata=None),
+        "consent": consent,
+        "button": CsrfOnlyForm(),
+    }
+    context.update(forms)
+    return render_template("auth/account.html", **context)
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password() -> Response | tuple[str, int]:
+    """Change the password; every other session of this account ends."""
+    form = PasswordChangeForm()
+    user = current_user._get_current_object()
+    try:
+        accounts.change_password(
+            user,
+            {
+                "current_password": form.current_password.data or "",
+                "new_password": form.new_password.data or "",
+            },
+        )
+    except InvalidInput as error:
+        from app.forms import apply_errors
+
+        apply_errors(form, error.fields)
+        return _account_page(password_form=form), error.status
+    db.session.commit()
+    start_session(user)  # this session goes on with the new token; the others are gone
+    flash(_("Your password is changed. Other devices have been logged out."), "success")
+    return redirect(url_for(".account"))
+
+
+@bp.route("/account/consent", methods=["POST"])
+@login_required
+def change_consent() -> Response:
+    """Give or withdraw consent to provision of the profile to SMEs."""
+    form = ConsentForm()
+    accounts.update_consent(
+        current_user, {"collection": True, "provision_to_smes": bool(form.consent_provision.data)}
+    )
+    db.session.commit()
+    flash(_("Your consent is updated."), "success")
+    return redirect(url_for(".account"))
+
+
+@bp.route("/account/data.json")
+@login_required
+def download_data() -> Response:
+    """Everything the platform holds about me, as JSON (PIPA: right of access)."""
+    data = privacy.export_user_data(current_user)
+    db.session.commit()  # the export is audited
+    response = Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json")
+    response.headers["Content-Disposition"] = "attachment; filename=my-data.json"
+    return response
+
+
+@bp.route("/account/delete", methods=["POST"])
+@login_required
+def delete_account() -> Response | tuple[str, int]:
+    """Delete my account and all my data, now."""
+    form = DeleteAccountForm()
+    if not form.confirm.data:
+        form.confirm.errors = [_("Tick the box to confirm.")]
+        return _account_page(delete_form=form), 400
+    files = accounts.delete_account(current_user._get_current_object())
+    db.session.commit()
+    uploads.delete_files(files)
+    end_session()
+    flash(_("Your account and your data are deleted."), "info")
+    return redirect(url_for("main.index"))

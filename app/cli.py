@@ -1,0 +1,69 @@
+"""`flask` commands: each one unit of work around one service call."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from app.extensions import db
+from app.services import accounts, demo
+from app.services.errors import InvalidInput
+
+
+def init_cli(app: Flask) -> None:
+    app.cli.add_command(create_coordinator)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(serve)
+
+
+@click.command("create-coordinator")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_coordinator(email: str, password: str) -> None:
+    """Create a coordinator account (there is no default one)."""
+    try:
+        user = accounts.create_coordinator(email, password)
+    except InvalidInput as error:
+        from app.i18n import translate_errors
+
+        with current_app.test_request_context():
+            for field, messages in translate_errors(error.fields).items():
+                click.echo(f"{field}: {' '.join(messages)}", err=True)
+        raise SystemExit(2) from None
+    db.session.commit()
+    click.echo(f"Coordinator {user.email} created.")
+
+
+@click.command("seed-demo")
+@click.option("--students", default=60, show_default=True, type=click.IntRange(0, 200_000))
+@click.option("--smes", default=30, show_default=True, type=click.IntRange(0, 100_000))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has users.")
+@click.option("--logins-file", type=click.Path(dir_okay=False), help="Also write the logins here.")
+def seed_demo(students: int, smes: int, seed: int, if_empty: bool, logins_file: str | None) -> None:
+    """Load realistic demo data, the same for the same seed."""
+    if if_empty and not demo.is_empty():
+        click.echo("The database already has data; no demo data loaded.")
+        return
+    result = demo.seed(students=students, smes=smes, seed=seed)
+    db.session.commit()
+    lines = [
+        f"  {role:<12} {email}   password: {password}" for role, email, password in result.logins
+    ]
+    click.echo(f"Demo data: {result.students} students, {result.smes} SMEs.")
+    click.echo("Demo logins:\n" + "\n".join(lines))
+    if logins_file:
+        import os
+
+        with open(logins_file, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        os.chmod(logins_file, 0o600)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Development server for `make run` (one process, no reloader)."""
+    # No reloader: it forks a second process, and each would run its own scheduler.
+    current_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

@@ -1,0 +1,115 @@
+"""Configuration: defaults here, secrets and deployment choices from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable deployment."""
+
+
+class Config:
+    """Production defaults. Everything that differs per deployment comes from the environment."""
+
+    ENV_NAME = "production"
+    DEBUG = False
+    TESTING = False
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'kexport.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # a 5 MB CV plus the form around it
+    CV_MAX_BYTES = 5 * 1024 * 1024
+    MATCH_SCHEDULE = os.environ.get("MATCH_SCHEDULE", "0 6 * * mon")  # weekly, Monday 06:00
+    SCHEDULER_TIMEZONE = os.environ.get("SCHEDULER_TIMEZONE", "Asia/Seoul")
+
+    # Sessions: see SECURITY.md items 5 and 6.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", 60)))
+    SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", 12))
+    SESSION_REFRESH_EACH_REQUEST = True
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which already expires
+    WTF_I18N_ENABLED = True
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Seoul"
+    LANGUAGES = ("en", "ko")
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent.parent / "translations")
+
+    CONSENT_POLICY_VERSION = "2026-11-01"
+    RETENTION_YEARS = 3
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "K-Export Warrior Match <no-reply@kexport.example>")
+
+    # Failed logins allowed per account and per address within the window (SECURITY.md item 3).
+    LOGIN_MAX_FAILURES = 10
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+
+    @classmethod
+    def check(cls, config: dict) -> None:
+        if not config.get("SECRET_KEY"):
+            raise ConfigError(
+                "SECRET_KEY must be set outside development and tests "
+                "(export SECRET_KEY=... or APP_ENV=development)."
+            )
+
+
+class DevelopmentConfig(Config):
+    """`make run` and the `flask` command in this checkout (.flaskenv sets APP_ENV=development)."""
+
+    ENV_NAME = "development"
+    SESSION_COOKIE_SECURE = False
+
+    @classmethod
+    def check(cls, config: dict) -> None:
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = _development_secret()
+
+
+class TestConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - fixed so test sessions are reproducible
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
+    # Cheaper scrypt in tests only (thousands of sign-ups); production keeps werkzeug's default.
+    PASSWORD_HASH_METHOD = "scrypt:4096:8:1"
+
+
+def _development_secret() -> str:
+    """A per-checkout key kept under instance/, so dev sessions survive a restart."""
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+CONFIGS = {"production": Config, "development": DevelopmentConfig, "testing": TestConfig}
+
+
+def config_for_environment() -> type[Config]:
+    name = os.environ.get("APP_ENV", "production")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None

@@ -1,0 +1,85 @@
+"""Error pages: generic, translated, never a traceback; JSON under /api/."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.extensions import db
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _titles() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please log in."),
+        403: _("You do not have access to this page."),
+        404: _("This page does not exist."),
+        405: _("This action is not allowed here."),
+        413: _("The upload is too large."),
+        429: _("Too many attempts. Please wait and try again."),
+        500: _("Something went wrong on our side. Please try again later."),
+    }
+
+
+def render_error(
+    status: int, message: str | None = None, retry_after: int | None = None
+) -> Response:
+    message = message or _titles().get(status, _titles()[400])
+    if _wants_json():
+        body = jsonify(
+            {
+                "error": {
+                    "code": _API_CODES.get(status, str(status)),
+                    "message": message,
+                    "fields": {},
+                }
+            }
+        )
+    else:
+        body = render_template("errors/error.html", status=status, message=message)
+    response = make_response(body, status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+_API_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+def init_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(_error: CSRFError):  # type: ignore[no-untyped-def]
+        return render_error(400, _("This form has expired. Please go back, reload and try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+        status = error.code or 500
+        if status == 403:
+            from app.services import audit
+
+            audit.record("forbidden", detail={"path": request.path[:200]})
+            db.session.commit()
+        return render_error(status)
+
+    @app.errorhandler(InternalServerError)
+    def _internal(error: InternalServerError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        app.logger.error("unhandled error on %s", request.path, exc_info=error.original_exception)
+        return render_error(500)

@@ -1,0 +1,128 @@
+"""Language choice, localized names of codes, and the words for every validation error."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import taxonomy
+
+
+def select_locale() -> str:
+    """The reader's language: the header switch, then their account, then Accept-Language."""
+    supported = current_app.config["LANGUAGES"]
+    chosen = session.get("locale")
+    if chosen in supported:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in supported:
+        return current_user.locale
+    return (
+        request.accept_languages.best_match(supported) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def current_locale() -> str:
+    return str(get_locale() or "en")
+
+
+def code_name(kind: str, code: str | None) -> str:
+    return taxonomy.name(kind, code, current_locale()) if code else ""
+
+
+def code_names(kind: str, codes: list[str]) -> str:
+    return ", ".join(code_name(kind, code) for code in codes)
+
+
+def level_phrase(code: str, level: str) -> str:
+    return _(
+        "%(language)s (%(level)s)",
+        language=code_name("languages", code),
+        level=code_name("levels", level),
+    )
+
+
+def error_message(error_type: str, ctx: dict[str, Any]) -> str:
+    """One translated sentence per kind of broken rule (app.schemas + pydantic's own types)."""
+    messages = {
+        "missing": lambda: _("This field is required."),
+        "string_too_short": lambda: (
+            _("This field is required.")
+            if ctx.get("min_length") == 1
+            else _("Write at least %(n)s characters.", n=ctx.get("min_length"))
+        ),
+        "string_too_long": lambda: _("Write at most %(n)s characters.", n=ctx.get("max_length")),
+        "too_short": lambda: _("Choose at least %(n)s.", n=ctx.get("min_length")),
+        "too_long": lambda: _("Choose at most %(n)s.", n=ctx.get("max_length")),
+        "int_parsing": lambda: _("Enter a whole number."),
+        "int_type": lambda: _("Enter a whole number."),
+        "int_from_float": lambda: _("Enter a whole number."),
+        "greater_than_equal": lambda: _("Enter a number of at least %(n)s.", n=ctx.get("ge")),
+        "less_than_equal": lambda: _("Enter a number of at most %(n)s.", n=ctx.get("le")),
+        "bool_parsing": lambda: _("Choose yes or no."),
+        "bool_type": lambda: _("Choose yes or no."),
+        "date_from_datetime_parsing": lambda: _("Enter a date as YYYY-MM-DD."),
+        "date_parsing": lambda: _("Enter a date as YYYY-MM-DD."),
+        "date_type": lambda: _("Enter a date as YYYY-MM-DD."),
+        "string_type": lambda: _("Enter text."),
+        "list_type": lambda: _("Choose from the list."),
+        "dict_type": lambda: _("Send an object."),
+        "model_type": lambda: _("Send an object."),
+        "value_error": lambda: _("Enter a valid email address."),
+        "unknown_code": lambda: _("Choose a value from the list."),
+        "duplicates": lambda: _("Each value may be chosen only once."),
+        "control_chars": lambda: _("Remove the control characters from this text."),
+        "period_order": lambda: _("The period must end after it starts."),
+        "password_short": lambda: _("Use at least 8 characters."),
+        "password_long": lambda: _("Use at most 1024 characters."),
+        "password_common": lambda: _(
+            "This password is among the most common ones; choose another."
+        ),
+        "wrong_password": lambda: _("The current password is not right."),
+        "business_number_format": lambda: _(
+            "Write the 10 digits of the business registration number, e.g. 123-45-67890."
+        ),
+        "business_number": lambda: _(
+            "This business registration number does not exist (its check digit is wrong)."
+        ),
+        "consent_required": lambda: _(
+            "We cannot create an account without your consent to collection and use."
+        ),
+        "taken": lambda: _("This is already registered. Log in instead?"),
+        "file_too_large": lambda: _("The file is larger than %(n)s MB.", n=ctx.get("limit_mb")),
+        "not_pdf": lambda: _("Upload a PDF file."),
+        "no_file": lambda: _("Choose a file to upload."),
+    }
+    make = messages.get(error_type)
+    return make() if make else _("This value is not valid.")
+
+
+def translate_errors(fields: dict[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
+    return {
+        field: [error_message(err["type"], err.get("ctx") or {}) for err in errors]
+        for field, errors in fields.items()
+    }
+
+
+def _as_datetime(value: datetime | date | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, fmt)
+    return format_date(value, fmt)
+
+
+def init_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["datetime"] = _as_datetime
+    app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.globals.update(
+        code_name=code_name,
+        code_names=code_names,
+        level_phrase=level_phrase,
+        current_locale=current_locale,
+        taxonomy=taxonomy,
+    )

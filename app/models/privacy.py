@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+from app.models.user import User
+
+
+class Consent(db.Model):
+    """One answer to the privacy notice. Rows are only added, so the history is the record."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    policy_version: Mapped[str] = mapped_column(String(20))
+    collection: Mapped[bool] = mapped_column(Boolean)
+    provision_to_smes: Mapped[bool] = mapped_column(Boolean)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # One-way on purpose: deleting a user leaves this to the database's ON DELETE CASCADE.
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Who did what, when (UTC) and from where. Never passwords, tokens or cookies."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # No foreign key: the trail outlives the accounts it mentions (PIPA deletion keeps one entry).
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_role: Mapped[str | None] = mapped_column(String(20))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(30))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+class LoginFailure(db.Model):
+    """Failed logins, in the database so every web worker counts the same tries."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    ip: Mapped[str] = mapped_column(String(45), index=True)

@@ -1,0 +1,136 @@
+"""Student and SME profiles. Sets of codes (markets, industries, ...) live in small code tables,
+so coordinators can filter on them with plain SQL on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+from app.models.user import User
+
+LEVEL_ORDER = ("native", "fluent", "business", "conversational", "basic")
+
+
+class Student(db.Model):
+    __tablename__ = "students"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    nationality: Mapped[str] = mapped_column(String(2), index=True)
+    topik_level: Mapped[int] = mapped_column(Integer, default=0)
+    university: Mapped[str] = mapped_column(String(120))
+    major: Mapped[str] = mapped_column(String(120))
+    hours_per_week: Mapped[int] = mapped_column(Integer)
+    available_from: Mapped[date | None] = mapped_column(Date)
+    available_until: Mapped[date | None] = mapped_column(Date)
+    visa: Mapped[str] = mapped_column(String(10))
+    bio: Mapped[str] = mapped_column(Text, default="")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    cv_stored_name: Mapped[str | None] = mapped_column(String(64))
+    cv_uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="student")
+    language_rows: Mapped[list[StudentLanguage]] = relationship(
+        cascade="all, delete-orphan", order_by="StudentLanguage.position"
+    )
+    code_rows: Mapped[list[StudentCode]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def languages(self) -> list[dict[str, str]]:
+        return [{"code": row.code, "level": row.level} for row in self.language_rows]
+
+    def codes(self, kind: str) -> list[str]:
+        return sorted(row.code for row in self.code_rows if row.kind == kind)
+
+    @property
+    def markets(self) -> list[str]:
+        return self.codes("market")
+
+    @property
+    def industries(self) -> list[str]:
+        return self.codes("industry")
+
+    @property
+    def regions(self) -> list[str]:
+        return self.codes("region")
+
+
+class StudentLanguage(db.Model):
+    __tablename__ = "student_languages"
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(2), primary_key=True, index=True)
+    level: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StudentCode(db.Model):
+    """One market, industry or region of a student."""
+
+    __tablename__ = "student_codes"
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class SME(db.Model):
+    __tablename__ = "smes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    contact_name: Mapped[str] = mapped_column(String(100))
+    company_name: Mapped[str] = mapped_column(String(120))
+    business_number: Mapped[str] = mapped_column(String(10), unique=True)
+    products: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(String(20), index=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    exporting: Mapped[bool] = mapped_column(Boolean, default=False)
+    min_topik: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="sme")
+    code_rows: Mapped[list[SMECode]] = relationship(cascade="all, delete-orphan")
+
+    def codes(self, kind: str) -> list[str]:
+        return sorted(row.code for row in self.code_rows if row.kind == kind)
+
+    @property
+    def industries(self) -> list[str]:
+        return self.codes("industry")
+
+    @property
+    def markets(self) -> list[str]:
+        return self.codes("market")
+
+    @property
+    def languages_needed(self) -> list[str]:
+        return self.codes("language")
+
+    @property
+    def business_number_display(self) -> str:
+        n = self.business_number
+        return f"{n[:3]}-{n[3:5]}-{n[5:]}"
+
+
+class SMECode(db.Model):
+    """One industry, target market or needed language of an SME."""
+
+    __tablename__ = "sme_codes"
+
+    sme_id: Mapped[int] = mapped_column(ForeignKey("smes.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)

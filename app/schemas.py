@@ -1,0 +1,248 @@
+"""The rules every input obeys, written once.
+
+HTML forms and the JSON API both hand their data to these models (through the services), so a
+field means the same thing and fails the same way wherever it comes from. The API's OpenAPI
+description is generated from the same models. Unknown keys are ignored: a body that adds
+`role`, `status` or another user's id changes nothing (mass assignment, SECURITY.md item 9).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from app import taxonomy
+
+__all__ = ["ValidationError"]
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024  # long enough for any passphrase; bounds the KDF's work per request
+
+
+def _clean_text(value: str) -> str:
+    # NUL cannot be stored by PostgreSQL, and other control characters only hide things.
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value):
+        raise PydanticCustomError("control_chars", "contains control characters")
+    return unicodedata.normalize("NFC", value)
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _code_of(kind: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not taxonomy.is_valid(kind, value):
+            raise PydanticCustomError("unknown_code", "unknown code {code}", {"code": value})
+        return value
+
+    return AfterValidator(check)
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise PydanticCustomError("duplicates", "lists a code twice")
+    return values
+
+
+def Text(max_length: int, min_length: int = 1) -> Any:  # noqa: N802 - reads as a type
+    return Annotated[
+        str,
+        BeforeValidator(_strip),
+        Field(min_length=min_length, max_length=max_length),
+        AfterValidator(_clean_text),
+    ]
+
+
+Country = Annotated[str, BeforeValidator(_upper), _code_of("countries")]
+Language = Annotated[str, BeforeValidator(_lower), _code_of("languages")]
+Level = Annotated[str, BeforeValidator(_lower), _code_of("levels")]
+Industry = Annotated[str, BeforeValidator(_lower), _code_of("industries")]
+Region = Annotated[str, BeforeValidator(_lower), _code_of("regions")]
+Visa = Annotated[str, BeforeValidator(_lower), _code_of("visa_types")]
+
+
+def CodeList(item: Any, min_length: int, max_length: int) -> Any:  # noqa: N802
+    return Annotated[
+        list[item], Field(min_length=min_length, max_length=max_length), AfterValidator(_unique)
+    ]
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """zxcvbn's bundled list of the 30,000 most common passwords: checked offline."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_password(value: str) -> str:
+    if len(value) < PASSWORD_MIN:
+        raise PydanticCustomError("password_short", "too short")
+    if len(value) > PASSWORD_MAX:
+        raise PydanticCustomError("password_long", "too long")
+    if value.lower() in common_passwords():
+        raise PydanticCustomError("password_common", "too common")
+    return value
+
+
+Password = Annotated[str, AfterValidator(check_password)]
+
+BUSINESS_NUMBER_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
+
+
+def business_number_is_valid(digits: str) -> bool:
+    """The National Tax Service check digit of a 사업자등록번호 (10 digits)."""
+    if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
+        return False
+    d = [int(ch) for ch in digits]
+    total = sum(w * x for w, x in zip(BUSINESS_NUMBER_WEIGHTS, d, strict=False))
+    total += (5 * d[8]) // 10
+    return (10 - total % 10) % 10 == d[9]
+
+
+def check_business_number(value: Any) -> str:
+    if not isinstance(value, str | int):
+        raise PydanticCustomError("business_number", "invalid business registration number")
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{3}-?\d{2}-?\d{5}", text, flags=re.ASCII):
+        raise PydanticCustomError("business_number_format", "write 10 digits, e.g. 123-45-67890")
+    digits = text.replace("-", "")
+    if not business_number_is_valid(digits):
+        raise PydanticCustomError("business_number", "invalid business registration number")
+    return digits
+
+
+BusinessNumber = Annotated[str, BeforeValidator(check_business_number)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_max_length=10_000)
+
+
+class Credentials(_Input):
+    email: Annotated[EmailStr, BeforeValidator(_strip), Field(max_length=254)]
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+
+    @field_validator("email")
+    @classmethod
+    def _lower_email(cls, value: str) -> str:
+        return value.lower()
+
+
+class NewCredentials(Credentials):
+    password: Password  # type: ignore[assignment]
+
+
+class ConsentIn(_Input):
+    collection: bool
+    provision_to_smes: bool = False
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_required(cls, value: bool) -> bool:
+        if not value:
+            raise PydanticCustomError("consent_required", "consent to collection is required")
+        return value
+
+
+class LanguageSkill(_Input):
+    code: Language
+    level: Level
+
+
+class StudentProfileIn(_Input):
+    name: Text(100)
+    nationality: Country
+    languages: Annotated[list[LanguageSkill], Field(min_length=1, max_length=8)]
+    topik_level: Annotated[int, Field(ge=0, le=6)] = 0
+    university: Text(120)
+    major: Text(120)
+    markets: CodeList(Country, 1, 10)
+    industries: CodeList(Industry, 1, 8)
+    regions: CodeList(Region, 1, 17)
+    hours_per_week: Annotated[int, Field(ge=1, le=40)]
+    available_from: date | None = None
+    available_until: date | None = None
+    visa: Visa
+    bio: Text(2000, min_length=0) = ""
+
+    @field_validator("languages")
+    @classmethod
+    def _one_level_per_language(cls, value: list[LanguageSkill]) -> list[LanguageSkill]:
+        if len({skill.code for skill in value}) != len(value):
+            raise PydanticCustomError("duplicates", "lists a code twice")
+        return value
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> StudentProfileIn:
+        if self.available_from and self.available_until:
+            if self.available_until < self.available_from:
+                raise PydanticCustomError("period_order", "the period ends before it starts")
+        return self
+
+
+class SMEProfileIn(_Input):
+    contact_name: Text(100)
+    company_name: Text(120)
+    industries: CodeList(Industry, 1, 5)
+    products: Text(1000)
+    markets: CodeList(Country, 1, 10)
+    languages_needed: CodeList(Language, 0, 8) = []
+    region: Region
+    capacity: Annotated[int, Field(ge=1, le=20)]
+    exporting: bool = False
+    min_topik: Annotated[int, Field(ge=0, le=6)] = 0
+    description: Text(2000, min_length=0) = ""
+
+
+class SMERegistrationIn(SMEProfileIn):
+    business_number: BusinessNumber
+
+
+class StudentSignup(NewCredentials, StudentProfileIn):
+    consent: ConsentIn
+
+
+class SMESignup(NewCredentials, SMERegistrationIn):
+    consent: ConsentIn
+
+
+class PasswordChange(_Input):
+    current_password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+    new_password: Password
+
+
+def error_fields(exc: ValidationError) -> dict[str, list[dict[str, Any]]]:
+    """Errors by dotted field path (`languages.0.code`), each as pydantic's type and context."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
+        # Annotated validators add their own segment (e.g. "list[...]") to some locations.
+        loc = [part for part in loc if "[" not in part]
+        field = ".".join(loc) or "__root__"
+        out.setdefault(field, []).append({"type": error["type"], "ctx": error.get("ctx") or {}})
+    return out

@@ -1,0 +1,1 @@
+"""Business rules, as verbs. Services flush; the request, job or command around them commits."""

@@ -1,0 +1,211 @@
+"""Accounts: sign-up, login, logout, passwords, deletion."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app import schemas
+from app.extensions import db
+from app.models import SME, Consent, LoginFailure, Role, Student, User, utcnow
+from app.services import audit, profiles, uploads
+from app.services.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    TooManyAttempts,
+)
+from app.services.validation import validate
+
+# Checked against when the email is unknown, so a miss costs as much time as a wrong password.
+_DUMMY_HASH: str | None = None
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def _add_user(email: str, password_hash: str, role: Role, locale: str | None) -> User:
+    user = User(email=email, password_hash=password_hash, role=role, locale=locale)
+    db.session.add(user)
+    return user
+
+
+def _flush_unique(field_by_constraint: dict[str, str]) -> None:
+    """Flush; a unique violation becomes a Conflict on the field it concerns."""
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        message = str(exc.orig).lower()
+        for needle, field in field_by_constraint.items():
+            if needle in message:
+                raise Conflict.single(field, "taken") from None
+        raise
+
+
+def register_student(data: dict[str, Any], *, locale: str | None = None) -> User:
+    form = validate(schemas.StudentSignup, data)
+    if find_by_email(form.email):
+        raise Conflict.single("email", "taken")
+    password_hash = hash_password(form.password)  # before any row is written: keep the write short
+    user = _add_user(form.email, password_hash, Role.STUDENT, locale)
+    user.student = Student()
+    profiles.apply_student_profile(user.student, form)
+    _record_consent(user, form.consent)
+    _flush_unique({"email": "email"})
+    audit.record("signup", actor=user, target=user.student)
+    return user
+
+
+def register_sme(data: dict[str, Any], *, locale: str | None = None) -> User:
+    form = validate(schemas.SMESignup, data)
+    if find_by_email(form.email):
+        raise Conflict.single("email", "taken")
+    if db.session.scalar(select(SME.id).where(SME.business_number == form.business_number)):
+        raise Conflict.single("business_number", "taken")
+    password_hash = hash_password(form.password)
+    user = _add_user(form.email, password_hash, Role.SME, locale)
+    user.sme = SME(business_number=form.business_number)
+    profiles.apply_sme_profile(user.sme, form)
+    _record_consent(user, form.consent)
+    _flush_unique({"email": "email", "business_number": "business_number"})
+    audit.record("signup", actor=user, target=user.sme)
+    return user
+
+
+def create_coordinator(email: str, password: str) -> User:
+    creds = validate(schemas.NewCredentials, {"email": email, "password": password})
+    if find_by_email(creds.email):
+        raise Conflict.single("email", "taken")
+    user = _add_user(creds.email, hash_password(creds.password), Role.COORDINATOR, None)
+    _flush_unique({"email": "email"})
+    audit.record("coordinator_created", actor=None, target=user)
+    return user
+
+
+def _record_consent(user: User, consent: schemas.ConsentIn) -> Consent:
+    row = Consent(
+        user=user,
+        policy_version=current_app.config["CONSENT_POLICY_VERSION"],
+        collection=consent.collection,
+        provision_to_smes=consent.provision_to_smes,
+    )
+    db.session.add(row)
+    return row
+
+
+def update_consent(user: User, data: dict[str, Any]) -> Consent:
+    consent = validate(schemas.ConsentIn, data)
+    row = _record_consent(user, consent)
+    audit.record(
+        "consent_changed",
+        actor=user,
+        target=user,
+        detail={"provision_to_smes": consent.provision_to_smes},
+    )
+    db.session.flush()
+    return row
+
+
+def current_consent(user: User) -> Consent | None:
+    return db.session.scalar(
+        select(Consent)
+        .where(Consent.user_id == user.id)
+        .order_by(Consent.given_at.desc(), Consent.id.desc())
+        .limit(1)
+    )
+
+
+def consent_is_current(user: User) -> bool:
+    """Students and SMEs must have answered the policy in force (asked again when it changes)."""
+    if user.role == Role.COORDINATOR:
+        return True
+    consent = current_consent(user)
+    return bool(
+        consent
+        and consent.collection
+        and consent.policy_version == current_app.config["CONSENT_POLICY_VERSION"]
+    )
+
+
+def _check_throttle(email: str, ip: str) -> None:
+    config = current_app.config
+    since = utcnow() - config["LOGIN_FAILURE_WINDOW"]
+    failures = db.session.scalar(
+        select(func.count(LoginFailure.id)).where(
+            LoginFailure.at >= since, or_(LoginFailure.email == email, LoginFailure.ip == ip)
+        )
+    )
+    if failures and failures >= config["LOGIN_MAX_FAILURES"]:
+        raise TooManyAttempts(retry_after=int(config["LOGIN_FAILURE_WINDOW"].total_seconds()))
+
+
+def authenticate(email: str, password: str, *, ip: str) -> User:
+    """The user these credentials belong to; counts failures per account and per address."""
+    email = (email or "").strip().lower()[:254]
+    _check_throttle(email, ip)
+    user = find_by_email(email) if email else None
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+    if user is None or not check_password_hash(user.password_hash, password or ""):
+        db.session.add(LoginFailure(email=email, ip=ip))
+        audit.record("login_failed", actor=user, detail={"email": email} if user is None else None)
+        raise AuthenticationFailed("wrong email or password")
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    user.last_login_at = utcnow()
+    audit.record("login", actor=user)
+    return user
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(os.urandom(16).hex())
+    return _DUMMY_HASH
+
+
+def end_all_sessions(user: User) -> None:
+    """Invalidate every session of this user, everywhere (logout, password change, deletion)."""
+    user.rotate_session_token()
+
+
+def logout(user: User) -> None:
+    end_all_sessions(user)
+    audit.record("logout", actor=user)
+
+
+def change_password(user: User, data: dict[str, Any]) -> None:
+    change = validate(schemas.PasswordChange, data)
+    if not check_password_hash(user.password_hash, change.current_password):
+        raise InvalidInput.single("current_password", "wrong_password")
+    user.password_hash = hash_password(change.new_password)
+    end_all_sessions(user)
+    audit.record("password_changed", actor=user)
+
+
+def delete_account(user: User) -> list[str]:
+    """Delete a user and every row about them; returns the files to remove once committed.
+
+    One audit entry remains (PIPA: the fact of deletion, not the data)."""
+    files = uploads.files_of(user)
+    audit.record("account_deleted", actor=user, detail={"user_id": user.id, "role": str(user.role)})
+    end_all_sessions(user)
+    db.session.delete(user)
+    db.session.flush()
+    return files
+
+
+def purge_failures_older_than(age: timedelta) -> int:
+    result = db.session.execute(delete(LoginFailure).where(LoginFailure.at < utcnow() - age))
+    return result.rowcount or 0

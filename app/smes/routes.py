@@ -1,0 +1,88 @@
+"""SME pages: sign-up, dashboard, profile."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.auth.sessions import start_session
+from app.extensions import db
+from app.i18n import current_locale
+from app.models import Role
+from app.security import check_role
+from app.services import accounts, profiles
+from app.services.errors import InvalidInput
+from app.smes.forms import SMEProfileForm, SMESignupForm
+from app.web import rerender
+
+bp = Blueprint("smes", __name__)
+
+PUBLIC_ENDPOINTS = {"smes.signup"}
+
+
+@bp.before_request
+def _smes_only() -> None:
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        check_role(Role.SME)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> Response | str | tuple[str, int]:
+    """Register a company: account, profile and consent in one form."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = SMESignupForm()
+    if form.is_submitted():
+        try:
+            user = accounts.register_sme(form.signup_input(), locale=current_locale())
+        except InvalidInput as error:
+            return rerender("smes/signup.html", form, error)
+        db.session.commit()
+        start_session(user)
+        flash(
+            _(
+                "Welcome! Your company is registered. We will email you when students are proposed to you."
+            ),
+            "success",
+        )
+        return redirect(url_for(".dashboard"))
+    return render_template("smes/signup.html", form=form)
+
+
+@bp.route("/")
+def dashboard() -> str:
+    """What happens next, for this SME."""
+    return render_template("smes/dashboard.html", sme=current_user.sme)
+
+
+@bp.route("/profile")
+def profile() -> str:
+    """The company profile as students and coordinators see it."""
+    return render_template("smes/profile.html", sme=current_user.sme)
+
+
+@bp.route("/profile/edit", methods=["GET", "POST"])
+def edit_profile() -> Response | str | tuple[str, int]:
+    """Change the company profile; the next matching cycle uses it."""
+    sme = current_user.sme
+    form = SMEProfileForm(obj=None if request.method == "POST" else _form_data(sme))
+    if form.is_submitted():
+        try:
+            profiles.update_sme(current_user, form.profile_input())
+        except InvalidInput as error:
+            return rerender("smes/edit.html", form, error)
+        db.session.commit()
+        flash(_("Your company profile is saved."), "success")
+        return redirect(url_for(".profile"))
+    return render_template("smes/edit.html", form=form)
+
+
+def _form_data(sme) -> SimpleNamespace:  # type: ignore[no-untyped-def]
+    data = profiles.sme_dict(sme)
+    data["capacity"] = str(sme.capacity)
+    data["min_topik"] = str(sme.min_topik)
+    return SimpleNamespace(**data)

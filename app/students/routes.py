@@ -1,0 +1,161 @@
+"""Student pages: sign-up, dashboard, profile, CV."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.auth.sessions import start_session
+from app.extensions import db
+from app.forms import CsrfOnlyForm
+from app.i18n import current_locale
+from app.models import Role
+from app.security import check_role
+from app.services import accounts, profiles, uploads
+from app.services.errors import InvalidInput
+from app.students.forms import CVForm, StudentProfileForm, StudentSignupForm
+from app.web import rerender
+
+bp = Blueprint("students", __name__)
+
+PUBLIC_ENDPOINTS = {"students.signup"}
+
+
+@bp.before_request
+def _students_only() -> None:
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        check_role(Role.STUDENT)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> Response | str | tuple[str, int]:
+    """Apply to the programme: account, profile and consent in one form."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = StudentSignupForm()
+    if form.is_submitted():
+        try:
+            user = accounts.register_student(form.signup_input(), locale=current_locale())
+        except InvalidInput as error:
+            return rerender("students/signup.html", form, error)
+        db.session.commit()
+        start_session(user)
+        flash(
+            _(
+                "Welcome! Your application is saved. We will email you when an SME is proposed to you."
+            ),
+            "success",
+        )
+        return redirect(url_for(".dashboard"))
+    return render_template("students/signup.html", form=form)
+
+
+@bp.route("/")
+def dashboard() -> str:
+    """What happens next, for this student."""
+    student = current_user.student
+    consent = accounts.current_consent(current_user)
+    return render_template(
+        "students/dashboard.html", student=student, consent=consent, button=CsrfOnlyForm()
+    )
+
+
+@bp.route("/profile")
+def profile() -> str:
+    """The student's profile as SMEs and coordinators see it."""
+    return render_template(
+        "students/profile.html",
+        student=current_user.student,
+        cv_form=CVForm(),
+        button=CsrfOnlyForm(),
+    )
+
+
+@bp.route("/profile/edit", methods=["GET", "POST"])
+def edit_profile() -> Response | str | tuple[str, int]:
+    """Change the profile; the next matching cycle uses it."""
+    student = current_user.student
+    form = StudentProfileForm(obj=None if request.method == "POST" else _form_data(student))
+    if form.is_submitted():
+        try:
+            profiles.update_student(current_user, form.profile_input())
+        except InvalidInput as error:
+            return rerender("students/edit.html", form, error)
+        db.session.commit()
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for(".profile"))
+    return render_template("students/edit.html", form=form)
+
+
+def _form_data(student):  # type: ignore[no-untyped-def]
+    """An object with the form's field names, for pre-filling the edit form."""
+    from types import SimpleNamespace
+
+    data = profiles.student_dict(student)
+    data["topik_level"] = str(student.topik_level)
+    data["hours_per_week"] = str(student.hours_per_week)
+    data["available_from"] = data["available_from"] or ""
+    data["available_until"] = data["available_until"] or ""
+    data["languages"] = [SimpleNamespace(**row) for row in student.languages]
+    return SimpleNamespace(**data)
+
+
+@bp.route("/cv", methods=["POST"])
+def upload_cv() -> Response | tuple[str, int]:
+    """Upload or replace the CV (PDF, 5 MB at most)."""
+    file = request.files.get("cv")
+    if file is None or not file.filename:
+        flash(_("Choose a file to upload."), "danger")
+        return redirect(url_for(".profile"))
+    student = current_user.student
+    try:
+        replaced = uploads.save_cv(student, file.stream)
+    except InvalidInput as error:
+        from app.i18n import translate_errors
+
+        for messages in translate_errors(error.fields).values():
+            for message in messages:
+                flash(message, "danger")
+        return redirect(url_for(".profile"))
+    try:
+        db.session.commit()
+    except Exception:
+        uploads.delete_files([student.cv_stored_name])
+        raise
+    uploads.delete_files([replaced])
+    flash(_("Your CV is saved."), "success")
+    return redirect(url_for(".profile"))
+
+
+@bp.route("/cv")
+def download_cv() -> Response:
+    """The student's own CV, as an attachment."""
+    student = current_user.student
+    if not student.cv_stored_name:
+        abort(404)
+    return send_cv(student)
+
+
+@bp.route("/cv/delete", methods=["POST"])
+def delete_cv() -> Response:
+    """Remove the CV."""
+    replaced = uploads.remove_cv(current_user.student)
+    db.session.commit()
+    uploads.delete_files([replaced])
+    flash(_("Your CV is removed."), "success")
+    return redirect(url_for(".profile"))
+
+
+def send_cv(student) -> Response:  # type: ignore[no-untyped-def]
+    """Serve a CV: attachment, never rendered inline, never cached (shared with coordinators)."""
+    response = send_file(
+        uploads.path_of(student.cv_stored_name),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"cv-{student.id}.pdf",
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,153 @@
+"""The codes used everywhere (forms, API, CSV), with English and Korean names.
+
+Languages (ISO 639-1) and countries (ISO 3166-1 alpha-2) come from pycountry's ISO tables, and
+their names from Babel's CLDR data, so nothing here is typed by hand that a maintained library
+already knows. Industries, regions and visa types are the programme's own taxonomy: the codes are
+stable and lowercase because they are stored and exchanged; the names may change freely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import pycountry
+from babel import Locale
+
+LOCALES = ("en", "ko")
+
+
+@dataclass(frozen=True)
+class Term:
+    code: str
+    name_en: str
+    name_ko: str
+
+    def name(self, locale: str) -> str:
+        return self.name_ko if str(locale).startswith("ko") else self.name_en
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "name_en": self.name_en, "name_ko": self.name_ko}
+
+
+LEVELS: tuple[Term, ...] = (
+    Term("native", "Native", "원어민"),
+    Term("fluent", "Fluent", "유창함"),
+    Term("business", "Business", "업무 가능"),
+    Term("conversational", "Conversational", "일상 회화"),
+    Term("basic", "Basic", "기초"),
+)
+
+# Export-relevant sectors of Korean SMEs. The engine keeps which sectors are related.
+INDUSTRIES: tuple[Term, ...] = (
+    Term("cosmetics", "Cosmetics and beauty", "화장품·뷰티"),
+    Term("processed_food", "Processed food and beverages", "가공식품·음료"),
+    Term("agri_fishery", "Agricultural and fishery products", "농수산물"),
+    Term("machinery", "Machinery and equipment", "기계·장비"),
+    Term("auto_parts", "Auto parts", "자동차 부품"),
+    Term("electronics", "Electronics", "전자제품"),
+    Term("semiconductors", "Semiconductors and displays", "반도체·디스플레이"),
+    Term("medical_devices", "Medical devices", "의료기기"),
+    Term("pharma_bio", "Pharmaceuticals and biotech", "제약·바이오"),
+    Term("software_it", "Software and IT services", "소프트웨어·IT 서비스"),
+    Term("content_games", "Content and games", "콘텐츠·게임"),
+    Term("fashion_textiles", "Fashion and textiles", "패션·섬유"),
+    Term("chemicals", "Chemicals", "화학"),
+    Term("plastics_rubber", "Plastics and rubber", "플라스틱·고무"),
+    Term("metals", "Metals and metal products", "금속·금속가공"),
+    Term("shipbuilding_marine", "Shipbuilding and marine equipment", "조선·해양기자재"),
+    Term("energy_environment", "Energy and environment", "에너지·환경"),
+    Term("household_goods", "Household goods", "생활용품"),
+    Term("furniture_interior", "Furniture and interior", "가구·인테리어"),
+    Term("construction_materials", "Construction materials", "건축자재"),
+    Term("logistics_services", "Logistics and trade services", "물류·무역 서비스"),
+    Term("education_services", "Education services", "교육 서비스"),
+)
+
+# The 17 first-level divisions of Korea (시·도).
+REGIONS: tuple[Term, ...] = (
+    Term("seoul", "Seoul", "서울특별시"),
+    Term("busan", "Busan", "부산광역시"),
+    Term("daegu", "Daegu", "대구광역시"),
+    Term("incheon", "Incheon", "인천광역시"),
+    Term("gwangju", "Gwangju", "광주광역시"),
+    Term("daejeon", "Daejeon", "대전광역시"),
+    Term("ulsan", "Ulsan", "울산광역시"),
+    Term("sejong", "Sejong", "세종특별자치시"),
+    Term("gyeonggi", "Gyeonggi-do", "경기도"),
+    Term("gangwon", "Gangwon", "강원특별자치도"),
+    Term("chungbuk", "Chungcheongbuk-do", "충청북도"),
+    Term("chungnam", "Chungcheongnam-do", "충청남도"),
+    Term("jeonbuk", "Jeonbuk", "전북특별자치도"),
+    Term("jeonnam", "Jeollanam-do", "전라남도"),
+    Term("gyeongbuk", "Gyeongsangbuk-do", "경상북도"),
+    Term("gyeongnam", "Gyeongsangnam-do", "경상남도"),
+    Term("jeju", "Jeju", "제주특별자치도"),
+)
+
+VISA_TYPES: tuple[Term, ...] = (
+    Term("d2", "D-2 (student)", "D-2 (유학)"),
+    Term("d4", "D-4 (language trainee)", "D-4 (어학연수)"),
+    Term("d10", "D-10 (job seeker)", "D-10 (구직)"),
+    Term("e7", "E-7 (specific activities)", "E-7 (특정활동)"),
+    Term("f2", "F-2 (resident)", "F-2 (거주)"),
+    Term("f4", "F-4 (overseas Korean)", "F-4 (재외동포)"),
+    Term("f5", "F-5 (permanent resident)", "F-5 (영주)"),
+    Term("f6", "F-6 (marriage migrant)", "F-6 (결혼이민)"),
+    Term("other", "Other", "기타"),
+)
+
+
+@cache
+def languages() -> tuple[Term, ...]:
+    """ISO 639-1 languages named by CLDR in English and Korean."""
+    en, ko = Locale("en"), Locale("ko")
+    codes = sorted(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
+    return tuple(Term(c, en.languages[c], ko.languages[c]) for c in codes if c in en.languages)
+
+
+@cache
+def countries() -> tuple[Term, ...]:
+    """ISO 3166-1 alpha-2 countries named by CLDR in English and Korean."""
+    en, ko = Locale("en"), Locale("ko")
+    codes = sorted(country.alpha_2 for country in pycountry.countries)
+    return tuple(Term(c, en.territories[c], ko.territories[c]) for c in codes)
+
+
+@cache
+def _index(kind: str) -> dict[str, Term]:
+    return {term.code: term for term in TABLES[kind]()}
+
+
+TABLES = {
+    "languages": languages,
+    "levels": lambda: LEVELS,
+    "countries": countries,
+    "industries": lambda: INDUSTRIES,
+    "regions": lambda: REGIONS,
+    "visa_types": lambda: VISA_TYPES,
+}
+
+
+def codes(kind: str) -> frozenset[str]:
+    return frozenset(_index(kind))
+
+
+def is_valid(kind: str, code: str) -> bool:
+    return code in _index(kind)
+
+
+def name(kind: str, code: str, locale: str) -> str:
+    """The name of a code in `locale`; an unknown code is shown as itself rather than failing."""
+    term = _index(kind).get(code)
+    return term.name(locale) if term else code
+
+
+def choices(kind: str, locale: str, *, sort: bool = True) -> list[tuple[str, str]]:
+    """(code, name) pairs for a form, sorted by the name as the reader sees it."""
+    pairs = [(term.code, term.name(locale)) for term in TABLES[kind]()]
+    return sorted(pairs, key=lambda pair: pair[1]) if sort else pairs
+
+
+def as_json() -> dict[str, list[dict[str, str]]]:
+    return {kind: [term.as_dict() for term in table()] for kind, table in TABLES.items()}

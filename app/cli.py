@@ -14,6 +14,8 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(create_coordinator)
     app.cli.add_command(seed_demo)
     app.cli.add_command(serve)
+    app.cli.add_command(match)
+    app.cli.add_command(scheduler_command)
 
 
 @click.command("create-coordinator")
@@ -63,7 +65,71 @@ def seed_demo(students: int, smes: int, seed: int, if_empty: bool, logins_file: 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Development server for `make run` (one process, no reloader)."""
-    # No reloader: it forks a second process, and each would run its own scheduler.
-    current_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True)
+def serve(host: str, port: int, scheduler: bool) -> None:
+    """Development server for `make run`: one process, with the one scheduler inside."""
+    from app.jobs import configure_scheduler, make_scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    background = None
+    if scheduler:
+        background = make_scheduler(background=True)
+        configure_scheduler(background, app)
+        background.start()
+    try:
+        # No reloader: it forks a second process, and each would run its own scheduler.
+        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    finally:
+        if background:
+            background.shutdown(wait=False)
+
+
+@click.group("match")
+def match() -> None:
+    """Matching cycles."""
+
+
+@match.command("run")
+def match_run() -> None:
+    """Run one matching cycle now and print what it proposed."""
+    from sqlalchemy import select
+
+    from app.models import Match
+    from app.services.cycles import CycleBusy, run_cycle
+
+    try:
+        cycle = run_cycle(trigger="cli")
+    except CycleBusy:
+        click.echo("Another matching cycle is running; nothing done.", err=True)
+        raise SystemExit(3) from None
+    if cycle.status != "finished":
+        click.echo(f"Cycle {cycle.id} failed: {cycle.error}", err=True)
+        raise SystemExit(1)
+    click.echo(
+        f"Cycle {cycle.id} ({cycle.mode}): {cycle.n_students} students and {cycle.n_smes} SMEs "
+        f"in the pool, {cycle.n_proposed} proposals, {cycle.n_expired} expired; "
+        f"placed {cycle.placed_share:.0%}, blocking pairs {cycle.blocking_pairs}; "
+        f"load {cycle.load_seconds:.2f}s, engine {cycle.engine_seconds:.2f}s, "
+        f"save {cycle.save_seconds:.2f}s."
+    )
+    matches = db.session.scalars(
+        select(Match).where(Match.cycle_id == cycle.id).order_by(Match.score.desc())
+    )
+    for m in matches:
+        why = "; ".join(r["detail"] for r in m.reasons if r["weight"] > 0)[:160]
+        click.echo(f"  {m.score:.3f}  {m.student.name} → {m.sme.company_name}  ({why})")
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler in the foreground: the one process that runs matching cycles."""
+    from app.jobs import configure_scheduler, make_scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    blocking = make_scheduler(background=False)
+    configure_scheduler(blocking, app)
+    click.echo("Scheduler running; Ctrl+C stops it.")
+    try:
+        blocking.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

@@ -28,6 +28,8 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # a 5 MB CV plus the form around it
     CV_MAX_BYTES = 5 * 1024 * 1024
+    # Where people reach the platform: links in emails are built on it.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     MATCH_SCHEDULE = os.environ.get("MATCH_SCHEDULE", "0 6 * * mon")  # weekly, Monday 06:00
     SCHEDULER_TIMEZONE = os.environ.get("SCHEDULER_TIMEZONE", "Asia/Seoul")
 
@@ -91,7 +93,7 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
     # Cheaper scrypt in tests only (thousands of sign-ups); production keeps werkzeug's default.
-    PASSWORD_HASH_METHOD = "scrypt:4096:8:1"
+    PASSWORD_HASH_METHOD = "scrypt:4096:8:1"  # noqa: S105 - a method, not a secret
 
 
 def _development_secret() -> str:

@@ -1,11 +1,31 @@
 """The data model, one module per aggregate. Importing this package registers every table."""
 
 from app.models.base import utcnow
+from app.models.matching import (
+    CLOSED_STATUSES,
+    HOLDING_STATUSES,
+    CycleLease,
+    CycleStatus,
+    Match,
+    MatchCycle,
+    MatchSettings,
+    MatchStatus,
+    OutboxMessage,
+)
 from app.models.privacy import AuditEvent, Consent, LoginFailure
 from app.models.profiles import SME, SMECode, Student, StudentCode, StudentLanguage
 from app.models.user import Role, User
 
 __all__ = [
+    "CLOSED_STATUSES",
+    "HOLDING_STATUSES",
+    "CycleLease",
+    "CycleStatus",
+    "Match",
+    "MatchCycle",
+    "MatchSettings",
+    "MatchStatus",
+    "OutboxMessage",
     "SME",
     "AuditEvent",
     "Consent",

@@ -10,7 +10,7 @@ from app.models import AuditEvent, User
 
 
 def client_ip() -> str | None:
-    # Behind a proxy, ProxyFix (configured in the factory) has already put the client's address here.
+    # Behind a proxy, ProxyFix (set up in the factory) has already put the client's address here.
     return request.remote_addr if has_request_context() else None
 
 

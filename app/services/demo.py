@@ -268,6 +268,7 @@ REGION_WEIGHTS = {
     "gyeongnam": 6,
     "jeju": 1,
 }
+DEMO_DESCRIPTION = "수출 초보 기업으로 현지 시장조사와 바이어 발굴을 함께할 유학생을 찾습니다."
 KO_SURNAMES = ["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임"]
 KO_GIVEN = ["민준", "서연", "지훈", "수빈", "현우", "지은", "도윤", "하은", "성민", "유진"]
 
@@ -398,7 +399,7 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1) -> DemoResult:
             capacity=rng.choices([1, 2, 3, 5], [50, 30, 15, 5])[0],
             exporting=rng.random() < 0.25,
             min_topik=rng.choices([0, 2, 3, 4], [60, 15, 15, 10])[0],
-            description="수출 초보 기업으로 현지 시장조사와 바이어 발굴을 함께할 유학생을 찾습니다.",
+            description=DEMO_DESCRIPTION,
         )
         codes = [SMECode(kind="industry", code=i) for i in industries]
         codes += [SMECode(kind="market", code=m) for m in _pick(rng, MARKETS, rng.randint(1, 3))]

@@ -45,7 +45,8 @@ def signup() -> Response | str | tuple[str, int]:
         start_session(user)
         flash(
             _(
-                "Welcome! Your company is registered. We will email you when students are proposed to you."
+                "Welcome! Your company is registered. "
+                "We will email you when students are proposed to you."
             ),
             "success",
         )

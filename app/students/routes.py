@@ -44,7 +44,8 @@ def signup() -> Response | str | tuple[str, int]:
         start_session(user)
         flash(
             _(
-                "Welcome! Your application is saved. We will email you when an SME is proposed to you."
+                "Welcome! Your application is saved. "
+                "We will email you when an SME is proposed to you."
             ),
             "success",
         )

@@ -1,0 +1,168 @@
+"""Matches, the cycles that propose them, the settings they run with, and the cycle lease."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+from app.models.profiles import SME, Student
+
+
+class MatchStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    DECLINED = "declined"  # the student or the SME said no
+    REJECTED = "rejected"  # a coordinator said no
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    EXPIRED = "expired"  # nobody answered in time; its people went back to the pool
+    WITHDRAWN = "withdrawn"  # hidden because a person withdrew consent or left
+
+
+# A student in one of these is not in the pool, and the pair uses a place of the SME's capacity.
+HOLDING_STATUSES = (MatchStatus.PROPOSED, MatchStatus.APPROVED, MatchStatus.ACTIVE)
+# A pair that ended in one of these is never proposed again.
+CLOSED_STATUSES = (
+    MatchStatus.DECLINED,
+    MatchStatus.REJECTED,
+    MatchStatus.EXPIRED,
+    MatchStatus.WITHDRAWN,
+)
+
+
+class CycleStatus(enum.StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+def _enum(cls: type[enum.StrEnum]) -> Any:
+    from sqlalchemy import Enum
+
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class MatchCycle(db.Model):
+    """One run of the matching engine over the pool, and what it proposed."""
+
+    __tablename__ = "cycles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[CycleStatus] = mapped_column(_enum(CycleStatus), index=True)
+    trigger: Mapped[str] = mapped_column(String(20))  # schedule, manual, cli, api
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(10))
+    weights: Mapped[dict[str, float]] = mapped_column(JSON)
+    candidates_k: Mapped[int] = mapped_column(Integer)
+    n_students: Mapped[int] = mapped_column(Integer, default=0)
+    n_smes: Mapped[int] = mapped_column(Integer, default=0)
+    n_seats: Mapped[int] = mapped_column(Integer, default=0)
+    n_excluded: Mapped[int] = mapped_column(Integer, default=0)
+    n_expired: Mapped[int] = mapped_column(Integer, default=0)
+    n_proposed: Mapped[int] = mapped_column(Integer, default=0)
+    total_score: Mapped[float | None] = mapped_column(Float)
+    placed_share: Mapped[float | None] = mapped_column(Float)
+    blocking_pairs: Mapped[int | None] = mapped_column(Integer)
+    load_seconds: Mapped[float | None] = mapped_column(Float)
+    engine_seconds: Mapped[float | None] = mapped_column(Float)
+    save_seconds: Mapped[float | None] = mapped_column(Float)
+    # Students of the pool left without a proposal: they come first in the next cycle.
+    unplaced_student_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class Match(db.Model):
+    """A student–SME pair and its way from proposal to outcome."""
+
+    __tablename__ = "matches"
+    __table_args__ = (
+        Index("ix_matches_student_status", "student_id", "status"),
+        Index("ix_matches_sme_status", "sme_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    sme_id: Mapped[int] = mapped_column(ForeignKey("smes.id", ondelete="CASCADE"))
+    status: Mapped[MatchStatus] = mapped_column(_enum(MatchStatus), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    student_view: Mapped[float] = mapped_column(Float)
+    sme_view: Mapped[float] = mapped_column(Float)
+    # [{"factor", "key", "params", "weight", "detail"}]: codes, translated when shown.
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    proposed_by: Mapped[str] = mapped_column(String(20), default="cycle")  # cycle | coordinator
+    student_decision: Mapped[str | None] = mapped_column(String(10))
+    student_reason: Mapped[str | None] = mapped_column(Text)
+    sme_decision: Mapped[str | None] = mapped_column(String(10))
+    sme_reason: Mapped[str | None] = mapped_column(Text)
+    coordinator_note: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    student: Mapped[Student] = relationship()
+    sme: Mapped[SME] = relationship()
+    cycle: Mapped[MatchCycle | None] = relationship()
+
+
+class MatchSettings(db.Model):
+    """The coordinators' choices for the next cycles (one row)."""
+
+    __tablename__ = "match_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mode: Mapped[str] = mapped_column(String(10), default="stable")
+    weights: Mapped[dict[str, float] | None] = mapped_column(JSON)  # None: the engine's defaults
+    candidates_k: Mapped[int] = mapped_column(Integer, default=50)
+    schedule: Mapped[str | None] = mapped_column(String(100))  # cron; None: MATCH_SCHEDULE
+    expiry_days: Mapped[int] = mapped_column(Integer, default=14)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class CycleLease(db.Model):
+    """The SQLite cycle lock: one row, taken under BEGIN IMMEDIATE.
+
+    (PostgreSQL uses an advisory lock instead.)"""
+
+    __tablename__ = "cycle_lease"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(db.Model):
+    """Every email the platform sends: queued here, then sent over SMTP or kept for coordinators."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    locale: Mapped[str] = mapped_column(String(5))
+    subject: Mapped[str] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(
+        String(10), default="pending", index=True
+    )  # pending|sent|stored
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,369 @@
+"""Matching cycles: who is in the pool, the engine's run, and the proposals it leaves behind.
+
+A cycle takes the cycle lock (app.services.cycle_lock), writes a `running` record, computes,
+and then writes its proposals, the expiry of stale proposals, the emails, and its own
+`finished` mark in ONE transaction. A crash before that commit leaves every earlier proposal as
+it was; the record is marked failed, and the next run starts from the same state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import and_, func, insert, or_, select, update
+
+from app.extensions import db
+from app.models import (
+    CLOSED_STATUSES,
+    HOLDING_STATUSES,
+    SME,
+    Consent,
+    CycleStatus,
+    Match,
+    MatchCycle,
+    MatchSettings,
+    MatchStatus,
+    Student,
+    User,
+    utcnow,
+)
+from app.services import audit, engine_adapter, mail
+from app.services.cycle_lock import CycleBusy, cycle_lock
+from app.services.explanations import top_reasons
+from matching import pipeline
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CycleBusy", "run_cycle", "get_settings", "load_pool"]
+
+
+class ConcurrentChange(RuntimeError):
+    """The pool changed under the cycle (e.g. a proposal was answered while it ran)."""
+
+
+def get_settings() -> MatchSettings:
+    settings = db.session.get(MatchSettings, 1)
+    if settings is None:
+        settings = MatchSettings(id=1, mode="stable", candidates_k=50, expiry_days=14)
+        db.session.add(settings)
+        db.session.flush()
+    return settings
+
+
+@dataclass
+class Pool:
+    """Everything a cycle decides from, read in one go."""
+
+    student_ids: list[int]
+    free_seats: dict[int, int]  # sme_id -> places left
+    excluded: set[tuple[int, int]]
+    expiring_ids: list[int]
+    priority: list[int]
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def _latest_consents() -> Any:
+    latest = select(func.max(Consent.id).label("id")).group_by(Consent.user_id).subquery("latest")
+    return select(Consent).join(latest, Consent.id == latest.c.id).subquery("consent")
+
+
+def load_pool(settings: MatchSettings) -> Pool:
+    now = utcnow()
+    cutoff = now - timedelta(days=settings.expiry_days)
+    expiring_ids = list(
+        db.session.scalars(
+            select(Match.id).where(
+                Match.status == MatchStatus.PROPOSED,
+                Match.created_at < cutoff,
+                or_(Match.student_decision.is_(None), Match.sme_decision.is_(None)),
+            )
+        )
+    )
+    expiring = set(expiring_ids)
+    holding = db.session.execute(
+        select(Match.id, Match.student_id, Match.sme_id).where(Match.status.in_(HOLDING_STATUSES))
+    ).all()
+    busy_students = {row.student_id for row in holding if row.id not in expiring}
+    used_seats: dict[int, int] = {}
+    for row in holding:
+        if row.id not in expiring:
+            used_seats[row.sme_id] = used_seats.get(row.sme_id, 0) + 1
+
+    consent = _latest_consents()
+    version = current_app.config["CONSENT_POLICY_VERSION"]
+    candidates = db.session.scalars(
+        select(Student.id)
+        .join(consent, consent.c.user_id == Student.user_id)
+        .where(
+            Student.paused.is_(False),
+            consent.c.collection.is_(True),
+            consent.c.provision_to_smes.is_(True),
+            consent.c.policy_version == version,
+        )
+        .order_by(Student.id)
+    ).all()
+    student_ids = [sid for sid in candidates if sid not in busy_students]
+
+    free_seats = {}
+    for sme_id, capacity in db.session.execute(
+        select(SME.id, SME.capacity)
+        .join(consent, consent.c.user_id == SME.user_id)
+        .where(consent.c.collection.is_(True))
+        .order_by(SME.id)
+    ):
+        left = capacity - used_seats.get(sme_id, 0)
+        if left > 0:
+            free_seats[sme_id] = left
+
+    excluded = {
+        (row.student_id, row.sme_id)
+        for row in db.session.execute(
+            select(Match.student_id, Match.sme_id).where(
+                or_(
+                    Match.status.in_(CLOSED_STATUSES),
+                    Match.student_decision == "decline",
+                    Match.sme_decision == "decline",
+                    Match.id.in_(expiring_ids) if expiring_ids else and_(False),
+                )
+            )
+        )
+    }
+    last = db.session.scalar(
+        select(MatchCycle)
+        .where(MatchCycle.status == CycleStatus.FINISHED)
+        .order_by(MatchCycle.id.desc())
+        .limit(1)
+    )
+    waiting = set(student_ids)
+    priority = [sid for sid in (last.unplaced_student_ids or []) if sid in waiting] if last else []
+    return Pool(
+        student_ids=student_ids,
+        free_seats=free_seats,
+        excluded=excluded,
+        expiring_ids=expiring_ids,
+        priority=priority,
+        stats={"seats": sum(free_seats.values())},
+    )
+
+
+def run_cycle(trigger: str = "manual", started_by: User | None = None) -> MatchCycle:
+    """Run one cycle now. Raises CycleBusy when another one holds the lock.
+
+    Returns the cycle's record, `finished` or `failed` (the error is on the record and logged;
+    the earlier state is untouched)."""
+    try:
+        with cycle_lock():
+            return _run_locked(trigger, started_by)
+    except CycleBusy:
+        log.warning("matching cycle (%s) skipped: another cycle is running", trigger)
+        raise
+
+
+def _run_locked(trigger: str, started_by: User | None) -> MatchCycle:
+    # We hold the lock, so any cycle still marked running was left by a process that died.
+    db.session.execute(
+        update(MatchCycle)
+        .where(MatchCycle.status == CycleStatus.RUNNING)
+        .values(status=CycleStatus.FAILED, finished_at=utcnow(), error="interrupted")
+    )
+    settings = get_settings()
+    cycle = MatchCycle(
+        status=CycleStatus.RUNNING,
+        trigger=trigger,
+        started_by_id=started_by.id if started_by else None,
+        mode=settings.mode,
+        weights=dict(settings.weights or {}),
+        candidates_k=settings.candidates_k,
+    )
+    db.session.add(cycle)
+    db.session.commit()
+    cycle_id = cycle.id
+    try:
+        started = time.perf_counter()
+        pool = load_pool(settings)
+        students = engine_adapter.load_students(pool.student_ids)
+        smes = engine_adapter.load_smes(sorted(pool.free_seats))
+        loaded = time.perf_counter()
+        result = pipeline.run(
+            students,
+            smes,
+            mode=settings.mode,  # type: ignore[arg-type]
+            weights=settings.weights or None,
+            k=settings.candidates_k,
+            excluded=pool.excluded,
+            priority=pool.priority,
+            capacity_override=pool.free_seats,
+        )
+        computed = time.perf_counter()
+        _save_results(cycle, pool, result, timings=(loaded - started, computed - loaded, computed))
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        log.exception("matching cycle %s failed", cycle_id)
+        cycle = db.session.get(MatchCycle, cycle_id)
+        assert cycle is not None
+        cycle.status = CycleStatus.FAILED
+        cycle.finished_at = utcnow()
+        cycle.error = f"{type(error).__name__}: {error}"[:2000]
+        db.session.commit()
+        return cycle
+    log.info(
+        "matching cycle %s finished: %s students, %s SMEs, %s proposed, %s expired",
+        cycle.id,
+        cycle.n_students,
+        cycle.n_smes,
+        cycle.n_proposed,
+        cycle.n_expired,
+    )
+    try:
+        mail.deliver_pending()
+    except Exception:  # noqa: BLE001 - mail never fails a cycle; the outbox keeps the messages
+        db.session.rollback()
+        log.exception("mail delivery after cycle %s failed; will retry", cycle.id)
+    return cycle
+
+
+def _save_results(
+    cycle: MatchCycle, pool: Pool, result: pipeline.MatchResult, timings: tuple[float, float, float]
+) -> None:
+    """Everything the cycle changes, in the caller's single transaction."""
+    now = utcnow()
+    if pool.expiring_ids:
+        expired = db.session.execute(
+            update(Match)
+            .where(Match.id.in_(pool.expiring_ids), Match.status == MatchStatus.PROPOSED)
+            .values(status=MatchStatus.EXPIRED, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if expired.rowcount != len(pool.expiring_ids):
+            raise ConcurrentChange("a proposal was answered while the cycle ran; run it again")
+    rows = [
+        {
+            "cycle_id": cycle.id,
+            "student_id": pair.student_id,
+            "sme_id": pair.sme_id,
+            "status": MatchStatus.PROPOSED,
+            "score": round(pair.score, 6),
+            "student_view": round(pair.student_view, 6),
+            "sme_view": round(pair.sme_view, 6),
+            "reasons": engine_adapter.reason_rows(pair.reasons),
+            "proposed_by": "cycle",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for pair in result.pairs
+    ]
+    if rows:
+        db.session.execute(insert(Match), rows)
+    _queue_notifications(rows, expiry_days=get_settings().expiry_days)
+    placed = {pair.student_id for pair in result.pairs}
+    cycle.status = CycleStatus.FINISHED
+    cycle.finished_at = utcnow()
+    cycle.n_students = len(pool.student_ids)
+    cycle.n_smes = len(pool.free_seats)
+    cycle.n_seats = pool.stats.get("seats", 0)
+    cycle.n_excluded = len(pool.excluded)
+    cycle.n_expired = len(pool.expiring_ids)
+    cycle.n_proposed = len(rows)
+    cycle.total_score = round(result.total_score, 6)
+    cycle.placed_share = round(result.placed_share, 6)
+    cycle.blocking_pairs = result.blocking_pairs
+    cycle.unplaced_student_ids = [sid for sid in pool.student_ids if sid not in placed]
+    cycle.load_seconds, cycle.engine_seconds = round(timings[0], 4), round(timings[1], 4)
+    cycle.save_seconds = round(time.perf_counter() - timings[2], 4)
+    audit.record(
+        "cycle_finished",
+        target=cycle,
+        detail={"proposed": cycle.n_proposed, "expired": cycle.n_expired, "mode": cycle.mode},
+    )
+
+
+def _queue_notifications(rows: list[dict[str, Any]], expiry_days: int) -> None:
+    """One email per proposed student, one per SME with proposals, each in its own language."""
+    if not rows:
+        return
+    student_ids = sorted({r["student_id"] for r in rows})
+    sme_ids = sorted({r["sme_id"] for r in rows})
+    people: dict[tuple[str, int], Any] = {}
+    for chunk in engine_adapter._chunks(student_ids):
+        for row in db.session.execute(
+            select(Student.id, Student.name, User.id.label("user_id"), User.email, User.locale)
+            .join(User, User.id == Student.user_id)
+            .where(Student.id.in_(chunk))
+        ):
+            people[("student", row.id)] = row
+    for chunk in engine_adapter._chunks(sme_ids):
+        for row in db.session.execute(
+            select(SME.id, SME.company_name, User.id.label("user_id"), User.email, User.locale)
+            .join(User, User.id == SME.user_id)
+            .where(SME.id.in_(chunk))
+        ):
+            people[("sme", row.id)] = row
+    by_sme: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_sme.setdefault(row["sme_id"], []).append(row)
+
+    messages: list[dict[str, Any]] = []
+    base_url = current_app.config.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    with current_app.test_request_context(base_url=base_url):
+        for row in rows:
+            student, sme = people[("student", row["student_id"])], people[("sme", row["sme_id"])]
+            locale = student.locale or "en"
+            with _locale(locale):
+                reasons = top_reasons(row["reasons"])
+            content = mail.compose(
+                "proposal_student",
+                locale,
+                lambda c=sme.company_name: _("You have been proposed to %(company)s", company=c),
+                name=student.name,
+                company=sme.company_name,
+                reasons=reasons,
+                expiry_days=expiry_days,
+                link=url_for("students.dashboard", _external=True),
+            )
+            messages.append(_message(student, "proposal_student", locale, content))
+        for sme_id, sme_rows in by_sme.items():
+            sme = people[("sme", sme_id)]
+            locale = sme.locale or "ko"
+            content = mail.compose(
+                "proposal_sme",
+                locale,
+                lambda n=len(sme_rows): ngettext(  # noqa: B008 - binds this SME's count
+                    "%(num)s new candidate for your company",
+                    "%(num)s new candidates for your company",
+                    n,
+                ),
+                company=sme.company_name,
+                count=len(sme_rows),
+                expiry_days=expiry_days,
+                link=url_for("smes.dashboard", _external=True),
+            )
+            messages.append(_message(sme, "proposal_sme", locale, content))
+    mail.queue_many(messages)
+
+
+def _locale(locale: str) -> Any:
+    from flask_babel import force_locale
+
+    return force_locale(locale)
+
+
+def _message(person: Any, kind: str, locale: str, content: dict[str, str]) -> dict[str, Any]:
+    return {
+        "recipient": person.email,
+        "user_id": person.user_id,
+        "locale": locale,
+        "kind": kind,
+        **content,
+    }
+
+
+def recent_cycles(limit: int = 20) -> list[MatchCycle]:
+    return list(db.session.scalars(select(MatchCycle).order_by(MatchCycle.id.desc()).limit(limit)))

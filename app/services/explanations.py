@@ -1,0 +1,85 @@
+"""A match's reasons in the reader's words: the engine gives keys and codes; this, sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import gettext as _
+
+from app.i18n import code_name
+
+
+def _level(code: str) -> str:
+    return code_name("levels", code).lower() if code else ""
+
+
+def _sentences() -> dict[str, Callable[[dict[str, Any]], str]]:
+    lang = lambda p: code_name("languages", p.get("language"))  # noqa: E731
+    market = lambda p: code_name("countries", p.get("market"))  # noqa: E731
+    return {
+        "language.speaks_needed": lambda p: _(
+            "Speaks %(language)s (%(level)s), a language the SME needs",
+            language=lang(p),
+            level=_level(p.get("level", "")),
+        ),
+        "language.no_overlap": lambda p: _("Speaks none of the languages the SME needs"),
+        "market.home": lambda p: _(
+            "Comes from %(market)s, a market the SME targets", market=market(p)
+        ),
+        "market.known": lambda p: _(
+            "Knows the %(market)s market, which the SME targets", market=market(p)
+        ),
+        "market.language": lambda p: _(
+            "Speaks %(language)s (%(level)s), a language of %(market)s, which the SME targets",
+            language=lang(p),
+            level=_level(p.get("level", "")),
+            market=market(p),
+        ),
+        "market.no_overlap": lambda p: _("Knows none of the SME's target markets"),
+        "industry.same": lambda p: _(
+            "Interested in %(industry)s, the SME's industry",
+            industry=code_name("industries", p.get("industry")),
+        ),
+        "industry.related": lambda p: _(
+            "Interested in %(industry)s, related to the SME's %(sme_industry)s",
+            industry=code_name("industries", p.get("industry")),
+            sme_industry=code_name("industries", p.get("sme_industry")),
+        ),
+        "industry.no_overlap": lambda p: _("No shared or related industry"),
+        "region.same": lambda p: _(
+            "Can work in %(region)s, where the SME is", region=code_name("regions", p.get("region"))
+        ),
+        "region.neighbour": lambda p: _(
+            "Can work in %(region)s, next to %(sme_region)s where the SME is",
+            region=code_name("regions", p.get("region")),
+            sme_region=code_name("regions", p.get("sme_region")),
+        ),
+        "korean.meets_minimum": lambda p: _(
+            "TOPIK level %(topik)s meets the SME's minimum (%(min_topik)s)",
+            topik=p.get("topik", 0),
+            min_topik=p.get("min_topik", 0),
+        ),
+        "korean.below_minimum": lambda p: _(
+            "TOPIK level %(topik)s is below the SME's minimum (%(min_topik)s)",
+            topik=p.get("topik", 0),
+            min_topik=p.get("min_topik", 0),
+        ),
+        "text.similar": lambda p: _("Their profile texts are about similar things"),
+        "priority.unmatched_last_cycle": lambda p: _(
+            "Was not matched in the last cycle, so is considered first"
+        ),
+    }
+
+
+def reason_text(reason: dict[str, Any]) -> str:
+    make = _sentences().get(reason.get("key", ""))
+    if make is None:  # a key from a newer engine: its English detail is better than nothing
+        return str(reason.get("detail", ""))
+    return make(reason.get("params") or {})
+
+
+def top_reasons(reasons: list[dict[str, Any]], n: int = 3) -> list[str]:
+    """The strongest positive reasons, in words."""
+    positive = [r for r in reasons if r.get("weight", 0) > 0]
+    return [reason_text(r) for r in sorted(positive, key=lambda r: -r["weight"])[:n]]

@@ -568,6 +568,38 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         np.clip(sme, 0.0, 1.0, out=sme)
         return 0.5 * (stu + sme), stu, sme
 
+    def _score_pairs32(
+        self, si: IntArray, sj: IntArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+        """Float32 pair scores plus acceptability, for shortlists.
+
+        Shortlist values only order pairs; computing them per pair (not from
+        the block) makes the same pair get the same value in every query,
+        which deferred acceptance relies on when lists grow.
+        """
+        if not hasattr(self, "_f32"):
+            main = np.isin(self._col_factor, MAIN_FACTORS)
+            self._f32 = tuple(
+                np.ascontiguousarray(a[:, cols], dtype=np.float32)
+                for cols in (main, ~main)
+                for a in (self._xt, self._yt, self._xs, self._ys)
+            )
+        xtm, ytm, xsm, ysm, xtr, ytr, xsr, ysr = self._f32
+        n = si.size
+        stu, sme = np.empty(n), np.empty(n)
+        ok = self.topik_[si] >= self.min_topik_[sj]
+        step = 1 << 15
+        for a in range(0, n, step):
+            i, j = si[a : a + step], sj[a : a + step]
+            mt = np.einsum("ij,ij->i", xtm[i], ytm[j])
+            ms = np.einsum("ij,ij->i", xsm[i], ysm[j])
+            ok[a : a + step] &= (mt + ms) > 1e-7
+            stu[a : a + step] = mt + np.einsum("ij,ij->i", xtr[i], ytr[j])
+            sme[a : a + step] = ms + np.einsum("ij,ij->i", xsr[i], ysr[j])
+        np.clip(stu, 0.0, 1.0, out=stu)
+        np.clip(sme, 0.0, 1.0, out=sme)
+        return 0.5 * (stu + sme), stu, sme, ok
+
     def acceptable(self, student_idx: npt.ArrayLike, sme_idx: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Whether pairs are acceptable at all.
 
@@ -716,8 +748,9 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                         block[rpos[okr], col_pos[ec[okr]]] = _UNACCEPTABLE
                 r_loc, c_loc = _topk_rows(block, kk)
                 keep = block[r_loc, c_loc] > _UNACCEPTABLE / 2
-                got_i.append(rows[r_loc[keep]])
-                got_j.append(cols[c_loc[keep]])
+                ck = np.sort(rows[r_loc[keep]] * m + cols[c_loc[keep]])
+                got_i.append(ck // max(m, 1))
+                got_j.append(ck % max(m, 1))
                 if pool is not None:
                     pool.push(block, rows)
             if pool is not None:
@@ -729,14 +762,14 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         got_j.append(in_j)
         gi = np.concatenate(got_i) if got_i else np.zeros(0, np.int64)
         gj = np.concatenate(got_j) if got_j else np.zeros(0, np.int64)
-        key = np.unique(gi * max(m, 1) + gj)
-        if ex_sorted.size and key.size:
+        key = gi * max(m, 1) + gj
+        if sme_side or in_i.size:
+            key = np.unique(key)  # the unions may repeat pairs
+        if ex_sorted.size and key.size and in_i.size:
             key = key[~np.isin(key, ex_sorted, assume_unique=False)]
         gi, gj = np.divmod(key, max(m, 1))
-        if gi.size:
-            okp = self.acceptable(gi, gj)
-            gi, gj = gi[okp], gj[okp]
-        comb, stu, sme = self.score_pairs(gi, gj)
+        comb, stu, sme, okp = self._score_pairs32(gi, gj)
+        gi, gj, comb, stu, sme = gi[okp], gj[okp], comb[okp], stu[okp], sme[okp]
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(gi, minlength=n), out=indptr[1:])
 
@@ -836,40 +869,56 @@ def _topk_rows(block: npt.NDArray[np.float32], k: int) -> tuple[IntArray, IntArr
     if m <= k:
         r, col = np.divmod(np.arange(c * m, dtype=np.int64), m)
         return r, col
-    stride = max(1, min(16, m // (4 * k)))
+    stride = max(1, min(8, m // (4 * k)))
     if stride > 1:
         sub = block[:, ::stride]
         tau = np.partition(sub, sub.shape[1] - k, axis=1)[:, sub.shape[1] - k]
     else:
         tau = np.partition(block, m - k, axis=1)[:, m - k]
-    mask = block >= tau[:, None]
-    counts = np.count_nonzero(mask, axis=1)
-    heavy = counts > 8 * k + 64
+    # Every top-k value is >= tau. Entries strictly above tau are a small
+    # superset when there are >= k of them; otherwise the k-th value *is*
+    # tau and the rest of the list is the lowest-index entries equal to it.
+    gt = block > tau[:, None]
+    count = np.count_nonzero(gt, axis=1)
     out_r: list[IntArray] = []
     out_c: list[IntArray] = []
-    if heavy.any():
-        hr = np.flatnonzero(heavy)
-        hb = block[hr]
-        vk = np.partition(hb, m - k, axis=1)[:, m - k]
-        gt = hb > vk[:, None]
-        need = k - np.count_nonzero(gt, axis=1)
-        eq = hb == vk[:, None]
-        take = gt | (eq & (np.cumsum(eq, axis=1) <= need[:, None]))
-        rr, cc = np.nonzero(take)
-        out_r.append(hr[rr].astype(np.int64))
-        out_c.append(cc.astype(np.int64))
-        mask[hr] = False
-    flat = np.flatnonzero(mask)
+    short = np.flatnonzero(count < k)
+    if short.size:
+        need = k - count[short]
+        er, ec = np.nonzero(block[short] == tau[short, None])
+        first = np.searchsorted(er, er, side="left")
+        take = (np.arange(er.size) - first) < need[er]
+        out_r.append(short[er[take]].astype(np.int64))
+        out_c.append(ec[take].astype(np.int64))
+    flat = np.flatnonzero(gt)
     if flat.size:
+        # Exact k-th value per row from the (small, padded) survivor table,
+        # then: everything above it, plus the lowest-index entries equal to it.
         r, col = np.divmod(flat, m)
         v = block.ravel()[flat]
-        order = np.lexsort((col, -v, r))
-        r, col = r[order], col[order]
-        start = np.searchsorted(r, r, side="left")
-        rank = np.arange(r.size) - start
-        keep = rank < k
+        pos = np.arange(r.size) - (np.cumsum(count) - count)[r]
+        big = count >= k
+        width = int(count.max())
+        table = np.full((c, width), -np.inf, dtype=block.dtype)
+        table[r, pos] = v
+        vk = np.full(c, np.inf, dtype=block.dtype)
+        if big.any():
+            vk[big] = np.partition(table[big], width - k, axis=1)[:, width - k]
+        above = v > vk[r]
+        tie = v == vk[r]
+        n_above = np.bincount(r[above], minlength=c)
+        tie_rank = np.cumsum(tie) - 1
+        tie_first = np.full(c, 0, dtype=np.int64)
+        if tie.any():
+            tr = r[tie]
+            firsts = np.r_[True, tr[1:] != tr[:-1]]
+            tie_first[tr[firsts]] = tie_rank[tie][firsts]
+        tie_ok = tie & ((tie_rank - tie_first[r]) < (k - n_above[r]))
+        keep = (above | tie_ok) & big[r]
         out_r.append(r[keep].astype(np.int64))
         out_c.append(col[keep].astype(np.int64))
+    if not out_r:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(out_r), np.concatenate(out_c)
 
 

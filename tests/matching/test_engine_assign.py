@@ -1,0 +1,204 @@
+"""Assignment invariants: capacities, stability, optimality, constraints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from engine_reference import blocking_bruteforce, da_reference, optimum_bruteforce, optimum_lsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching import assign, metrics
+
+
+@st.composite
+def instances(draw: st.DrawFn, max_n: int = 7, max_m: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = draw(st.integers(0, max_n))
+    m = draw(st.integers(0, max_m))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    # Small integer scores make ties common, which is where tie rules bite.
+    stu = rng.integers(0, 4, (n, m)).astype(float)
+    sme = rng.integers(0, 4, (n, m)).astype(float)
+    bad = rng.random((n, m)) < draw(st.sampled_from([0.0, 0.3, 0.7, 1.0]))
+    stu[bad] = -np.inf
+    sme[bad] = -np.inf
+    cap = rng.integers(0, 3, m)
+    return stu, sme, cap
+
+
+def _check_basic(a: np.ndarray, scores: np.ndarray, cap: np.ndarray) -> None:
+    n, m = scores.shape
+    assert a.shape == (n,) and a.dtype == np.int64
+    placed = a[a >= 0]
+    assert (np.bincount(placed, minlength=m) <= cap).all()
+    assert all(np.isfinite(scores[i, a[i]]) for i in range(n) if a[i] >= 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_stable_matches_reference_and_has_no_blocking_pair(inst: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    stu, sme, cap = inst
+    a = assign.stable(stu, sme, cap)
+    _check_basic(a, stu, cap)
+    assert (a == da_reference(stu, sme, cap)).all()
+    assert blocking_bruteforce(stu, sme, cap, a) == 0
+    if stu.size:
+        assert metrics.blocking_pairs(stu, sme, cap, a) == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_optimal_reaches_the_optimum(inst: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    scores, _, cap = inst
+    a = assign.optimal(scores, cap)
+    _check_basic(a, scores, cap)
+    total = metrics.total_score(scores, a) if scores.size else 0.0
+    assert total == pytest.approx(optimum_lsa(scores, cap), abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances(max_n=4, max_m=3))
+def test_optimal_equals_brute_force(inst: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    scores, _, cap = inst
+    a = assign.optimal(scores, cap)
+    total = metrics.total_score(scores, a) if scores.size else 0.0
+    assert total == pytest.approx(optimum_bruteforce(scores, cap), abs=1e-9)
+
+
+def _to_csr(a: np.ndarray) -> sp.csr_array:
+    r, c = np.nonzero(np.isfinite(a))
+    return sp.csr_array((a[r, c], (r, c)), shape=a.shape)
+
+
+@settings(max_examples=80, deadline=None)
+@given(instances())
+def test_dense_and_sparse_inputs_agree(inst: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    stu, sme, cap = inst
+    assert (assign.stable(stu, sme, cap) == assign.stable(_to_csr(stu), _to_csr(sme), cap)).all()
+    assert (assign.optimal(stu, cap) == assign.optimal(_to_csr(stu), cap)).all()
+    # sparse matrices (not arrays) are accepted too
+    assert (assign.optimal(sp.csr_matrix(_to_csr(stu)), cap) == assign.optimal(stu, cap)).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(instances(), st.integers(0, 2**31 - 1))
+def test_locked_excluded_and_masks(inst: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int) -> None:
+    stu, sme, cap = inst
+    n, m = stu.shape
+    rng = np.random.default_rng(seed)
+    ok = np.argwhere(np.isfinite(stu))
+    excluded = [tuple(p) for p in ok if rng.random() < 0.3]
+    locked: list[tuple[int, int]] = []
+    used: set[int] = set()
+    for i, j in ok:
+        if rng.random() < 0.2 and i not in used:
+            locked.append((int(i), int(j)))
+            used.add(int(i))
+    act_st = rng.random(n) < 0.8
+    act_sm = rng.random(m) < 0.8
+    for fn in ("stable", "optimal"):
+        if fn == "stable":
+            a = assign.stable(stu, sme, cap, locked=locked, excluded=excluded,
+                              active_students=act_st, active_smes=act_sm)
+        else:
+            a = assign.optimal(stu, cap, locked=locked, excluded=excluded,
+                               active_students=act_st, active_smes=act_sm)
+        for i, j in locked:
+            assert a[i] == j
+        lk = {i for i, _ in locked}
+        for i, j in excluded:
+            if (i, j) not in locked:
+                assert a[i] != j
+        for i in range(n):
+            if i in lk:
+                continue
+            if not act_st[i]:
+                assert a[i] == -1
+            if a[i] >= 0:
+                assert act_sm[a[i]]
+        # new placements never push an SME past its capacity (locked may already fill it)
+        locked_count = np.bincount([j for _, j in locked], minlength=m) if locked else np.zeros(m, int)
+        new = np.array([a[i] for i in range(n) if a[i] >= 0 and i not in lk], dtype=np.int64)
+        assert (np.bincount(new, minlength=m) <= np.maximum(cap - locked_count, 0)).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(instances(max_n=8, max_m=5), st.integers(1, 3))
+def test_growing_short_lists_gives_the_full_list_result(
+    inst: tuple[np.ndarray, np.ndarray, np.ndarray], k: int
+) -> None:
+    stu, sme, cap = inst
+    n, m = stu.shape
+    full = assign.stable(stu, sme, cap)
+    acceptable = np.isfinite(stu)
+    order = [sorted(np.flatnonzero(acceptable[i]), key=lambda j, i=i: (-stu[i, j], j)) for i in range(n)]
+
+    def rows_to_csr(pairs: list[tuple[int, int]], mat: np.ndarray) -> sp.csr_array:
+        if not pairs:
+            return sp.csr_array((n, m))
+        r = np.array([p[0] for p in pairs])
+        c = np.array([p[1] for p in pairs])
+        return sp.csr_array((mat[r, c], (r, c)), shape=(n, m))
+
+    first = [(i, j) for i in range(n) for j in order[i][:k]]
+
+    def grow(who: np.ndarray, cutoff: np.ndarray, lr: np.ndarray, lc: np.ndarray) -> tuple[sp.csr_array, sp.csr_array]:
+        listed = set(zip(lr.tolist(), lc.tolist()))
+        more = []
+        for i in who:
+            nxt = [j for j in order[i] if (i, j) not in listed and sme[i, j] >= cutoff[j]][:k]
+            more += [(int(i), int(j)) for j in nxt]
+        return rows_to_csr(more, stu), rows_to_csr(more, sme)
+
+    short = assign.stable(rows_to_csr(first, stu), rows_to_csr(first, sme), cap, grow=grow)
+    assert (short == full).all()
+
+
+def test_edge_cases() -> None:
+    empty = np.zeros((0, 0))
+    assert assign.stable(empty, empty, np.zeros(0, int)).shape == (0,)
+    assert assign.optimal(empty, np.zeros(0, int)).shape == (0,)
+    no_smes = np.zeros((3, 0))
+    assert (assign.stable(no_smes, no_smes, np.zeros(0, int)) == -1).all()
+    assert (assign.optimal(no_smes, np.zeros(0, int)) == -1).all()
+    scores = np.ones((3, 2))
+    assert (assign.optimal(scores, [0, 0]) == -1).all()
+    assert (assign.stable(scores, scores, [0, 0]) == -1).all()
+    nobody = np.full((3, 2), -np.inf)
+    assert (assign.optimal(nobody, [2, 2]) == -1).all()
+    assert (assign.stable(nobody, nobody, [2, 2]) == -1).all()
+    # all ties: lower indices win on both sides
+    ties = np.ones((3, 2))
+    assert assign.stable(ties, ties, [1, 1]).tolist() == [0, 1, -1]
+    # one student
+    one = np.array([[0.2, 0.9, 0.5]])
+    assert assign.stable(one, one, [1, 1, 1]).tolist() == [1]
+    assert assign.optimal(one, [1, 1, 1]).tolist() == [1]
+    with pytest.raises(ValueError):
+        assign.optimal(np.array([[np.nan]]), [1])
+    with pytest.raises(ValueError):
+        assign.stable(np.ones((1, 2)), np.ones((1, 2)), [1])
+
+
+def test_deterministic() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 3, (40, 10)).astype(float)
+    b = rng.integers(0, 3, (40, 10)).astype(float)
+    cap = rng.integers(0, 4, 10)
+    assert (assign.stable(a, b, cap) == assign.stable(a.copy(), b.copy(), cap)).all()
+    assert (assign.optimal(a, cap) == assign.optimal(a.copy(), cap)).all()
+
+
+def test_metrics() -> None:
+    scores = np.array([[1.0, -np.inf], [0.5, 0.25]])
+    a = np.array([0, 1])
+    assert metrics.total_score(scores, a) == pytest.approx(1.25)
+    assert metrics.placed_share(a) == 1.0
+    assert metrics.placed_share(np.array([], dtype=int)) == 0.0
+    with pytest.raises(ValueError):
+        metrics.total_score(scores, np.array([1, -1]))
+    # student 1 prefers SME 0 and SME 0 has a free seat -> blocking
+    assert metrics.blocking_pairs(scores, scores, [2, 1], a) == 1
+    assert metrics.blocking_pairs(scores, scores, [1, 1], a) == 0

@@ -914,7 +914,8 @@ def _topk_rows(block: npt.NDArray[np.float32], k: int) -> tuple[IntArray, IntArr
             firsts = np.r_[True, tr[1:] != tr[:-1]]
             tie_first[tr[firsts]] = tie_rank[tie][firsts]
         tie_ok = tie & ((tie_rank - tie_first[r]) < (k - n_above[r]))
-        keep = (above | tie_ok) & big[r]
+        # rows with fewer than k above tau keep all of them (ties added above)
+        keep = np.where(big[r], above | tie_ok, True)
         out_r.append(r[keep].astype(np.int64))
         out_c.append(col[keep].astype(np.int64))
     if not out_r:

@@ -1,0 +1,161 @@
+"""The similarity model: sanity cases, bounds, reasons, shortlists."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+
+from matching import MatchModel, SMEProfile, StudentProfile
+from matching.synthetic import population
+from matching.taxonomy import INDUSTRIES, INDUSTRY_RELATEDNESS, REGION_CLOSENESS
+
+
+def _student(i: int, nat: str, langs: dict[str, str], inds: tuple[str, ...], **kw: object) -> StudentProfile:
+    base: dict[str, object] = dict(markets=(), regions=("seoul",), topik_level=3, hours_per_week=20, text="")
+    base.update(kw)
+    return StudentProfile(i, nat, langs, industries=inds, **base)  # type: ignore[arg-type]
+
+
+def test_vietnamese_cosmetics_student_ranks_first_for_vietnam_cosmetics_sme() -> None:
+    vn = _student(1, "VN", {"vi": "native", "en": "conversational"}, ("cosmetics",))
+    en = _student(2, "US", {"en": "native"}, ("machinery",))
+    cn = _student(3, "CN", {"zh": "native", "en": "fluent"}, ("cosmetics",))
+    sme = SMEProfile(10, ("cosmetics",), ("VN",), region="seoul", capacity=1)
+    other = SMEProfile(11, ("machinery",), ("US",), region="busan", capacity=1)
+    model = MatchModel().fit([vn, en, cn], [sme, other])
+    comb, stu, smev = model.score_pairs([0, 1, 2], [0, 0, 0])
+    assert comb[0] > comb[2] > comb[1]
+    assert smev[0] == max(smev)
+    cand = model.candidates(1, by="sme", sme_side=True)
+    col = cand.sme_view.toarray()[:, 0]
+    assert int(np.argmax(col)) == 0
+    keys = {r.key for r in model.explain(0, 0)}
+    assert {"language.speaks_needed", "market.home", "industry.same"} <= keys
+
+
+def test_spanish_speaker_counts_for_mexico() -> None:
+    es = _student(1, "CO", {"es": "native"}, ("processed_food",))
+    ko = _student(2, "JP", {"ja": "native"}, ("processed_food",))
+    sme = SMEProfile(10, ("processed_food",), ("MX",), region="seoul")
+    model = MatchModel().fit([es, ko], [sme])
+    comb, _, _ = model.score_pairs([0, 1], [0, 0])
+    assert comb[0] > comb[1]
+    reasons = model.explain(0, 0)
+    mx = [r for r in reasons if r.key == "market.language"]
+    assert mx and mx[0].params["market"] == "MX" and mx[0].params["language"] == "es"
+    assert "Mexico" in mx[0].detail and "Spanish" in mx[0].detail
+    lang = [r for r in reasons if r.key == "language.speaks_needed"]
+    assert lang and lang[0].params == {"language": "es", "level": "native"}
+
+
+def test_tables_are_symmetric() -> None:
+    for (a, b), v in INDUSTRY_RELATEDNESS.items():
+        assert INDUSTRY_RELATEDNESS[(b, a)] == v
+    for (a, b), v in REGION_CLOSENESS.items():
+        assert REGION_CLOSENESS[(b, a)] == v
+    assert all(INDUSTRY_RELATEDNESS[(x, x)] == 1.0 for x in INDUSTRIES)
+
+
+def test_topik_below_minimum_is_unacceptable() -> None:
+    low = _student(1, "VN", {"vi": "native"}, ("cosmetics",), topik_level=1)
+    sme = SMEProfile(10, ("cosmetics",), ("VN",), region="seoul", min_topik=3)
+    model = MatchModel().fit([low], [sme])
+    assert not model.acceptable([0], [0])[0]
+    assert model.candidates(5).combined.nnz == 0
+    assert any(r.key == "korean.below_minimum" for r in model.explain(0, 0))
+
+
+def test_nothing_in_common_is_unacceptable() -> None:
+    a = _student(1, "MN", {"mn": "native"}, ("software_it",))
+    sme = SMEProfile(10, ("metals",), ("DE",), region="seoul")
+    model = MatchModel().fit([a], [sme])
+    assert not model.acceptable([0], [0])[0]
+    assert model.candidates(5).combined.nnz == 0
+
+
+def test_sklearn_conventions() -> None:
+    model = MatchModel(weights={"text": 0.0}, random_state=1)
+    assert model.get_params()["weights"] == {"text": 0.0}
+    clone(model)
+    with pytest.raises(RuntimeError):
+        model.score_pairs([0], [0])
+    students, smes = population(5, 4, seed=1)
+    assert model.fit(students, smes) is model
+    assert abs(sum(model.weights_.values()) - 1.0) < 1e-12
+    with pytest.raises(ValueError):
+        MatchModel(weights={"nope": 1.0}).fit(students, smes)
+    with pytest.raises(ValueError):
+        MatchModel(weights={"language": 0, "market": 0, "industry": 0}).fit(students, smes)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 25), st.integers(1, 12), st.integers(0, 10_000), st.booleans())
+def test_scores_bounded_and_reasons_add_up(n: int, m: int, seed: int, text: bool) -> None:
+    students, smes = population(n, m, seed=seed, text=text)
+    pri = np.random.default_rng(seed).random(n) < 0.3
+    model = MatchModel(random_state=0).fit(students, smes, priority=pri)
+    comb, stu, smev = model.score_matrix()
+    ok = np.isfinite(comb)
+    for v in (comb, stu, smev):
+        assert ((v[ok] >= 0) & (v[ok] <= 1)).all()
+    assert np.allclose(comb[ok], 0.5 * (stu[ok] + smev[ok]))
+    i, j = np.divmod(np.arange(n * m), m)
+    raw, _, _ = model.score_pairs(i, j)
+    for a, b in zip(i[:60], j[:60]):
+        reasons = model.explain(int(a), int(b))
+        assert abs(sum(r.weight for r in reasons) - raw[a * m + b]) < 1e-6
+        assert all(isinstance(r.detail, str) and r.detail for r in reasons)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 40), st.integers(0, 10_000), st.integers(1, 6),
+       st.sampled_from(["combined", "student", "sme"]))
+def test_candidates_are_the_top_k(n: int, m: int, seed: int, k: int, by: str) -> None:
+    students, smes = population(n, m, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    comb, stu, smev = model.score_matrix()
+    full = {"combined": comb, "student": stu, "sme": smev}[by]
+    cand = model.candidates(k, by=by, chunk_size=7)  # type: ignore[arg-type]
+    got = {"combined": cand.combined, "student": cand.student_view, "sme": cand.sme_view}[by].toarray()
+    listed = np.zeros((n, m), bool)
+    coo = cand.combined.tocoo()
+    listed[coo.row, coo.col] = True
+    assert (np.isfinite(comb)[listed]).all()  # only acceptable pairs
+    for i in range(n):
+        acc = np.flatnonzero(np.isfinite(full[i]))
+        # Lists are the top k of the ranking with unacceptable pairs removed,
+        # so they may be shorter than k but are always a prefix.
+        assert listed[i].sum() <= min(k, acc.size)
+        if acc.size and not listed[i].any():
+            assert k < m
+        if listed[i].any():
+            worst = full[i][listed[i]].min()
+            others = full[i][~listed[i] & np.isfinite(full[i])]
+            assert (others <= worst + 1e-5).all()
+        assert np.allclose(got[i][listed[i]], full[i][listed[i]], atol=1e-5)
+    # SME side union: every SME also has its top-k students (when acceptable)
+    cand2 = model.candidates(k, by=by, sme_side=True, chunk_size=5)  # type: ignore[arg-type]
+    coo2 = cand2.combined.tocoo()
+    per_sme = np.bincount(coo2.col, minlength=m)
+    assert (per_sme >= np.minimum(k, np.isfinite(full).sum(axis=0))).all()
+
+
+def test_candidates_exclude_include_and_masks() -> None:
+    students, smes = population(20, 15, seed=4)
+    model = MatchModel().fit(students, smes)
+    base = model.candidates(3)
+    coo = base.combined.tocoo()
+    excl = list(zip(coo.row[:10].tolist(), coo.col[:10].tolist()))
+    c2 = model.candidates(3, exclude=excl)
+    d = c2.combined.toarray()
+    assert all(d[i, j] == 0 for i, j in excl) and not any(c2.combined[i, j] for i, j in excl)
+    c3 = model.candidates(3, students=[1, 2], sme_mask=np.arange(15) < 5)
+    c3c = c3.combined.tocoo()
+    assert set(c3c.row.tolist()) <= {1, 2} and (c3c.col < 5).all()
+    comb, _, _ = model.score_matrix()
+    i, j = np.argwhere(np.isfinite(comb))[-1]
+    c4 = model.candidates(1, include=[(int(i), int(j))])
+    assert c4.combined[int(i), int(j)] > 0

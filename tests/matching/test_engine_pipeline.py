@@ -1,0 +1,143 @@
+"""The cycle entry point: ids, hard rules, determinism, list growth."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching import MatchModel, SMEProfile, StudentProfile, assign, explain_pair, run
+from matching.synthetic import population
+
+
+def _caps_ok(result_pairs: list[tuple[int, int]], smes: list[SMEProfile], locked: list[tuple[int, int]]) -> None:
+    count: dict[int, int] = {}
+    for _, e in result_pairs + locked:
+        count[e] = count.get(e, 0) + 1
+    cap = {e.id: e.capacity for e in smes}
+    for e, c in count.items():
+        assert c <= max(cap[e], sum(1 for _, x in locked if x == e))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 40), st.integers(0, 15), st.integers(0, 1000), st.sampled_from(["stable", "optimal"]))
+def test_hard_rules(n: int, m: int, seed: int, mode: str) -> None:
+    students, smes = population(n, m, seed=seed)
+    rng = random.Random(seed)
+    pairs_all = [(s.id, e.id) for s in students for e in smes]
+    excluded = [p for p in pairs_all if rng.random() < 0.2]
+    locked: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    for s, e in pairs_all:
+        if s not in seen and rng.random() < 0.05:
+            locked.append((s, e))
+            seen.add(s)
+    res = run(students, smes, mode=mode, k=3, locked=locked, excluded=excluded)  # type: ignore[arg-type]
+    got = [(p.student_id, p.sme_id) for p in res.pairs]
+    assert len({s for s, _ in got}) == len(got)  # at most once per student
+    assert not set(got) & set(excluded)
+    assert not {s for s, _ in got} & {s for s, _ in locked}  # locked students keep their pair
+    _caps_ok(got, smes, locked)
+    assert res.n_students == n and res.n_smes == m
+    assert set(res.timings) >= {"fit", "candidates", "assign", "explain"}
+    for p in res.pairs:
+        assert abs(sum(r.weight for r in p.reasons) - p.score) < 1e-6
+        assert 0 <= p.score <= 1
+    if mode == "stable":
+        assert res.blocking_pairs == 0
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 12), st.integers(0, 1000), st.integers(1, 3))
+def test_short_lists_grow_to_the_full_list_result(n: int, m: int, seed: int, k: int) -> None:
+    students, smes = population(n, m, seed=seed)
+    short = run(students, smes, mode="stable", k=k, explain=False)
+    full = run(students, smes, mode="stable", k=m, explain=False)
+    assert [(p.student_id, p.sme_id) for p in short.pairs] == [(p.student_id, p.sme_id) for p in full.pairs]
+    # nobody unmatched while an acceptable seat is free
+    model = MatchModel(random_state=0).fit(sorted(students, key=lambda s: s.id), sorted(smes, key=lambda s: s.id))
+    comb, _, _ = model.score_matrix()
+    placed = {p.student_id: p.sme_id for p in short.pairs}
+    used = np.bincount([p.sme_id - 1 for p in short.pairs], minlength=m)
+    free = used < np.array([e.capacity for e in smes])
+    for i, s in enumerate(sorted(students, key=lambda s: s.id)):
+        if s.id not in placed:
+            assert not (np.isfinite(comb[i]) & free).any()
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 10), st.integers(0, 1000), st.integers(1, 3))
+def test_optimal_mode_reaches_the_optimum_on_full_lists_and_fills_free_seats(n: int, m: int, seed: int, k: int) -> None:
+    students, smes = population(n, m, seed=seed)
+    full = run(students, smes, mode="optimal", k=m, explain=False)
+    model = MatchModel(random_state=0).fit(students, smes)
+    comb, _, _ = model.score_matrix()
+    best = assign.optimal(comb, [e.capacity for e in smes])
+    assert abs(full.total_score - comb[np.arange(n), best][best >= 0].sum()) < 1e-4
+    short = run(students, smes, mode="optimal", k=k, explain=False)
+    placed = {p.student_id for p in short.pairs}
+    used = np.bincount([p.sme_id - 1 for p in short.pairs], minlength=m)
+    free = used < np.array([e.capacity for e in smes])
+    for i, s in enumerate(students):
+        if s.id not in placed:
+            assert not (np.isfinite(comb[i]) & free).any()
+
+
+def test_order_does_not_matter_and_runs_are_deterministic() -> None:
+    students, smes = population(60, 20, seed=7)
+    a = run(students, smes, mode="stable", k=5)
+    sh_st, sh_sm = students[:], smes[:]
+    random.Random(1).shuffle(sh_st)
+    random.Random(2).shuffle(sh_sm)
+    b = run(sh_st, sh_sm, mode="stable", k=5)
+    assert [(p.student_id, p.sme_id, p.score) for p in a.pairs] == [(p.student_id, p.sme_id, p.score) for p in b.pairs]
+    c = run(students, smes, mode="optimal", k=5)
+    d = run(sh_st, sh_sm, mode="optimal", k=5)
+    assert [(p.student_id, p.sme_id) for p in c.pairs] == [(p.student_id, p.sme_id) for p in d.pairs]
+
+
+def test_priority_students_win_ties() -> None:
+    twin = dict(nationality="VN", languages={"vi": "native"}, markets=(), industries=("cosmetics",),
+                regions=("seoul",), topik_level=2, hours_per_week=20)
+    a = StudentProfile(1, **twin)  # type: ignore[arg-type]
+    b = StudentProfile(2, **twin)  # type: ignore[arg-type]
+    sme = SMEProfile(10, ("cosmetics",), ("VN",), region="seoul", capacity=1)
+    # stable: the lower index wins a tie; optimal has no tie rule beyond determinism
+    assert [p.student_id for p in run([a, b], [sme], mode="stable").pairs] == [1]
+    for mode in ("stable", "optimal"):
+        res = run([a, b], [sme], mode=mode, priority=[2])  # type: ignore[arg-type]
+        assert [p.student_id for p in res.pairs] == [2]
+        assert any(r.key == "priority.unmatched_last_cycle" for r in res.pairs[0].reasons)
+
+
+def test_locked_pairs_use_capacity_and_capacity_override() -> None:
+    students, smes = population(30, 5, seed=2)
+    res = run(students, smes, locked=[(1, 1)], capacity_override={e.id: 1 for e in smes})
+    assert all(p.sme_id != 1 for p in res.pairs)  # SME 1's single seat is taken
+    assert all(p.student_id != 1 for p in res.pairs)
+    # a locked student not passed in still holds the seat
+    res2 = run(students[1:], smes, locked=[(1, 1)], capacity_override={e.id: 1 for e in smes})
+    assert all(p.sme_id != 1 for p in res2.pairs)
+
+
+def test_edge_cases() -> None:
+    students, smes = population(5, 3, seed=1)
+    for mode in ("stable", "optimal"):
+        assert run([], smes, mode=mode).pairs == []  # type: ignore[arg-type]
+        assert run(students, [], mode=mode).pairs == []  # type: ignore[arg-type]
+        zero = [SMEProfile(e.id, e.industries, e.markets, region=e.region, capacity=0) for e in smes]
+        r = run(students, zero, mode=mode)  # type: ignore[arg-type]
+        assert r.pairs == [] and r.placed_share == 0.0
+        one = run(students[:1], smes, mode=mode)  # type: ignore[arg-type]
+        assert len(one.pairs) <= 1
+
+
+def test_explain_pair() -> None:
+    s = StudentProfile(1, "VN", {"vi": "native"}, ("VN",), ("cosmetics",), ("seoul",), 3, 20, "skincare export")
+    e = SMEProfile(2, ("cosmetics",), ("VN",), region="gyeonggi", text="skincare brand export to Vietnam")
+    score, stu, smev, reasons = explain_pair(s, e)
+    assert abs(score - 0.5 * (stu + smev)) < 1e-12
+    assert abs(sum(r.weight for r in reasons) - score) < 1e-6
+    assert {r.factor for r in reasons} >= {"language", "market", "industry", "region"}

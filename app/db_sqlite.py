@@ -22,7 +22,11 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # Every transaction takes SQLite's write lock up front (BEGIN IMMEDIATE). A deferred one that
+    # reads and then writes fails at once with "database is locked" if another connection wrote
+    # in between (WAL cannot upgrade a stale snapshot); waiting on busy_timeout instead is what
+    # several web workers on one SQLite file need. PostgreSQL is the multi-writer production DB.
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         connection.exec_driver_sql(f"BEGIN {mode}")

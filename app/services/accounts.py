@@ -56,9 +56,9 @@ def _flush_unique(field_by_constraint: dict[str, str]) -> None:
 
 def register_student(data: dict[str, Any], *, locale: str | None = None) -> User:
     form = validate(schemas.StudentSignup, data)
+    password_hash = hash_password(form.password)  # before any query: keep the transaction short
     if find_by_email(form.email):
         raise Conflict.single("email", "taken")
-    password_hash = hash_password(form.password)  # before any row is written: keep the write short
     user = _add_user(form.email, password_hash, Role.STUDENT, locale)
     user.student = Student()
     profiles.apply_student_profile(user.student, form)
@@ -70,11 +70,11 @@ def register_student(data: dict[str, Any], *, locale: str | None = None) -> User
 
 def register_sme(data: dict[str, Any], *, locale: str | None = None) -> User:
     form = validate(schemas.SMESignup, data)
+    password_hash = hash_password(form.password)  # before any query: keep the transaction short
     if find_by_email(form.email):
         raise Conflict.single("email", "taken")
     if db.session.scalar(select(SME.id).where(SME.business_number == form.business_number)):
         raise Conflict.single("business_number", "taken")
-    password_hash = hash_password(form.password)
     user = _add_user(form.email, password_hash, Role.SME, locale)
     user.sme = SME(business_number=form.business_number)
     profiles.apply_sme_profile(user.sme, form)

@@ -158,12 +158,21 @@ def run_cycle(trigger: str = "manual", started_by: User | None = None) -> MatchC
 
     Returns the cycle's record, `finished` or `failed` (the error is on the record and logged;
     the earlier state is untouched)."""
+    db.session.commit()  # start from a clean unit of work: the cycle commits as it goes
     try:
         with cycle_lock():
-            return _run_locked(trigger, started_by)
+            cycle = _run_locked(trigger, started_by)
+            db.session.commit()  # no transaction of ours may outlive the lock (SQLite's lease)
     except CycleBusy:
         log.warning("matching cycle (%s) skipped: another cycle is running", trigger)
         raise
+    if cycle.status == CycleStatus.FINISHED:
+        try:
+            mail.deliver_pending()
+        except Exception:  # noqa: BLE001 - mail never fails a cycle; the outbox keeps the messages
+            db.session.rollback()
+            log.exception("mail delivery after cycle %s failed; will retry", cycle.id)
+    return cycle
 
 
 def _run_locked(trigger: str, started_by: User | None) -> MatchCycle:
@@ -174,13 +183,16 @@ def _run_locked(trigger: str, started_by: User | None) -> MatchCycle:
         .values(status=CycleStatus.FAILED, finished_at=utcnow(), error="interrupted")
     )
     settings = get_settings()
+    # Plain values, read once: touching an expired ORM attribute after a commit would open a new
+    # transaction (on SQLite, the write lock) for the whole engine run.
+    mode, weights, k = settings.mode, dict(settings.weights or {}), settings.candidates_k
     cycle = MatchCycle(
         status=CycleStatus.RUNNING,
         trigger=trigger,
         started_by_id=started_by.id if started_by else None,
-        mode=settings.mode,
-        weights=dict(settings.weights or {}),
-        candidates_k=settings.candidates_k,
+        mode=mode,
+        weights=weights,
+        candidates_k=k,
     )
     db.session.add(cycle)
     db.session.commit()
@@ -190,13 +202,14 @@ def _run_locked(trigger: str, started_by: User | None) -> MatchCycle:
         pool = load_pool(settings)
         students = engine_adapter.load_students(pool.student_ids)
         smes = engine_adapter.load_smes(sorted(pool.free_seats))
+        db.session.commit()  # end the read: no lock is held while the engine computes
         loaded = time.perf_counter()
         result = pipeline.run(
             students,
             smes,
-            mode=settings.mode,  # type: ignore[arg-type]
-            weights=settings.weights or None,
-            k=settings.candidates_k,
+            mode=mode,  # type: ignore[arg-type]
+            weights=weights or None,
+            k=k,
             excluded=pool.excluded,
             priority=pool.priority,
             capacity_override=pool.free_seats,
@@ -222,11 +235,6 @@ def _run_locked(trigger: str, started_by: User | None) -> MatchCycle:
         cycle.n_proposed,
         cycle.n_expired,
     )
-    try:
-        mail.deliver_pending()
-    except Exception:  # noqa: BLE001 - mail never fails a cycle; the outbox keeps the messages
-        db.session.rollback()
-        log.exception("mail delivery after cycle %s failed; will retry", cycle.id)
     return cycle
 
 

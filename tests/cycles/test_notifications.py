@@ -1,0 +1,95 @@
+"""Proposal emails: one per person, in their language, over real SMTP or into the outbox."""
+
+from __future__ import annotations
+
+import socket
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import CycleStatus, OutboxMessage
+from app.services import cycles, mail
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(app, monkeypatch):
+    collector = Collector()
+    port = _free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    yield collector
+    controller.stop()
+
+
+def test_without_a_mail_server_messages_stay_in_the_outbox(student, sme):
+    cycles.run_cycle()
+    messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.kind)).all()
+    assert [m.kind for m in messages] == ["proposal_sme", "proposal_student"]
+    assert {m.status for m in messages} == {"stored"}
+    assert {m.recipient for m in messages} == {student.email, sme.email}
+
+
+def test_each_person_is_written_to_in_their_own_language(student, sme):
+    student.locale, sme.locale = "ko", "en"
+    db.session.commit()
+    cycles.run_cycle()
+    by_kind = {m.kind: m for m in db.session.scalars(select(OutboxMessage))}
+    student_mail, sme_mail = by_kind["proposal_student"], by_kind["proposal_sme"]
+    assert student_mail.locale == "ko" and sme_mail.locale == "en"
+    assert "한빛코스메틱" in student_mail.subject
+    assert "You have been proposed" not in student_mail.subject  # translated, not English
+    assert "new candidate" in sme_mail.subject
+    assert "/student/" in student_mail.body_text and "<a href=" in student_mail.body_html
+    assert "http://" in student_mail.body_text  # an absolute link: it is read outside the site
+
+
+def test_with_a_mail_server_messages_go_over_smtp(student, sme, smtp_server):
+    cycle = cycles.run_cycle()
+    assert cycle.status == CycleStatus.FINISHED
+    assert len(smtp_server.messages) == 2
+    received = {m["To"]: m for m in smtp_server.messages}
+    to_student = received[student.email]
+    assert to_student.get_body(("plain",)) is not None
+    assert to_student.get_body(("html",)) is not None
+    assert {m.status for m in db.session.scalars(select(OutboxMessage))} == {"sent"}
+
+
+def test_a_mail_failure_never_fails_the_cycle_and_is_retried(student, sme, app, monkeypatch):
+    port = _free_port()  # nothing listens here
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    cycle = cycles.run_cycle()
+    assert cycle.status == CycleStatus.FINISHED and cycle.n_proposed == 1
+    pending = db.session.scalars(select(OutboxMessage)).all()
+    assert {m.status for m in pending} == {"pending"}
+    assert all(m.attempts == 1 and m.last_error for m in pending)
+
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert mail.deliver_pending() == {"sent": 2, "failed": 0}
+    finally:
+        controller.stop()
+    assert len(collector.messages) == 2
+    assert {m.status for m in db.session.scalars(select(OutboxMessage))} == {"sent"}

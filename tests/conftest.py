@@ -42,6 +42,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return _postgres_url()
 
 
+class RequestIsolatingClient(FlaskClient):
+    """A test client whose every request starts with an empty `g`, as in production.
+
+    The `app` fixture keeps an application context pushed, so that tests share the database
+    session with the views. Flask reuses a pushed context for the requests it serves, so whatever
+    one request caches on `g` (Flask-Login's current user, Flask-Babel's locale) would be seen by
+    the next request, even one from another client with another cookie: a stolen or stale cookie
+    would then seem to work, or a logged-out one seem refused, whatever the application does.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask import g, has_app_context
+
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = create_app(
@@ -51,6 +69,7 @@ def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         }
     )
+    app.test_client_class = RequestIsolatingClient
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
@@ -189,3 +208,49 @@ def csrf_token_from(html: str) -> str:
     )
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+# --- the same people as the HTML forms post them ------------------------------------------------
+
+
+def _as_form(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    form: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "consent":
+            if value.get("collection"):
+                form["consent_collection"] = "y"
+            if value.get("provision_to_smes"):
+                form["consent_provision"] = "y"
+        elif key == "languages":
+            for i, skill in enumerate(value):
+                form[f"languages-{i}-code"] = skill["code"]
+                form[f"languages-{i}-level"] = skill["level"]
+        elif isinstance(value, bool):
+            if value:
+                form[key] = "y"
+        elif isinstance(value, list):
+            form[key] = list(value)  # a multi-select: the key repeated
+        else:
+            form[key] = str(value)
+    for key, value in overrides.items():
+        if value is None:
+            form.pop(key, None)
+        else:
+            form[key] = value
+    return form
+
+
+def student_form(**overrides: Any) -> dict[str, Any]:
+    """student_data() as the sign-up form posts it; an override of None leaves the key out."""
+    return _as_form(student_data(), overrides)
+
+
+def sme_form(**overrides: Any) -> dict[str, Any]:
+    """sme_data() as the sign-up form posts it; an override of None leaves the key out."""
+    return _as_form(sme_data(), overrides)
+
+
+def profile_form(form: dict[str, Any]) -> dict[str, Any]:
+    """A sign-up form without the account fields: what the profile edit forms post."""
+    account = {"email", "password", "business_number", "consent_collection", "consent_provision"}
+    return {key: value for key, value in form.items() if key not in account}

@@ -71,10 +71,13 @@ def _unique(values: list[str]) -> list[str]:
 
 
 def Text(max_length: int, min_length: int = 1) -> Any:  # noqa: N802 - reads as a type
+    # The lengths sit on `str` itself (before the validators wrap it), so a blank or long text is
+    # reported as `string_too_short`/`string_too_long`, not as a list's `too_short`/`too_long`.
+    # _strip still runs first: a BeforeValidator wraps everything listed before it.
     return Annotated[
         str,
-        BeforeValidator(_strip),
         Field(min_length=min_length, max_length=max_length),
+        BeforeValidator(_strip),
         AfterValidator(_clean_text),
     ]
 

@@ -42,10 +42,11 @@ def run_scheduled_cycle(app: Flask) -> None:
 
 
 def deliver_mail(app: Flask) -> None:
-    from app.services import mail
+    """Job: email new proposals not yet notified, and retry what failed to send."""
+    from app.services import notifications
 
     with app.app_context():
-        mail.deliver_pending()
+        notifications.send_pending()
 
 
 def current_schedule(app: Flask) -> str:

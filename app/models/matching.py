@@ -111,6 +111,8 @@ class Match(db.Model):
     sme_reason: Mapped[str | None] = mapped_column(Text)
     coordinator_note: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(40))
+    # Set once the people concerned have been emailed about the proposal (see notifications).
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

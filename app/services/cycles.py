@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask import current_app
 from sqlalchemy import and_, func, insert, or_, select, update
 
 from app.extensions import db
@@ -34,9 +32,8 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit, engine_adapter, mail
+from app.services import audit, engine_adapter, notifications
 from app.services.cycle_lock import CycleBusy, cycle_lock
-from app.services.explanations import top_reasons
 from matching import pipeline
 
 log = logging.getLogger(__name__)
@@ -167,11 +164,7 @@ def run_cycle(trigger: str = "manual", started_by: User | None = None) -> MatchC
         log.warning("matching cycle (%s) skipped: another cycle is running", trigger)
         raise
     if cycle.status == CycleStatus.FINISHED:
-        try:
-            mail.deliver_pending()
-        except Exception:  # noqa: BLE001 - mail never fails a cycle; the outbox keeps the messages
-            db.session.rollback()
-            log.exception("mail delivery after cycle %s failed; will retry", cycle.id)
+        notifications.send_pending()
     return cycle
 
 
@@ -270,7 +263,6 @@ def _save_results(
     ]
     if rows:
         db.session.execute(insert(Match), rows)
-    _queue_notifications(rows, expiry_days=get_settings().expiry_days)
     placed = {pair.student_id for pair in result.pairs}
     cycle.status = CycleStatus.FINISHED
     cycle.finished_at = utcnow()
@@ -291,86 +283,6 @@ def _save_results(
         target=cycle,
         detail={"proposed": cycle.n_proposed, "expired": cycle.n_expired, "mode": cycle.mode},
     )
-
-
-def _queue_notifications(rows: list[dict[str, Any]], expiry_days: int) -> None:
-    """One email per proposed student, one per SME with proposals, each in its own language."""
-    if not rows:
-        return
-    student_ids = sorted({r["student_id"] for r in rows})
-    sme_ids = sorted({r["sme_id"] for r in rows})
-    people: dict[tuple[str, int], Any] = {}
-    for chunk in engine_adapter._chunks(student_ids):
-        for row in db.session.execute(
-            select(Student.id, Student.name, User.id.label("user_id"), User.email, User.locale)
-            .join(User, User.id == Student.user_id)
-            .where(Student.id.in_(chunk))
-        ):
-            people[("student", row.id)] = row
-    for chunk in engine_adapter._chunks(sme_ids):
-        for row in db.session.execute(
-            select(SME.id, SME.company_name, User.id.label("user_id"), User.email, User.locale)
-            .join(User, User.id == SME.user_id)
-            .where(SME.id.in_(chunk))
-        ):
-            people[("sme", row.id)] = row
-    by_sme: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_sme.setdefault(row["sme_id"], []).append(row)
-
-    messages: list[dict[str, Any]] = []
-    base_url = current_app.config.get("PUBLIC_URL", "http://127.0.0.1:5000")
-    with current_app.test_request_context(base_url=base_url):
-        for row in rows:
-            student, sme = people[("student", row["student_id"])], people[("sme", row["sme_id"])]
-            locale = student.locale or "en"
-            with _locale(locale):
-                reasons = top_reasons(row["reasons"])
-            content = mail.compose(
-                "proposal_student",
-                locale,
-                lambda c=sme.company_name: _("You have been proposed to %(company)s", company=c),
-                name=student.name,
-                company=sme.company_name,
-                reasons=reasons,
-                expiry_days=expiry_days,
-                link=url_for("students.dashboard", _external=True),
-            )
-            messages.append(_message(student, "proposal_student", locale, content))
-        for sme_id, sme_rows in by_sme.items():
-            sme = people[("sme", sme_id)]
-            locale = sme.locale or "ko"
-            content = mail.compose(
-                "proposal_sme",
-                locale,
-                lambda n=len(sme_rows): ngettext(  # noqa: B008 - binds this SME's count
-                    "%(num)s new candidate for your company",
-                    "%(num)s new candidates for your company",
-                    n,
-                ),
-                company=sme.company_name,
-                count=len(sme_rows),
-                expiry_days=expiry_days,
-                link=url_for("smes.dashboard", _external=True),
-            )
-            messages.append(_message(sme, "proposal_sme", locale, content))
-    mail.queue_many(messages)
-
-
-def _locale(locale: str) -> Any:
-    from flask_babel import force_locale
-
-    return force_locale(locale)
-
-
-def _message(person: Any, kind: str, locale: str, content: dict[str, str]) -> dict[str, Any]:
-    return {
-        "recipient": person.email,
-        "user_id": person.user_id,
-        "locale": locale,
-        "kind": kind,
-        **content,
-    }
 
 
 def recent_cycles(limit: int = 20) -> list[MatchCycle]:

@@ -18,7 +18,7 @@ from matching.model import Reason
 from matching.profiles import SMEProfile, StudentProfile
 
 
-def _chunks(ids: Sequence[int], size: int = 5000) -> Iterable[Sequence[int]]:
+def chunks(ids: Sequence[int], size: int = 5000) -> Iterable[Sequence[int]]:
     # Bounded IN lists: SQLite caps bound parameters, PostgreSQL plans long lists slowly.
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
@@ -28,7 +28,7 @@ def load_students(ids: Sequence[int]) -> list[StudentProfile]:
     languages: dict[int, dict[str, str]] = defaultdict(dict)
     codes: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     rows: list[Any] = []
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         rows += db.session.execute(
             select(
                 Student.id,
@@ -70,7 +70,7 @@ def load_students(ids: Sequence[int]) -> list[StudentProfile]:
 def load_smes(ids: Sequence[int]) -> list[SMEProfile]:
     codes: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     rows: list[Any] = []
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         rows += db.session.execute(
             select(
                 SME.id, SME.region, SME.capacity, SME.min_topik, SME.products, SME.description

@@ -93,3 +93,23 @@ def test_a_mail_failure_never_fails_the_cycle_and_is_retried(student, sme, app, 
         controller.stop()
     assert len(collector.messages) == 2
     assert {m.status for m in db.session.scalars(select(OutboxMessage))} == {"sent"}
+
+
+def test_a_notification_failure_leaves_proposals_to_be_notified_later(student, sme, monkeypatch):
+    from app.models import Match
+    from app.services import notifications
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("template missing")
+
+    monkeypatch.setattr(mail, "compose", broken)
+    cycle = cycles.run_cycle()
+    assert cycle.status == CycleStatus.FINISHED and cycle.n_proposed == 1
+    assert db.session.scalar(select(Match.notified_at)) is None
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+    monkeypatch.undo()
+    notifications.send_pending()
+    notifications.send_pending()  # a second pass finds nothing new: each proposal mailed once
+    assert db.session.scalar(select(Match.notified_at)) is not None
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == 2

@@ -1,8 +1,8 @@
 """matching cycles, matches, settings, lease, outbox
 
-Revision ID: ab092b6d1482
+Revision ID: 63070bd2c961
 Revises: e0d4a4dd30e1
-Create Date: 2026-11-27 04:03:07.422573
+Create Date: 2026-11-27 04:10:09.566884
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'ab092b6d1482'
+revision = '63070bd2c961'
 down_revision = 'e0d4a4dd30e1'
 branch_labels = None
 depends_on = None
@@ -91,7 +91,7 @@ def upgrade():
     sa.Column('cycle_id', sa.Integer(), nullable=True),
     sa.Column('student_id', sa.Integer(), nullable=False),
     sa.Column('sme_id', sa.Integer(), nullable=False),
-    sa.Column('status', sa.Enum('proposed', 'approved', 'rejected', 'active', 'completed', 'expired', 'withdrawn', name='matchstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('status', sa.Enum('proposed', 'approved', 'declined', 'rejected', 'active', 'completed', 'expired', 'withdrawn', name='matchstatus', native_enum=False, length=20), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('student_view', sa.Float(), nullable=False),
     sa.Column('sme_view', sa.Float(), nullable=False),
@@ -103,6 +103,7 @@ def upgrade():
     sa.Column('sme_reason', sa.Text(), nullable=True),
     sa.Column('coordinator_note', sa.Text(), nullable=True),
     sa.Column('outcome', sa.String(length=40), nullable=True),
+    sa.Column('notified_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycles.id'], name=op.f('fk_matches_cycle_id_cycles')),
@@ -112,6 +113,7 @@ def upgrade():
     )
     with op.batch_alter_table('matches', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_matches_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_matches_notified_at'), ['notified_at'], unique=False)
         batch_op.create_index('ix_matches_sme_status', ['sme_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_matches_status'), ['status'], unique=False)
         batch_op.create_index('ix_matches_student_status', ['student_id', 'status'], unique=False)
@@ -125,6 +127,7 @@ def downgrade():
         batch_op.drop_index('ix_matches_student_status')
         batch_op.drop_index(batch_op.f('ix_matches_status'))
         batch_op.drop_index('ix_matches_sme_status')
+        batch_op.drop_index(batch_op.f('ix_matches_notified_at'))
         batch_op.drop_index(batch_op.f('ix_matches_cycle_id'))
 
     op.drop_table('matches')

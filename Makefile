@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test lint bench translations install install-test clean
+.PHONY: run test lint bench translations install install-test messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ install-test: $(VENV)/.installed-test translations
 # Compiled catalogues are build output (not committed): rebuilt whenever a .po file changes.
 translations: $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d translations -l $* >/dev/null
+	$(BIN)/pybabel compile -d translations -l $* >/dev/null
 
 # Installs, migrates, loads demo data into an empty database, then serves with one scheduler.
 run: install
@@ -50,7 +50,8 @@ bench: install
 
 # Re-extract the strings to translate and merge them into every catalogue.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot . >/dev/null
+	# --ignore-dirs: Babel skips folders starting with "_" (templates/_macros, _partials) otherwise.
+	$(BIN)/pybabel extract --ignore-dirs '.*' -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot . >/dev/null
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 clean:

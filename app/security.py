@@ -82,5 +82,9 @@ def is_safe_next(target: str | None) -> bool:
         return False
     if "\\" in target or any(ord(ch) < 32 for ch in target):
         return False
+    # Three or more slashes parse as a path here, but browsers read them as `//host` (and
+    # werkzeug rewrites `////evil.com` into `//evil.com` on the way out): refuse them all.
+    if target.startswith("//"):
+        return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc and target.startswith("/")

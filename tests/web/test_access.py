@@ -1,0 +1,472 @@
+"""Who may open what (SECURITY.md items 7, 8, 10, 12).
+
+The tables below are checked against `app.url_map`: a new route fails these tests until it is
+classified here, so every page with an id in it is checked against every role.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import PASSWORD
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.routing import Rule
+
+from app import create_app
+from app.extensions import db
+from app.models import AuditEvent, User
+from app.services import uploads
+
+ROLES = ("owner", "other_student", "other_sme", "coordinator", "anonymous")
+
+# Pages with an id in them, and the roles that may see them. "owner" is whoever the id belongs
+# to (the student of <student_id>, the SME of <sme_id>); "other_sme" has no match with anyone.
+ID_ROUTES: dict[str, set[str]] = {
+    "coordinators.student": {"coordinator"},
+    "coordinators.student_cv": {"coordinator"},
+    "coordinators.sme": {"coordinator"},
+}
+
+# Paths anyone may open without logging in (the JSON API's public ones from CONTRACT.md too).
+PUBLIC_PATHS = {
+    "/",
+    "/privacy",
+    "/signup",
+    "/login",
+    "/language",
+    "/student/signup",
+    "/sme/signup",
+    "/healthz",
+    "/api/v1/openapi.json",
+    "/api/v1/taxonomy",
+    "/api/v1/tokens",
+    "/api/v1/students",
+    "/api/v1/smes",
+}
+
+PDF_A = b"%PDF-1.4\n% the CV of student A\n%%EOF\n"
+PDF_B = b"%PDF-1.4\n% the CV of student B\n%%EOF\n"
+
+
+def _rules_of(app: Flask) -> list[Rule]:
+    return sorted(
+        (r for r in app.url_map.iter_rules() if r.endpoint != "static"), key=lambda r: r.rule
+    )
+
+
+# Collected once, without a database, so each route is its own test case.
+_COLLECTION_APP = create_app({"TESTING": True})
+GET_RULES = [r for r in _rules_of(_COLLECTION_APP) if "GET" in (r.methods or ())]
+ID_RULES = [r for r in GET_RULES if "<int:" in r.rule]
+POST_RULES = [r for r in _rules_of(_COLLECTION_APP) if "POST" in (r.methods or ())]
+_GET_PATHS = {r.rule for r in GET_RULES}
+POST_ONLY_RULES = [
+    r
+    for r in _rules_of(_COLLECTION_APP)
+    if "GET" not in (r.methods or ()) and r.rule not in _GET_PATHS
+]
+
+
+class People:
+    """Two students (A owns a CV), two SMEs, a coordinator, and a logged-in client for each."""
+
+    def __init__(self, app: Flask, make_student: Any, make_sme: Any, coordinator: User) -> None:
+        self.app = app
+        self.student_a = make_student(email="a@example.org", name="Student Alpha")
+        self.student_b = make_student(email="b@example.org", name="Student Bravo", nationality="CN")
+        self.sme_s = make_sme(email="s@example.org", company_name="에스상사")
+        self.sme_t = make_sme(
+            email="t@example.org", company_name="티무역", business_number="124-81-00998"
+        )
+        self.coordinator = coordinator
+        uploads.save_cv(self.student_a.student, io.BytesIO(PDF_A))
+        uploads.save_cv(self.student_b.student, io.BytesIO(PDF_B))
+        db.session.commit()
+        self.clients: dict[int | None, FlaskClient] = {}
+
+    def client_for(self, user: User | None) -> FlaskClient:
+        key = user.id if user else None
+        if key not in self.clients:
+            client = self.app.test_client()
+            if user is not None:
+                response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+                assert response.status_code == 302
+            self.clients[key] = client
+        return self.clients[key]
+
+    def ids(self) -> dict[str, int]:
+        return {
+            "student_id": self.student_a.student.id,
+            "sme_id": self.sme_s.sme.id,
+            "user_id": self.student_a.id,
+        }
+
+    def owner_of(self, rule: Rule) -> User:
+        args = set(rule.arguments)
+        if "sme_id" in args:
+            return self.sme_s
+        if args & {"student_id", "user_id"}:
+            return self.student_a
+        raise AssertionError(f"{rule.rule}: which kind of object does its id name?")
+
+    def user_for(self, role: str, rule: Rule) -> User | None:
+        return {
+            "owner": lambda: self.owner_of(rule),
+            "other_student": lambda: self.student_b,
+            "other_sme": lambda: self.sme_t,
+            "coordinator": lambda: self.coordinator,
+            "anonymous": lambda: None,
+        }[role]()
+
+    def url(self, rule: Rule, **override: int) -> str:
+        ids = {**self.ids(), **override}
+        values = {}
+        for name in rule.arguments:
+            assert name in ids, f"{rule.rule}: no test value for <{name}>: add it to People.ids()"
+            values[name] = ids[name]
+        with self.app.test_request_context():
+            from flask import url_for
+
+            return url_for(rule.endpoint, **values)
+
+    def everyone(self) -> dict[str, User | None]:
+        return {
+            "anonymous": None,
+            "student": self.student_a,
+            "sme": self.sme_s,
+            "coordinator": self.coordinator,
+        }
+
+
+@pytest.fixture
+def people(app: Flask, make_student: Any, make_sme: Any, coordinator: User) -> Iterator[People]:
+    yield People(app, make_student, make_sme, coordinator)
+
+
+def goes_to_login(response: Any) -> bool:
+    if response.status_code == 401:  # the JSON API answers 401 rather than redirecting
+        return True
+    return response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+# --- pages with an id in them, for every role -------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ID_RULES, ids=lambda r: r.endpoint)
+def test_every_page_with_an_id_against_every_role(people: People, rule: Rule) -> None:
+    assert rule.endpoint in ID_ROUTES, (
+        f"{rule.rule} ({rule.endpoint}) is not classified: add it to ID_ROUTES with the roles "
+        "that may see it"
+    )
+    allowed = ID_ROUTES[rule.endpoint]
+    url = people.url(rule)
+    unexpected = []
+    for role in ROLES:
+        response = people.client_for(people.user_for(role, rule)).get(url)
+        assert response.status_code < 500, (role, url)
+        if role in allowed:
+            assert response.status_code == 200, (role, url, response.status_code)
+        elif response.status_code == 200:
+            unexpected.append(role)
+        if role == "anonymous":
+            assert goes_to_login(response), (url, response.status_code)
+        elif role not in allowed:
+            assert response.status_code in (403, 404), (role, url, response.status_code)
+    assert unexpected == [], f"{url} answered 200 to {unexpected}"
+
+
+@pytest.mark.parametrize("rule", ID_RULES, ids=lambda r: r.endpoint)
+def test_ids_that_do_not_exist(people: People, rule: Rule) -> None:
+    missing = {name: 987654 for name in rule.arguments}
+    url = people.url(rule, **missing)
+    for role in ROLES:
+        response = people.client_for(people.user_for(role, rule)).get(url)
+        assert response.status_code in (302, 401, 403, 404), (role, url, response.status_code)
+
+
+def test_every_route_with_an_id_is_classified(app: Flask) -> None:
+    for rule in _rules_of(app):
+        if "<int:" in rule.rule:
+            assert rule.endpoint in ID_ROUTES, rule.rule
+
+
+# --- pages by role -------------------------------------------------------------------------------
+
+
+def get_rules_under(prefix: str) -> list[Rule]:
+    return [r for r in GET_RULES if r.rule.startswith(prefix)]
+
+
+def test_anonymous_visitors_are_sent_to_login_from_every_private_page(people: People) -> None:
+    client = people.client_for(None)
+    for rule in GET_RULES:
+        url = people.url(rule)
+        response = client.get(url)
+        if rule.rule in PUBLIC_PATHS:
+            assert response.status_code in (200, 405), url
+            continue
+        assert goes_to_login(response), (url, response.status_code)
+        if response.status_code == 302:
+            location = response.headers["Location"]
+            assert "next=" in location, location  # and back to the page after login
+
+
+def test_anonymous_posts_to_private_routes_go_to_login(people: People) -> None:
+    client = people.client_for(None)
+    assert len(POST_RULES) >= 8
+    for rule in POST_RULES:
+        if rule.rule in PUBLIC_PATHS:
+            continue
+        response = client.post(people.url(rule), data={})
+        assert goes_to_login(response), (rule.rule, response.status_code)
+
+
+@pytest.mark.parametrize("role", ["student", "sme"])
+def test_students_and_smes_get_403_on_every_coordinator_page(people: People, role: str) -> None:
+    user = people.everyone()[role]
+    client = people.client_for(user)
+    rules = get_rules_under("/coordinator")
+    assert len(rules) >= 5
+    for rule in rules:
+        assert client.get(people.url(rule)).status_code == 403, rule.rule
+    for rule in [r for r in _rules_of(people.app) if r.rule.startswith("/coordinator")]:
+        if "POST" in (rule.methods or ()):
+            assert client.post(people.url(rule), data={}).status_code == 403, rule.rule
+    forbidden = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "forbidden", AuditEvent.actor_id == user.id)
+    ).all()
+    assert len(forbidden) >= len(rules)  # every refusal is on the audit trail
+
+
+@pytest.mark.parametrize(
+    ("role", "prefix"),
+    [
+        ("student", "/sme/"),
+        ("sme", "/student/"),
+        ("coordinator", "/student/"),
+        ("coordinator", "/sme/"),
+    ],
+)
+def test_each_role_stays_out_of_the_others_pages(people: People, role: str, prefix: str) -> None:
+    client = people.client_for(people.everyone()[role])
+    rules = [r for r in _rules_of(people.app) if r.rule.startswith(prefix)]
+    assert rules
+    for rule in rules:
+        url = people.url(rule)
+        if rule.rule in PUBLIC_PATHS:
+            # Sign-up pages send a logged-in person to their own home instead.
+            response = client.get(url)
+            assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
+            continue
+        if "GET" in (rule.methods or ()):
+            assert client.get(url).status_code == 403, (role, url)
+        if "POST" in (rule.methods or ()):
+            assert client.post(url, data={}).status_code == 403, (role, url)
+
+
+def test_coordinators_see_every_coordinator_page(people: People) -> None:
+    client = people.client_for(people.coordinator)
+    for rule in get_rules_under("/coordinator"):
+        assert client.get(people.url(rule)).status_code == 200, rule.rule
+
+
+def test_each_home_is_reached_through_the_dashboard(people: People) -> None:
+    homes = {"student": "/student/", "sme": "/sme/", "coordinator": "/coordinator/"}
+    for role, home in homes.items():
+        client = people.client_for(people.everyone()[role])
+        assert client.get("/dashboard").headers["Location"] == home
+        assert client.get(home).status_code == 200
+
+
+# --- nobody reads another's profile or CV -------------------------------------------------------
+
+
+def test_a_student_sees_only_their_own_profile_and_cv(people: People) -> None:
+    alpha = people.client_for(people.student_a)
+    page = alpha.get("/student/profile").get_data(as_text=True)
+    assert "Student Alpha" in page and "Student Bravo" not in page
+    cv = alpha.get("/student/cv")
+    assert cv.status_code == 200 and cv.data == PDF_A
+
+    bravo = people.client_for(people.student_b)
+    assert bravo.get("/student/cv").data == PDF_B
+    edit = bravo.get("/student/profile/edit").get_data(as_text=True)
+    assert "Student Bravo" in edit and "Student Alpha" not in edit
+
+
+def test_smes_cannot_download_any_cv(people: People) -> None:
+    client = people.client_for(people.sme_s)
+    assert client.get("/student/cv").status_code == 403
+    student_id = people.student_a.student.id
+    assert client.get(f"/coordinator/students/{student_id}/cv").status_code == 403
+
+
+def test_coordinators_download_a_cv_and_the_download_is_audited(people: People) -> None:
+    client = people.client_for(people.coordinator)
+    for user, content in ((people.student_a, PDF_A), (people.student_b, PDF_B)):
+        response = client.get(f"/coordinator/students/{user.student.id}/cv")
+        assert response.status_code == 200 and response.data == content
+    downloads = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "cv_downloaded")
+    ).all()
+    assert {e.target_id for e in downloads} == {
+        people.student_a.student.id,
+        people.student_b.student.id,
+    }
+    assert {e.actor_id for e in downloads} == {people.coordinator.id}
+
+
+def test_an_sme_sees_only_its_own_company(people: People) -> None:
+    client = people.client_for(people.sme_t)
+    for path in ("/sme/", "/sme/profile", "/sme/profile/edit"):
+        page = client.get(path).get_data(as_text=True)
+        assert "에스상사" not in page, path
+    assert "티무역" in client.get("/sme/profile").get_data(as_text=True)
+
+
+def test_no_default_coordinator_and_no_self_service_coordinator(client: FlaskClient) -> None:
+    assert db.session.scalar(select(User).where(User.role == "coordinator")) is None
+    for path in ("/student/signup", "/sme/signup", "/signup"):
+        page = client.get(path).get_data(as_text=True)
+        assert "coordinator" not in page.lower(), path
+
+
+# --- no GET changes anything --------------------------------------------------------------------
+
+
+def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, except the audit trail: reading personal data is *meant* to
+    leave an audit entry (SECURITY.md item 16), and that entry records the read, not a change."""
+    db.session.expire_all()
+    tables = {}
+    for table in db.metadata.sorted_tables:
+        if table.name == "audit_events":
+            continue
+        rows = db.session.execute(select(table)).all()
+        tables[table.name] = sorted((tuple(map(repr, row)) for row in rows), key=repr)
+    db.session.commit()  # end the read before the next request (SQLite takes its lock at BEGIN)
+    return tables
+
+
+def test_no_get_request_changes_state(people: People) -> None:
+    for role, user in people.everyone().items():
+        client = people.client_for(user)
+        for rule in GET_RULES:
+            url = people.url(rule)
+            before = snapshot()
+            response = client.get(url)
+            assert response.status_code < 500, (role, url)
+            assert snapshot() == before, f"GET {url} as {role} changed the database"
+        # Still logged in as before: no GET logged anyone out.
+        if user is not None:
+            assert client.get("/dashboard").status_code == 302
+            assert client.get("/dashboard").headers["Location"] != "/login"
+
+
+def test_get_on_state_changing_routes_is_refused(people: People) -> None:
+    client = people.client_for(people.student_a)
+    for rule in POST_ONLY_RULES:
+        url = people.url(rule)
+        before = snapshot()
+        response = client.get(url, query_string={"confirm": "y", "locale": "ko"})
+        assert response.status_code == 405, (url, response.status_code)
+        assert snapshot() == before, url
+    assert client.get("/student/").status_code == 200  # GET /logout did not log out
+
+
+def test_get_requests_with_a_query_string_change_nothing(people: People) -> None:
+    client = people.client_for(people.student_a)
+    before = snapshot()
+    for path in ("/student/profile/edit", "/account", "/student/", "/login", "/dashboard"):
+        response = client.get(
+            path, query_string={"name": "Changed", "hours_per_week": "40", "confirm": "y"}
+        )
+        assert response.status_code in (200, 302)
+    assert snapshot() == before
+
+
+# --- next= redirects stay on this site -----------------------------------------------------------
+
+UNSAFE_NEXT = [
+    "//evil.com",
+    "//evil.com/student/",
+    "https://evil.com",
+    "http://evil.com/",
+    "/\\evil.com",
+    "\\\\evil.com",
+    "/\\/evil.com",
+    "///evil.com",
+    "////evil.com",
+    "http:evil.com",
+    "https:/evil.com",
+    "javascript:alert(1)",
+    "data:text/html,hi",
+    " //evil.com",
+    "/\t/evil.com",
+    "/\n/evil.com",
+    "evil.com",
+    "",
+]
+
+
+def is_on_this_site(location: str) -> bool:
+    parts = urlsplit(location)
+    return (
+        parts.scheme in ("", "http")
+        and parts.netloc in ("", "localhost")
+        and location.startswith("/")
+        and not location.startswith("//")
+        and "\\" not in location
+        and not re.match(r"/[\s/\\]", location)
+    )
+
+
+@pytest.mark.parametrize("target", UNSAFE_NEXT)
+def test_login_never_redirects_off_site(client: FlaskClient, student: User, target: str) -> None:
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"email": student.email, "password": PASSWORD, "next": target},
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location == "/dashboard", location
+    assert is_on_this_site(location)
+
+
+@pytest.mark.parametrize("target", UNSAFE_NEXT)
+def test_language_switch_never_redirects_off_site(client: FlaskClient, target: str) -> None:
+    response = client.post("/language", data={"locale": "ko", "next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/", response.headers["Location"]
+
+
+@pytest.mark.parametrize("target", ["/student/profile", "/student/profile?tab=cv", "/account"])
+def test_login_goes_back_to_a_page_of_this_site(
+    client: FlaskClient, student: User, target: str
+) -> None:
+    response = client.post(
+        "/login", data={"email": student.email, "password": PASSWORD, "next": target}
+    )
+    assert response.headers["Location"] == target
+
+
+def test_the_login_redirect_carries_next_through_the_form(client: FlaskClient, student: User) -> None:
+    redirect = client.get("/student/profile")
+    assert redirect.status_code == 302
+    login_page = client.get(redirect.headers["Location"]).get_data(as_text=True)
+    match = re.search(r'name="next" type="hidden" value="([^"]*)"', login_page) or re.search(
+        r'id="next" name="next" type="hidden" value="([^"]*)"', login_page
+    )
+    assert match, "the login form does not carry next"
+    response = client.post(
+        "/login", data={"email": student.email, "password": PASSWORD, "next": match.group(1)}
+    )
+    assert response.headers["Location"] == "/student/profile"

@@ -21,8 +21,12 @@ def _coordinators_only() -> None:
     check_role(Role.COORDINATOR)
 
 
+MAX_PAGE = 100_000  # far past any real list; keeps OFFSET within a 64-bit integer
+
+
 def _page() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=int) or 1
+    return min(max(page, 1), MAX_PAGE)
 
 
 @bp.route("/")

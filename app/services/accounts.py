@@ -153,7 +153,9 @@ def _check_throttle(email: str, ip: str) -> None:
 
 def authenticate(email: str, password: str, *, ip: str) -> User:
     """The user these credentials belong to; counts failures per account and per address."""
-    email = (email or "").strip().lower()[:254]
+    # NUL belongs to no address, and PostgreSQL cannot even compare a text holding it: keep the
+    # attempt (it still counts as a failure) in a form every database accepts.
+    email = (email or "").replace("\x00", "\ufffd").strip().lower()[:254]
     _check_throttle(email, ip)
     user = find_by_email(email) if email else None
     if user is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ class StudentFilters:
             market=_code(args, "market", "countries"),
             industry=_code(args, "industry", "industries"),
             region=_code(args, "region", "regions"),
-            q=(args.get("q") or "").strip()[:100],
+            q=_search_text(args),
         )
 
 
@@ -52,8 +53,14 @@ class SMEFilters:
             market=_code(args, "market", "countries"),
             industry=_code(args, "industry", "industries"),
             region=_code(args, "region", "regions"),
-            q=(args.get("q") or "").strip()[:100],
+            q=_search_text(args),
         )
+
+
+def _search_text(args: Any) -> str:
+    """The name searched for, without control characters (PostgreSQL refuses NUL in a query)."""
+    text = "".join(ch for ch in args.get("q") or "" if unicodedata.category(ch) != "Cc")
+    return text.strip()[:100]
 
 
 def _code(args: Any, name: str, kind: str) -> str:

@@ -96,6 +96,15 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
         "file_too_large": lambda: _("The file is larger than %(n)s MB.", n=ctx.get("limit_mb")),
         "not_pdf": lambda: _("Upload a PDF file."),
         "no_file": lambda: _("Choose a file to upload."),
+        "not_pending": lambda: _(
+            "This proposal has already been decided; reload to see its state."
+        ),
+        "not_accepted": lambda: _(
+            "Both the student and the SME must accept first (or give a reason to override)."
+        ),
+        "capacity_full": lambda: _("This SME has no free place left."),
+        "student_busy": lambda: _("This student already has a pending or approved match."),
+        "pair_closed": lambda: _("This pair was declined or rejected before."),
     }
     make = messages.get(error_type)
     return make() if make else _("This value is not valid.")

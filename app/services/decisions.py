@@ -1,0 +1,374 @@
+"""The life of a pair, as a state machine of compare-and-set transitions.
+
+    proposed ──(student and SME each accept or decline)──> declined
+    proposed ──(coordinator)──> approved | rejected
+    approved ──> active ──> completed (with an optional outcome)
+    proposed ──(consent withdrawn, account paused)──> withdrawn
+
+Every transition is one `UPDATE ... WHERE id = :id AND status = :expected` that must touch
+exactly one row: of twenty simultaneous clicks, one is recorded and the others get a Conflict.
+Approval also locks the SME's row (PostgreSQL `FOR UPDATE`; SQLite's transactions are already
+serialised), so concurrent approvals can never exceed its capacity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import (
+    HOLDING_STATUSES,
+    SME,
+    Match,
+    MatchStatus,
+    Role,
+    Student,
+    User,
+    utcnow,
+)
+from app.services import audit, engine_adapter, mail
+from app.services.errors import Conflict, DomainError, InvalidInput, NotAllowed
+
+DECLINE_REASONS = {
+    "not_a_fit": _l("Not a good fit for our needs"),
+    "language": _l("Language skills do not match"),
+    "market": _l("Different target market"),
+    "schedule": _l("Schedule or hours do not work"),
+    "location": _l("Location is too far"),
+    "capacity": _l("No capacity at the moment"),
+    "other": _l("Other"),
+}
+OUTCOMES = {
+    "market_research": _l("Market research delivered"),
+    "translation": _l("Materials translated"),
+    "buyer_contacted": _l("Buyer contacted"),
+    "trade_fair": _l("Trade fair supported"),
+    "contract_signed": _l("Export contract signed"),
+    "market_entered": _l("Market entered"),
+    "none": _l("No outcome yet"),
+}
+REASON_MAX = 500
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+@dataclass
+class BulkResult:
+    done: list[int]
+    failed: dict[int, str]
+
+
+def _match(match_id: int) -> Match:
+    match = db.session.get(Match, match_id)
+    if match is None:
+        raise NotFound("no such match")
+    return match
+
+
+def _reason_text(text: str | None) -> str:
+    text = (text or "").strip()
+    if len(text) > REASON_MAX:
+        raise InvalidInput.single("reason", "string_too_long", max_length=REASON_MAX)
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
+        raise InvalidInput.single("reason", "control_chars")
+    return text
+
+
+def _compare_and_set(match_id: int, expected: MatchStatus, **values: Any) -> None:
+    result = db.session.execute(
+        update(Match)
+        .where(Match.id == match_id, Match.status == expected)
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict.single("status", "not_pending")
+    db.session.expire_all()
+
+
+def decide(match_id: int, user: User, decision: str, reason: str = "", note: str = "") -> Match:
+    """The student or the SME of a proposal accepts or declines it (once)."""
+    match = _match(match_id)
+    if user.role == Role.STUDENT and user.student and match.student_id == user.student.id:
+        side = "student"
+    elif user.role == Role.SME and user.sme and match.sme_id == user.sme.id:
+        side = "sme"
+    else:
+        raise NotFound("no such match")  # never reveal that someone else's match exists
+    if decision not in ("accept", "decline"):
+        raise InvalidInput.single("decision", "unknown_code", code=str(decision)[:20])
+    if decision == "decline" and reason not in DECLINE_REASONS:
+        raise InvalidInput.single("reason", "missing" if not reason else "unknown_code")
+    note = _reason_text(note)
+    text = f"{reason}: {note}" if reason and note else (reason or note)
+    values: dict[str, Any] = {f"{side}_decision": decision, f"{side}_reason": text or None}
+    if decision == "decline":
+        values["status"] = MatchStatus.DECLINED
+    result = db.session.execute(
+        update(Match)
+        .where(
+            Match.id == match_id,
+            Match.status == MatchStatus.PROPOSED,
+            getattr(Match, f"{side}_decision").is_(None),
+        )
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict.single("status", "not_pending")
+    db.session.expire_all()
+    match = _match(match_id)
+    audit.record(f"match_{decision}", actor=user, target=match, detail={"side": side})
+    _notify(match, f"{side}_{decision}")
+    return match
+
+
+def approve(match_id: int, coordinator: User, *, override_reason: str = "") -> Match:
+    """A coordinator makes a proposal final. Needs both sides' acceptance unless overridden."""
+    _coordinator(coordinator)
+    match = _match(match_id)
+    override_reason = _reason_text(override_reason)
+    if not (match.student_decision == "accept" and match.sme_decision == "accept"):
+        if not override_reason:
+            raise Conflict.single("status", "not_accepted")
+    # Serialise approvals per SME, then count its places (never more than its capacity).
+    capacity = db.session.scalar(
+        select(SME.capacity).where(SME.id == match.sme_id).with_for_update()
+    )
+    taken = db.session.scalar(
+        select(func.count(Match.id)).where(
+            Match.sme_id == match.sme_id,
+            Match.status.in_((MatchStatus.APPROVED, MatchStatus.ACTIVE)),
+        )
+    )
+    if capacity is None or taken >= capacity:
+        raise Conflict.single("sme", "capacity_full")
+    _compare_and_set(
+        match_id,
+        MatchStatus.PROPOSED,
+        status=MatchStatus.APPROVED,
+        coordinator_note=override_reason or None,
+    )
+    match = _match(match_id)
+    audit.record(
+        "match_approved",
+        actor=coordinator,
+        target=match,
+        detail={"override": override_reason} if override_reason else None,
+    )
+    _notify(match, "approved")
+    return match
+
+
+def reject(match_id: int, coordinator: User, *, reason: str = "") -> Match:
+    _coordinator(coordinator)
+    reason = _reason_text(reason)
+    _match(match_id)
+    _compare_and_set(
+        match_id, MatchStatus.PROPOSED, status=MatchStatus.REJECTED, coordinator_note=reason or None
+    )
+    match = _match(match_id)
+    audit.record("match_rejected", actor=coordinator, target=match)
+    _notify(match, "rejected")
+    return match
+
+
+def activate(match_id: int, coordinator: User) -> Match:
+    _coordinator(coordinator)
+    _match(match_id)
+    _compare_and_set(match_id, MatchStatus.APPROVED, status=MatchStatus.ACTIVE)
+    match = _match(match_id)
+    audit.record("match_activated", actor=coordinator, target=match)
+    _notify(match, "active")
+    return match
+
+
+def complete(match_id: int, coordinator: User, *, outcome: str = "none") -> Match:
+    _coordinator(coordinator)
+    if outcome not in OUTCOMES:
+        raise InvalidInput.single("outcome", "unknown_code", code=str(outcome)[:40])
+    _match(match_id)
+    _compare_and_set(match_id, MatchStatus.ACTIVE, status=MatchStatus.COMPLETED, outcome=outcome)
+    match = _match(match_id)
+    audit.record("match_completed", actor=coordinator, target=match, detail={"outcome": outcome})
+    _notify(match, "completed")
+    return match
+
+
+def pair(
+    student_id: int, sme_id: int, coordinator: User, *, reason: str = "", override: bool = False
+) -> Match:
+    """A coordinator proposes a pair by hand, scored and explained like a cycle's proposals.
+
+    Without `override`, the cycle's rules apply (student free, SME with a free place, pair not
+    closed before); with it, a reason is required and kept."""
+    _coordinator(coordinator)
+    reason = _reason_text(reason)
+    if override and not reason:
+        raise InvalidInput.single("reason", "missing")
+    student = db.session.get(Student, student_id)
+    sme = db.session.get(SME, sme_id)
+    if student is None:
+        raise InvalidInput.single("student_id", "unknown_code", code=str(student_id))
+    if sme is None:
+        raise InvalidInput.single("sme_id", "unknown_code", code=str(sme_id))
+    holding = db.session.scalar(
+        select(func.count(Match.id)).where(
+            Match.student_id == student_id, Match.status.in_(HOLDING_STATUSES)
+        )
+    )
+    if holding and not override:
+        raise Conflict.single("student_id", "student_busy")
+    sme_holding = db.session.scalar(
+        select(func.count(Match.id)).where(
+            Match.sme_id == sme_id, Match.status.in_(HOLDING_STATUSES)
+        )
+    )
+    if sme_holding >= sme.capacity and not override:
+        raise Conflict.single("sme_id", "capacity_full")
+    closed_before = db.session.scalar(
+        select(func.count(Match.id)).where(
+            Match.student_id == student_id,
+            Match.sme_id == sme_id,
+            Match.status.notin_(
+                (
+                    MatchStatus.PROPOSED,
+                    MatchStatus.APPROVED,
+                    MatchStatus.ACTIVE,
+                    MatchStatus.COMPLETED,
+                )
+            ),
+        )
+    )
+    if closed_before and not override:
+        raise Conflict.single("sme_id", "pair_closed")
+    score, student_view, sme_view, reasons = preview_pair(student_id, sme_id)
+    match = Match(
+        student_id=student_id,
+        sme_id=sme_id,
+        status=MatchStatus.PROPOSED,
+        score=score,
+        student_view=student_view,
+        sme_view=sme_view,
+        reasons=reasons,
+        proposed_by="coordinator",
+        coordinator_note=reason or None,
+    )
+    db.session.add(match)
+    db.session.flush()
+    audit.record(
+        "match_paired",
+        actor=coordinator,
+        target=match,
+        detail={"override": bool(override), "reason": reason or None},
+    )
+    return match
+
+
+def preview_pair(student_id: int, sme_id: int) -> tuple[float, float, float, list[dict[str, Any]]]:
+    """The model's score and reasons for one pair, with the current weights."""
+    from app.services.cycles import get_settings
+    from matching.pipeline import explain_pair
+
+    students = engine_adapter.load_students([student_id])
+    smes = engine_adapter.load_smes([sme_id])
+    if not students or not smes:
+        raise NotFound("no such student or SME")
+    score, student_view, sme_view, reasons = explain_pair(
+        students[0], smes[0], weights=get_settings().weights or None
+    )
+    return (
+        round(score, 6),
+        round(student_view, 6),
+        round(sme_view, 6),
+        engine_adapter.reason_rows(reasons),
+    )
+
+
+def bulk(action: str, match_ids: list[int], coordinator: User, *, reason: str = "") -> BulkResult:
+    """Approve or reject many; each one on its own savepoint, so one refusal stops nothing."""
+    if action not in ("approve", "reject"):
+        raise InvalidInput.single("action", "unknown_code", code=str(action)[:20])
+    result = BulkResult(done=[], failed={})
+    for match_id in sorted(set(match_ids))[:500]:
+        savepoint = db.session.begin_nested()
+        try:
+            if action == "approve":
+                approve(match_id, coordinator, override_reason=reason)
+            else:
+                reject(match_id, coordinator, reason=reason)
+            savepoint.commit()
+            result.done.append(match_id)
+        except (DomainError, InvalidInput) as error:
+            savepoint.rollback()
+            result.failed[match_id] = _failure_code(error)
+    return result
+
+
+def _failure_code(error: Exception) -> str:
+    fields = getattr(error, "fields", None)
+    if fields:
+        return next(iter(fields.values()))[0]["type"]
+    return getattr(error, "code", "error")
+
+
+def _coordinator(user: User) -> None:
+    if user.role != Role.COORDINATOR:
+        raise NotAllowed("coordinators only")
+
+
+def _notify(match: Match, event: str) -> None:
+    """Tell the student and the SME, each in their own language, what just happened."""
+    from flask import current_app, url_for
+    from flask_babel import gettext as _
+
+    people = [
+        (match.student.user, "students.dashboard", match.student.name),
+        (match.sme.user, "smes.dashboard", match.sme.company_name),
+    ]
+    messages = []
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        for user, endpoint, name in people:
+            locale = user.locale or ("ko" if user.role == Role.SME else "en")
+            content = mail.compose(
+                "match_update",
+                locale,
+                lambda: _("Update on your K-Export Warrior match"),
+                name=name,
+                event=event,
+                student=match.student.name,
+                company=match.sme.company_name,
+                link=url_for(endpoint, _external=True),
+            )
+            messages.append(
+                {
+                    "recipient": user.email,
+                    "user_id": user.id,
+                    "locale": locale,
+                    "kind": f"match_{event}",
+                    **content,
+                }
+            )
+    mail.queue_many(messages)
+
+
+def withdraw_pending_for_student(student: Student, actor: User) -> int:
+    """Hide a student's open proposals (consent withdrawn or participation paused)."""
+    result = db.session.execute(
+        update(Match)
+        .where(Match.student_id == student.id, Match.status == MatchStatus.PROPOSED)
+        .values(status=MatchStatus.WITHDRAWN, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        audit.record(
+            "matches_withdrawn", actor=actor, target=student, detail={"count": result.rowcount}
+        )
+    return result.rowcount or 0

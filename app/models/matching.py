@@ -6,7 +6,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -109,6 +110,7 @@ class Match(db.Model):
     student_reason: Mapped[str | None] = mapped_column(Text)
     sme_decision: Mapped[str | None] = mapped_column(String(10))
     sme_reason: Mapped[str | None] = mapped_column(Text)
+    sme_shortlisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     coordinator_note: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(40))
     # Set once the people concerned have been emailed about the proposal (see notifications).

@@ -8,7 +8,6 @@ Alembic migrations, once per database and session; each test then starts from em
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+
+# The people and forms every test uses live in a module of their own: a test cannot reliably
+# `from conftest import ...` (pytest imports every conftest.py of the suite under that one name,
+# so the last one imported wins). Re-exported here for the fixtures below.
+from kexport_support import (  # noqa: F401
+    PASSWORD,
+    csrf_token_from,
+    profile_form,
+    sme_data,
+    sme_form,
+    student_data,
+    student_form,
+)
 from sqlalchemy import text
 
 from app import create_app
@@ -107,51 +119,6 @@ def runner(app: Flask) -> Any:
 
 # --- people --------------------------------------------------------------------------------------
 
-PASSWORD = "a long enough passphrase"
-
-
-def student_data(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "email": "linh@example.org",
-        "password": PASSWORD,
-        "name": "Nguyen Thi Linh",
-        "nationality": "VN",
-        "languages": [{"code": "vi", "level": "native"}, {"code": "en", "level": "business"}],
-        "topik_level": 4,
-        "university": "Seoul National University",
-        "major": "International Trade",
-        "markets": ["VN"],
-        "industries": ["cosmetics"],
-        "regions": ["seoul", "gyeonggi"],
-        "hours_per_week": 12,
-        "visa": "d2",
-        "bio": "I want to help Korean cosmetics reach Hanoi.",
-        "consent": {"collection": True, "provision_to_smes": True},
-    }
-    data.update(overrides)
-    return data
-
-
-def sme_data(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "email": "export@hanbit.example",
-        "password": PASSWORD,
-        "contact_name": "김민준",
-        "company_name": "한빛코스메틱",
-        "business_number": "220-81-62517",
-        "industries": ["cosmetics"],
-        "products": "선크림, 마스크팩",
-        "markets": ["VN", "TH"],
-        "languages_needed": [],
-        "region": "gyeonggi",
-        "capacity": 2,
-        "exporting": False,
-        "description": "베트남 진출을 준비하는 기업입니다.",
-        "consent": {"collection": True, "provision_to_smes": True},
-    }
-    data.update(overrides)
-    return data
-
 
 @pytest.fixture
 def make_student(app: Flask) -> Any:
@@ -200,57 +167,3 @@ def login_as(client: FlaskClient) -> Any:
         return response
 
     return login
-
-
-def csrf_token_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-# --- the same people as the HTML forms post them ------------------------------------------------
-
-
-def _as_form(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    form: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "consent":
-            if value.get("collection"):
-                form["consent_collection"] = "y"
-            if value.get("provision_to_smes"):
-                form["consent_provision"] = "y"
-        elif key == "languages":
-            for i, skill in enumerate(value):
-                form[f"languages-{i}-code"] = skill["code"]
-                form[f"languages-{i}-level"] = skill["level"]
-        elif isinstance(value, bool):
-            if value:
-                form[key] = "y"
-        elif isinstance(value, list):
-            form[key] = list(value)  # a multi-select: the key repeated
-        else:
-            form[key] = str(value)
-    for key, value in overrides.items():
-        if value is None:
-            form.pop(key, None)
-        else:
-            form[key] = value
-    return form
-
-
-def student_form(**overrides: Any) -> dict[str, Any]:
-    """student_data() as the sign-up form posts it; an override of None leaves the key out."""
-    return _as_form(student_data(), overrides)
-
-
-def sme_form(**overrides: Any) -> dict[str, Any]:
-    """sme_data() as the sign-up form posts it; an override of None leaves the key out."""
-    return _as_form(sme_data(), overrides)
-
-
-def profile_form(form: dict[str, Any]) -> dict[str, Any]:
-    """A sign-up form without the account fields: what the profile edit forms post."""
-    account = {"email", "password", "business_number", "consent_collection", "consent_provision"}
-    return {key: value for key, value in form.items() if key not in account}

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from babel.languages import get_official_languages
-from conftest import PASSWORD
 from flask import Flask
+from kexport_support import PASSWORD
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -48,14 +48,18 @@ def test_create_coordinator(runner: Any) -> None:
 
 
 def test_create_coordinator_prompts_for_the_password(runner: Any) -> None:
-    result = invoke(runner, "create-coordinator", "c@example.org", input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = invoke(
+        runner, "create-coordinator", "c@example.org", input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output  # typed, not echoed
     assert users(User.role == Role.COORDINATOR) == 1
 
 
 def test_create_coordinator_then_log_in(runner: Any, client: Any) -> None:
-    assert invoke(runner, "create-coordinator", "c@example.org", "--password", PASSWORD).exit_code == 0
+    assert (
+        invoke(runner, "create-coordinator", "c@example.org", "--password", PASSWORD).exit_code == 0
+    )
     response = client.post("/login", data={"email": "c@example.org", "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/coordinator/").status_code == 200
@@ -85,7 +89,9 @@ def test_create_coordinator_refuses_a_taken_email(runner: Any, student: User) ->
     assert result.exit_code != 0
     assert users() == 1
     assert users(User.role == Role.COORDINATOR) == 0
-    assert invoke(runner, "create-coordinator", "c@example.org", "--password", PASSWORD).exit_code == 0
+    assert (
+        invoke(runner, "create-coordinator", "c@example.org", "--password", PASSWORD).exit_code == 0
+    )
     again = invoke(runner, "create-coordinator", "c@example.org", "--password", PASSWORD + "!")
     assert again.exit_code != 0
     assert users(User.role == Role.COORDINATOR) == 1
@@ -247,7 +253,9 @@ def test_seed_demo_if_empty_seeds_an_empty_database(runner: Any) -> None:
     assert db.session.scalar(select(func.count(Student.id))) == 30
 
 
-def test_seed_demo_adds_to_existing_data_without_clashes(runner: Any, seeded: dict[str, Any]) -> None:
+def test_seed_demo_adds_to_existing_data_without_clashes(
+    runner: Any, seeded: dict[str, Any]
+) -> None:
     result = invoke(runner, *SEED)
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(func.count(Student.id))) == 60
@@ -258,7 +266,9 @@ def test_seed_demo_adds_to_existing_data_without_clashes(runner: Any, seeded: di
 
 def test_seed_demo_logins_file(runner: Any, tmp_path: Path) -> None:
     path = tmp_path / "logins.txt"
-    result = invoke(runner, "seed-demo", "--students", "2", "--smes", "1", "--logins-file", str(path))
+    result = invoke(
+        runner, "seed-demo", "--students", "2", "--smes", "1", "--logins-file", str(path)
+    )
     assert result.exit_code == 0, result.output
     text = path.read_text()
     assert "student" in text and "sme" in text and "coordinator" in text

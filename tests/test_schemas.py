@@ -10,9 +10,9 @@ from datetime import date
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, sme_data, student_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kexport_support import PASSWORD, sme_data, student_data
 from werkzeug.security import check_password_hash
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -60,7 +60,7 @@ def test_the_reference_data_is_valid() -> None:
     assert sme().business_number == "2208162517"
 
 
-# --- business registration number ---------------------------------------------------------------
+# --- business registration number -----------------------------------------------------------------
 
 
 def check_digit(nine: list[int]) -> int:
@@ -146,9 +146,9 @@ def test_generated_valid_business_numbers_always_pass(nine: list[int], dashes: b
     digits = "".join(map(str, nine)) + str(check_digit(nine))
     written = f"{digits[:3]}-{digits[3:5]}-{digits[5:]}" if dashes else digits
     assert schemas.business_number_is_valid(digits)
-    assert validate(schemas.SMERegistrationIn, sme_data(business_number=written)).business_number == (
-        digits
-    )
+    assert validate(
+        schemas.SMERegistrationIn, sme_data(business_number=written)
+    ).business_number == (digits)
 
 
 @FAST
@@ -156,7 +156,9 @@ def test_generated_valid_business_numbers_always_pass(nine: list[int], dashes: b
     nine=st.lists(st.integers(0, 9), min_size=9, max_size=9),
     wrong=st.integers(1, 9),
 )
-def test_generated_numbers_with_a_wrong_check_digit_always_fail(nine: list[int], wrong: int) -> None:
+def test_generated_numbers_with_a_wrong_check_digit_always_fail(
+    nine: list[int], wrong: int
+) -> None:
     digits = "".join(map(str, nine)) + str((check_digit(nine) + wrong) % 10)
     assert not schemas.business_number_is_valid(digits)
     with pytest.raises(InvalidInput) as info:
@@ -164,7 +166,7 @@ def test_generated_numbers_with_a_wrong_check_digit_always_fail(nine: list[int],
     assert fields_of(info.value) == {"business_number"}
 
 
-# --- codes: languages, countries, taxonomy ------------------------------------------------------
+# --- codes: languages, countries, taxonomy --------------------------------------------------------
 
 
 @pytest.mark.parametrize(("code", "stored"), [("vi", "vi"), ("EN", "en"), (" Zh ", "zh")])
@@ -270,7 +272,8 @@ def test_student_list_sizes(field: str, lowest: int, highest: int) -> None:
         "industries": [t.code for t in schemas.taxonomy.INDUSTRIES],
         "regions": [t.code for t in schemas.taxonomy.REGIONS],
         "languages": [
-            {"code": c, "level": "basic"} for c in ["vi", "en", "ko", "ja", "zh", "fr", "de", "es", "ru"]
+            {"code": c, "level": "basic"}
+            for c in ["vi", "en", "ko", "ja", "zh", "fr", "de", "es", "ru"]
         ],
     }
     pool = pools[field]
@@ -289,7 +292,7 @@ def test_sme_list_sizes() -> None:
     sme_fails("industries", industries=industries[:6])
 
 
-# --- numbers -------------------------------------------------------------------------------------
+# --- numbers --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -316,7 +319,7 @@ def test_topik_defaults_to_zero() -> None:
     assert validate(schemas.StudentSignup, data).topik_level == 0
 
 
-# --- text ----------------------------------------------------------------------------------------
+# --- text -----------------------------------------------------------------------------------------
 
 STUDENT_TEXT = [("name", 100, 1), ("university", 120, 1), ("major", 120, 1), ("bio", 2000, 0)]
 SME_TEXT = [
@@ -381,7 +384,7 @@ def test_text_of_the_wrong_type_is_refused() -> None:
     student_fails("name", name=None)
 
 
-# --- dates ---------------------------------------------------------------------------------------
+# --- dates ----------------------------------------------------------------------------------------
 
 
 def test_availability_period_must_be_in_order() -> None:
@@ -400,7 +403,7 @@ def test_bad_dates_are_refused(bad: str) -> None:
     student_fails("available_from", available_from=bad)
 
 
-# --- email ---------------------------------------------------------------------------------------
+# --- email ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -441,7 +444,7 @@ def test_bad_emails_are_refused(bad: Any) -> None:
         validate(schemas.Credentials, {"email": bad, "password": "x"})
 
 
-# --- passwords -----------------------------------------------------------------------------------
+# --- passwords ------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -535,7 +538,7 @@ def test_long_unicode_passphrase_is_accepted_and_not_truncated(bare_app: Any) ->
         assert not check_password_hash(hashed, shorter), shorter[-5:]
 
 
-# --- consent and mass assignment -------------------------------------------------------------------
+# --- consent and mass assignment ------------------------------------------------------------------
 
 
 def test_consent_to_collection_is_required() -> None:
@@ -627,11 +630,15 @@ leaves = (
 )
 values = st.recursive(
     leaves,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
-random_dicts = st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=12), values, max_size=16)
+random_dicts = st.dictionaries(
+    st.sampled_from(FIELD_NAMES) | st.text(max_size=12), values, max_size=16
+)
 
 
 def mutated(base: dict[str, Any]) -> Any:
@@ -643,15 +650,19 @@ def mutated(base: dict[str, Any]) -> Any:
 
 
 def only_invalid_input(model: Any, data: Any) -> None:
+    """Validation either succeeds or raises InvalidInput naming fields; nothing else escapes."""
+    error: InvalidInput | None = None
     try:
         result = validate(model, data)
-    except InvalidInput as error:
-        assert error.fields
-        for field, errors in error.fields.items():
-            assert isinstance(field, str)
-            assert all("type" in e for e in errors)
-    else:
+    except InvalidInput as raised:
+        error = raised
+    if error is None:
         assert isinstance(result, model)
+        return
+    assert error.fields
+    for field, errors in error.fields.items():
+        assert isinstance(field, str)
+        assert all("type" in e for e in errors)
 
 
 @settings(deadline=None, max_examples=150, suppress_health_check=list(HealthCheck))
@@ -683,5 +694,7 @@ def test_arbitrary_text_in_any_field_only_ever_raises_invalid_input(text: str) -
         only_invalid_input(schemas.StudentSignup, student_data(**{field: text}))
     for field in ("business_number", "region", "capacity", "products"):
         only_invalid_input(schemas.SMESignup, sme_data(**{field: text}))
-    only_invalid_input(schemas.StudentSignup, student_data(languages=[{"code": text, "level": text}]))
+    only_invalid_input(
+        schemas.StudentSignup, student_data(languages=[{"code": text, "level": text}])
+    )
     only_invalid_input(schemas.StudentSignup, student_data(markets=[text]))

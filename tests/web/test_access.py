@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PASSWORD
 from flask import Flask
 from flask.testing import FlaskClient
+from kexport_support import PASSWORD
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
@@ -146,8 +145,8 @@ class People:
 
 
 @pytest.fixture
-def people(app: Flask, make_student: Any, make_sme: Any, coordinator: User) -> Iterator[People]:
-    yield People(app, make_student, make_sme, coordinator)
+def people(app: Flask, make_student: Any, make_sme: Any, coordinator: User) -> People:
+    return People(app, make_student, make_sme, coordinator)
 
 
 def goes_to_login(response: Any) -> bool:
@@ -156,7 +155,7 @@ def goes_to_login(response: Any) -> bool:
     return response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
-# --- pages with an id in them, for every role -------------------------------------------------------
+# --- pages with an id in them, for every role -----------------------------------------------------
 
 
 @pytest.mark.parametrize("rule", ID_RULES, ids=lambda r: r.endpoint)
@@ -197,7 +196,7 @@ def test_every_route_with_an_id_is_classified(app: Flask) -> None:
             assert rule.endpoint in ID_ROUTES, rule.rule
 
 
-# --- pages by role -------------------------------------------------------------------------------
+# --- pages by role --------------------------------------------------------------------------------
 
 
 def get_rules_under(prefix: str) -> list[Rule]:
@@ -285,7 +284,7 @@ def test_each_home_is_reached_through_the_dashboard(people: People) -> None:
         assert client.get(home).status_code == 200
 
 
-# --- nobody reads another's profile or CV -------------------------------------------------------
+# --- nobody reads another's profile or CV ---------------------------------------------------------
 
 
 def test_a_student_sees_only_their_own_profile_and_cv(people: People) -> None:
@@ -338,7 +337,7 @@ def test_no_default_coordinator_and_no_self_service_coordinator(client: FlaskCli
         assert "coordinator" not in page.lower(), path
 
 
-# --- no GET changes anything --------------------------------------------------------------------
+# --- no GET changes anything ----------------------------------------------------------------------
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
@@ -392,7 +391,7 @@ def test_get_requests_with_a_query_string_change_nothing(people: People) -> None
     assert snapshot() == before
 
 
-# --- next= redirects stay on this site -----------------------------------------------------------
+# --- next= redirects stay on this site ------------------------------------------------------------
 
 UNSAFE_NEXT = [
     "//evil.com",
@@ -458,7 +457,9 @@ def test_login_goes_back_to_a_page_of_this_site(
     assert response.headers["Location"] == target
 
 
-def test_the_login_redirect_carries_next_through_the_form(client: FlaskClient, student: User) -> None:
+def test_the_login_redirect_carries_next_through_the_form(
+    client: FlaskClient, student: User
+) -> None:
     redirect = client.get("/student/profile")
     assert redirect.status_code == 302
     login_page = client.get(redirect.headers["Location"]).get_data(as_text=True)

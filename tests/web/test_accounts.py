@@ -15,9 +15,9 @@ from typing import Any
 
 import itsdangerous.timed
 import pytest
-from conftest import PASSWORD, profile_form, sme_form, student_form
 from flask import Flask
 from flask.testing import FlaskClient
+from kexport_support import PASSWORD, profile_form, sme_form, student_form
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -399,13 +399,22 @@ def test_nine_failures_do_not_lock_and_a_success_resets_the_count(
 ) -> None:
     def fail(times: int) -> None:
         for _ in range(times):
-            assert client.post("/login", data={"email": student.email, "password": "nope"}).status_code == 401
+            assert (
+                client.post("/login", data={"email": student.email, "password": "nope"}).status_code
+                == 401
+            )
 
     fail(9)
-    assert client.post("/login", data={"email": student.email, "password": PASSWORD}).status_code == 302
+    assert (
+        client.post("/login", data={"email": student.email, "password": PASSWORD}).status_code
+        == 302
+    )
     client.post("/logout")
     fail(9)
-    assert client.post("/login", data={"email": student.email, "password": PASSWORD}).status_code == 302
+    assert (
+        client.post("/login", data={"email": student.email, "password": PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_the_lock_ends_with_its_window(
@@ -413,9 +422,15 @@ def test_the_lock_ends_with_its_window(
 ) -> None:
     for _ in range(10):
         client.post("/login", data={"email": student.email, "password": "nope"})
-    assert client.post("/login", data={"email": student.email, "password": PASSWORD}).status_code == 429
+    assert (
+        client.post("/login", data={"email": student.email, "password": PASSWORD}).status_code
+        == 429
+    )
     monkeypatch.setitem(app.config, "LOGIN_FAILURE_WINDOW", timedelta(seconds=0))
-    assert client.post("/login", data={"email": student.email, "password": PASSWORD}).status_code == 302
+    assert (
+        client.post("/login", data={"email": student.email, "password": PASSWORD}).status_code
+        == 302
+    )
 
 
 # --- sessions -------------------------------------------------------------------------------------
@@ -460,20 +475,34 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(
     assert "password_changed" in audit_actions(actor_id=student.id)
 
     client.post("/logout")
-    assert client.post("/login", data={"email": student.email, "password": PASSWORD}).status_code == 401
-    assert client.post("/login", data={"email": student.email, "password": new_password}).status_code == 302
+    assert (
+        client.post("/login", data={"email": student.email, "password": PASSWORD}).status_code
+        == 401
+    )
+    assert (
+        client.post("/login", data={"email": student.email, "password": new_password}).status_code
+        == 302
+    )
 
 
 @pytest.mark.parametrize(
     ("form", "field_message"),
     [
-        ({"current_password": "not my password", "new_password": "another good passphrase"}, b"current password"),
+        (
+            {"current_password": "not my password", "new_password": "another good passphrase"},
+            b"current password",
+        ),
         ({"current_password": PASSWORD, "new_password": "iloveyou"}, b"common"),
         ({"current_password": PASSWORD, "new_password": "short"}, b"8"),
     ],
 )
 def test_a_refused_password_change_changes_nothing(
-    app: Flask, client: FlaskClient, student: User, login_as: Any, form: dict[str, str], field_message: bytes
+    app: Flask,
+    client: FlaskClient,
+    student: User,
+    login_as: Any,
+    form: dict[str, str],
+    field_message: bytes,
 ) -> None:
     login_as(student)
     phone = app.test_client()
@@ -630,11 +659,21 @@ def test_long_unicode_passphrase_works_end_to_end(client: FlaskClient) -> None:
     assert response.status_code == 302
     client.post("/logout")
     for almost in (passphrase[:-1], passphrase.encode()[:72].decode(errors="ignore")):
-        assert client.post("/login", data={"email": "linh@example.org", "password": almost}).status_code == 401
-    assert client.post("/login", data={"email": "linh@example.org", "password": passphrase}).status_code == 302
+        assert (
+            client.post(
+                "/login", data={"email": "linh@example.org", "password": almost}
+            ).status_code
+            == 401
+        )
+    assert (
+        client.post(
+            "/login", data={"email": "linh@example.org", "password": passphrase}
+        ).status_code
+        == 302
+    )
 
 
-# --- deleting an account, a copy of my data, consent -------------------------------------------------
+# --- deleting an account, a copy of my data, consent ----------------------------------------------
 
 
 def every_value_in_the_database() -> str:
@@ -732,7 +771,9 @@ def test_an_sme_downloads_its_data(client: FlaskClient, sme: User, login_as: Any
     assert "student" not in data
 
 
-def test_my_data_is_only_mine(client: FlaskClient, student: User, make_student: Any, login_as: Any) -> None:
+def test_my_data_is_only_mine(
+    client: FlaskClient, student: User, make_student: Any, login_as: Any
+) -> None:
     make_student(email="other@example.org", name="Someone Else")
     login_as(student)
     text = client.get("/account/data.json").get_data(as_text=True)
@@ -758,7 +799,9 @@ def test_withdrawing_and_giving_consent_to_provision(
     history = db.session.scalars(select(Consent).where(Consent.user_id == student.id)).all()
     assert len(history) == 2  # rows are added: the history is the record
     event = db.session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "consent_changed").order_by(AuditEvent.id.desc())
+        select(AuditEvent)
+        .where(AuditEvent.action == "consent_changed")
+        .order_by(AuditEvent.id.desc())
     )
     assert event.detail == {"provision_to_smes": False}
     assert event.actor_id == student.id

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, profile_form, sme_form, student_form
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from kexport_support import PASSWORD, profile_form, sme_form, student_form
 from sqlalchemy import delete, func, select
 from werkzeug.datastructures import MultiDict
 
@@ -142,7 +142,7 @@ def stored_sme_is_valid(sme: SME) -> None:
     validate(schemas.SMEProfileIn, profiles.sme_dict(sme))
 
 
-# --- sign-up ------------------------------------------------------------------------------------
+# --- sign-up --------------------------------------------------------------------------------------
 
 
 @fuzz(60)
@@ -180,7 +180,7 @@ def test_fuzz_sme_signup(app: Flask, form: MultiDict) -> None:
     assert_consistent()
 
 
-# --- login --------------------------------------------------------------------------------------
+# --- login ----------------------------------------------------------------------------------------
 
 
 @fuzz(80)
@@ -203,7 +203,7 @@ def test_fuzz_login(app: Flask, student: User, form: MultiDict) -> None:
         assert not location.startswith("//")
 
 
-# --- profiles and password ----------------------------------------------------------------------
+# --- profiles and password ------------------------------------------------------------------------
 
 
 def logged_in(app: Flask, user: User) -> FlaskClient:
@@ -278,9 +278,7 @@ def test_fuzz_sme_profile_edit(sme_client: FlaskClient, sme: User, form: MultiDi
         {"current_password": PASSWORD, "new_password": "another fine passphrase"}, ["csrf_token"]
     )
 )
-def test_fuzz_password_change(
-    student_client: FlaskClient, student: User, form: MultiDict
-) -> None:
+def test_fuzz_password_change(student_client: FlaskClient, student: User, form: MultiDict) -> None:
     from app.services.accounts import hash_password
 
     student.password_hash = hash_password(PASSWORD)  # each example starts from the same password
@@ -298,7 +296,7 @@ def test_fuzz_password_change(
         assert student.password_hash == old_hash
 
 
-# --- the coordinators' filters (query strings) ---------------------------------------------------
+# --- the coordinators' filters (query strings) ----------------------------------------------------
 
 FILTER_KEYS = ["nationality", "language", "market", "industry", "region", "q", "page"]
 
@@ -311,11 +309,15 @@ FILTER_KEYS = ["nationality", "language", "market", "industry", "region", "q", "
 @given(
     path=st.sampled_from(["/coordinator/students", "/coordinator/smes"]),
     args=st.dictionaries(
-        st.sampled_from(FILTER_KEYS) | st.text(max_size=8), st.lists(values, min_size=1, max_size=2), max_size=4
+        st.sampled_from(FILTER_KEYS) | st.text(max_size=8),
+        st.lists(values, min_size=1, max_size=2),
+        max_size=4,
     ),
 )
 def test_fuzz_coordinator_filters(
     coordinator_client: FlaskClient, student: User, sme: User, path: str, args: dict[str, list[str]]
 ) -> None:
-    response = coordinator_client.get(path, query_string=MultiDict([(k, v) for k, vs in args.items() for v in vs]))
+    response = coordinator_client.get(
+        path, query_string=MultiDict([(k, v) for k, vs in args.items() for v in vs])
+    )
     assert response.status_code == 200

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, csrf_token_from, sme_form, student_form
 from flask import Flask
 from flask.testing import FlaskClient
+from kexport_support import PASSWORD, csrf_token_from, sme_form, student_form
 from sqlalchemy import func, select
 
 from app import create_app
@@ -27,7 +27,7 @@ def users() -> int:
     return db.session.scalar(select(func.count(User.id))) or 0
 
 
-# --- CSRF ---------------------------------------------------------------------------------------
+# --- CSRF -----------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -69,7 +69,9 @@ def test_login_needs_the_token(csrf: None, client: FlaskClient, student: User) -
     assert client.get("/student/").status_code == 200
 
 
-@pytest.mark.parametrize(("path", "form"), [("/student/signup", student_form), ("/sme/signup", sme_form)])
+@pytest.mark.parametrize(
+    ("path", "form"), [("/student/signup", student_form), ("/sme/signup", sme_form)]
+)
 def test_sign_up_needs_the_token(csrf: None, client: FlaskClient, path: str, form: Any) -> None:
     assert client.post(path, data=form()).status_code == 400
     assert users() == 0
@@ -149,7 +151,7 @@ def test_csrf_error_page_is_generic(csrf: None, client: FlaskClient) -> None:
     assert "expired" in text.lower()
 
 
-# --- headers ------------------------------------------------------------------------------------
+# --- headers --------------------------------------------------------------------------------------
 
 
 def check_headers(response: Any, where: str) -> None:
@@ -228,7 +230,7 @@ def test_no_inline_scripts_or_styles_that_the_policy_would_block(client: FlaskCl
         assert not re.search(r"\son[a-z]+=", html), path  # no onclick= and friends
 
 
-# --- errors -------------------------------------------------------------------------------------
+# --- errors ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -285,7 +287,9 @@ def test_debug_is_off_outside_development(failing_app: Flask) -> None:
     ("method", "path", "status"),
     [("get", "/no/such/page", 404), ("get", "/logout", 405), ("post", "/privacy", 405)],
 )
-def test_other_error_pages_are_generic(client: FlaskClient, method: str, path: str, status: int) -> None:
+def test_other_error_pages_are_generic(
+    client: FlaskClient, method: str, path: str, status: int
+) -> None:
     response = getattr(client, method)(path)
     assert response.status_code == status
     text = response.get_data(as_text=True)
@@ -293,7 +297,7 @@ def test_other_error_pages_are_generic(client: FlaskClient, method: str, path: s
     assert "<nav" in text  # the site's own page, not a bare server message
 
 
-# --- output escaping ----------------------------------------------------------------------------
+# --- output escaping ------------------------------------------------------------------------------
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -324,10 +328,12 @@ def test_a_refused_form_echoes_input_escaped(client: FlaskClient) -> None:
     assert "<script>alert" not in text and "&lt;script&gt;" in text
 
 
-# --- uploads ------------------------------------------------------------------------------------
+# --- uploads --------------------------------------------------------------------------------------
 
 
-def upload(client: FlaskClient, data: bytes, name: str = "cv.pdf", mimetype: str = "application/pdf") -> Any:
+def upload(
+    client: FlaskClient, data: bytes, name: str = "cv.pdf", mimetype: str = "application/pdf"
+) -> Any:
     return client.post(
         "/student/cv",
         data={"cv": (io.BytesIO(data), name, mimetype)},
@@ -380,7 +386,9 @@ def test_the_cv_is_served_as_an_attachment(uploader: FlaskClient, student: User)
     assert "no-store" in response.headers["Cache-Control"]
 
 
-def test_replacing_the_cv_deletes_the_old_file(app: Flask, uploader: FlaskClient, student: User) -> None:
+def test_replacing_the_cv_deletes_the_old_file(
+    app: Flask, uploader: FlaskClient, student: User
+) -> None:
     upload(uploader, PDF)
     first = stored_files(app)
     upload(uploader, PDF + b"% second version\n")
@@ -447,7 +455,9 @@ def test_a_request_over_max_content_length_gets_413(
     check_headers(response, "413")
     assert stored_files(app) == [] and cv_name(student) is None
     # Any form, not only the upload.
-    response = uploader.post("/student/profile/edit", data={"bio": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)})
+    response = uploader.post(
+        "/student/profile/edit", data={"bio": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)}
+    )
     assert response.status_code == 413
 
 

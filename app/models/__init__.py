@@ -1,5 +1,6 @@
 """The data model, one module per aggregate. Importing this package registers every table."""
 
+from app.models.api import ApiToken, RateLimitHit
 from app.models.base import utcnow
 from app.models.matching import (
     CLOSED_STATUSES,
@@ -17,6 +18,8 @@ from app.models.profiles import SME, SMECode, Student, StudentCode, StudentLangu
 from app.models.user import Role, User
 
 __all__ = [
+    "ApiToken",
+    "RateLimitHit",
     "CLOSED_STATUSES",
     "HOLDING_STATUSES",
     "CycleLease",

@@ -121,6 +121,14 @@ def _filter_entries(
     return keep
 
 
+def _member(keys: IntArray, sorted_keys: IntArray) -> BoolArray:
+    """``np.isin(keys, sorted_keys)`` for a sorted array, by binary search."""
+    if sorted_keys.size == 0 or keys.size == 0:
+        return np.zeros(keys.size, bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return np.asarray(sorted_keys[pos] == keys)
+
+
 class _DeferredAcceptance:
     """Student-proposing deferred acceptance, run in vectorised rounds.
 
@@ -140,26 +148,41 @@ class _DeferredAcceptance:
         self.indptr = np.zeros(n + 1, dtype=np.int64)
         self.sme = np.zeros(0, dtype=np.int64)
         self.sval = np.zeros(0)
-        self.seg = np.zeros(0, dtype=np.int64)
         self.rounds = 0
 
     def add(self, rows: IntArray, cols: IntArray, stu: FloatArray, smev: FloatArray) -> None:
-        """Append entries to the students' lists (after what they already have)."""
-        seg_new = int(self.seg.max()) + 1 if self.seg.size else 0
-        old_rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
-        r = np.concatenate([old_rows, rows])
-        c = np.concatenate([self.sme, cols])
-        sv = np.concatenate([self.sval, smev])
-        sg = np.concatenate([self.seg, np.full(rows.size, seg_new, dtype=np.int64)])
-        # Old entries keep their place (ordered by their old position); new
-        # ones follow, ordered by the student's score, then lower SME index.
-        is_new = sg == seg_new
-        pos_old = np.concatenate([np.arange(self.sme.size, dtype=np.float64), np.zeros(rows.size)])
-        tert = np.where(is_new, -np.concatenate([np.zeros(self.sme.size), stu]), pos_old)
-        order = np.lexsort((c, tert, sg, r))
-        self.sme, self.sval, self.seg = c[order], sv[order], sg[order]
-        self.indptr = np.zeros(self.n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(r, minlength=self.n), out=self.indptr[1:])
+        """Append entries to the students' lists (after what they already have).
+
+        New entries are ordered by the student's score, then lower SME index,
+        and placed after the student's existing entries, which keep their
+        order; ``ptr`` stays valid. Only the new entries are sorted: the old
+        ones move by a per-row offset (O(nnz), no global sort).
+        """
+        n = self.n
+        order = np.lexsort((cols, -stu, rows))
+        rows, cols, smev = rows[order], cols[order], smev[order]
+        old_cnt = np.diff(self.indptr)
+        new_cnt = np.bincount(rows, minlength=n)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(old_cnt + new_cnt, out=indptr[1:])
+        total = int(indptr[-1])
+        sme = np.empty(total, dtype=np.int64)
+        sval = np.empty(total)
+        if self.sme.size:
+            old_rows = np.repeat(np.arange(n, dtype=np.int64), old_cnt)
+            pos_old = np.arange(self.sme.size, dtype=np.int64) + (indptr[:-1] - self.indptr[:-1])[old_rows]
+            sme[pos_old] = self.sme
+            sval[pos_old] = self.sval
+        if rows.size:
+            new_start = np.cumsum(new_cnt) - new_cnt
+            pos_new = indptr[rows] + old_cnt[rows] + (np.arange(rows.size, dtype=np.int64) - new_start[rows])
+            sme[pos_new] = cols
+            sval[pos_new] = smev
+        self.sme, self.sval, self.indptr = sme, sval, indptr
+
+    def rows(self) -> IntArray:
+        """Student index of every list entry."""
+        return np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
 
     def run(self, active: BoolArray) -> None:
         length = np.diff(self.indptr)
@@ -262,19 +285,23 @@ def stable(
         todo = np.flatnonzero(st_ok & (da.match < 0) & ~exhausted)
         if todo.size == 0:
             break
-        lr = np.repeat(np.arange(n, dtype=np.int64), np.diff(da.indptr))
-        sel = np.isin(lr, todo)
-        gs, gm = grow(todo, da.cutoffs(), lr[sel], da.sme[sel])
+        asked = np.zeros(n, bool)
+        asked[todo] = True
+        lr = da.rows()
+        sel = asked[lr]
+        lr_s, lc_s = lr[sel], da.sme[sel]
+        gs, gm = grow(todo, da.cutoffs(), lr_s, lc_s)
         gr, gc, gv, _ = _coo(gs)
         hr, hc, hv, _ = _coo(gm)
         kg, kh = gr * m + gc, hr * m + hc
         _, ig, ih = np.intersect1d(kg, kh, assume_unique=True, return_indices=True)
         gr, gc, gv, hv = gr[ig], gc[ig], gv[ig], hv[ih]
         # Only the students asked about, only SMEs not listed, never excluded.
-        listed = np.repeat(np.arange(n, dtype=np.int64), np.diff(da.indptr)) * m + da.sme
-        ok = np.isin(gr, todo) & ~np.isin(gr * m + gc, listed) & (cap[gc] > 0)
+        listed = np.sort(lr_s * m + lc_s)
+        ok = asked[gr] & (cap[gc] > 0)
+        ok &= ~_member(gr * m + gc, listed)
         if ex_keys.size:
-            ok &= ~np.isin(gr * m + gc, ex_keys)
+            ok &= ~_member(gr * m + gc, ex_keys)
         gr, gc, gv, hv = gr[ok], gc[ok], gv[ok], hv[ok]
         got = np.zeros(n, bool)
         got[gr] = True

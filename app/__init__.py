@@ -111,6 +111,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(smes_bp, url_prefix="/sme")
     app.register_blueprint(coordinators_bp, url_prefix="/coordinator")
 
+    from app.api import register_api
+
+    register_api(app)
+
 
 def register_error_handlers(app: Flask) -> None:
     from app.errors import init_error_handlers

@@ -64,6 +64,14 @@ class Config:
     LOGIN_MAX_FAILURES = 10
     LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 
+    # The JSON API: bearer tokens, and limits counted in the database (SECURITY.md item 3).
+    API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", 30))
+    API_TOKEN_LIMIT_PER_ACCOUNT = 10  # token requests per email ...
+    API_TOKEN_LIMIT_PER_ADDRESS = 30  # ... and per client address ...
+    API_TOKEN_LIMIT_WINDOW = timedelta(minutes=15)  # ... within this window
+    API_SIGNUP_LIMIT_PER_ADDRESS = 20  # sign-ups (students and SMEs together) per address ...
+    API_SIGNUP_LIMIT_WINDOW = timedelta(hours=1)  # ... within this window
+
     @classmethod
     def check(cls, config: dict) -> None:
         if not config.get("SECRET_KEY"):

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app import schemas
 from app.extensions import db
 from app.models import SME, Consent, LoginFailure, Role, Student, User, utcnow
-from app.services import audit, profiles, uploads
+from app.services import audit, profiles, tokens, uploads
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -178,8 +178,11 @@ def _dummy_hash() -> str:
 
 
 def end_all_sessions(user: User) -> None:
-    """Invalidate every session of this user, everywhere (logout, password change, deletion)."""
+    """Invalidate every session of this user, everywhere (logout, password change, deletion).
+
+    API tokens are sessions too: they are revoked with the rest."""
     user.rotate_session_token()
+    tokens.revoke_all(user)
 
 
 def logout(user: User) -> None:

@@ -1,0 +1,53 @@
+"""Who is calling the API: a bearer token, and nothing else.
+
+The session cookie is never consulted under /api/ (so no CSRF token is needed there either):
+Flask-Login's `current_user`, which the services' audit trail reads, is set to the token's user
+for the request, or to an anonymous user. The reader's language comes from Accept-Language.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_babel import force_locale
+
+from app.extensions import db, login_manager
+from app.models import Role, User
+from app.services import tokens
+from app.services.errors import DomainError, NotAllowed
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+def load_api_user() -> None:
+    """Before each API request: resolve the bearer token, set the user and the language."""
+    user = None
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and secret.strip():
+        user = tokens.resolve(secret.strip())
+        db.session.commit()  # its own small unit: when the token was last used
+    g.api_user = user
+    g._login_user = user or login_manager.anonymous_user()  # Flask-Login's per-request user
+    config = current_app.config
+    language = request.accept_languages.best_match(config["LANGUAGES"])
+    # Entered here, left in end_api_request: error handlers speak the same language.
+    g.api_locale = force_locale(language or config["BABEL_DEFAULT_LOCALE"])
+    g.api_locale.__enter__()
+
+
+def end_api_request(_error: BaseException | None = None) -> None:
+    locale = g.pop("api_locale", None)
+    if locale is not None:
+        locale.__exit__(None, None, None)
+
+
+def api_user(*roles: Role) -> User:
+    """The caller; 401 without a live token, 403 when its role is not one of `roles`."""
+    user: User | None = g.get("api_user")
+    if user is None:
+        raise Unauthenticated("a bearer token is required")
+    if roles and user.role not in roles:
+        raise NotAllowed("not for this role")
+    return user

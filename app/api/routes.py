@@ -1,0 +1,446 @@
+"""JSON API v1: the same services as the HTML pages, a bearer token instead of a cookie.
+
+Each view: who is calling → validated input → one service call → commit → a response model.
+Rate limits are counted and committed before the work, so a failing request still counts.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import gettext as _
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from app import schemas, taxonomy
+from app.api import auth
+from app.api.auth import api_user
+from app.api.schemas import (
+    ID_MAX,
+    ApproveIn,
+    ConsentOut,
+    CycleList,
+    CycleOut,
+    DecisionIn,
+    ErrorDetail,
+    ErrorOut,
+    MatchList,
+    MatchOut,
+    MatchQuery,
+    MeOut,
+    PageQuery,
+    PairIn,
+    ReasonOut,
+    RejectIn,
+    SignupOut,
+    SMEOut,
+    StudentOut,
+    TaxonomyOut,
+    TokenInfoOut,
+    TokenList,
+    TokenOut,
+    openapi_document,
+)
+from app.errors import render_error
+from app.extensions import db
+from app.i18n import current_locale, translate_errors
+from app.models import Match, MatchCycle, MatchStatus, Role, User
+from app.services import (
+    accounts,
+    audit,
+    cycles,
+    decisions,
+    notifications,
+    profiles,
+    ratelimit,
+    tokens,
+    uploads,
+)
+from app.services.audit import client_ip
+from app.services.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAllowed,
+    TooManyAttempts,
+)
+from app.services.validation import validate
+
+bp = Blueprint("api", __name__)
+bp.before_request(auth.load_api_user)
+bp.teardown_request(auth.end_api_request)
+
+
+class BadBody(DomainError):
+    status = 400
+    code = "bad_request"
+
+
+class CycleRunning(DomainError):
+    status = 409
+    code = "conflict"
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError) -> Response:
+    """A service said no: the same JSON shape for every refusal, never a 500."""
+    if not isinstance(error, AuthenticationFailed | TooManyAttempts):
+        db.session.rollback()
+    if isinstance(error, NotAllowed):
+        audit.record("forbidden", detail={"path": request.path[:200]})
+        db.session.commit()
+    if isinstance(error, InvalidInput):
+        message = (
+            _("This conflicts with what is already recorded.")
+            if isinstance(error, Conflict)
+            else _("Some fields are not valid.")
+        )
+        body = ErrorOut(
+            error=ErrorDetail(
+                code=error.code, message=message, fields=translate_errors(error.fields)
+            )
+        )
+        return _json(body, error.status)
+    messages = {
+        400: _("Send a JSON object as the request body."),
+        401: _("Log in with a valid bearer token."),
+        403: _("Your role does not allow this."),
+        409: _("Another matching cycle is running. Try again when it has finished."),
+    }
+    if isinstance(error, AuthenticationFailed):
+        messages[401] = _("Wrong email or password.")
+    response = render_error(
+        error.status,
+        messages.get(error.status),
+        retry_after=getattr(error, "retry_after", None),
+    )
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _json(model: BaseModel, status: int = 200) -> Response:
+    response = jsonify(model.model_dump(mode="json"))
+    response.status_code = status
+    return response
+
+
+def _no_content() -> Response:
+    return Response(status=204)
+
+
+def _body(*, optional: bool = False) -> Any:
+    """The request's JSON, whatever its Content-Type says; 400 when missing or broken."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if optional:
+            return {}
+        raise BadBody("no body")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadBody("not JSON") from None
+
+
+def _query(model: type[PageQuery]) -> Any:
+    return validate(model, request.args.to_dict())
+
+
+def _check_id(value: int) -> int:
+    if not 1 <= value <= ID_MAX:
+        raise decisions.NotFound("no such id")
+    return value
+
+
+def _limit(scope: str, key: str, limit_key: str, window_key: str) -> None:
+    config = current_app.config
+    ratelimit.hit(scope, key, limit=config[limit_key], window=config[window_key])
+    db.session.commit()  # counted even if the request then fails
+
+
+def _address() -> str:
+    return client_ip() or "unknown"
+
+
+def match_out(match: Match) -> MatchOut:
+    from app.services.explanations import reason_text
+
+    reasons = [
+        ReasonOut(
+            factor=str(r.get("factor", "")),
+            key=str(r.get("key", "")),
+            params=r.get("params") or {},
+            weight=float(r.get("weight", 0)),
+            detail=reason_text(r),
+        )
+        for r in match.reasons or []
+    ]
+    return MatchOut(
+        id=match.id,
+        cycle=match.cycle_id,
+        student_id=match.student_id,
+        sme_id=match.sme_id,
+        score=match.score,
+        reasons=reasons,
+        status=match.status,
+        student_decision=match.student_decision,  # type: ignore[arg-type]
+        sme_decision=match.sme_decision,  # type: ignore[arg-type]
+        created_at=match.created_at,
+        updated_at=match.updated_at,
+    )
+
+
+def cycle_out(cycle: MatchCycle) -> CycleOut:
+    data = {name: getattr(cycle, name) for name in CycleOut.model_fields}
+    data["status"] = str(cycle.status)
+    data["weights"] = dict(cycle.weights or {})
+    return CycleOut.model_validate(data)
+
+
+def _page(query: Any, q: PageQuery, order: Any) -> tuple[list[Any], int]:
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(order).limit(q.per_page).offset((q.page - 1) * q.per_page)
+    ).all()
+    return list(rows), total
+
+
+# --- public ---------------------------------------------------------------------------------------
+
+
+@cache
+def _openapi() -> dict[str, Any]:
+    return openapi_document()
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of this API, generated from the models that validate it."""
+    return jsonify(_openapi())
+
+
+@bp.get("/taxonomy")
+def get_taxonomy() -> Response:
+    """Every code the API accepts, with English and Korean names."""
+    return _json(TaxonomyOut.model_validate(taxonomy.as_json()))
+
+
+@bp.post("/students")
+def create_student() -> Response:
+    """Sign a student up: the sign-up form's fields and rules."""
+    _limit("signup", _address(), "API_SIGNUP_LIMIT_PER_ADDRESS", "API_SIGNUP_LIMIT_WINDOW")
+    user = accounts.register_student(_body(), locale=current_locale())
+    db.session.commit()
+    assert user.student is not None
+    return _json(SignupOut(id=user.id, profile_id=user.student.id), 201)
+
+
+@bp.post("/smes")
+def create_sme() -> Response:
+    """Sign an SME up: the registration form's fields and rules."""
+    _limit("signup", _address(), "API_SIGNUP_LIMIT_PER_ADDRESS", "API_SIGNUP_LIMIT_WINDOW")
+    user = accounts.register_sme(_body(), locale=current_locale())
+    db.session.commit()
+    assert user.sme is not None
+    return _json(SignupOut(id=user.id, profile_id=user.sme.id), 201)
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+
+@bp.post("/tokens")
+def create_token() -> Response:
+    """Email and password → a bearer token. A wrong password counts as a failed login."""
+    address = _address()
+    _limit("token_address", address, "API_TOKEN_LIMIT_PER_ADDRESS", "API_TOKEN_LIMIT_WINDOW")
+    data = _body()
+    email = data.get("email") if isinstance(data, dict) else None
+    if isinstance(email, str) and email.strip():
+        account = email.strip().lower()[:254]
+        _limit("token_account", account, "API_TOKEN_LIMIT_PER_ACCOUNT", "API_TOKEN_LIMIT_WINDOW")
+    credentials = validate(schemas.Credentials, data)
+    try:
+        user = accounts.authenticate(credentials.email, credentials.password, ip=address)
+    except AuthenticationFailed:
+        db.session.commit()  # the failure counts, across every worker
+        raise
+    token, secret = tokens.issue(user)
+    db.session.commit()
+    return _json(TokenOut(id=token.id, token=secret, expires_at=token.expires_at), 201)
+
+
+@bp.get("/tokens")
+def list_tokens() -> Response:
+    """My live tokens, newest first; never the secret."""
+    user = api_user()
+    q = _query(PageQuery)
+    rows, total = tokens.of_user(user, page=q.page, per_page=q.per_page)
+    items = [TokenInfoOut.model_validate(row) for row in rows]
+    return _json(TokenList(items=items, total=total, page=q.page, per_page=q.per_page))
+
+
+@bp.delete("/tokens/<int:token_id>")
+def revoke_token(token_id: int) -> Response:
+    """Revoke a token: mine, or anyone's for a coordinator."""
+    user = api_user()
+    tokens.revoke(_check_id(token_id), user)
+    db.session.commit()
+    return _no_content()
+
+
+# --- me -------------------------------------------------------------------------------------------
+
+
+@bp.get("/me")
+def get_me() -> Response:
+    """My account, consent and profile."""
+    user = api_user()
+    consent = accounts.current_consent(user)
+    me = MeOut(
+        id=user.id,
+        email=user.email,
+        role=str(user.role),  # type: ignore[arg-type]
+        locale=user.locale,
+        created_at=user.created_at,
+        consent=ConsentOut.model_validate(consent) if consent else None,
+        student=StudentOut.model_validate(profiles.student_dict(user.student))
+        if user.student
+        else None,
+        sme=SMEOut.model_validate(profiles.sme_dict(user.sme)) if user.sme else None,
+    )
+    return _json(me)
+
+
+@bp.delete("/me")
+def delete_me() -> Response:
+    """Delete my account and all my data, now (its tokens with it)."""
+    user = api_user()
+    files = accounts.delete_account(user)
+    db.session.commit()
+    uploads.delete_files(files)
+    return _no_content()
+
+
+# --- matches --------------------------------------------------------------------------------------
+
+
+def _visible_matches(user: User) -> Any:
+    query = select(Match)
+    if user.role == Role.STUDENT:
+        return query.where(Match.student_id == (user.student.id if user.student else -1))
+    if user.role == Role.SME:
+        # A withdrawn proposal is hidden from the SME (the student withdrew consent or left).
+        return query.where(
+            Match.sme_id == (user.sme.id if user.sme else -1),
+            Match.status != MatchStatus.WITHDRAWN,
+        )
+    return query
+
+
+@bp.get("/matches")
+def list_matches() -> Response:
+    """Coordinators: every match; students and SMEs: their own. Filters: status, cycle."""
+    user = api_user()
+    q: MatchQuery = _query(MatchQuery)
+    query = _visible_matches(user)
+    if q.status is not None:
+        query = query.where(Match.status == q.status)
+    if q.cycle is not None:
+        query = query.where(Match.cycle_id == q.cycle)
+    rows, total = _page(query, q, Match.id.desc())
+    items = [match_out(m) for m in rows]
+    return _json(MatchList(items=items, total=total, page=q.page, per_page=q.per_page))
+
+
+@bp.post("/matches/<int:match_id>/decision")
+def decide(match_id: int) -> Response:
+    """The student or the SME of a proposal accepts or declines it."""
+    user = api_user()
+    _check_id(match_id)
+    if db.session.scalar(_visible_matches(user).where(Match.id == match_id)) is None:
+        raise decisions.NotFound("no such match")
+    body = validate(DecisionIn, _body())
+    match = decisions.decide(match_id, user, body.decision, reason=body.reason, note=body.note)
+    db.session.commit()
+    return _json(match_out(match))
+
+
+@bp.post("/matches/<int:match_id>/approve")
+def approve(match_id: int) -> Response:
+    """A coordinator approves a proposal (an override reason stands in for an acceptance)."""
+    user = api_user(Role.COORDINATOR)
+    _check_id(match_id)
+    body = validate(ApproveIn, _body(optional=True))
+    match = decisions.approve(match_id, user, override_reason=body.override_reason)
+    db.session.commit()
+    return _json(match_out(match))
+
+
+@bp.post("/matches/<int:match_id>/reject")
+def reject(match_id: int) -> Response:
+    """A coordinator rejects a proposal."""
+    user = api_user(Role.COORDINATOR)
+    _check_id(match_id)
+    body = validate(RejectIn, _body(optional=True))
+    match = decisions.reject(match_id, user, reason=body.reason)
+    db.session.commit()
+    return _json(match_out(match))
+
+
+@bp.post("/matches")
+def create_match() -> Response:
+    """A coordinator pairs a student and an SME by hand; both are told by email."""
+    user = api_user(Role.COORDINATOR)
+    body = validate(PairIn, _body())
+    match = decisions.pair(
+        body.student_id, body.sme_id, user, reason=body.reason, override=body.override
+    )
+    db.session.commit()
+    out = match_out(match)
+    notifications.send_pending()
+    return _json(out, 201)
+
+
+# --- cycles ---------------------------------------------------------------------------------------
+
+
+@bp.post("/cycles")
+def run_cycle() -> Response:
+    """Run a matching cycle now; answers once it has finished, or 409 while another runs."""
+    user = api_user(Role.COORDINATOR)
+    try:
+        cycle = cycles.run_cycle(trigger="api", started_by=user)
+    except cycles.CycleBusy:
+        raise CycleRunning("another cycle is running") from None
+    db.session.commit()
+    return _json(cycle_out(cycle), 201)
+
+
+@bp.get("/cycles")
+def list_cycles() -> Response:
+    """Cycle history, newest first."""
+    api_user(Role.COORDINATOR)
+    q = _query(PageQuery)
+    rows, total = _page(select(MatchCycle), q, MatchCycle.id.desc())
+    items = [cycle_out(c) for c in rows]
+    return _json(CycleList(items=items, total=total, page=q.page, per_page=q.per_page))
+
+
+@bp.get("/cycles/<int:cycle_id>")
+def get_cycle(cycle_id: int) -> Response:
+    """One cycle's record."""
+    api_user(Role.COORDINATOR)
+    cycle = db.session.get(MatchCycle, _check_id(cycle_id))
+    if cycle is None:
+        raise decisions.NotFound("no such cycle")
+    return _json(cycle_out(cycle))

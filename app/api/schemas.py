@@ -1,0 +1,562 @@
+"""The API's shapes: request bodies beyond app.schemas, every response, and the OpenAPI document.
+
+Sign-up and token bodies are app.schemas' own models (the rules of the HTML forms); the bodies
+below only carry what the decision services check themselves. Responses are pydantic models too,
+and the views build their JSON through them, so the document generated here from the same classes
+cannot drift from what is validated or sent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from app.models import MatchStatus
+from app.services.decisions import DECLINE_REASONS, REASON_MAX
+
+ID_MAX = 2**31 - 1  # the largest id a 32-bit INTEGER column holds
+PAGE_MAX = 100_000
+PER_PAGE_MAX = 100
+PER_PAGE_DEFAULT = 20
+
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
+
+
+class _Body(BaseModel):
+    # Unknown keys are ignored, as in app.schemas: `role`, `status`, `approved`... change nothing.
+    model_config = ConfigDict(extra="ignore")
+
+
+def _decline_reason(value: str) -> str:
+    if value and value not in DECLINE_REASONS:
+        raise PydanticCustomError("unknown_code", "unknown code {code}", {"code": value[:40]})
+    return value
+
+
+Note = Annotated[str, Field(max_length=REASON_MAX)]
+
+
+class DecisionIn(_Body):
+    """The student's or the SME's answer to a proposal; declining needs a reason code."""
+
+    decision: Annotated[
+        str, Field(max_length=20, json_schema_extra={"enum": ["accept", "decline"]})
+    ]
+    reason: Annotated[
+        str,
+        Field(max_length=40, json_schema_extra={"enum": ["", *DECLINE_REASONS]}),
+        AfterValidator(_decline_reason),
+    ] = ""
+    note: Note = ""
+
+
+class ApproveIn(_Body):
+    """A coordinator's approval; a reason overrides a missing acceptance."""
+
+    override_reason: Note = ""
+
+
+class RejectIn(_Body):
+    reason: Note = ""
+
+
+class PairIn(_Body):
+    """A coordinator's pair made by hand; `override` skips the cycle's rules and needs a reason."""
+
+    student_id: Id
+    sme_id: Id
+    reason: Note = ""
+    override: bool = False
+
+
+class PageQuery(_Body):
+    page: Annotated[int, Field(ge=1, le=PAGE_MAX)] = 1
+    per_page: Annotated[int, Field(ge=1, le=PER_PAGE_MAX)] = PER_PAGE_DEFAULT
+
+
+class MatchQuery(PageQuery):
+    status: MatchStatus | None = None
+    cycle: Id | None = None
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorDetail(_Out):
+    code: str = Field(examples=["invalid"])
+    message: str
+    fields: dict[str, list[str]] = Field(
+        description="Messages by dotted field name (e.g. `languages.0.code`), in the reader's "
+        "language (Accept-Language)."
+    )
+
+
+class ErrorOut(_Out):
+    error: ErrorDetail
+
+
+class TermOut(_Out):
+    code: str
+    name_en: str
+    name_ko: str
+
+
+class TaxonomyOut(_Out):
+    languages: list[TermOut]
+    levels: list[TermOut]
+    countries: list[TermOut]
+    industries: list[TermOut]
+    regions: list[TermOut]
+    visa_types: list[TermOut]
+
+
+class SignupOut(_Out):
+    id: int = Field(description="The new account's id.")
+    profile_id: int = Field(description="The student's or SME's id, as used in matches.")
+
+
+class TokenOut(_Out):
+    id: int
+    token: str = Field(description="Shown once: only its hash is kept.")
+    expires_at: datetime
+
+
+class TokenInfoOut(_Out):
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+
+
+class LanguageSkillOut(_Out):
+    code: str
+    level: str
+
+
+class StudentOut(_Out):
+    id: int
+    name: str
+    nationality: str
+    languages: list[LanguageSkillOut]
+    topik_level: int
+    university: str
+    major: str
+    markets: list[str]
+    industries: list[str]
+    regions: list[str]
+    hours_per_week: int
+    available_from: date | None
+    available_until: date | None
+    visa: str
+    bio: str | None
+    paused: bool
+    has_cv: bool
+
+
+class SMEOut(_Out):
+    id: int
+    contact_name: str
+    company_name: str
+    business_number: str
+    industries: list[str]
+    products: str
+    markets: list[str]
+    languages_needed: list[str]
+    region: str
+    capacity: int
+    exporting: bool
+    min_topik: int
+    description: str | None
+
+
+class ConsentOut(_Out):
+    policy_version: str
+    collection: bool
+    provision_to_smes: bool
+    given_at: datetime
+
+
+class MeOut(_Out):
+    id: int
+    email: str
+    role: Literal["student", "sme", "coordinator"]
+    locale: str | None
+    created_at: datetime
+    consent: ConsentOut | None
+    student: StudentOut | None
+    sme: SMEOut | None
+
+
+class ReasonOut(_Out):
+    factor: str
+    key: str
+    params: dict[str, Any]
+    weight: float
+    detail: str = Field(description="The reason as a sentence in the reader's language.")
+
+
+Decision = Literal["accept", "decline"] | None
+
+
+class MatchOut(_Out):
+    id: int
+    cycle: int | None = Field(description="The cycle that proposed it; null for a hand-made pair.")
+    student_id: int
+    sme_id: int
+    score: Annotated[float, Field(ge=0, le=1)]
+    reasons: list[ReasonOut]
+    status: MatchStatus
+    student_decision: Decision
+    sme_decision: Decision
+    created_at: datetime
+    updated_at: datetime
+
+
+class CycleOut(_Out):
+    id: int
+    status: Literal["running", "finished", "failed"]
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_seconds: float | None
+    mode: str
+    candidates_k: int
+    weights: dict[str, float]
+    n_students: int
+    n_smes: int
+    n_seats: int
+    n_excluded: int
+    n_expired: int
+    n_proposed: int
+    total_score: float | None
+    placed_share: float | None
+    blocking_pairs: int | None
+    error: str | None
+
+
+class _Page(_Out):
+    total: Annotated[int, Field(ge=0)]
+    page: Annotated[int, Field(ge=1)]
+    per_page: Annotated[int, Field(ge=1, le=PER_PAGE_MAX)]
+
+
+class MatchList(_Page):
+    items: list[MatchOut]
+
+
+class CycleList(_Page):
+    items: list[CycleOut]
+
+
+class TokenList(_Page):
+    items: list[TokenInfoOut]
+
+
+# --- the OpenAPI document -------------------------------------------------------------------------
+
+REF = "#/components/schemas/{model}"
+ERROR_TEXT = {
+    400: "The body is not a JSON object.",
+    401: "No valid bearer token (missing, unknown, expired or revoked), or wrong credentials.",
+    403: "This role may not do this.",
+    404: "No such resource (or not one of yours).",
+    409: "A conflict with the current state (taken, already decided, busy).",
+    422: "A field breaks a rule; `error.fields` names each field.",
+    429: "Too many requests; wait for `Retry-After` seconds.",
+}
+
+
+def _op(
+    summary: str,
+    ok: tuple[int, type[BaseModel] | None],
+    errors: tuple[int, ...],
+    *,
+    body: type[BaseModel] | None = None,
+    body_required: bool = True,
+    auth: bool = True,
+    query: type[BaseModel] | None = None,
+    path_id: str | None = None,
+    tag: str,
+) -> dict[str, Any]:
+    status, model = ok
+    responses: dict[str, Any] = {}
+    if model is None:
+        responses[str(status)] = {"description": "Done."}
+    else:
+        responses[str(status)] = {
+            "description": "OK" if status == 200 else "Created.",
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
+        }
+    for code in errors:
+        response: dict[str, Any] = {
+            "description": ERROR_TEXT[code],
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorOut")}}},
+        }
+        if code == 429:
+            response["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds to wait.",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            }
+        responses[str(code)] = response
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "tags": [tag],
+        "responses": responses,
+        "security": [{"bearerAuth": []}] if auth else [],
+    }
+    parameters = []
+    if path_id:
+        parameters.append(
+            {
+                "name": path_id,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+            }
+        )
+    if query is not None:
+        parameters += _query_parameters(query)
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = {
+            "required": body_required,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=body.__name__)}}},
+        }
+    return operation
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF)
+    out = []
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        prop.pop("title", None)
+        # An absent parameter is how a query says "null": only the non-null branch is sent.
+        if "anyOf" in prop:
+            branches = [b for b in prop.pop("anyOf") if b.get("type") != "null"]
+            prop.pop("default", None)
+            if len(branches) == 1:
+                prop.update(branches[0])
+            else:
+                prop["anyOf"] = branches
+        out.append({"name": name, "in": "query", "required": False, "schema": prop})
+    return out
+
+
+def _components(models: list[type[BaseModel]]) -> dict[str, Any]:
+    """Every model's JSON Schema under components/schemas, with the $defs they share."""
+    found: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template=REF)
+        for name, definition in schema.pop("$defs", {}).items():
+            found.setdefault(name, definition)
+        found[model.__name__] = schema
+    return found
+
+
+def openapi_document(server_url: str = "/") -> dict[str, Any]:
+    """The OpenAPI 3.1 description of /api/v1, built from the models above and app.schemas."""
+    from app.schemas import Credentials, SMESignup, StudentSignup
+
+    anyone_body = (400, 409, 422, 429)
+    paths: dict[str, Any] = {
+        "/api/v1/openapi.json": {
+            "get": {
+                "summary": "This document.",
+                "tags": ["meta"],
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+        "/api/v1/taxonomy": {
+            "get": _op(
+                "Codes of languages, levels, countries, industries, regions and visa types.",
+                (200, TaxonomyOut),
+                (),
+                auth=False,
+                tag="meta",
+            )
+        },
+        "/api/v1/students": {
+            "post": _op(
+                "Sign a student up (same fields and rules as the form).",
+                (201, SignupOut),
+                anyone_body,
+                body=StudentSignup,
+                auth=False,
+                tag="accounts",
+            )
+        },
+        "/api/v1/smes": {
+            "post": _op(
+                "Sign an SME up (same fields and rules as the form).",
+                (201, SignupOut),
+                anyone_body,
+                body=SMESignup,
+                auth=False,
+                tag="accounts",
+            )
+        },
+        "/api/v1/tokens": {
+            "post": _op(
+                "Exchange an email and password for a bearer token.",
+                (201, TokenOut),
+                (400, 401, 422, 429),
+                body=Credentials,
+                auth=False,
+                tag="tokens",
+            ),
+            "get": _op(
+                "My live tokens (never the secret).",
+                (200, TokenList),
+                (401, 422),
+                query=PageQuery,
+                tag="tokens",
+            ),
+        },
+        "/api/v1/tokens/{token_id}": {
+            "delete": _op(
+                "Revoke a token (its owner, or a coordinator).",
+                (204, None),
+                (401, 404),
+                path_id="token_id",
+                tag="tokens",
+            )
+        },
+        "/api/v1/me": {
+            "get": _op("My account and profile.", (200, MeOut), (401,), tag="accounts"),
+            "delete": _op(
+                "Delete my account and all my data, now.", (204, None), (401,), tag="accounts"
+            ),
+        },
+        "/api/v1/matches": {
+            "get": _op(
+                "Matches: coordinators see all; students and SMEs their own.",
+                (200, MatchList),
+                (401, 422),
+                query=MatchQuery,
+                tag="matches",
+            ),
+            "post": _op(
+                "Pair a student and an SME by hand (coordinators).",
+                (201, MatchOut),
+                (400, 401, 403, 409, 422),
+                body=PairIn,
+                tag="matches",
+            ),
+        },
+        "/api/v1/matches/{match_id}/decision": {
+            "post": _op(
+                "Accept or decline a proposal (its student or SME).",
+                (200, MatchOut),
+                (400, 401, 404, 409, 422),
+                body=DecisionIn,
+                path_id="match_id",
+                tag="matches",
+            )
+        },
+        "/api/v1/matches/{match_id}/approve": {
+            "post": _op(
+                "Approve a proposal (coordinators); 409 if it is no longer pending.",
+                (200, MatchOut),
+                (400, 401, 403, 404, 409, 422),
+                body=ApproveIn,
+                body_required=False,
+                path_id="match_id",
+                tag="matches",
+            )
+        },
+        "/api/v1/matches/{match_id}/reject": {
+            "post": _op(
+                "Reject a proposal (coordinators); 409 if it is no longer pending.",
+                (200, MatchOut),
+                (400, 401, 403, 404, 409, 422),
+                body=RejectIn,
+                body_required=False,
+                path_id="match_id",
+                tag="matches",
+            )
+        },
+        "/api/v1/cycles": {
+            "post": _op(
+                "Run a matching cycle now and answer with its record once finished "
+                "(coordinators); 409 while another runs.",
+                (201, CycleOut),
+                (401, 403, 409),
+                tag="cycles",
+            ),
+            "get": _op(
+                "Cycle history, newest first (coordinators).",
+                (200, CycleList),
+                (401, 403, 422),
+                query=PageQuery,
+                tag="cycles",
+            ),
+        },
+        "/api/v1/cycles/{cycle_id}": {
+            "get": _op(
+                "One cycle's record (coordinators).",
+                (200, CycleOut),
+                (401, 403, 404),
+                path_id="cycle_id",
+                tag="cycles",
+            )
+        },
+    }
+    models: list[type[BaseModel]] = [
+        StudentSignup,
+        SMESignup,
+        Credentials,
+        DecisionIn,
+        ApproveIn,
+        RejectIn,
+        PairIn,
+        ErrorOut,
+        TaxonomyOut,
+        SignupOut,
+        TokenOut,
+        TokenList,
+        MeOut,
+        MatchOut,
+        MatchList,
+        CycleOut,
+        CycleList,
+    ]
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "K-Export Warrior Match API",
+            "version": "1.0.0",
+            "description": "Matches foreign students in Korea with Korean SMEs. Errors are "
+            '`{"error": {"code", "message", "fields"}}`; messages follow Accept-Language '
+            "(en, ko).",
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": _components(models),
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from POST /api/v1/tokens.",
+                }
+            },
+        },
+    }

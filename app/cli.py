@@ -78,7 +78,10 @@ def serve(host: str, port: int, scheduler: bool) -> None:
         background.start()
     try:
         # No reloader: it forks a second process, and each would run its own scheduler.
-        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+        # (app.run() is a no-op inside a `flask` command, hence werkzeug's server directly.)
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
     finally:
         if background:
             background.shutdown(wait=False)

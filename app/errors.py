@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
+from app.services.errors import DomainError
 
 
 def _wants_json() -> bool:
@@ -21,7 +22,9 @@ def _titles() -> dict[int, str]:
         403: _("You do not have access to this page."),
         404: _("This page does not exist."),
         405: _("This action is not allowed here."),
+        409: _("This was changed in the meantime. Reload the page and try again."),
         413: _("The upload is too large."),
+        422: _("Some of the data sent is not valid."),
         429: _("Too many attempts. Please wait and try again."),
         500: _("Something went wrong on our side. Please try again later."),
     }
@@ -67,6 +70,18 @@ def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(_error: CSRFError):  # type: ignore[no-untyped-def]
         return render_error(400, _("This form has expired. Please go back, reload and try again."))
+
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):  # type: ignore[no-untyped-def]
+        # A rule said no where no view caught it (e.g. an id that is not the user's): its status,
+        # never a 500. Views that can say more catch it themselves.
+        db.session.rollback()
+        if error.status == 403:
+            from app.services import audit
+
+            audit.record("forbidden", detail={"path": request.path[:200]})
+            db.session.commit()
+        return render_error(error.status)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):  # type: ignore[no-untyped-def]

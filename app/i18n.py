@@ -125,10 +125,47 @@ def _as_datetime(value: datetime | date | None, fmt: str = "medium") -> str:
     return format_date(value, fmt)
 
 
+def status_label(status: str | None) -> str:
+    labels = {
+        "proposed": _("Proposed"),
+        "declined": _("Declined"),
+        "approved": _("Approved"),
+        "rejected": _("Not approved"),
+        "active": _("Active"),
+        "completed": _("Completed"),
+        "expired": _("Expired (no answer in time)"),
+        "withdrawn": _("Withdrawn"),
+    }
+    return labels.get(str(status), str(status or ""))
+
+
+def decision_label(decision: str | None) -> str:
+    return {"accept": _("Accepted"), "decline": _("Declined")}.get(
+        decision or "", _("No answer yet")
+    )
+
+
+def _reason_text(reason: dict[str, Any], audience: str = "coordinator") -> str:
+    from app.services.explanations import reason_text
+
+    return reason_text(reason, audience)
+
+
+def _reason_sentences(reasons: list[dict[str, Any]], audience: str = "coordinator") -> list[str]:
+    from app.services.explanations import top_reasons
+
+    return top_reasons(reasons, n=None, audience=audience)
+
+
 def init_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _as_datetime
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.globals.update(
+        view_functions=app.view_functions,  # TEMPORARY: nav shows only pages that exist yet
+        reason_text=_reason_text,
+        reason_sentences=_reason_sentences,
+        status_label=status_label,
+        decision_label=decision_label,
         code_name=code_name,
         code_names=code_names,
         level_phrase=level_phrase,

@@ -17,3 +17,14 @@ def rerender(
     """The same form again, each message beside its field, with the error's 4xx status."""
     form_errors = apply_errors(form, error.fields)
     return render_template(template, form=form, form_errors=form_errors, **context), error.status
+
+
+def flash_errors(error: InvalidInput) -> None:
+    """A refused button press: its reasons as flash messages (the page it came from is shown)."""
+    from flask import flash
+
+    from app.i18n import translate_errors
+
+    for messages in translate_errors(error.fields).values():
+        for message in messages:
+            flash(message, "danger")

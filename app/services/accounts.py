@@ -106,8 +106,13 @@ def _record_consent(user: User, consent: schemas.ConsentIn) -> Consent:
 
 
 def update_consent(user: User, data: dict[str, Any]) -> Consent:
+    """Record a new answer; withdrawing provision to SMEs hides the student's open proposals."""
     consent = validate(schemas.ConsentIn, data)
     row = _record_consent(user, consent)
+    if user.student and not consent.provision_to_smes:
+        from app.services.decisions import withdraw_pending_for_student
+
+        withdraw_pending_for_student(user.student, user)
     audit.record(
         "consent_changed",
         actor=user,

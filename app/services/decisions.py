@@ -359,11 +359,17 @@ def _notify(match: Match, event: str) -> None:
     mail.queue_many(messages)
 
 
-def withdraw_pending_for_student(student: Student, actor: User) -> int:
-    """Hide a student's open proposals (consent withdrawn or participation paused)."""
+def withdraw_pending_for_student(
+    student: Student, actor: User, *, keep_accepted: bool = False
+) -> int:
+    """Hide a student's open proposals: all of them when consent to provision is withdrawn
+    (SMEs may no longer see the profile); on a pause, those the student has not accepted."""
+    conditions = [Match.student_id == student.id, Match.status == MatchStatus.PROPOSED]
+    if keep_accepted:
+        conditions.append(Match.student_decision.is_(None))
     result = db.session.execute(
         update(Match)
-        .where(Match.student_id == student.id, Match.status == MatchStatus.PROPOSED)
+        .where(*conditions)
         .values(status=MatchStatus.WITHDRAWN, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )

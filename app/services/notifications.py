@@ -61,7 +61,7 @@ def queue_new_proposals() -> int:
             student, sme = people[("student", row.student_id)], people[("sme", row.sme_id)]
             locale = student.locale or "en"
             with force_locale(locale):
-                reasons = top_reasons(row.reasons)
+                reasons = top_reasons(row.reasons, audience="student")
             content = mail.compose(
                 "proposal_student",
                 locale,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -14,10 +14,11 @@ from app.extensions import db
 from app.i18n import current_locale
 from app.models import Role
 from app.security import check_role
-from app.services import accounts, profiles
+from app.services import accounts, audit, decisions, notifications, profiles, reviews
 from app.services.errors import InvalidInput
 from app.smes.forms import SMEProfileForm, SMESignupForm
-from app.web import rerender
+from app.students.routes import send_cv
+from app.web import flash_errors, rerender
 
 bp = Blueprint("smes", __name__)
 
@@ -57,7 +58,60 @@ def signup() -> Response | str | tuple[str, int]:
 @bp.route("/")
 def dashboard() -> str:
     """What happens next, for this SME."""
-    return render_template("smes/dashboard.html", sme=current_user.sme)
+    review = reviews.review_for_sme(current_user.sme)
+    return render_template("smes/dashboard.html", sme=current_user.sme, review=review)
+
+
+@bp.route("/candidates")
+def candidates() -> str:
+    """Every proposed student on one page, ranked, with the reasons they fit."""
+    review = reviews.review_for_sme(current_user.sme)
+    return render_template(
+        "smes/candidates.html",
+        sme=current_user.sme,
+        review=review,
+        decline_reasons=decisions.DECLINE_REASONS,
+    )
+
+
+@bp.route("/candidates/<int:match_id>/decision", methods=["POST"])
+def decide(match_id: int) -> Response:
+    """Accept or decline one candidate."""
+    reviews.sme_match(current_user.sme, match_id)  # 404 unless it is this SME's
+    try:
+        decisions.decide(
+            match_id,
+            current_user,
+            request.form.get("decision", ""),
+            reason=request.form.get("reason", ""),
+            note=request.form.get("note", ""),
+        )
+    except InvalidInput as error:
+        flash_errors(error)
+        return redirect(url_for(".candidates", _anchor=f"match-{match_id}"))
+    db.session.commit()
+    notifications.send_pending()
+    flash(_("Your answer is saved."), "success")
+    return redirect(url_for(".candidates"))
+
+
+@bp.route("/candidates/<int:match_id>/shortlist", methods=["POST"])
+def shortlist(match_id: int) -> Response:
+    """Put a candidate on (or off) the shortlist."""
+    reviews.toggle_shortlist(current_user, match_id)
+    db.session.commit()
+    return redirect(url_for(".candidates", _anchor=f"match-{match_id}"))
+
+
+@bp.route("/candidates/<int:match_id>/cv")
+def candidate_cv(match_id: int) -> Response:
+    """A proposed student's CV, once the student was proposed to this SME."""
+    match = reviews.sme_match(current_user.sme, match_id)
+    if not match.student.cv_stored_name:
+        abort(404)
+    audit.record("cv_downloaded", target=match.student, detail={"match_id": match.id})
+    db.session.commit()
+    return send_cv(match.student)
 
 
 @bp.route("/profile")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -13,10 +14,10 @@ from app.forms import CsrfOnlyForm
 from app.i18n import current_locale
 from app.models import Role
 from app.security import check_role
-from app.services import accounts, profiles, uploads
+from app.services import accounts, decisions, notifications, profiles, reviews, uploads
 from app.services.errors import InvalidInput
 from app.students.forms import CVForm, StudentProfileForm, StudentSignupForm
-from app.web import rerender
+from app.web import flash_errors, rerender
 
 bp = Blueprint("students", __name__)
 
@@ -58,9 +59,73 @@ def dashboard() -> str:
     """What happens next, for this student."""
     student = current_user.student
     consent = accounts.current_consent(current_user)
+    matches = reviews.proposals_for_student(student)
     return render_template(
-        "students/dashboard.html", student=student, consent=consent, button=CsrfOnlyForm()
+        "students/dashboard.html",
+        student=student,
+        consent=consent,
+        matches=matches,
+        steps=reviews.timeline(student, matches),
+        button=CsrfOnlyForm(),
     )
+
+
+@bp.route("/proposals")
+def proposals() -> str:
+    """The SMEs proposed to this student, why, and what to answer."""
+    student = current_user.student
+    matches = reviews.proposals_for_student(student)
+    return render_template(
+        "students/proposals.html",
+        student=student,
+        matches=matches,
+        decline_reasons=decisions.DECLINE_REASONS,
+    )
+
+
+@bp.route("/proposals/<int:match_id>/decision", methods=["POST"])
+def decide(match_id: int) -> Response:
+    """Accept or decline one proposal."""
+    reviews.student_match(current_user.student, match_id)  # 404 unless it is this student's
+    try:
+        decisions.decide(
+            match_id,
+            current_user,
+            request.form.get("decision", ""),
+            reason=request.form.get("reason", ""),
+            note=request.form.get("note", ""),
+        )
+    except InvalidInput as error:
+        flash_errors(error)
+        return redirect(url_for(".proposals"))
+    db.session.commit()
+    notifications.send_pending()
+    flash(_("Your answer is saved."), "success")
+    return redirect(url_for(".proposals"))
+
+
+@bp.route("/participation", methods=["POST"])
+def participation() -> Response:
+    """Pause or resume taking part in matching cycles."""
+    paused = request.form.get("paused") == "1"
+    withdrawn = reviews.set_paused(current_user, paused)
+    db.session.commit()
+    if paused:
+        flash(
+            ngettext(
+                "You are paused and will not be proposed to SMEs. "
+                "%(num)s open proposal was withdrawn.",
+                "You are paused and will not be proposed to SMEs. "
+                "%(num)s open proposals were withdrawn.",
+                withdrawn,
+            )
+            if withdrawn
+            else _("You are paused and will not be proposed to SMEs."),
+            "info",
+        )
+    else:
+        flash(_("Welcome back: you take part in the next matching cycle."), "success")
+    return redirect(url_for(".dashboard"))
 
 
 @bp.route("/profile")

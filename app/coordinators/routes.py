@@ -1,17 +1,62 @@
-"""Coordinator pages: the programme at a glance, and every student and SME."""
+"""Coordinator pages: the programme at a glance, every student, SME and match, the cycles, the
+weights, CSV in and out, and the audit trail.
+
+Thin views: form → one service call → flash → redirect. Access is checked once, below.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app import jobs
+from app.coordinators.forms import (
+    FACTOR_LABELS,
+    BulkForm,
+    ImportForm,
+    MatchActionForm,
+    PairForm,
+    ScheduleForm,
+    SettingsForm,
+    settings_input,
+    show_errors,
+)
 from app.extensions import db
-from app.models import SME, Role, Student
+from app.i18n import error_message, translate_errors
+from app.models import SME, AuditEvent, Match, Role, Student, User
 from app.security import check_role
-from app.services import accounts, audit, directory
+from app.services import (
+    accounts,
+    audit,
+    cycles,
+    decisions,
+    directory,
+    exports,
+    imports,
+    notifications,
+    stats,
+    tuning,
+)
+from app.services.errors import DomainError, InvalidInput
+from app.services.explanations import reason_text, top_reasons
 from app.students.routes import send_cv
+from matching.model import FACTORS
 
 bp = Blueprint("coordinators", __name__)
 
@@ -29,10 +74,381 @@ def _page() -> int:
     return min(max(page, 1), MAX_PAGE)
 
 
+def _words(error: DomainError) -> list[str]:
+    """A refusal in the reader's words."""
+    if isinstance(error, InvalidInput):
+        return [m for messages in translate_errors(error.fields).values() for m in messages]
+    if isinstance(error, decisions.NotFound):
+        return [_("This match does not exist.")]
+    return [_("This action is not allowed here.")]
+
+
+def _refusal(code: str) -> str:
+    return _("This match does not exist.") if code == "not_found" else error_message(code, {})
+
+
+# --- the programme ----------------------------------------------------------------------------
+
+
 @bp.route("/")
 def dashboard() -> str:
-    """The programme at a glance."""
-    return render_template("coordinators/dashboard.html", counts=directory.counts())
+    """The programme at a glance: charts, with the same numbers as tables."""
+    return render_template(
+        "coordinators/dashboard.html", counts=directory.counts(), stats=stats.programme()
+    )
+
+
+@bp.route("/stats.json")
+def stats_json() -> Response:
+    """The dashboard's numbers, for the charts (and for anyone who wants them as JSON)."""
+    return jsonify(stats.programme().as_json())
+
+
+# --- matches ----------------------------------------------------------------------------------
+
+
+@bp.route("/matches")
+def matches() -> str:
+    """Every match, filtered, with bulk approve and reject."""
+    filters = directory.MatchFilters.from_args(request.args)
+    page = directory.page_of(directory.match_query(filters), _page())
+    return render_template(
+        "coordinators/matches.html",
+        page=page,
+        filters=asdict(filters),
+        form=BulkForm(),
+        cycles=cycles.recent_cycles(50),
+        statuses=directory.MATCH_STATUSES,
+        top_reasons=top_reasons,
+    )
+
+
+@bp.route("/matches/bulk", methods=["POST"])
+def bulk() -> Response:
+    """Approve or reject the ticked proposals; say how many, and why the others were refused."""
+    form = BulkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ids = [int(v) for v in request.form.getlist("match_ids") if v.isascii() and v.isdigit()]
+    action = request.form.get("action", "")
+    back = url_for(".matches", **_filter_args())
+    if not ids:
+        flash(_("Tick at least one match first."), "warning")
+        return redirect(back)
+    try:
+        result = decisions.bulk(action, ids, current_user, reason=form.reason.data or "")
+    except InvalidInput as error:
+        flash(" ".join(_words(error)), "danger")
+        return redirect(back)
+    db.session.commit()
+    notifications.send_pending()
+    if result.done:
+        message = (
+            ngettext("%(num)d match approved.", "%(num)d matches approved.", len(result.done))
+            if action == "approve"
+            else ngettext("%(num)d match rejected.", "%(num)d matches rejected.", len(result.done))
+        )
+        flash(message, "success")
+    for match_id, code in sorted(result.failed.items()):
+        flash(_("Match #%(id)s: %(reason)s", id=match_id, reason=_refusal(code)), "warning")
+    return redirect(back)
+
+
+def _filter_args() -> dict[str, str]:
+    """The list's filters, carried through the bulk form: the coordinator lands where they were."""
+    names = [f.name for f in directory.MatchFilters.__dataclass_fields__.values()] + ["page"]
+    return {n: request.form[n] for n in names if request.form.get(n)}
+
+
+@bp.route("/matches/<int:match_id>", methods=["GET", "POST"])
+def match(match_id: int) -> Response | str | tuple[str, int]:
+    """One match: every reason, both decisions, its history; approve, reject, activate, complete."""
+    match = db.get_or_404(Match, match_id)
+    form = MatchActionForm()
+    if form.is_submitted():
+        if not form.validate():
+            abort(400)
+        action = request.form.get("action", "")
+        reason = form.reason.data or ""
+        steps: dict[str, Any] = {
+            "approve": lambda: decisions.approve(match_id, current_user),
+            "override": lambda: decisions.approve(
+                match_id, current_user, override_reason=reason or ""
+            ),
+            "reject": lambda: decisions.reject(match_id, current_user, reason=reason),
+            "activate": lambda: decisions.activate(match_id, current_user),
+            "complete": lambda: decisions.complete(
+                match_id, current_user, outcome=form.outcome.data or "none"
+            ),
+        }
+        if action not in steps:
+            abort(400)
+        if action == "override" and not reason.strip():
+            error: DomainError = InvalidInput.single("reason", "missing")
+        else:
+            try:
+                steps[action]()
+            except DomainError as caught:
+                error = caught
+            else:
+                db.session.commit()
+                notifications.send_pending()
+                flash(_done_message(action), "success")
+                return redirect(url_for(".match", match_id=match_id))
+        db.session.rollback()
+        match = db.get_or_404(Match, match_id)
+        messages = _words(error)
+        if isinstance(error, InvalidInput) and "reason" in error.fields:
+            form.reason.errors = translate_errors(error.fields)["reason"]
+        return _match_page(match, form, messages), error.status
+    audit.record("match_viewed", target=match)
+    db.session.commit()
+    return _match_page(match, form)
+
+
+def _done_message(action: str) -> str:
+    return {
+        "approve": _("The match is approved."),
+        "override": _("The match is approved (override recorded)."),
+        "reject": _("The match is rejected."),
+        "activate": _("The match is now active."),
+        "complete": _("The match is completed."),
+    }[action]
+
+
+def _match_page(match: Match, form: MatchActionForm, messages: list[str] | None = None) -> str:
+    history = db.session.execute(
+        db.select(AuditEvent, User.email)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.target_type == "match", AuditEvent.target_id == match.id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    reasons = sorted(match.reasons or [], key=lambda r: -r.get("weight", 0))
+    return render_template(
+        "coordinators/match.html",
+        match=match,
+        form=form,
+        form_errors=messages or [],
+        reasons=[(r, reason_text(r)) for r in reasons],
+        history=history,
+        outcomes=decisions.OUTCOMES,
+        decline_reasons=decisions.DECLINE_REASONS,
+    )
+
+
+@bp.route("/pair", methods=["GET", "POST"])
+def pair() -> Response | str | tuple[str, int]:
+    """Pair any student with any SME: search, preview the model's view of the pair, then create."""
+    form = PairForm(formdata=request.form if request.method == "POST" else request.args)
+    student_q = directory._search_text({"q": request.args.get("student_q")})
+    sme_q = directory._search_text({"q": request.args.get("sme_q")})
+    context: dict[str, Any] = {
+        "student_q": student_q,
+        "sme_q": sme_q,
+        "student_options": db.session.scalars(
+            directory.student_query(directory.StudentFilters(q=student_q)).limit(50)
+        ).all(),
+        "sme_options": db.session.scalars(
+            directory.sme_query(directory.SMEFilters(q=sme_q)).limit(50)
+        ).all(),
+    }
+    student_id, sme_id = _id(form.student_id.data), _id(form.sme_id.data)
+    error: InvalidInput | None = None
+    searching = request.method == "GET" and "preview" not in request.args
+    if searching and (student_id is None or sme_id is None):
+        return render_template("coordinators/pair.html", form=form, **context)
+    if student_id is None or sme_id is None:
+        fields = {}
+        if student_id is None:
+            fields["student_id"] = [{"type": "missing", "ctx": {}}]
+        if sme_id is None:
+            fields["sme_id"] = [{"type": "missing", "ctx": {}}]
+        error = InvalidInput(fields)
+    elif request.method == "POST":
+        if not form.validate():
+            abort(400)
+        try:
+            created = decisions.pair(
+                student_id,
+                sme_id,
+                current_user,
+                reason=form.reason.data or "",
+                override=bool(form.override.data),
+            )
+        except InvalidInput as caught:
+            db.session.rollback()
+            error = caught
+        else:
+            db.session.commit()
+            notifications.send_pending()
+            flash(
+                _("The pair is proposed. Both sides are told and can accept or decline."), "success"
+            )
+            return redirect(url_for(".match", match_id=created.id))
+    try:
+        context["preview"] = _pair_preview(student_id, sme_id)
+    except decisions.NotFound:
+        error = error or InvalidInput.single(
+            "student_id" if db.session.get(Student, student_id or 0) is None else "sme_id",
+            "unknown_code",
+            code="",
+        )
+    if error is not None:
+        form_errors = show_errors(form, error.fields)
+        return (
+            render_template(
+                "coordinators/pair.html", form=form, form_errors=form_errors, **context
+            ),
+            error.status,
+        )
+    return render_template("coordinators/pair.html", form=form, **context)
+
+
+def _id(value: Any) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
+def _pair_preview(student_id: int | None, sme_id: int | None) -> dict[str, Any] | None:
+    """The model's score and reasons for the pair, before anything is written."""
+    if student_id is None or sme_id is None:
+        return None
+    score, student_view, sme_view, reasons = decisions.preview_pair(student_id, sme_id)
+    return {
+        "student": db.session.get(Student, student_id),
+        "sme": db.session.get(SME, sme_id),
+        "score": score,
+        "student_view": student_view,
+        "sme_view": sme_view,
+        "reasons": [
+            (r, reason_text(r)) for r in sorted(reasons, key=lambda r: -r.get("weight", 0))
+        ],
+    }
+
+
+# --- cycles, schedule, settings -------------------------------------------------------------
+
+
+@bp.route("/cycles", endpoint="cycles")
+def cycles_page() -> str:
+    """Run a cycle now, set the schedule, and see every cycle's figures."""
+    return _cycles_page(ScheduleForm(schedule=tuning.current()["schedule"] or ""))
+
+
+def _cycles_page(form: ScheduleForm, form_errors: list[str] | None = None) -> str:
+    try:
+        next_run = jobs.next_run_time(current_app)
+    except ValueError:
+        next_run = None
+    return render_template(
+        "coordinators/cycles.html",
+        form=form,
+        form_errors=form_errors or [],
+        history=cycles.recent_cycles(30),
+        next_run=next_run,
+        default_schedule=current_app.config["MATCH_SCHEDULE"],
+        timezone=current_app.config["SCHEDULER_TIMEZONE"],
+        settings=tuning.current(),
+        factor_labels=FACTOR_LABELS,
+    )
+
+
+@bp.route("/cycles/run", methods=["POST"])
+def run_cycle() -> Response:
+    """Start a matching cycle now (one at a time, whoever starts it)."""
+    if not ScheduleForm().validate_on_submit():
+        abort(400)
+    try:
+        cycle = cycles.run_cycle(trigger="manual", started_by=current_user)
+    except cycles.CycleBusy:
+        flash(_("A cycle is already running. Try again when it has finished."), "warning")
+        return redirect(url_for(".cycles"))
+    notifications.send_pending()
+    if cycle.status == "finished":
+        flash(
+            _(
+                "Cycle #%(id)s finished: %(n)s new proposals.",
+                id=cycle.id,
+                n=cycle.n_proposed,
+            ),
+            "success",
+        )
+    else:
+        flash(
+            _("Cycle #%(id)s failed; nothing was changed. See its error below.", id=cycle.id),
+            "danger",
+        )
+    return redirect(url_for(".cycles"))
+
+
+@bp.route("/cycles/schedule", methods=["POST"])
+def schedule() -> Response | tuple[str, int]:
+    """Change when cycles run by themselves (a cron expression)."""
+    form = ScheduleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        tuning.set_schedule(form.schedule.data or "", current_user)
+    except InvalidInput as error:
+        db.session.rollback()
+        form_errors = show_errors(form, error.fields)
+        return _cycles_page(form, form_errors), error.status
+    db.session.commit()
+    flash(_("The schedule is saved. The scheduler picks it up within a minute."), "success")
+    return redirect(url_for(".cycles"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> Response | str | tuple[str, int]:
+    """The weights of the criteria and the cycle's options, with a preview before saving."""
+    saved = tuning.current()
+    if request.method == "GET":
+        values = {f"weight_{f}": _plain(saved["weights"][f]) for f in FACTORS}
+        form = SettingsForm(
+            data={
+                "mode": saved["mode"],
+                "candidates_k": str(saved["candidates_k"]),
+                "expiry_days": str(saved["expiry_days"]),
+                **values,
+            }
+        )
+        return _settings_page(form, saved)
+    form = SettingsForm()
+    if not form.validate():
+        abort(400)
+    data = settings_input(form)
+    try:
+        if request.form.get("action") == "save":
+            tuning.save(data, current_user)
+            db.session.commit()
+            flash(_("The settings are saved; the next cycle uses them."), "success")
+            return redirect(url_for(".settings"))
+        result = tuning.preview(data)
+    except InvalidInput as error:
+        db.session.rollback()
+        return _settings_page(form, saved, show_errors(form, error.fields)), error.status
+    return _settings_page(form, saved, preview=result)
+
+
+def _plain(number: float) -> str:
+    return f"{number:g}"
+
+
+def _settings_page(
+    form: SettingsForm,
+    saved: dict[str, Any],
+    form_errors: list[str] | None = None,
+    preview: tuning.Preview | None = None,
+) -> str:
+    return render_template(
+        "coordinators/settings.html",
+        form=form,
+        saved=saved,
+        form_errors=form_errors or [],
+        preview=preview,
+        factors=FACTORS,
+        factor_labels=FACTOR_LABELS,
+    )
 
 
 @bp.route("/students")
@@ -84,3 +500,79 @@ def sme(sme_id: int) -> str:
     audit.record("sme_viewed", target=sme)
     db.session.commit()
     return render_template("coordinators/sme.html", sme=sme)
+
+
+# --- CSV out and in ---------------------------------------------------------------------------
+
+
+@bp.route("/export/<kind>.csv")
+def export_csv(kind: str) -> Response:
+    """Students, SMEs or matches as CSV (UTF-8 with a BOM, so Excel reads Korean)."""
+    if kind not in exports.KINDS:
+        abort(404)
+    body, count = exports.csv_bytes(kind)
+    audit.record("csv_exported", detail={"kind": kind, "rows": count})
+    db.session.commit()
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f"attachment; filename=kexport-{kind}.csv",
+            "Content-Type": "text/csv; charset=utf-8",
+        },
+    )
+
+
+@bp.route("/smes/import", methods=["GET", "POST"])
+def import_smes() -> Response | str | tuple[str, int]:
+    """Create SME accounts from a CSV: every row valid, or nothing written."""
+    form = ImportForm()
+    if not form.is_submitted():
+        return render_template("coordinators/import.html", form=form, columns=imports.COLUMNS)
+    if not form.validate():
+        abort(400)
+    upload = form.file.data
+    try:
+        created = imports.import_smes(
+            upload.read() if upload else b"",
+            current_user,
+            consent_confirmed=bool(form.consent_confirmed.data),
+        )
+    except imports.ImportRejected as rejected:
+        db.session.rollback()
+        return (
+            render_template(
+                "coordinators/import.html",
+                form=form,
+                columns=imports.COLUMNS,
+                report=rejected.rows,
+                form_errors=rejected.messages(),
+            ),
+            422,
+        )
+    db.session.commit()
+    flash(
+        ngettext("%(num)d SME imported.", "%(num)d SMEs imported.", len(created)),
+        "success",
+    )
+    return redirect(url_for(".smes"))
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+
+@bp.route("/audit", endpoint="audit")
+def audit_log() -> tuple[str, int] | str:
+    """Who did what and when, newest first, filtered."""
+    filters, errors = directory.AuditFilters.from_args(request.args)
+    page = directory.page_of(directory.audit_query(filters), _page(), per_page=50)
+    field_errors = {name: error_message(code, {}) for name, code in errors.items()}
+    body = render_template(
+        "coordinators/audit.html",
+        page=page,
+        filters=asdict(filters),
+        raw=request.args,
+        field_errors=field_errors,
+        actions=directory.audit_actions(),
+    )
+    return (body, 400) if field_errors else body

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, exists, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import taxonomy
 from app.extensions import db
-from app.models import SME, SMECode, Student, StudentCode, StudentLanguage
+from app.models import (
+    SME,
+    AuditEvent,
+    Match,
+    MatchStatus,
+    SMECode,
+    Student,
+    StudentCode,
+    StudentLanguage,
+)
 
 PER_PAGE = 25
 
@@ -136,3 +146,139 @@ def counts() -> dict[str, int]:
         "seats": db.session.scalar(select(func.coalesce(func.sum(SME.capacity), 0))) or 0,
         "exporting": db.session.scalar(select(func.count(SME.id)).where(SME.exporting)) or 0,
     }
+
+
+# --- matches -------------------------------------------------------------------------------------
+
+MATCH_STATUSES = tuple(status.value for status in MatchStatus)
+
+
+@dataclass(frozen=True)
+class MatchFilters:
+    """Market, industry and region are the SME's: what the pair would work on, and where."""
+
+    status: str = ""
+    cycle: str = ""
+    market: str = ""
+    industry: str = ""
+    region: str = ""
+    score_min: str = ""
+
+    @classmethod
+    def from_args(cls, args: Any) -> MatchFilters:
+        status = (args.get("status") or "").strip().lower()
+        cycle = (args.get("cycle") or "").strip()
+        return cls(
+            status=status if status in MATCH_STATUSES else "",
+            cycle=cycle if cycle.isascii() and cycle.isdigit() and len(cycle) < 10 else "",
+            market=_code(args, "market", "countries"),
+            industry=_code(args, "industry", "industries"),
+            region=_code(args, "region", "regions"),
+            score_min=_score(args.get("score_min")),
+        )
+
+
+def _score(value: Any) -> str:
+    """A score between 0 and 1 as typed, or nothing (like an unknown code, it filters nothing)."""
+    try:
+        number = float(str(value or "").strip().replace(",", "."))
+    except ValueError:
+        return ""
+    return str(round(number, 3)) if 0 <= number <= 1 else ""
+
+
+def match_query(filters: MatchFilters) -> Select[tuple[Match]]:
+    query = select(Match).options(joinedload(Match.student), joinedload(Match.sme))
+    if filters.status:
+        query = query.where(Match.status == filters.status)
+    if filters.cycle:
+        query = query.where(Match.cycle_id == int(filters.cycle))
+    if filters.region:
+        query = query.where(exists().where(SME.id == Match.sme_id, SME.region == filters.region))
+    for kind, code in (("market", filters.market), ("industry", filters.industry)):
+        if code:
+            query = query.where(
+                exists().where(
+                    SMECode.sme_id == Match.sme_id, SMECode.kind == kind, SMECode.code == code
+                )
+            )
+    if filters.score_min:
+        query = query.where(Match.score >= float(filters.score_min))
+    return query.order_by(Match.created_at.desc(), Match.id.desc())
+
+
+# --- the audit log -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    action: str = ""
+    actor_id: str = ""
+    target_type: str = ""
+    target_id: str = ""
+    date_from: str = ""
+    date_to: str = ""
+
+    @classmethod
+    def from_args(cls, args: Any) -> tuple[AuditFilters, dict[str, str]]:
+        """The filters, and the fields typed wrong (field -> error type): those filter nothing."""
+        errors: dict[str, str] = {}
+
+        def word(name: str) -> str:
+            value = (args.get(name) or "").strip().lower()[:50]
+            return value if all(ch.isalnum() or ch in "_-." for ch in value) else ""
+
+        def number(name: str) -> str:
+            value = (args.get(name) or "").strip()
+            if value and not (value.isascii() and value.isdigit() and len(value) < 10):
+                errors[name] = "int_parsing"
+                return ""
+            return value
+
+        def day(name: str) -> str:
+            value = (args.get(name) or "").strip()
+            if not value:
+                return ""
+            try:
+                if len(value) != 10:  # fromisoformat also takes 20240101 and week dates
+                    raise ValueError(value)
+                return date.fromisoformat(value).isoformat()
+            except ValueError:
+                errors[name] = "date_parsing"
+                return ""
+
+        filters = cls(
+            action=word("action"),
+            actor_id=number("actor_id"),
+            target_type=word("target_type"),
+            target_id=number("target_id"),
+            date_from=day("date_from"),
+            date_to=day("date_to"),
+        )
+        return filters, errors
+
+
+def audit_query(filters: AuditFilters) -> Select[tuple[AuditEvent]]:
+    """Newest first. Dates are whole days in UTC, both ends included."""
+    query = select(AuditEvent)
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.actor_id:
+        query = query.where(AuditEvent.actor_id == int(filters.actor_id))
+    if filters.target_type:
+        query = query.where(AuditEvent.target_type == filters.target_type)
+    if filters.target_id:
+        query = query.where(AuditEvent.target_id == int(filters.target_id))
+    if filters.date_from:
+        start = datetime.combine(date.fromisoformat(filters.date_from), time.min, tzinfo=UTC)
+        query = query.where(AuditEvent.at >= start)
+    if filters.date_to and date.fromisoformat(filters.date_to) < date.max:
+        end = datetime.combine(date.fromisoformat(filters.date_to), time.min, tzinfo=UTC)
+        query = query.where(AuditEvent.at < end + timedelta(days=1))
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def audit_actions() -> list[str]:
+    return list(
+        db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    )

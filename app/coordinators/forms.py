@@ -1,0 +1,115 @@
+"""Coordinators' forms: they gather raw input and carry the CSRF token; services judge it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+
+from app.forms import RawNumberField, apply_errors
+from app.i18n import translate_errors
+from app.services.decisions import OUTCOMES
+from matching.model import FACTORS
+
+
+class BulkForm(FlaskForm):
+    """Approve or reject the ticked proposals (the ids come as `match_ids` checkboxes)."""
+
+    reason = StringField(_l("Reason (kept on each match; approving with it overrides)"))
+
+
+class MatchActionForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"))
+    outcome = SelectField(_l("Outcome"), validate_choice=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outcome.choices = [(code, str(label)) for code, label in OUTCOMES.items()]
+
+
+class PairForm(FlaskForm):
+    student_id = RawNumberField(_l("Student (id)"))
+    sme_id = RawNumberField(_l("SME (id)"))
+    override = BooleanField(_l("Override the cycle's rules (student busy, SME full, pair closed)"))
+    reason = TextAreaField(_l("Reason"))
+
+
+class ScheduleForm(FlaskForm):
+    schedule = StringField(_l("Schedule (cron expression)"))
+
+
+FACTOR_LABELS = {
+    "language": _l("Language"),
+    "market": _l("Target market"),
+    "industry": _l("Industry"),
+    "region": _l("Region"),
+    "korean": _l("Korean ability"),
+    "text": _l("Profile texts"),
+}
+
+
+class SettingsForm(FlaskForm):
+    mode = SelectField(
+        _l("Assignment"),
+        choices=[
+            ("stable", _l("Stable (nobody would rather swap)")),
+            ("optimal", _l("Optimal (highest total score)")),
+        ],
+        validate_choice=False,
+    )
+    candidates_k = RawNumberField(_l("Candidates per student (5–500)"))
+    expiry_days = RawNumberField(_l("Days before an unanswered proposal expires (1–90)"))
+
+
+for _factor in FACTORS:
+    setattr(SettingsForm, f"weight_{_factor}", RawNumberField(FACTOR_LABELS[_factor]))
+
+
+def settings_input(form: SettingsForm) -> dict[str, Any]:
+    def value(name: str) -> Any:
+        text = (getattr(form, name).data or "").strip()
+        return text or None
+
+    return {
+        "mode": form.mode.data,
+        "candidates_k": value("candidates_k"),
+        "expiry_days": value("expiry_days"),
+        "weights": {factor: value(f"weight_{factor}") for factor in FACTORS},
+    }
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"))
+    consent_confirmed = BooleanField(
+        _l(
+            "I confirm that every company in this file has agreed, in writing, to the programme's "
+            "privacy notice (collection and use of its data)"
+        )
+    )
+
+
+def show_errors(form: FlaskForm, fields: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Like app.forms.apply_errors, with the coordinators' own kinds of error put in words."""
+    from app.services.tuning import MESSAGES
+
+    ours = {k: v for k, v in fields.items() if any(e["type"] in MESSAGES for e in v)}
+    rest = {k: v for k, v in fields.items() if k not in ours}
+    aliases = {f"weights.{factor}": f"weight_{factor}" for factor in FACTORS}
+    rest = {aliases.get(k, k): v for k, v in rest.items()}
+    leftovers = apply_errors(form, rest)
+    for path, errors in ours.items():
+        messages = [
+            str(MESSAGES[e["type"]])
+            if e["type"] in MESSAGES
+            else translate_errors({path: [e]})[path][0]
+            for e in errors
+        ]
+        field = getattr(form, aliases.get(path, path), None)
+        if field is None:
+            leftovers.extend(messages)
+        else:
+            field.errors = list(field.errors or []) + messages
+    return leftovers

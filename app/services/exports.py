@@ -1,0 +1,122 @@
+"""CSV exports of students, SMEs and matches, with the codes of CONTRACT.md.
+
+UTF-8 with a byte-order mark, so Excel opens Korean names correctly. Lists of codes are joined
+with `;` (as the SME import reads them). A cell that starts with = + - @ is prefixed with `'`, so
+a spreadsheet never runs a name as a formula (CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.extensions import db
+from app.models import SME, Match, Student
+
+KINDS = ("students", "smes", "matches")
+BOM = "\ufeff"
+BATCH = 1000
+
+STUDENT_COLUMNS = [
+    "id", "email", "name", "nationality", "languages", "topik_level", "university", "major",
+    "markets", "industries", "regions", "hours_per_week", "available_from", "available_until",
+    "visa", "paused", "created_at",
+]  # fmt: skip
+SME_COLUMNS = [
+    "id", "email", "contact_name", "company_name", "business_number", "industries", "products",
+    "markets", "languages_needed", "region", "capacity", "exporting", "min_topik", "description",
+    "created_at",
+]  # fmt: skip
+MATCH_COLUMNS = [
+    "id", "cycle", "student_id", "student_name", "sme_id", "company_name", "score", "status",
+    "student_decision", "student_reason", "sme_decision", "sme_reason", "proposed_by",
+    "coordinator_note", "outcome", "created_at", "updated_at",
+]  # fmt: skip
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _students() -> Iterator[list[Any]]:
+    query = (
+        select(Student)
+        .options(
+            joinedload(Student.user),
+            selectinload(Student.language_rows),
+            selectinload(Student.code_rows),
+        )
+        .order_by(Student.id)
+    )
+    for s in _batches(query):
+        yield [
+            s.id, s.user.email, s.name, s.nationality,
+            [f"{lang['code']}:{lang['level']}" for lang in s.languages], s.topik_level,
+            s.university, s.major, s.markets, s.industries, s.regions, s.hours_per_week,
+            s.available_from, s.available_until, s.visa, s.paused, s.created_at,
+        ]  # fmt: skip
+
+
+def _smes() -> Iterator[list[Any]]:
+    query = select(SME).options(joinedload(SME.user), selectinload(SME.code_rows)).order_by(SME.id)
+    for s in _batches(query):
+        yield [
+            s.id, s.user.email, s.contact_name, s.company_name, s.business_number, s.industries,
+            s.products, s.markets, s.languages_needed, s.region, s.capacity, s.exporting,
+            s.min_topik, s.description, s.created_at,
+        ]  # fmt: skip
+
+
+def _matches() -> Iterator[list[Any]]:
+    query = (
+        select(Match).options(joinedload(Match.student), joinedload(Match.sme)).order_by(Match.id)
+    )
+    for m in _batches(query):
+        yield [
+            m.id, m.cycle_id, m.student_id, m.student.name, m.sme_id, m.sme.company_name,
+            f"{m.score:.4f}", str(m.status), m.student_decision, m.student_reason, m.sme_decision,
+            m.sme_reason, m.proposed_by, m.coordinator_note, m.outcome, m.created_at, m.updated_at,
+        ]  # fmt: skip
+
+
+def _batches(query: Any) -> Iterable[Any]:
+    """Rows in pages, so each eager load stays a bounded IN list."""
+    offset = 0
+    while True:
+        rows = db.session.scalars(query.limit(BATCH).offset(offset)).unique().all()
+        yield from rows
+        if len(rows) < BATCH:
+            return
+        offset += BATCH
+
+
+def csv_bytes(kind: str) -> tuple[bytes, int]:
+    """The whole export as bytes, and how many records it holds."""
+    columns, rows = {
+        "students": (STUDENT_COLUMNS, _students),
+        "smes": (SME_COLUMNS, _smes),
+        "matches": (MATCH_COLUMNS, _matches),
+    }[kind]
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows():
+        writer.writerow([_cell(v) for v in row])
+        count += 1
+    return out.getvalue().encode("utf-8"), count

@@ -1,0 +1,254 @@
+"""SMEs created from a coordinator's CSV: every row valid, or nothing written.
+
+Each row obeys the SME sign-up rules (`app.schemas.SMERegistrationIn`, plus the email). Emails
+and business numbers already registered, or repeated within the file, are rejected rows. If any
+row is rejected, nothing is written, and the report names each line and its reasons.
+
+Consent. The import stands in for the companies' own sign-up, so the coordinator must confirm
+(a required tick on the upload form) that every company in the file agreed in writing to the
+privacy notice in force. Each account then gets a consent record under the current policy
+version (collection and use), and an audit entry `sme_imported` naming the coordinator as the one
+who attested it. At their first login the company is asked again if the policy has changed.
+
+Passwords. Nobody knows an imported account's password: it is the hash of a random 256-bit secret
+that is thrown away at once (one hash per import, not per row: a memory-hard hash per row would
+make a 500-row file take minutes). The company sets its own password through the password reset
+flow (or a coordinator hands out a reset link); until then nobody can log in to the account.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from pydantic import BeforeValidator, EmailStr, Field, field_validator
+from sqlalchemy import select
+
+from app import schemas
+from app.extensions import db
+from app.i18n import translate_errors
+from app.models import SME, Consent, Role, User
+from app.services import accounts, audit, profiles
+from app.services.errors import InvalidInput
+from app.services.validation import validate
+
+MAX_ROWS = 2000
+LIST_COLUMNS = ("industries", "markets", "languages_needed")
+COLUMNS = {
+    "email": _l("Email"),
+    "contact_name": _l("Contact person"),
+    "company_name": _l("Company name"),
+    "business_number": _l("Business registration number"),
+    "industries": _l("Industries"),
+    "products": _l("Products"),
+    "markets": _l("Target markets"),
+    "languages_needed": _l("Languages needed"),
+    "region": _l("Region"),
+    "capacity": _l("Capacity"),
+    "exporting": _l("Already exporting"),
+    "description": _l("Description"),
+}
+OPTIONAL_COLUMNS = ("languages_needed", "description", "exporting")
+TRUE_WORDS = {"true", "yes", "y", "1", "예", "네", "o"}
+FALSE_WORDS = {"false", "no", "n", "0", "아니오", "아니요", "x", ""}
+
+
+class SMEImportRow(schemas.SMERegistrationIn):
+    email: Annotated[EmailStr, BeforeValidator(schemas._strip), Field(max_length=254)]
+
+    @field_validator("email")
+    @classmethod
+    def _lower_email(cls, value: str) -> str:
+        return value.lower()
+
+
+@dataclass
+class RejectedRow:
+    line: int
+    reasons: list[str] = field(default_factory=list)
+
+
+class ImportRejected(Exception):
+    """The file as a whole (`problems`) or some of its rows (`rows`) broke the rules."""
+
+    def __init__(self, rows: list[RejectedRow], problems: list[str] | None = None):
+        super().__init__(f"{len(rows)} rows rejected")
+        self.rows = rows
+        self.problems = problems or []
+
+    def messages(self) -> list[str]:
+        if self.problems:
+            return self.problems
+        return [
+            _(
+                "%(n)s rows were rejected, so no company was imported. Correct them and upload "
+                "the whole file again.",
+                n=len(self.rows),
+            )
+        ]
+
+
+def _list(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[;|]", value or "") if part.strip()]
+
+
+def _bool(value: str) -> Any:
+    word = (value or "").strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return word  # pydantic says what is wrong with it
+
+
+def _row_input(row: dict[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {k: (row.get(k) or "").strip() for k in COLUMNS}
+    for name in LIST_COLUMNS:
+        data[name] = _list(data[name])
+    data["exporting"] = _bool(data["exporting"])
+    # An empty cell is a missing value: the rules then say "required", not "invalid".
+    return {k: v for k, v in data.items() if v != "" or k in OPTIONAL_COLUMNS}
+
+
+def _reasons(fields: dict[str, list[dict[str, Any]]]) -> list[str]:
+    out = []
+    for path, messages in translate_errors(fields).items():
+        label = str(COLUMNS.get(path.split(".")[0], path))
+        out += [f"{label}: {message}" for message in messages]
+    return out
+
+
+def _read(content: bytes) -> csv.DictReader[str]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRejected(
+            [], [_("Save the file as CSV in UTF-8 (in Excel: CSV UTF-8), then upload it again.")]
+        ) from None
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel  # type: ignore[assignment]
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    missing = [c for c in COLUMNS if c not in header and c not in OPTIONAL_COLUMNS]
+    if not header or missing:
+        raise ImportRejected(
+            [],
+            [
+                _(
+                    "The first line must name the columns. Missing: %(columns)s.",
+                    columns=", ".join(missing or list(COLUMNS)),
+                )
+            ],
+        )
+    reader.fieldnames = header
+    return reader
+
+
+def check(content: bytes) -> list[tuple[int, SMEImportRow]]:
+    """Every row, validated; raises ImportRejected listing every rejected line."""
+    if not content.strip():
+        raise ImportRejected([], [_("Choose a CSV file to upload.")])
+    reader = _read(content)
+    valid: list[tuple[int, SMEImportRow]] = []
+    rejected: list[RejectedRow] = []
+    try:
+        for row in reader:
+            if len(valid) + len(rejected) >= MAX_ROWS:
+                raise ImportRejected(
+                    [], [_("Import at most %(n)s companies per file.", n=MAX_ROWS)]
+                )
+            line = reader.line_num
+            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                continue  # a blank line
+            try:
+                valid.append((line, validate(SMEImportRow, _row_input(row))))
+            except InvalidInput as error:
+                rejected.append(RejectedRow(line, _reasons(error.fields)))
+    except csv.Error as error:
+        raise ImportRejected(
+            [], [_("The file is not valid CSV (line %(n)s).", n=reader.line_num)]
+        ) from error
+    if not valid and not rejected:
+        raise ImportRejected([], [_("The file has no companies in it.")])
+    rejected += _duplicates(valid)
+    if rejected:
+        raise ImportRejected(sorted(rejected, key=lambda r: r.line))
+    return valid
+
+
+def _duplicates(rows: list[tuple[int, SMEImportRow]]) -> list[RejectedRow]:
+    """Emails and business numbers already registered, or seen on an earlier line."""
+    emails = [row.email for _line, row in rows]
+    numbers = [row.business_number for _line, row in rows]
+    taken_emails = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
+    taken_numbers = set(
+        db.session.scalars(select(SME.business_number).where(SME.business_number.in_(numbers)))
+    )
+    seen_email: dict[str, int] = {}
+    seen_number: dict[str, int] = {}
+    out = []
+    for line, row in rows:
+        reasons = []
+        if row.email in taken_emails:
+            reasons.append(_("Email: an account with this email already exists."))
+        elif row.email in seen_email:
+            reasons.append(_("Email: the same as line %(n)s.", n=seen_email[row.email]))
+        if row.business_number in taken_numbers:
+            reasons.append(
+                _("Business registration number: a company with this number is already registered.")
+            )
+        elif row.business_number in seen_number:
+            reasons.append(
+                _(
+                    "Business registration number: the same as line %(n)s.",
+                    n=seen_number[row.business_number],
+                )
+            )
+        seen_email.setdefault(row.email, line)
+        seen_number.setdefault(row.business_number, line)
+        if reasons:
+            out.append(RejectedRow(line, reasons))
+    return out
+
+
+def import_smes(content: bytes, coordinator: User, *, consent_confirmed: bool) -> list[SME]:
+    """Create one SME account per row, in the caller's transaction (it commits or rolls back)."""
+    problems = []
+    if not consent_confirmed:
+        problems.append(
+            _("Confirm that the companies agreed to the privacy notice before importing them.")
+        )
+    if problems:
+        raise ImportRejected([], problems)
+    rows = check(content)
+    unusable = accounts.hash_password(secrets.token_urlsafe(32))  # thrown away: see above
+    version = current_app.config["CONSENT_POLICY_VERSION"]
+    created = []
+    for line, row in rows:
+        user = User(email=row.email, password_hash=unusable, role=Role.SME, locale="ko")
+        user.sme = SME(business_number=row.business_number)
+        profiles.apply_sme_profile(user.sme, row)
+        db.session.add(user)
+        db.session.add(
+            Consent(user=user, policy_version=version, collection=True, provision_to_smes=True)
+        )
+        created.append((line, user))
+    db.session.flush()
+    for line, user in created:
+        audit.record(
+            "sme_imported",
+            actor=coordinator,
+            target=user.sme,
+            detail={"line": line, "consent": "attested_by_coordinator", "policy": version},
+        )
+    audit.record("smes_imported", actor=coordinator, detail={"count": len(created)})
+    return [user.sme for _line, user in created if user.sme is not None]

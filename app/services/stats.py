@@ -1,0 +1,283 @@
+"""The programme in numbers, for the coordinators' dashboard: aggregate SQL (GROUP BY) only.
+
+Every figure is one query that counts in the database; no list of students or matches is read
+into Python, so the dashboard costs the same at 1,000 and at 100,000 students.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import case, distinct, func, select
+
+from app.extensions import db
+from app.i18n import code_name
+from app.models import (
+    SME,
+    Match,
+    MatchCycle,
+    MatchStatus,
+    SMECode,
+    Student,
+    StudentCode,
+)
+
+TARGET_PLACED = 1000  # the programme's goal: 1,000 students placed with SMEs
+PLACED_STATUSES = (MatchStatus.APPROVED, MatchStatus.ACTIVE, MatchStatus.COMPLETED)
+CYCLES_SHOWN = 12
+
+
+@dataclass
+class CycleRow:
+    id: int
+    started_at: Any
+    new_students: int
+    new_smes: int
+    pool: int
+    proposed: int
+    matched: int  # approved, active or completed
+    pending: int  # still proposed
+    declined: int  # declined by a side or rejected by a coordinator
+    expired: int  # expired or withdrawn
+
+
+@dataclass
+class Breakdown:
+    code: str
+    name: str
+    students: int
+    smes: int
+    placed: int
+
+
+@dataclass
+class Rates:
+    student_answers: int
+    student_accepts: int
+    sme_answers: int
+    sme_accepts: int
+    decided: int  # approved (or later) + rejected by coordinators
+    approved: int
+
+    @staticmethod
+    def _share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def student(self) -> float | None:
+        return self._share(self.student_accepts, self.student_answers)
+
+    @property
+    def sme(self) -> float | None:
+        return self._share(self.sme_accepts, self.sme_answers)
+
+    @property
+    def coordinator(self) -> float | None:
+        return self._share(self.approved, self.decided)
+
+
+@dataclass
+class Programme:
+    students: int
+    smes: int
+    placed: int
+    target: int
+    by_status: dict[str, int]
+    rates: Rates
+    cycles: list[CycleRow] = field(default_factory=list)
+    markets: list[Breakdown] = field(default_factory=list)
+    industries: list[Breakdown] = field(default_factory=list)
+    regions: list[Breakdown] = field(default_factory=list)
+    nationalities: list[Breakdown] = field(default_factory=list)
+
+    @property
+    def progress(self) -> float:
+        return min(self.placed / self.target, 1.0) if self.target else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for row in data["cycles"]:
+            row["started_at"] = row["started_at"].isoformat() if row["started_at"] else None
+        data["progress"] = self.progress
+        data["rates"].update(
+            student=self.rates.student, sme=self.rates.sme, coordinator=self.rates.coordinator
+        )
+        return data
+
+
+def _count(query: Any) -> int:
+    return int(db.session.scalar(query) or 0)
+
+
+def placed_students() -> int:
+    """Students with an approved, active or completed match (each counted once)."""
+    return _count(
+        select(func.count(distinct(Match.student_id))).where(Match.status.in_(PLACED_STATUSES))
+    )
+
+
+def by_status() -> dict[str, int]:
+    rows = db.session.execute(select(Match.status, func.count(Match.id)).group_by(Match.status))
+    counts = {str(status): 0 for status in MatchStatus}
+    counts.update({str(status): n for status, n in rows})
+    return counts
+
+
+def rates() -> Rates:
+    def n(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = db.session.execute(
+        select(
+            n(Match.student_decision.is_not(None)),
+            n(Match.student_decision == "accept"),
+            n(Match.sme_decision.is_not(None)),
+            n(Match.sme_decision == "accept"),
+            n(Match.status.in_((*PLACED_STATUSES, MatchStatus.REJECTED))),
+            n(Match.status.in_(PLACED_STATUSES)),
+        )
+    ).one()
+    return Rates(*(int(v) for v in row))
+
+
+def per_cycle(limit: int = CYCLES_SHOWN) -> list[CycleRow]:
+    """The last cycles, oldest first: sign-ups since the previous one, and what became of its
+    proposals."""
+    recent = db.session.execute(
+        select(MatchCycle.id, MatchCycle.started_at, MatchCycle.n_students, MatchCycle.n_proposed)
+        .order_by(MatchCycle.id.desc())
+        .limit(limit)
+    ).all()
+    if not recent:
+        return []
+    ids = [row.id for row in recent]
+
+    def status_sum(statuses: tuple[MatchStatus, ...]) -> Any:
+        return func.coalesce(func.sum(case((Match.status.in_(statuses), 1), else_=0)), 0)
+
+    outcomes = {
+        row.cycle_id: row
+        for row in db.session.execute(
+            select(
+                Match.cycle_id,
+                status_sum(PLACED_STATUSES).label("matched"),
+                status_sum((MatchStatus.PROPOSED,)).label("pending"),
+                status_sum((MatchStatus.DECLINED, MatchStatus.REJECTED)).label("declined"),
+                status_sum((MatchStatus.EXPIRED, MatchStatus.WITHDRAWN)).label("expired"),
+            )
+            .where(Match.cycle_id.in_(ids))
+            .group_by(Match.cycle_id)
+        )
+    }
+    new_students = _signups_by_cycle(Student.created_at)
+    new_smes = _signups_by_cycle(SME.created_at)
+    rows = []
+    for row in reversed(recent):
+        outcome = outcomes.get(row.id)
+        rows.append(
+            CycleRow(
+                id=row.id,
+                started_at=row.started_at,
+                new_students=new_students.get(row.id, 0),
+                new_smes=new_smes.get(row.id, 0),
+                pool=row.n_students or 0,
+                proposed=row.n_proposed or 0,
+                matched=int(outcome.matched) if outcome else 0,
+                pending=int(outcome.pending) if outcome else 0,
+                declined=int(outcome.declined) if outcome else 0,
+                expired=int(outcome.expired) if outcome else 0,
+            )
+        )
+    return rows
+
+
+def _signups_by_cycle(created_at: Any) -> dict[int, int]:
+    """Sign-ups counted against the first cycle that started after them (one GROUP BY)."""
+    first_cycle = (
+        select(func.min(MatchCycle.id))
+        .where(MatchCycle.started_at >= created_at)
+        .correlate(created_at.class_)
+        .scalar_subquery()
+        .label("cycle_id")
+    )
+    rows = db.session.execute(
+        select(first_cycle, func.count()).select_from(created_at.class_).group_by(first_cycle)
+    )
+    return {cycle_id: n for cycle_id, n in rows if cycle_id is not None}
+
+
+def _placed_student_ids() -> Any:
+    return select(Match.student_id).where(Match.status.in_(PLACED_STATUSES)).distinct()
+
+
+def _breakdown(kind: str, taxonomy_kind: str) -> list[Breakdown]:
+    """Students and SMEs per code of `kind` (market, industry, region), and students placed."""
+    placed_ids = _placed_student_ids()
+    students = db.session.execute(
+        select(
+            StudentCode.code,
+            func.count(StudentCode.student_id),
+            func.coalesce(func.sum(case((StudentCode.student_id.in_(placed_ids), 1), else_=0)), 0),
+        )
+        .where(StudentCode.kind == kind)
+        .group_by(StudentCode.code)
+    ).all()
+    if kind == "region":  # an SME is in one region, a column of its own
+        smes = dict(
+            db.session.execute(select(SME.region, func.count(SME.id)).group_by(SME.region)).all()
+        )
+    else:
+        smes = dict(
+            db.session.execute(
+                select(SMECode.code, func.count(SMECode.sme_id))
+                .where(SMECode.kind == kind)
+                .group_by(SMECode.code)
+            ).all()
+        )
+    by_code = {code: (n, int(placed)) for code, n, placed in students}
+    rows = [
+        Breakdown(
+            code=code,
+            name=code_name(taxonomy_kind, code),
+            students=by_code.get(code, (0, 0))[0],
+            smes=smes.get(code, 0),
+            placed=by_code.get(code, (0, 0))[1],
+        )
+        for code in set(by_code) | set(smes)
+    ]
+    return sorted(rows, key=lambda r: (-(r.students + r.smes), r.code))
+
+
+def _nationalities() -> list[Breakdown]:
+    placed_ids = _placed_student_ids()
+    rows = db.session.execute(
+        select(
+            Student.nationality,
+            func.count(Student.id),
+            func.coalesce(func.sum(case((Student.id.in_(placed_ids), 1), else_=0)), 0),
+        ).group_by(Student.nationality)
+    ).all()
+    return sorted(
+        (
+            Breakdown(code, code_name("countries", code), n, 0, int(placed))
+            for code, n, placed in rows
+        ),
+        key=lambda r: (-r.students, r.code),
+    )
+
+
+def programme() -> Programme:
+    return Programme(
+        students=_count(select(func.count(Student.id))),
+        smes=_count(select(func.count(SME.id))),
+        placed=placed_students(),
+        target=TARGET_PLACED,
+        by_status=by_status(),
+        rates=rates(),
+        cycles=per_cycle(),
+        markets=_breakdown("market", "countries"),
+        industries=_breakdown("industry", "industries"),
+        regions=_breakdown("region", "regions"),
+        nationalities=_nationalities(),
+    )

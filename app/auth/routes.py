@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -15,7 +15,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.forms import CsrfOnlyForm
 from app.security import is_safe_next
-from app.services import accounts, privacy, uploads
+from app.services import accounts, privacy, tokens, uploads
 from app.services.audit import client_ip
 from app.services.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
 
@@ -81,6 +81,7 @@ def _account_page(**forms) -> str:  # type: ignore[no-untyped-def]
         "delete_form": DeleteAccountForm(formdata=None),
         "consent": consent,
         "button": CsrfOnlyForm(),
+        "api_tokens": tokens.of_user(current_user, page=1, per_page=100)[0],
     }
     context.update(forms)
     return render_template("auth/account.html", **context)
@@ -121,6 +122,19 @@ def change_consent() -> Response:
     )
     db.session.commit()
     flash(_("Your consent is updated."), "success")
+    return redirect(url_for(".account"))
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int) -> Response:
+    """Revoke one of my API tokens: programs using it are locked out at once."""
+    try:
+        tokens.revoke(token_id, current_user._get_current_object())
+    except tokens.TokenNotFound:
+        abort(404)
+    db.session.commit()
+    flash(_("The API token is revoked."), "success")
     return redirect(url_for(".account"))
 
 

@@ -14,6 +14,8 @@ exactly into per-item contributions, which is what the reasons are.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -27,6 +29,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import MultiLabelBinarizer
+from threadpoolctl import threadpool_limits
 
 from .profiles import SMEProfile, StudentProfile
 from .taxonomy import (
@@ -65,6 +68,19 @@ DEFAULT_WEIGHTS: Final[Mapping[str, float]] = {
 #: they sort below every acceptable pair (scores are in [0, 1]).
 _UNACCEPTABLE: Final[float] = -4.0
 _EN: Final[Locale] = Locale("en")
+#: Target size of one dense score block per worker: big enough for BLAS to
+#: run at full speed, small enough that the passes over it stay near cache.
+_BLOCK_TARGET_BYTES: Final[int] = 16 << 20
+_PoolPart = tuple[npt.NDArray[np.float32], "IntArray", "IntArray"]
+
+
+def _workers() -> int:
+    """Threads for the candidate pass: the CPUs this process may use (at most 8)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus))
 
 
 def _language_name(code: str) -> str:
@@ -524,9 +540,12 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                     ry.extend([bl.y_sme, bl.y_stu])
             rx.append(pen)
             ry.append(kor_y)
+            # YT is the transpose *view* of a C-contiguous (SMEs x features)
+            # matrix: BLAS multiplies X @ Y.T about twice as fast as with a
+            # C-contiguous (features x SMEs) right-hand side here.
             rank[by] = (
                 np.ascontiguousarray(np.hstack(rx), dtype=np.float32),
-                np.ascontiguousarray(np.hstack(ry).T, dtype=np.float32),
+                np.ascontiguousarray(np.hstack(ry), dtype=np.float32).T,
             )
         self._rank = rank
 
@@ -721,22 +740,30 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         got_j: list[IntArray] = []
         if rows_all.size and cols.size:
             X, YT = self._rank[by]
-            YT = YT[:, cols] if cols.size != m else YT
-            YT = np.ascontiguousarray(YT)
+            Y = np.ascontiguousarray(YT.T[cols])  # (SMEs, features); a view when all SMEs
+            Yf: npt.NDArray[np.float32] | None = None
+            Xf = X
+            floor_v = np.zeros(0, dtype=np.float32)
             if sme_floor is not None:
                 Xf, YTf = self._rank["sme"]
-                YTf = np.ascontiguousarray(YTf[:, cols])
+                Yf = np.ascontiguousarray(YTf.T[cols])
                 floor_v = np.asarray(sme_floor, dtype=np.float64)[cols].astype(np.float32) - np.float32(1e-5)
             mc = cols.size
-            step = chunk_size or max(1, min(rows_all.size, max_block_bytes // (4 * mc)))
+            workers = _workers()
+            # Each worker holds one block (plus temporaries), so the bound is
+            # split between them; small blocks also stay closer to cache.
+            per_block = max(1, min(max_block_bytes // workers, _BLOCK_TARGET_BYTES))
+            step = chunk_size or max(1, min(rows_all.size, per_block // (4 * mc)))
             kk = min(k, mc)
             pool: _SmeTopK | None = _SmeTopK(mc, k) if sme_side else None
-            for a in range(0, rows_all.size, step):
-                rows = rows_all[a : a + step]
-                block = X[rows] @ YT
-                if sme_floor is not None:
-                    fb = Xf[rows] @ YTf
+
+            def work(a0: int) -> tuple[IntArray, IntArray, _PoolPart | None]:
+                rows = rows_all[a0 : a0 + step]
+                block = X[rows] @ Y.T
+                if Yf is not None:
+                    fb = Xf[rows] @ Yf.T
                     block[fb < floor_v[None, :]] = _UNACCEPTABLE
+                    del fb
                 if ex_sorted.size:
                     lo = np.searchsorted(ex_sorted, rows[0] * m)
                     hi = np.searchsorted(ex_sorted, (rows[-1] + 1) * m)
@@ -748,11 +775,23 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                         block[rpos[okr], col_pos[ec[okr]]] = _UNACCEPTABLE
                 r_loc, c_loc = _topk_rows(block, kk)
                 keep = block[r_loc, c_loc] > _UNACCEPTABLE / 2
-                ck = np.sort(rows[r_loc[keep]] * m + cols[c_loc[keep]])
-                got_i.append(ck // max(m, 1))
-                got_j.append(ck % max(m, 1))
-                if pool is not None:
-                    pool.push(block, rows)
+                part = _SmeTopK.part(block, rows, k) if pool is not None else None
+                return rows[r_loc[keep]], cols[c_loc[keep]], part
+
+            starts = range(0, rows_all.size, step)
+            if workers > 1 and len(starts) > 1:
+                # numpy and BLAS release the GIL: chunks run on all cores,
+                # BLAS single-threaded inside each; results come in order.
+                with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as ex:
+                    results = list(ex.map(work, starts))
+            else:
+                results = [work(a0) for a0 in starts]
+            for ri, rj, part in results:
+                got_i.append(ri)
+                got_j.append(rj)
+                if pool is not None and part is not None:
+                    pool.push(part)
+            del results
             if pool is not None:
                 pi, pj = pool.result()
                 got_i.append(pi)
@@ -765,6 +804,8 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         key = gi * max(m, 1) + gj
         if sme_side or in_i.size:
             key = np.unique(key)  # the unions may repeat pairs
+        else:
+            key = np.sort(key)
         if ex_sorted.size and key.size and in_i.size:
             key = key[~np.isin(key, ex_sorted, assume_unique=False)]
         gi, gj = np.divmod(key, max(m, 1))
@@ -858,10 +899,14 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
 def _topk_rows(block: npt.NDArray[np.float32], k: int) -> tuple[IntArray, IntArray]:
     """Top-k column positions per row; ties at the k-th value -> lower column.
 
-    A lower bound on each row's k-th largest value comes from a strided
-    sample of the columns (the k-th largest of a subset can only be smaller),
-    so one compare pass keeps a small superset, which is then sorted. Rows
-    whose superset is large (heavy ties) take the exact partition path.
+    A lower bound ``tau`` on each row's k-th largest value comes from a
+    strided sample of the columns (the k-th largest of a subset can only be
+    smaller), so one compare pass keeps a small superset (about ``k x
+    stride`` per row). Rows with fewer than k entries above ``tau`` have
+    ``tau`` as their k-th value; the others get their exact k-th value from a
+    padded table of their survivors (or, for rare rows with very many, from a
+    partition of the whole row). Then: everything above the k-th value, plus
+    the lowest-index entries equal to it.
     """
     c, m = block.shape
     if c == 0 or k <= 0:
@@ -870,16 +915,14 @@ def _topk_rows(block: npt.NDArray[np.float32], k: int) -> tuple[IntArray, IntArr
         r, col = np.divmod(np.arange(c * m, dtype=np.int64), m)
         return r, col
     stride = max(1, min(8, m // (4 * k)))
-    if stride > 1:
-        sub = block[:, ::stride]
-        tau = np.partition(sub, sub.shape[1] - k, axis=1)[:, sub.shape[1] - k]
-    else:
-        tau = np.partition(block, m - k, axis=1)[:, m - k]
-    # Every top-k value is >= tau. Entries strictly above tau are a small
-    # superset when there are >= k of them; otherwise the k-th value *is*
-    # tau and the rest of the list is the lowest-index entries equal to it.
-    gt = block > tau[:, None]
-    count = np.count_nonzero(gt, axis=1)
+    sub = block[:, ::stride] if stride > 1 else block
+    ns = sub.shape[1]
+    tau = np.partition(sub, ns - k, axis=1)[:, ns - k]
+    flat = np.flatnonzero(block > tau[:, None])
+    r = flat // m
+    col = flat - r * m
+    v = block.ravel()[flat]
+    count = np.bincount(r, minlength=c)
     out_r: list[IntArray] = []
     out_c: list[IntArray] = []
     short = np.flatnonzero(count < k)
@@ -890,36 +933,44 @@ def _topk_rows(block: npt.NDArray[np.float32], k: int) -> tuple[IntArray, IntArr
         take = (np.arange(er.size) - first) < need[er]
         out_r.append(short[er[take]].astype(np.int64))
         out_c.append(ec[take].astype(np.int64))
-    flat = np.flatnonzero(gt)
-    if flat.size:
-        # Exact k-th value per row from the (small, padded) survivor table,
-        # then: everything above it, plus the lowest-index entries equal to it.
-        r, col = np.divmod(flat, m)
-        v = block.ravel()[flat]
-        pos = np.arange(r.size) - (np.cumsum(count) - count)[r]
-        big = count >= k
-        width = int(count.max())
-        table = np.full((c, width), -np.inf, dtype=block.dtype)
-        table[r, pos] = v
+    big = count >= k
+    if big.any():
         vk = np.full(c, np.inf, dtype=block.dtype)
-        if big.any():
-            vk[big] = np.partition(table[big], width - k, axis=1)[:, width - k]
-        above = v > vk[r]
-        tie = v == vk[r]
+        width_cap = 16 * k
+        heavy = np.flatnonzero(count > width_cap)
+        if heavy.size:
+            vk[heavy] = np.partition(block[heavy], m - k, axis=1)[:, m - k]
+        norm = big & (count <= width_cap)
+        if norm.any():
+            starts = np.cumsum(count) - count
+            sel = norm[r]
+            rs = r[sel]
+            pos = np.arange(flat.size, dtype=np.int64)[sel] - starts[rs]
+            idx = np.flatnonzero(norm)
+            rowpos = np.zeros(c, dtype=np.int64)
+            rowpos[idx] = np.arange(idx.size)
+            width = int(count[idx].max())
+            table = np.full((idx.size, width), -np.inf, dtype=block.dtype)
+            table[rowpos[rs], pos] = v[sel]
+            vk[idx] = np.partition(table, width - k, axis=1)[:, width - k]
+        vkr = vk[r]
+        above = v > vkr
+        tie = v == vkr
         n_above = np.bincount(r[above], minlength=c)
-        tie_rank = np.cumsum(tie) - 1
-        tie_first = np.full(c, 0, dtype=np.int64)
-        if tie.any():
-            tr = r[tie]
-            firsts = np.r_[True, tr[1:] != tr[:-1]]
-            tie_first[tr[firsts]] = tie_rank[tie][firsts]
-        tie_ok = tie & ((tie_rank - tie_first[r]) < (k - n_above[r]))
-        # rows with fewer than k above tau keep all of them (ties added above)
-        keep = np.where(big[r], above | tie_ok, True)
-        out_r.append(r[keep].astype(np.int64))
-        out_c.append(col[keep].astype(np.int64))
-    if not out_r:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        # rank of each tie within its row, in column order
+        tie_idx = np.flatnonzero(tie)
+        keep = above | ~big[r]
+        if tie_idx.size:
+            tr = r[tie_idx]
+            first = np.searchsorted(tr, tr, side="left")
+            rank = np.arange(tie_idx.size) - first
+            ok = rank < (k - n_above[tr])
+            keep[tie_idx[ok]] = True
+        out_r.append(r[keep])
+        out_c.append(col[keep])
+    else:
+        out_r.append(r)
+        out_c.append(col)
     return np.concatenate(out_r), np.concatenate(out_c)
 
 
@@ -938,16 +989,22 @@ class _SmeTopK:
         self.j: list[IntArray] = []
         self.size = 0
 
-    def push(self, block: npt.NDArray[np.float32], rows: IntArray) -> None:
-        # Column-wise top-k of this chunk first (bounded: k per SME), then
-        # keep what beats the SME's running k-th best.
-        kk = min(self.k, block.shape[0])
+    @staticmethod
+    def part(block: npt.NDArray[np.float32], rows: IntArray, k: int) -> _PoolPart:
+        """Column-wise top-k of one chunk (bounded: k per SME); no shared state."""
+        kk = min(k, block.shape[0])
         c_loc, r_loc = _topk_rows(np.ascontiguousarray(block.T), kk)
         v = block[r_loc, c_loc]
-        keep = (v > self.tau[c_loc]) & (v > _UNACCEPTABLE / 2)
+        ok = v > _UNACCEPTABLE / 2
+        return v[ok], rows[r_loc[ok]], c_loc[ok]
+
+    def push(self, part: _PoolPart) -> None:
+        """Merge one chunk's part; chunks must come in increasing student order."""
+        v, i, j = part
+        keep = v > self.tau[j]
         self.v.append(v[keep])
-        self.i.append(rows[r_loc[keep]])
-        self.j.append(c_loc[keep])
+        self.i.append(i[keep])
+        self.j.append(j[keep])
         self.size += int(keep.sum())
         if self.size > 4 * self.k * self.m + (1 << 16):
             self._compact()

@@ -38,6 +38,9 @@ def load_api_user() -> None:
 
 
 def end_api_request(_error: BaseException | None = None) -> None:
+    # Views commit what they change; whatever a read left open ends here, not at the context's
+    # end (on SQLite every transaction holds the write lock).
+    db.session.rollback()
     locale = g.pop("api_locale", None)
     if locale is not None:
         locale.__exit__(None, None, None)

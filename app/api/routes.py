@@ -66,7 +66,6 @@ from app.services.errors import (
     DomainError,
     InvalidInput,
     NotAllowed,
-    TooManyAttempts,
 )
 from app.services.validation import validate
 
@@ -91,8 +90,7 @@ class CycleRunning(DomainError):
 @bp.errorhandler(DomainError)
 def _domain_error(error: DomainError) -> Response:
     """A service said no: the same JSON shape for every refusal, never a 500."""
-    if not isinstance(error, AuthenticationFailed | TooManyAttempts):
-        db.session.rollback()
+    db.session.rollback()  # what must outlive a refusal (a failed login, a hit) is committed
     if isinstance(error, NotAllowed):
         audit.record("forbidden", detail={"path": request.path[:200]})
         db.session.commit()

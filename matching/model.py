@@ -26,9 +26,7 @@ import scipy.sparse as sp
 from babel import Locale
 from sklearn.base import BaseEstimator
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import MultiLabelBinarizer
 from threadpoolctl import threadpool_limits
 
 from .profiles import SMEProfile, StudentProfile
@@ -71,6 +69,9 @@ _EN: Final[Locale] = Locale("en")
 #: Target size of one dense score block per worker: big enough for BLAS to
 #: run at full speed, small enough that the passes over it stay near cache.
 _BLOCK_TARGET_BYTES: Final[int] = 16 << 20
+#: Documents the text model's SVD is fitted on at most.
+_SVD_SAMPLE: Final[int] = 20000
+_LangEntries = tuple["IntArray", list[str], "FloatArray"]
 _PoolPart = tuple[npt.NDArray[np.float32], "IntArray", "IntArray"]
 
 
@@ -311,14 +312,13 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
 
         needs = [self._needed_languages(s) for s in smes]
         self.sme_needs_ = needs
-        lang_vec = DictVectorizer(sort=True).fit([{lang: 1 for lang in nd} for nd in needs] or [{}])
-        mkt_vec = DictVectorizer(sort=True).fit([{c: 1 for c in s.markets} for s in smes] or [{}])
-        self.languages_ = [str(x) for x in lang_vec.feature_names_]
-        self.markets_ = [str(x) for x in mkt_vec.feature_names_]
+        self.languages_ = sorted({lang for nd in needs for lang in nd})
+        self.markets_ = sorted({c for s in smes for c in s.markets})
+        langs = self._student_languages(students)
 
         blocks = [
-            self._language_block(students, needs),
-            self._market_block(students, smes),
+            self._language_block(students, needs, langs),
+            self._market_block(students, smes, langs),
             self._industry_block(students, smes),
             self._region_block(students, smes),
             self._korean_block(students, smes),
@@ -343,29 +343,39 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                     out.append(lang)
         return tuple(out)
 
-    def _language_block(self, students: Sequence[StudentProfile], needs: list[tuple[str, ...]]) -> _Block:
+    @staticmethod
+    def _student_languages(students: Sequence[StudentProfile]) -> tuple[IntArray, list[str], FloatArray]:
+        """All (student, language, level weight) entries except Korean, in one pass."""
+        ent = [(i, c, LEVEL_WEIGHTS[v]) for i, s in enumerate(students) for c, v in s.languages.items() if c != "ko"]
+        rows = np.fromiter((e[0] for e in ent), dtype=np.int64, count=len(ent))
+        ws = np.fromiter((e[2] for e in ent), dtype=np.float64, count=len(ent))
+        return rows, [e[1] for e in ent], ws
+
+    def _language_block(
+        self, students: Sequence[StudentProfile], needs: list[tuple[str, ...]], langs: _LangEntries
+    ) -> _Block:
         L = len(self.languages_)
         col = {c: i for i, c in enumerate(self.languages_)}
         n, m = len(students), len(needs)
+        rows, codes, ws = langs
+        total = np.bincount(rows, weights=ws, minlength=n)
+        j = np.fromiter((col.get(c, -1) for c in codes), dtype=np.int64, count=len(codes))
+        ok = j >= 0
         lev = np.zeros((n, L))
         share = np.zeros((n, L))
-        for i, s in enumerate(students):
-            own = {c: LEVEL_WEIGHTS[v] for c, v in s.languages.items() if c != "ko"}
-            total = sum(own.values())
-            for c, w in own.items():
-                j = col.get(c)
-                if j is not None:
-                    lev[i, j] = w
-                    share[i, j] = w / total  # share of the student's language skills
+        lev[rows[ok], j[ok]] = ws[ok]
+        share[rows[ok], j[ok]] = ws[ok] / total[rows[ok]]  # share of the student's language skills
+        nr = [(jj, col[c]) for jj, nd in enumerate(needs) for c in nd]
         need = np.zeros((m, L))
-        for j, nd in enumerate(needs):
-            for c in nd:
-                need[j, col[c]] = 1.0
+        if nr:
+            need[tuple(np.array(nr, dtype=np.int64).T)] = 1.0
         cnt = need.sum(axis=1, keepdims=True)
         need_mean = np.divide(need, cnt, out=np.zeros_like(need), where=cnt > 0)
         return _Block("language", list(self.languages_), lev, need_mean, share, need, False)
 
-    def _market_block(self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> _Block:
+    def _market_block(
+        self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile], langs: _LangEntries
+    ) -> _Block:
         C = len(self.markets_)
         col = {c: i for i, c in enumerate(self.markets_)}
         # Which markets each language reaches (CLDR official/de facto).
@@ -376,51 +386,73 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         n, m = len(students), len(smes)
         ability = np.zeros((n, C))
         pref = np.zeros((n, C))
-        for i, s in enumerate(students):
-            a_row = ability[i]
-            p_row = pref[i]
-            outside = 0.0  # interest mass in markets no SME targets
-            for lang, level in s.languages.items():
-                w = LEVEL_WEIGHTS[level]
-                for j in reach.get(lang, ()):
-                    a_row[j] = max(a_row[j], LANGUAGE_MARKET_FACTOR * w)
-                    p_row[j] = max(p_row[j], LANGUAGE_MARKET_PREFERENCE_FACTOR * w)
-            for c in dict.fromkeys(s.markets):
-                j2 = col.get(c)
-                if j2 is None:
-                    outside += KNOWN_MARKET_WEIGHT
-                else:
-                    a_row[j2] = max(a_row[j2], KNOWN_MARKET_WEIGHT)
-                    p_row[j2] = max(p_row[j2], KNOWN_MARKET_WEIGHT)
-            jn = col.get(s.nationality)
-            if jn is None:
-                outside += HOME_MARKET_WEIGHT if s.nationality not in s.markets else 0.0
-            else:
-                a_row[jn] = HOME_MARKET_WEIGHT
-                p_row[jn] = HOME_MARKET_WEIGHT
-            total = p_row.sum() + outside
-            if total > 0:
-                p_row /= total  # share of the student's market interest
+        # Markets reached through a language: one vectorised step per language
+        # (a student lists each language once, so no row repeats in a step).
+        rows, codes, ws = langs
+        by_lang: dict[str, list[int]] = {}
+        for e, c in enumerate(codes):
+            if c in reach:
+                by_lang.setdefault(c, []).append(e)
+        for lang, ents in by_lang.items():
+            e_idx = np.asarray(ents, dtype=np.int64)
+            r = rows[e_idx][:, None]
+            js = np.asarray(reach[lang], dtype=np.int64)[None, :]
+            w = ws[e_idx][:, None]
+            ability[r, js] = np.maximum(ability[r, js], LANGUAGE_MARKET_FACTOR * w)
+            pref[r, js] = np.maximum(pref[r, js], LANGUAGE_MARKET_PREFERENCE_FACTOR * w)
+        # Markets the student knows (deduplicated per student); those no SME
+        # targets still count in the student's interest mass ("outside").
+        known = [(i, col.get(c, -1)) for i, s in enumerate(students) for c in dict.fromkeys(s.markets)]
+        kr = np.fromiter((x[0] for x in known), dtype=np.int64, count=len(known))
+        kj = np.fromiter((x[1] for x in known), dtype=np.int64, count=len(known))
+        kin = kj >= 0
+        outside = KNOWN_MARKET_WEIGHT * np.bincount(kr[~kin], minlength=n).astype(np.float64)
+        ability[kr[kin], kj[kin]] = np.maximum(ability[kr[kin], kj[kin]], KNOWN_MARKET_WEIGHT)
+        pref[kr[kin], kj[kin]] = np.maximum(pref[kr[kin], kj[kin]], KNOWN_MARKET_WEIGHT)
+        jn = np.fromiter((col.get(s.nationality, -1) for s in students), dtype=np.int64, count=n)
+        home_out = np.fromiter(
+            (s.nationality not in col and s.nationality not in s.markets for s in students), dtype=bool, count=n
+        )
+        outside += np.where(home_out, HOME_MARKET_WEIGHT, 0.0)
+        hi = np.flatnonzero(jn >= 0)
+        ability[hi, jn[hi]] = HOME_MARKET_WEIGHT
+        pref[hi, jn[hi]] = HOME_MARKET_WEIGHT
+        total = pref.sum(axis=1) + outside
+        pos = total > 0
+        pref[pos] /= total[pos, None]  # share of the student's market interest
+        tr = [(j, col[c]) for j, e in enumerate(smes) for c in e.markets]
         tgt = np.zeros((m, C))
-        for j, e in enumerate(smes):
-            for c in e.markets:
-                tgt[j, col[c]] = 1.0
+        if tr:
+            tgt[tuple(np.array(tr, dtype=np.int64).T)] = 1.0
         cnt = tgt.sum(axis=1, keepdims=True)
         tgt_mean = np.divide(tgt, cnt, out=np.zeros_like(tgt), where=cnt > 0)
         return _Block("market", list(self.markets_), ability, tgt_mean, pref, tgt, False)
 
+    @staticmethod
+    def _one_hot(lists: Iterable[Iterable[str]], col: Mapping[str, int], n: int) -> FloatArray:
+        """0/1 matrix (n x len(col)) of the known codes in each list."""
+        ent = [(i, col[c]) for i, lst in enumerate(lists) for c in lst if c in col]
+        out = np.zeros((n, len(col)))
+        if ent:
+            out[tuple(np.array(ent, dtype=np.int64).T)] = 1.0
+        return out
+
+    @staticmethod
+    def _best_of(x: FloatArray, table: FloatArray) -> FloatArray:
+        """``out[i, b] = max_a x[i, a] * table[a, b]`` (x >= 0), one column at a time."""
+        out = np.zeros((x.shape[0], table.shape[1]))
+        for a in np.flatnonzero(x.any(axis=0)):
+            np.maximum(out, x[:, a : a + 1] * table[a][None, :], out=out)
+        return out
+
     def _industry_block(self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> _Block:
-        K = len(INDUSTRIES)
         rel = np.array([[INDUSTRY_RELATEDNESS.get((a, b), 0.0) for b in INDUSTRIES] for a in INDUSTRIES])
-        mlb = MultiLabelBinarizer(classes=list(INDUSTRIES))
-        known = set(INDUSTRIES)
-        x = mlb.fit_transform([[c for c in s.industries if c in known] for s in students]).astype(float)
-        y = mlb.transform([[c for c in e.industries if c in known] for e in smes]).astype(float)
-        x = x.reshape(len(students), K)
-        y = y.reshape(len(smes), K)
+        col = {c: i for i, c in enumerate(INDUSTRIES)}
+        x = self._one_hot((s.industries for s in students), col, len(students))
+        y = self._one_hot((e.industries for e in smes), col, len(smes))
         # reach[i, b] = best relatedness of any of i's industries to b
-        x_reach = (x[:, :, None] * rel[None, :, :]).max(axis=1) if len(students) else np.zeros((0, K))
-        y_reach = (y[:, :, None] * rel[None, :, :]).max(axis=1) if len(smes) else np.zeros((0, K))
+        x_reach = self._best_of(x, rel)
+        y_reach = self._best_of(y, rel)
         xc = x.sum(axis=1, keepdims=True)
         yc = y.sum(axis=1, keepdims=True)
         x_share = np.divide(x, xc, out=np.zeros_like(x), where=xc > 0)
@@ -430,20 +462,10 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         return _Block("industry", list(INDUSTRIES), x_reach, y_mean, x_share, y_reach, False)
 
     def _region_block(self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> _Block:
-        R = len(REGIONS)
         col = {c: i for i, c in enumerate(REGIONS)}
         near = np.array([[REGION_CLOSENESS.get((a, b), 0.0) for b in REGIONS] for a in REGIONS])
-        x = np.zeros((len(students), R))
-        for i, s in enumerate(students):
-            for r in s.regions:
-                j = col.get(r)
-                if j is not None:
-                    np.maximum(x[i], near[j], out=x[i])
-        y = np.zeros((len(smes), R))
-        for j, e in enumerate(smes):
-            c = col.get(e.region)
-            if c is not None:
-                y[j, c] = 1.0
+        x = self._best_of(self._one_hot((s.regions for s in students), col, len(students)), near)
+        y = self._one_hot(((e.region,) for e in smes), col, len(smes))
         return _Block("region", list(REGIONS), x, y, x, y, True)
 
     def _korean_block(self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> _Block:
@@ -475,7 +497,15 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                     emb = mat.toarray()
                 else:
                     svd = TruncatedSVD(n_components=self.text_dims, random_state=self.random_state)
-                    emb = svd.fit_transform(mat)
+                    rows_n = mat.shape[0]
+                    if rows_n > _SVD_SAMPLE:
+                        # The latent space is learnt from an evenly spaced
+                        # sample (deterministic); projecting everyone is one
+                        # sparse product. Keeps fit linear with a small slope.
+                        svd.fit(mat[np.linspace(0, rows_n - 1, _SVD_SAMPLE).astype(np.int64)])
+                        emb = svd.transform(mat)
+                    else:
+                        emb = svd.fit_transform(mat)
                 norms = np.linalg.norm(emb, axis=1, keepdims=True)
                 emb = np.divide(emb, norms, out=np.zeros_like(emb), where=norms > 0)
                 has = has * (norms[:, 0] > 0)
@@ -487,30 +517,37 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
 
     # ------------------------------------------------------------ matrices
     def _assemble(self) -> None:
-        """Build weighted view matrices and the float32 ranking matrices."""
+        """Build weighted view matrices and the float32 ranking matrices.
+
+        Every output is allocated once and filled block by block (no
+        intermediate stacks): at 100,000 students the copies cost more than
+        the features themselves.
+        """
         w = self.weights_
         b = float(self.priority_bonus) if any(bl.factor == "priority" for bl in self._blocks) else 0.0
-        xs, ys, xt, yt, fs = [], [], [], [], []
-        for bl in self._blocks:
+        n, m = self.n_students_, self.n_smes_
+        widths = [bl.x_sme.shape[1] for bl in self._blocks]
+        F = sum(widths)
+        xs, xt = np.empty((n, F)), np.empty((n, F))
+        ys, yt = np.empty((m, F)), np.empty((m, F))
+        fs: list[str] = []
+        off = 0
+        for bl, width in zip(self._blocks, widths):
             if bl.factor == "priority":
                 ws, wt = b, 0.0
             else:
                 ws, wt = w[bl.factor] * (1.0 - b), w[bl.factor]
-            xs.append(bl.x_sme * ws)
-            ys.append(bl.y_sme)
-            xt.append(bl.x_stu * wt)
-            yt.append(bl.y_stu)
-            fs.extend([bl.factor] * bl.x_sme.shape[1])
-        n, m = self.n_students_, self.n_smes_
-        self._xs = np.hstack(xs) if xs else np.zeros((n, 0))
-        self._ys = np.hstack(ys) if ys else np.zeros((m, 0))
-        self._xt = np.hstack(xt) if xt else np.zeros((n, 0))
-        self._yt = np.hstack(yt) if yt else np.zeros((m, 0))
-        self._col_factor = np.array(fs)
+            sl = slice(off, off + width)
+            off += width
+            np.multiply(bl.x_sme, ws, out=xs[:, sl])
+            np.multiply(bl.x_stu, wt, out=xt[:, sl])
+            ys[:, sl] = bl.y_sme
+            yt[:, sl] = bl.y_stu
+            fs.extend([bl.factor] * width)
+        self._xs, self._ys, self._xt, self._yt = xs, ys, xt, yt
+        self._col_factor = np.array(fs, dtype=object).astype(str) if fs else np.zeros(0, dtype=str)
         self._col_label = [lab for bl in self._blocks for lab in bl.labels]
-        main = np.isin(self._col_factor, MAIN_FACTORS)
-        self._xs_main, self._xt_main = self._xs[:, main], self._xt[:, main]
-        self._ys_main, self._yt_main = self._ys[:, main], self._yt[:, main]
+        self._main_cols = np.isin(self._col_factor, MAIN_FACTORS)
         # Unacceptable-by-TOPIK columns: a one-hot of the SME's minimum times
         # a large negative for levels above the student's.
         pen = np.where(self.topik_[:, None] < np.arange(7)[None, :], _UNACCEPTABLE, 0.0)
@@ -519,34 +556,36 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         # both views are merged so the product stays narrow.
         rank: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = {}
         for by in ("combined", "student", "sme"):
-            rx, ry = [], []
+            parts: list[tuple[FloatArray, float, FloatArray]] = []  # (x, factor, y)
             off = 0
-            for bl in self._blocks:
-                width = bl.x_sme.shape[1]
+            for bl, width in zip(self._blocks, widths):
                 sl = slice(off, off + width)
                 off += width
-                a_s, a_t = self._xs[:, sl], self._xt[:, sl]
                 if by == "student":
-                    rx.append(a_t)
-                    ry.append(bl.y_stu)
+                    parts.append((xt[:, sl], 1.0, bl.y_stu))
                 elif by == "sme":
-                    rx.append(a_s)
-                    ry.append(bl.y_sme)
+                    parts.append((xs[:, sl], 1.0, bl.y_sme))
                 elif bl.shared_y:
-                    rx.append(0.5 * (a_s + a_t))
-                    ry.append(bl.y_sme)
+                    parts.append((xs[:, sl] + xt[:, sl], 0.5, bl.y_sme))
                 else:
-                    rx.extend([0.5 * a_s, 0.5 * a_t])
-                    ry.extend([bl.y_sme, bl.y_stu])
-            rx.append(pen)
-            ry.append(kor_y)
+                    parts.extend([(xs[:, sl], 0.5, bl.y_sme), (xt[:, sl], 0.5, bl.y_stu)])
+            parts.append((pen, 1.0, kor_y))
+            W = sum(px.shape[1] for px, _, _ in parts)
             # YT is the transpose *view* of a C-contiguous (SMEs x features)
             # matrix: BLAS multiplies X @ Y.T about twice as fast as with a
             # C-contiguous (features x SMEs) right-hand side here.
-            rank[by] = (
-                np.ascontiguousarray(np.hstack(rx), dtype=np.float32),
-                np.ascontiguousarray(np.hstack(ry), dtype=np.float32).T,
-            )
+            X = np.empty((n, W), dtype=np.float32)
+            Y = np.empty((m, W), dtype=np.float32)
+            off = 0
+            for px, f, py in parts:
+                sl = slice(off, off + px.shape[1])
+                off += px.shape[1]
+                if f == 1.0:
+                    X[:, sl] = px
+                else:
+                    np.multiply(px, f, out=X[:, sl], casting="same_kind")
+                Y[:, sl] = py
+            rank[by] = (X, Y.T)
         self._rank = rank
 
     def _check_fitted(self) -> None:
@@ -642,8 +681,9 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         step = 1 << 16
         for a in range(0, si.size, step):
             i, j = si[a : a + step], sj[a : a + step]
-            main[a : a + step] = np.einsum("ij,ij->i", self._xt_main[i], self._yt_main[j]) + np.einsum(
-                "ij,ij->i", self._xs_main[i], self._ys_main[j]
+            mc = self._main_cols
+            main[a : a + step] = np.einsum("ij,ij->i", self._xt[i][:, mc], self._yt[j][:, mc]) + np.einsum(
+                "ij,ij->i", self._xs[i][:, mc], self._ys[j][:, mc]
             )
         return ok & (main > 1e-12)
 

@@ -73,7 +73,7 @@ class LanguageRowForm(Form):
 
 def fill_language_rows(rows: Any) -> None:
     languages = code_choices("languages", _("— choose —"))
-    levels = code_choices("levels")
+    levels = code_choices("levels", _("— level —"))
     for row in rows:
         row.code.choices = languages
         row.level.choices = levels

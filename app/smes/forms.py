@@ -10,7 +10,6 @@ from wtforms import (
     EmailField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -30,10 +29,9 @@ class SMEProfileForm(FlaskForm):
     contact_name = StringField(_l("Contact person"))
     industries = MultiCheckboxField(_l("Industries"))
     products = TextAreaField(_l("Products"))
-    markets = SelectMultipleField(_l("Export markets you target"), validate_choice=False)
-    languages_needed = SelectMultipleField(
-        _l("Languages you need (leave empty to use the languages of your markets)"),
-        validate_choice=False,
+    markets = MultiCheckboxField(_l("Export markets you target"))
+    languages_needed = MultiCheckboxField(
+        _l("Languages you need (leave empty to use the languages of your markets)")
     )
     region = SelectField(_l("Region"), validate_choice=False)
     capacity = RawNumberField(_l("How many students you can host (1–20)"))

@@ -10,7 +10,6 @@ from wtforms import (
     EmailField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -39,7 +38,7 @@ class StudentProfileForm(FlaskForm):
     )
     university = StringField(_l("University"))
     major = StringField(_l("Major"))
-    markets = SelectMultipleField(_l("Export markets you know"), validate_choice=False)
+    markets = MultiCheckboxField(_l("Export markets you know"))
     industries = MultiCheckboxField(_l("Industries you are interested in"))
     regions = MultiCheckboxField(_l("Regions of Korea where you can work"))
     hours_per_week = RawNumberField(_l("Hours per week you can give"))

@@ -69,7 +69,10 @@ def test_student_signs_up_in_korean_and_sees_dashboard(page: Page, snap: Any) ->
     page.select_option('[name="topik_level"]', "4")
     page.fill('[name="university"]', "서울대학교")
     page.fill('[name="major"]', "국제무역학")
-    page.select_option('[name="markets"]', ["VN", "TH"])
+    for market in ("VN", "TH"):  # a long, filterable checklist: type, then tick
+        page.fill('[data-checklist]:has([name="markets"]) [data-filter]', market)
+        page.check(f'[name="markets"][value="{market}"]')
+    page.fill('[data-checklist]:has([name="markets"]) [data-filter]', "")
     page.check('input[name="industries"][value="cosmetics"]')
     page.check('input[name="industries"][value="processed_food"]')
     page.check('input[name="regions"][value="seoul"]')
@@ -129,7 +132,10 @@ def test_sme_signup_errors_are_shown_beside_the_fields(page: Page, snap: Any) ->
     page.fill('[name="password"]', PASSWORD)
     page.fill('[name="business_number"]', "12345")  # not 10 digits
     page.fill('[name="products"]', "Sunscreen, sheet masks")
-    page.select_option('[name="markets"]', ["VN", "TH"])
+    for market in ("VN", "TH"):  # a long, filterable checklist: type, then tick
+        page.fill('[data-checklist]:has([name="markets"]) [data-filter]', market)
+        page.check(f'[name="markets"][value="{market}"]')
+    page.fill('[data-checklist]:has([name="markets"]) [data-filter]', "")
     page.fill('[name="capacity"]', "25")  # 1 to 20
     # No company name, contact, industry, region or consent.
     response = submit(page)
@@ -147,7 +153,7 @@ def test_sme_signup_errors_are_shown_beside_the_fields(page: Page, snap: Any) ->
     # What was typed is still there (but never the password).
     expect(page.locator('[name="email"]')).to_have_value(email)
     expect(page.locator('[name="products"]')).to_have_value("Sunscreen, sheet masks")
-    expect(page.locator('[name="markets"] option:checked')).to_have_count(2)
+    expect(page.locator('[name="markets"]:checked')).to_have_count(2)
     expect(page.locator('[name="password"]')).to_have_value("")
 
     # Fix everything but the check digit: the number is refused for that reason alone.

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from app.forms import RawNumberField, apply_errors
 from app.i18n import translate_errors
@@ -27,7 +28,7 @@ class MatchActionForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.outcome.choices = [(code, str(label)) for code, label in OUTCOMES.items()]
+        self.outcome.choices = [SelectChoice(code, str(label)) for code, label in OUTCOMES.items()]
 
 
 class PairForm(FlaskForm):
@@ -54,12 +55,16 @@ FACTOR_LABELS = {
 class SettingsForm(FlaskForm):
     mode = SelectField(
         _l("Assignment"),
-        choices=[
-            ("stable", _l("Stable (nobody would rather swap)")),
-            ("optimal", _l("Optimal (highest total score)")),
-        ],
         validate_choice=False,
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mode.choices = [
+            SelectChoice("stable", str(_l("Stable (nobody would rather swap)"))),
+            SelectChoice("optimal", str(_l("Optimal (highest total score)"))),
+        ]
+
     candidates_k = RawNumberField(_l("Candidates per student (5–500)"))
     expiry_days = RawNumberField(_l("Days before an unanswered proposal expires (1–90)"))
 

@@ -25,7 +25,6 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app import jobs
 from app.coordinators.forms import (
     FACTOR_LABELS,
     BulkForm,
@@ -336,10 +335,7 @@ def cycles_page() -> str:
 
 
 def _cycles_page(form: ScheduleForm, form_errors: list[str] | None = None) -> str:
-    try:
-        next_run = jobs.next_run_time(current_app)
-    except ValueError:
-        next_run = None
+    next_run = tuning.next_run()
     return render_template(
         "coordinators/cycles.html",
         form=form,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
@@ -250,6 +251,21 @@ def set_schedule(expression: str, coordinator: User) -> MatchSettings:
     )
     db.session.flush()
     return settings
+
+
+def next_run() -> datetime | None:
+    """When the stored schedule fires next, or None if it is not valid.
+
+    (Like app.jobs.next_run_time, but in the caller's session: that one opens an app context of
+    its own, whose session would wait on the request's own write lock on SQLite.)"""
+    from app.jobs import cron_trigger
+
+    schedule = current()["schedule"] or current_app.config["MATCH_SCHEDULE"]
+    try:
+        trigger = cron_trigger(schedule, current_app.config["SCHEDULER_TIMEZONE"])
+    except ValueError:
+        return None
+    return trigger.get_next_fire_time(None, datetime.now(trigger.timezone))
 
 
 __all__ = ["FACTORS", "MESSAGES", "Preview", "SettingsIn", "current", "preview", "save"]

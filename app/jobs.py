@@ -49,6 +49,18 @@ def deliver_mail(app: Flask) -> None:
         notifications.send_pending()
 
 
+def purge_expired_data(app: Flask) -> None:
+    """Job: delete what is past its retention period, files after the commit."""
+    from app.extensions import db
+    from app.services import privacy, uploads
+
+    with app.app_context():
+        report = privacy.purge_expired()
+        db.session.commit()
+        uploads.delete_files(report.files)
+        log.info("retention purge: %s accounts, %s emails", report.accounts, report.outbox)
+
+
 def current_schedule(app: Flask) -> str:
     """The coordinators' schedule from the database, else MATCH_SCHEDULE."""
     from app.extensions import db
@@ -87,6 +99,7 @@ def configure_scheduler(scheduler: BaseScheduler, app: Flask) -> None:
 
     scheduler.add_job(follow_schedule, "interval", seconds=30, id="follow-schedule")
     scheduler.add_job(deliver_mail, "interval", minutes=5, args=[app], id="deliver-mail")
+    scheduler.add_job(purge_expired_data, "cron", hour=3, args=[app], id="retention-purge")
     log.info(
         "scheduler (pid %s): matching cycles on %r (%s)", os.getpid(), state["schedule"], timezone
     )

@@ -204,12 +204,17 @@ def change_password(user: User, data: dict[str, Any]) -> None:
     audit.record("password_changed", actor=user)
 
 
-def delete_account(user: User) -> list[str]:
+def delete_account(user: User, *, reason: str = "self") -> list[str]:
     """Delete a user and every row about them; returns the files to remove once committed.
 
-    One audit entry remains (PIPA: the fact of deletion, not the data)."""
+    One audit entry remains (PIPA: the fact of deletion, not the data). `reason` says who
+    asked: the person ("self") or the retention rule ("retention")."""
     files = uploads.files_of(user)
-    audit.record("account_deleted", actor=user, detail={"user_id": user.id, "role": str(user.role)})
+    audit.record(
+        "account_deleted",
+        actor=user if reason == "self" else None,
+        detail={"user_id": user.id, "role": str(user.role), "reason": reason},
+    )
     end_all_sessions(user)
     db.session.delete(user)
     db.session.flush()

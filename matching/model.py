@@ -13,10 +13,12 @@ exactly into per-item contributions, which is what the reasons are.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -295,6 +297,12 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         MatchModel
             ``self``.
         """
+        with _gc_paused():
+            return self._fit(students, smes, priority)
+
+    def _fit(
+        self, students: Sequence[StudentProfile], smes: Sequence[SMEProfile], priority: npt.ArrayLike | None
+    ) -> MatchModel:
         self.weights_ = _normalise_weights(self.weights)
         if not 0.0 <= float(self.priority_bonus) < 1.0:
             raise ValueError("priority_bonus must be in [0, 1)")
@@ -523,6 +531,8 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         intermediate stacks): at 100,000 students the copies cost more than
         the features themselves.
         """
+        for cached in ("_groups", "_f32"):  # derived from the previous fit
+            self.__dict__.pop(cached, None)
         w = self.weights_
         b = float(self.priority_bonus) if any(bl.factor == "priority" for bl in self._blocks) else 0.0
         n, m = self.n_students_, self.n_smes_
@@ -876,31 +886,97 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             overlap get a zero-weight ``*.no_overlap`` reason; a TOPIK below
             the minimum gets ``korean.below_minimum``.
         """
+        return self.explain_pairs([int(student_idx)], [int(sme_idx)])[0]
+
+    def _reason_groups(self) -> tuple[list[tuple[str, str]], npt.NDArray[np.float64]]:
+        """Reason groups (factor, label) and the column -> group 0/1 matrix.
+
+        Each language, market, industry and region column is its own group;
+        Korean, text and priority columns collapse into one group per factor.
+        """
+        if not hasattr(self, "_groups"):
+            index: dict[tuple[str, str], int] = {}
+            col_group = []
+            for f, lab in zip(self._col_factor.tolist(), self._col_label):
+                key = (f, "" if f in ("korean", "text", "priority") else lab)
+                col_group.append(index.setdefault(key, len(index)))
+            onehot = np.zeros((len(col_group), len(index)))
+            onehot[np.arange(len(col_group)), col_group] = 1.0
+            self._groups = (list(index), onehot)
+        return self._groups
+
+    def explain_pairs(self, student_idx: npt.ArrayLike, sme_idx: npt.ArrayLike) -> list[list[Reason]]:
+        """``explain`` for many pairs at once (contributions computed in bulk).
+
+        Parameters
+        ----------
+        student_idx, sme_idx : array-like of int
+            Same length; pair ``p`` is ``(student_idx[p], sme_idx[p])``.
+
+        Returns
+        -------
+        list of list of Reason
+            One list per pair, as ``explain`` returns it.
+        """
         self._check_fitted()
-        i, j = int(student_idx), int(sme_idx)
-        st, sm = self.students_[i], self.smes_[j]
-        contrib = 0.5 * (self._xs[i] * self._ys[j] + self._xt[i] * self._yt[j])
-        reasons: list[Reason] = []
-        acc: dict[tuple[str, str], float] = {}
-        for c in np.flatnonzero(contrib != 0.0):
-            f = str(self._col_factor[c])
-            lab = self._col_label[c]
-            if f in ("korean", "text", "priority"):
-                lab = ""
-            acc[(f, lab)] = acc.get((f, lab), 0.0) + float(contrib[c])
-        seen = {f for f, _ in acc}
-        for (f, lab), wgt in acc.items():
-            reasons.append(self._reason(f, lab, wgt, st, sm))
-        for f in MAIN_FACTORS:
-            if f not in seen:
-                reasons.append(Reason(f, f"{f}.no_overlap", {}, 0.0))
-        if st.topik_level < sm.min_topik:
-            reasons.append(
-                Reason("korean", "korean.below_minimum", {"topik": st.topik_level, "min_topik": sm.min_topik}, 0.0)
-            )
-        # Clamp noise like score_pairs so the sum matches it exactly.
-        reasons.sort(key=lambda r: (-r.weight, r.factor, r.key, sorted(r.params.items())))
-        return reasons
+        si = np.asarray(student_idx, dtype=np.int64).ravel()
+        sj = np.asarray(sme_idx, dtype=np.int64).ravel()
+        if si.shape != sj.shape:
+            raise ValueError("student_idx and sme_idx must have the same length")
+        with _gc_paused():
+            return self._explain_pairs(si, sj)
+
+    def _explain_pairs(self, si: IntArray, sj: IntArray) -> list[list[Reason]]:
+        groups, onehot = self._reason_groups()
+        out: list[list[Reason]] = []
+        step = 4096  # bounded temporaries: step x columns x 8 bytes
+        for a in range(0, si.size, step):
+            i, j = si[a : a + step], sj[a : a + step]
+            contrib = 0.5 * (self._xs[i] * self._ys[j] + self._xt[i] * self._yt[j])
+            wsum = contrib @ onehot  # per (pair, group): summed contribution
+            has = (contrib != 0.0) @ onehot > 0  # groups with a nonzero column
+            pr, pg = np.nonzero(has)
+            wv = wsum[pr, pg]
+            # Per pair, largest weight first (the final order when weights
+            # are distinct and positive; other pairs are sorted fully below).
+            order = np.lexsort((pg, -wv, pr))
+            pr, pg, wv = pr[order], pg[order], wv[order]
+            tie = np.zeros(i.size, bool)
+            same = (pr[1:] == pr[:-1]) & (wv[1:] == wv[:-1])
+            tie[pr[1:][same]] = True
+            tie[pr[wv <= 0.0]] = True
+            bounds = np.searchsorted(pr, np.arange(i.size + 1)).tolist()
+            wl, gl = wv.tolist(), pg.tolist()
+            present = np.zeros((i.size, len(FACTORS) + 1), bool)
+            fid = {f: q for q, f in enumerate(FACTORS)}
+            gf = np.array([fid.get(f, len(FACTORS)) for f, _ in groups], dtype=np.int64)
+            present[pr, gf[pg]] = True
+            no_ind = (~present[:, fid["industry"]]).tolist()
+            no_lang = (~present[:, fid["language"]]).tolist()
+            no_mkt = (~present[:, fid["market"]]).tolist()
+            below = (self.topik_[i] < self.min_topik_[j]).tolist()
+            tie_l = tie.tolist()
+            reason = self._reason
+            for p, (ii, jj) in enumerate(zip(i.tolist(), j.tolist())):
+                st, sm = self.students_[ii], self.smes_[jj]
+                reasons = [reason(*groups[gl[q]], wl[q], st, sm) for q in range(bounds[p], bounds[p + 1])]
+                # Zero-weight reasons, already in (factor, key) order.
+                if no_ind[p]:
+                    reasons.append(Reason("industry", "industry.no_overlap", {}, 0.0))
+                if below[p]:
+                    reasons.append(
+                        Reason(
+                            "korean", "korean.below_minimum", {"topik": st.topik_level, "min_topik": sm.min_topik}, 0.0
+                        )
+                    )
+                if no_lang[p]:
+                    reasons.append(Reason("language", "language.no_overlap", {}, 0.0))
+                if no_mkt[p]:
+                    reasons.append(Reason("market", "market.no_overlap", {}, 0.0))
+                if tie_l[p]:
+                    reasons.sort(key=_reason_order)
+                out.append(reasons)
+        return out
 
     def _reason(self, f: str, lab: str, wgt: float, st: StudentProfile, sm: SMEProfile) -> Reason:
         if f == "language":
@@ -919,10 +995,11 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             if lab in sm.industries and lab in st.industries:
                 return Reason(f, "industry.same", {"industry": lab}, wgt)
             # The column is one industry; name the related pair behind it.
-            mine = [x for x in st.industries if x == lab or INDUSTRY_RELATEDNESS.get((x, lab), 0) > 0]
-            theirs = [x for x in sm.industries if x == lab or INDUSTRY_RELATEDNESS.get((x, lab), 0) > 0]
-            a = lab if lab in st.industries else (mine[0] if mine else lab)
-            b = lab if lab in sm.industries else (theirs[0] if theirs else lab)
+            a, b = lab, lab
+            if lab not in st.industries:
+                a = next((x for x in st.industries if INDUSTRY_RELATEDNESS.get((x, lab), 0) > 0), lab)
+            if lab not in sm.industries:
+                b = next((x for x in sm.industries if INDUSTRY_RELATEDNESS.get((x, lab), 0) > 0), lab)
             return Reason(f, "industry.related", {"industry": a, "sme_industry": b}, wgt)
         if f == "region":
             if lab == sm.region and lab in st.regions:
@@ -934,6 +1011,27 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         if f == "text":
             return Reason(f, "text.similar", {"similarity": round(2 * wgt / max(self.weights_["text"], 1e-12) - 1, 3)}, wgt)
         return Reason(f, "priority.unmatched_last_cycle", {}, wgt)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small objects.
+
+    Reasons, tuples and dicts made in bulk create no cycles, but each
+    allocation burst triggers full collections that walk every live object
+    (all the profiles): with 100,000 pairs that was most of the time.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _reason_order(r: Reason) -> tuple[float, str, str, list[tuple[str, str | int | float]]]:
+    return (-r.weight, r.factor, r.key, sorted(r.params.items()))
 
 
 def _topk_rows(block: npt.NDArray[np.float32], k: int) -> tuple[IntArray, IntArray]:

@@ -240,16 +240,12 @@ def run(
     full = assignment.copy()
     full[placed] = new[placed]
     t0 = time.perf_counter()
+    reasons = model.explain_pairs(placed, new[placed]) if explain else [[] for _ in range(placed.size)]
     pairs = [
-        ProposedPair(
-            st[i].id,
-            sm[j].id,
-            float(c),
-            float(a),
-            float(b),
-            model.explain(int(i), int(j)) if explain else [],
+        ProposedPair(st[i].id, sm[j].id, c, a, b, r)
+        for i, j, c, a, b, r in zip(
+            placed.tolist(), new[placed].tolist(), comb.tolist(), stu.tolist(), smev.tolist(), reasons
         )
-        for i, j, c, a, b in zip(placed, new[placed], comb, stu, smev)
     ]
     timings["explain"] = time.perf_counter() - t0
     bp = metrics.blocking_pairs(final_lists.student_view, final_lists.sme_view, cap, full)

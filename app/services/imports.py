@@ -28,6 +28,7 @@ from typing import Annotated, Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from pydantic import BeforeValidator, EmailStr, Field, field_validator
 from sqlalchemy import select
 
@@ -87,10 +88,12 @@ class ImportRejected(Exception):
         if self.problems:
             return self.problems
         return [
-            _(
-                "%(n)s rows were rejected, so no company was imported. Correct them and upload "
+            ngettext(
+                "%(num)d row was rejected, so no company was imported. Correct it and upload "
                 "the whole file again.",
-                n=len(self.rows),
+                "%(num)d rows were rejected, so no company was imported. Correct them and upload "
+                "the whole file again.",
+                len(self.rows),
             )
         ]
 

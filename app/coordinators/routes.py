@@ -128,7 +128,7 @@ def bulk() -> Response:
     form = BulkForm()
     if not form.validate_on_submit():
         abort(400)
-    ids = [int(v) for v in request.form.getlist("match_ids") if v.isascii() and v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("match_ids") if _id(v) is not None]
     action = request.form.get("action", "")
     back = url_for(".matches", **_filter_args())
     if not ids:

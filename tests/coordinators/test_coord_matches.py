@@ -158,3 +158,31 @@ def test_pair_bad_ids(coord_client, programme):
     r = coord_client.post("/coordinator/pair", data={"student_id": "987654", "sme_id": "1"})
     assert r.status_code == 422
     assert _count(Match) == 3
+
+
+def test_hostile_input_is_never_a_500(coord_client, programme):
+    huge = "9" * 30
+    r = coord_client.post(
+        "/coordinator/matches/bulk", data={"action": "approve", "match_ids": [huge, "-1", "\x00"]}
+    )
+    assert r.status_code == 302
+    for url in (
+        f"/coordinator/matches?cycle={huge}&score_min=1e400",
+        f"/coordinator/pair?student_id={huge}&sme_id={huge}&preview=1",
+        f"/coordinator/audit?actor_id={huge}&target_id=1&date_to=9999-12-31",
+        "/coordinator/pair?student_q=%00&sme_q=%25_",
+    ):
+        assert coord_client.get(url).status_code < 500, url
+    r = coord_client.post("/coordinator/cycles/schedule", data={"schedule": "0 6 * * mon\x00"})
+    assert r.status_code == 422
+    r = coord_client.post(
+        "/coordinator/settings",
+        data={
+            "action": "preview",
+            "mode": "greedy",
+            "candidates_k": huge,
+            "expiry_days": "1e3",
+            "weight_language": "1e400",
+        },
+    )
+    assert r.status_code == 422

@@ -43,9 +43,11 @@ GrowFn = Callable[[IntArray, FloatArray, IntArray, IntArray], tuple[Any, Any]]
 def _coo(scores: Any) -> tuple[IntArray, IntArray, FloatArray, tuple[int, int]]:
     """Stored (acceptable) entries of a CSR or dense score matrix, row-major."""
     if sp.issparse(scores):
-        csr = sp.csr_array(scores, copy=True)
-        csr.sum_duplicates()
-        csr.sort_indices()
+        csr = sp.csr_array(scores)
+        if not (csr.format == "csr" and csr.has_canonical_format):
+            csr = sp.csr_array(scores, copy=True)  # never change the caller's matrix
+            csr.sum_duplicates()
+            csr.sort_indices()
         n, m = csr.shape
         rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(csr.indptr))
         vals = np.asarray(csr.data, dtype=np.float64)
@@ -63,6 +65,16 @@ def _coo(scores: Any) -> tuple[IntArray, IntArray, FloatArray, tuple[int, int]]:
     if np.isnan(vals).any() or np.isinf(vals).any():
         raise ValueError("stored scores must be finite")
     return rows, cols, vals, (int(n), int(m))
+
+
+def _common_entries(
+    ra: IntArray, ca: IntArray, va: FloatArray, rb: IntArray, cb: IntArray, vb: FloatArray, m: int
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Entries stored in both matrices (row-major): rows, cols, values of a, values of b."""
+    if ra.size == rb.size and np.array_equal(ra, rb) and np.array_equal(ca, cb):
+        return ra, ca, va, vb  # same pattern (shortlists): nothing to intersect
+    _, ia, ib = np.intersect1d(ra * m + ca, rb * m + cb, assume_unique=True, return_indices=True)
+    return ra[ia], ca[ia], va[ia], vb[ib]
 
 
 def _pair_arrays(pairs: Pairs | None) -> tuple[IntArray, IntArray]:
@@ -271,9 +283,7 @@ def stable(
         raise ValueError("student_scores and sme_scores must have the same shape")
     n, m = shape
     out, cap, st_ok, _ = _prepare(shape, capacity, locked, active_students, active_smes)
-    ka, kb = ra * m + ca, rb * m + cb
-    common, ia, ib = np.intersect1d(ka, kb, assume_unique=True, return_indices=True)
-    rows, cols, stu, smev = ra[ia], ca[ia], va[ia], vb[ib]
+    rows, cols, stu, smev = _common_entries(ra, ca, va, rb, cb, vb, m)
     keep = _filter_entries(rows, cols, m, st_ok, cap, excluded)
     da = _DeferredAcceptance(n, m, cap)
     da.add(rows[keep], cols[keep], stu[keep], smev[keep])
@@ -381,3 +391,71 @@ def optimal(
     got = c_idx < S
     out[us[r_idx[got]]] = seat_owner[c_idx[got]]
     return out
+
+
+def _optimal_prices(
+    scores: Any,
+    capacity: npt.ArrayLike,
+    assignment: npt.ArrayLike,
+    *,
+    active_students: npt.ArrayLike | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Dual prices proving that ``assignment`` is optimal on ``scores``' graph.
+
+    For the LP ``max sum w x`` with one place per student and ``capacity``
+    seats per SME, returns ``u >= 0`` (students) and ``v >= 0`` (SMEs) with
+    ``u[i] + v[j] >= w[i, j]`` on every edge, equality on assigned pairs,
+    ``u = 0`` for unassigned students and ``v = 0`` for SMEs with a free seat
+    (complementary slackness). Any pair *outside* the graph with ``w > u + v``
+    could improve the total; if there is none, the assignment is optimal on
+    the full matrix too. ``v`` is the largest solution of the upper-bound
+    constraints (shortest paths over "move the student at j to j'" arcs,
+    relaxed from the SMEs whose value changed); for an optimal assignment it
+    also meets the lower bounds.
+    """
+    rows, cols, vals, shape = _coo(scores)
+    n, m = shape
+    a = np.asarray(assignment, dtype=np.int64)
+    _, cap, st_ok, _ = _prepare(shape, capacity, None, active_students, None)
+    keep = _filter_entries(rows, cols, m, st_ok, cap, None) & (vals >= 0)
+    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    at = a[rows]
+    is_match = at == cols
+    count = np.bincount(a[a >= 0], minlength=m)
+    v = np.where(count < cap, 0.0, np.inf)
+    np.minimum.at(v, cols[is_match], vals[is_match])  # u_i = w - v_j >= 0
+    w_at = np.zeros(n)
+    w_at[rows[is_match]] = vals[is_match]
+    on_edge = np.zeros(n, bool)
+    on_edge[rows[is_match]] = True
+    # arc j' -> j for a student at j listing j': v_j <= v_j' + w(i, j) - w(i, j')
+    arc = (at >= 0) & ~is_match
+    src, dst = cols[arc], at[arc]
+    length = w_at[rows[arc]] - vals[arc]
+    order = np.argsort(src, kind="stable")
+    src, dst, length = src[order], dst[order], length[order]
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=m), out=indptr[1:])
+    front = np.flatnonzero(np.isfinite(v))
+    for _ in range(4 * m + 10):  # no negative cycles when optimal; the bound is a guard
+        if front.size == 0:
+            break
+        starts, ends = indptr[front], indptr[front + 1]
+        cnt = ends - starts
+        if cnt.sum() == 0:
+            break
+        e = np.repeat(starts - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+        cand = v[src[e]] + length[e]
+        d = dst[e]
+        better = cand < v[d] - 1e-12
+        if not better.any():
+            break
+        d, cand = d[better], cand[better]
+        old = v.copy()
+        np.minimum.at(v, d, cand)
+        front = np.flatnonzero(v < old)
+    v = np.where(np.isfinite(v), np.maximum(v, 0.0), 0.0)
+    u = np.zeros(n)
+    placed = np.flatnonzero(on_edge)
+    u[placed] = np.maximum(w_at[placed] - v[a[placed]], 0.0)
+    return u, v

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .assign import _coo
+from .assign import _common_entries, _coo
 
 IntArray = npt.NDArray[np.int64]
 
@@ -94,9 +94,7 @@ def blocking_pairs(student_scores: Any, sme_scores: Any, capacity: npt.ArrayLike
     """
     ra, ca, va, (n, m) = _coo(student_scores)
     rb, cb, vb, _ = _coo(sme_scores)
-    ka, kb = ra * m + ca, rb * m + cb
-    _, ia, ib = np.intersect1d(ka, kb, assume_unique=True, return_indices=True)
-    rows, cols, stu, smev = ra[ia], ca[ia], va[ia], vb[ib]
+    rows, cols, stu, smev = _common_entries(ra, ca, va, rb, cb, vb, m)
     keys = rows * m + cols
     a = np.asarray(assignment, dtype=np.int64)
     cap = np.asarray(capacity, dtype=np.int64)

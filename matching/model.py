@@ -339,6 +339,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             )
         self._blocks = blocks
         self._assemble()
+        del self._blocks  # the per-criterion copies are not needed any more (memory)
         return self
 
     def _needed_languages(self, sme: SMEProfile) -> tuple[str, ...]:
@@ -728,6 +729,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         sme_mask: npt.ArrayLike | None = None,
         sme_side: bool = False,
         sme_floor: FloatArray | None = None,
+        prices: tuple[FloatArray, FloatArray] | None = None,
         chunk_size: int | None = None,
         max_block_bytes: int = 128 << 20,
     ) -> Candidates:
@@ -765,6 +767,11 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             Keep only pairs the SME would accept now in deferred acceptance:
             ``sme_view >= sme_floor[j]`` (lenient by 1e-5: an extra proposal
             is harmless, a missed one is not).
+        prices : (u, v) of float arrays, shapes (students,) and (SMEs,), optional
+            Keep only pairs whose combined score beats ``u[i] + v[j]`` (by
+            more than 1e-9), ranked by how much: the pairs that violate a dual
+            solution of ``optimal`` on the current lists (column generation;
+            see ``pipeline.run``). Use with ``by="combined"``.
         chunk_size : int, optional
             Students per block; default from ``max_block_bytes``.
         max_block_bytes : int
@@ -798,6 +805,11 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                 Xf, YTf = self._rank["sme"]
                 Yf = np.ascontiguousarray(YTf.T[cols])
                 floor_v = np.asarray(sme_floor, dtype=np.float64)[cols].astype(np.float32) - np.float32(1e-5)
+            pu = np.zeros(0, dtype=np.float32)
+            pv = np.zeros(0, dtype=np.float32)
+            if prices is not None:
+                pu = np.asarray(prices[0], dtype=np.float32)
+                pv = np.asarray(prices[1], dtype=np.float64)[cols].astype(np.float32)
             mc = cols.size
             workers = _workers()
             # Each worker holds one block (plus temporaries), so the bound is
@@ -823,8 +835,14 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                         rpos = np.searchsorted(rows, er)
                         okr = (rpos < rows.size) & (rows[np.minimum(rpos, rows.size - 1)] == er) & (col_pos[ec] >= 0)
                         block[rpos[okr], col_pos[ec[okr]]] = _UNACCEPTABLE
+                if prices is not None:
+                    block -= pu[rows][:, None]
+                    block -= pv[None, :]
                 r_loc, c_loc = _topk_rows(block, kk)
-                keep = block[r_loc, c_loc] > _UNACCEPTABLE / 2
+                if prices is not None:
+                    keep = block[r_loc, c_loc] > -1e-4  # float32 screen; exact test below
+                else:
+                    keep = block[r_loc, c_loc] > _UNACCEPTABLE / 2
                 part = _SmeTopK.part(block, rows, k) if pool is not None else None
                 return rows[r_loc[keep]], cols[c_loc[keep]], part
 
@@ -860,12 +878,17 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             key = key[~np.isin(key, ex_sorted, assume_unique=False)]
         gi, gj = np.divmod(key, max(m, 1))
         comb, stu, sme, okp = self._score_pairs32(gi, gj)
+        if prices is not None:
+            okp &= comb > np.asarray(prices[0], dtype=np.float64)[gi] + np.asarray(prices[1], dtype=np.float64)[gj] + 1e-9
         gi, gj, comb, stu, sme = gi[okp], gj[okp], comb[okp], stu[okp], sme[okp]
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(gi, minlength=n), out=indptr[1:])
 
         def mk(v: FloatArray) -> sp.csr_array:
-            return sp.csr_array((v, gj.copy(), indptr.copy()), shape=(n, m))
+            # The three matrices share one (sorted, canonical) pattern.
+            out = sp.csr_array((v, gj, indptr), shape=(n, m), copy=False)
+            out.has_canonical_format = True
+            return out
 
         return Candidates(mk(comb), mk(stu), mk(sme), k, by)
 

@@ -208,18 +208,20 @@ def run(
         final_lists = cand  # blocking pairs are counted on the initial lists
     else:
         new = assign.optimal(cand.combined, free_cap, active_students=active)
-        for _ in range(20):
-            # Grow: an unmatched student next to an acceptable free seat
-            # gets that seat into their list, then the optimum is re-solved.
-            left = free_cap - np.bincount(new[new >= 0], minlength=m)
-            who = np.flatnonzero(active & (new < 0))
-            if who.size == 0 or not (left > 0).any():
-                break
+        for _ in range(50):
+            # Column generation: prices (u, v) prove the assignment optimal
+            # on the lists; any pair outside them scoring above u_i + v_j
+            # could raise the total, so the best such pairs per student join
+            # the lists and the optimum is re-solved. When none is left the
+            # assignment is optimal over *all* acceptable pairs. (An
+            # unmatched student next to a free seat is such a pair: u = v = 0.)
+            u, v = assign._optimal_prices(cand.combined, free_cap, new, active_students=active)
             g0 = time.perf_counter()
             listed = sp.coo_array(cand.combined)
-            sel = np.isin(listed.row, who)
-            skip = np.vstack([ex_arr, np.column_stack([listed.row[sel], listed.col[sel]])])
-            more = model.candidates(k, by="combined", exclude=skip, students=who, sme_mask=left > 0)
+            skip = np.vstack([ex_arr, np.column_stack([listed.row, listed.col])])
+            more = model.candidates(
+                k, by="combined", exclude=skip, students=todo, sme_mask=free_cap > 0, prices=(u, v)
+            )
             grow_time += time.perf_counter() - g0
             if more.combined.nnz == 0:
                 break

@@ -202,3 +202,20 @@ def test_metrics() -> None:
     # student 1 prefers SME 0 and SME 0 has a free seat -> blocking
     assert metrics.blocking_pairs(scores, scores, [2, 1], a) == 1
     assert metrics.blocking_pairs(scores, scores, [1, 1], a) == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances(), st.integers(0, 2**31 - 1))
+def test_optimal_prices_certify_the_optimum(inst: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int) -> None:
+    # The pipeline grows optimal-mode lists with pairs that beat these prices;
+    # they must be dual feasible with the same total (LP duality) on the graph.
+    scores, _, cap = inst
+    n, m = scores.shape
+    act = np.random.default_rng(seed).random(n) < 0.85
+    a = assign.optimal(scores, cap, active_students=act)
+    u, v = assign._optimal_prices(scores, cap, a, active_students=act)
+    assert (u >= 0).all() and (v >= 0).all()
+    edge = np.isfinite(scores) & act[:, None] & (cap[None, :] > 0)
+    assert not ((scores > u[:, None] + v[None, :] + 1e-9) & edge).any()
+    total = sum(scores[i, a[i]] for i in range(n) if a[i] >= 0)
+    assert u[act].sum() + (cap * v).sum() == pytest.approx(total, abs=1e-9)

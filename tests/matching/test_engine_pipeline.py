@@ -77,12 +77,25 @@ def test_optimal_mode_reaches_the_optimum_on_full_lists_and_fills_free_seats(n: 
     best = assign.optimal(comb, [e.capacity for e in smes])
     assert abs(full.total_score - comb[np.arange(n), best][best >= 0].sum()) < 1e-4
     short = run(students, smes, mode="optimal", k=k, explain=False)
+    # short lists grow until no pair outside them could raise the total
+    assert abs(short.total_score - full.total_score) < 1e-4
     placed = {p.student_id for p in short.pairs}
     used = np.bincount([p.sme_id - 1 for p in short.pairs], minlength=m)
     free = used < np.array([e.capacity for e in smes])
     for i, s in enumerate(students):
         if s.id not in placed:
             assert not (np.isfinite(comb[i]) & free).any()
+
+
+def test_optimal_mode_with_short_lists_reaches_the_dense_optimum() -> None:
+    students, smes = population(300, 80, seed=11)
+    model = MatchModel(random_state=0).fit(students, smes)
+    comb, _, _ = model.score_matrix()
+    best = assign.optimal(comb, [e.capacity for e in smes])
+    dense = comb[np.arange(300), best][best >= 0].sum()
+    for k in (1, 3):
+        res = run(students, smes, mode="optimal", k=k, explain=False)
+        assert abs(res.total_score - dense) < 1e-4
 
 
 def test_order_does_not_matter_and_runs_are_deterministic() -> None:

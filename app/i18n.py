@@ -161,7 +161,6 @@ def init_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _as_datetime
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.globals.update(
-        view_functions=app.view_functions,  # TEMPORARY: nav shows only pages that exist yet
         reason_text=_reason_text,
         reason_sentences=_reason_sentences,
         status_label=status_label,

@@ -13,7 +13,7 @@ from app.models.matching import (
     MatchStatus,
     OutboxMessage,
 )
-from app.models.privacy import AuditEvent, Consent, LoginFailure
+from app.models.privacy import AuditEvent, Consent, LoginFailure, PasswordReset
 from app.models.profiles import SME, SMECode, Student, StudentCode, StudentLanguage
 from app.models.user import Role, User
 
@@ -33,6 +33,7 @@ __all__ = [
     "AuditEvent",
     "Consent",
     "LoginFailure",
+    "PasswordReset",
     "Role",
     "SMECode",
     "Student",

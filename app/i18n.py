@@ -103,6 +103,9 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
             "Both the student and the SME must accept first (or give a reason to override)."
         ),
         "capacity_full": lambda: _("This SME has no free place left."),
+        "reset_invalid": lambda: _(
+            "This reset link is no longer valid (it was used, or it expired). Ask for a new one."
+        ),
         "student_busy": lambda: _("This student already has a pending or approved match."),
         "pair_closed": lambda: _("This pair was declined or rejected before."),
     }

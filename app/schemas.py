@@ -234,6 +234,10 @@ class SMESignup(NewCredentials, SMERegistrationIn):
     consent: ConsentIn
 
 
+class PasswordReset(_Input):
+    password: Password
+
+
 class PasswordChange(_Input):
     current_password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
     new_password: Password

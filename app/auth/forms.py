@@ -22,3 +22,11 @@ class ConsentForm(FlaskForm):
 
 class DeleteAccountForm(FlaskForm):
     confirm = BooleanField(_l("I understand that my account and all my data will be deleted"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"))
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password (8 characters or more)"))

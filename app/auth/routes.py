@@ -9,15 +9,23 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.auth.forms import ConsentForm, DeleteAccountForm, LoginForm, PasswordChangeForm
+from app.auth.forms import (
+    ConsentForm,
+    DeleteAccountForm,
+    ForgotPasswordForm,
+    LoginForm,
+    PasswordChangeForm,
+    ResetPasswordForm,
+)
 from app.auth.sessions import end_session, start_session
 from app.errors import render_error
 from app.extensions import db
 from app.forms import CsrfOnlyForm
 from app.security import is_safe_next
-from app.services import accounts, privacy, tokens, uploads
+from app.services import accounts, notifications, privacy, tokens, uploads
 from app.services.audit import client_ip
 from app.services.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
+from app.web import rerender
 
 bp = Blueprint("auth", __name__)
 
@@ -163,3 +171,38 @@ def delete_account() -> Response | tuple[str, int]:
     end_session()
     flash(_("Your account and your data are deleted."), "info")
     return redirect(url_for("main.index"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password() -> Response | str:
+    """Ask for a reset link; the answer is the same whether the address is known or not."""
+    form = ForgotPasswordForm()
+    if form.is_submitted():
+        accounts.request_password_reset(form.email.data or "")
+        db.session.commit()
+        notifications.send_pending()
+        flash(
+            _(
+                "If an account uses this address, we have sent it a link to reset the password. "
+                "The link works once, for one hour."
+            ),
+            "info",
+        )
+        return redirect(url_for(".login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response | str | tuple[str, int]:
+    """Choose a new password with a reset link; every session of the account ends."""
+    form = ResetPasswordForm()
+    if form.is_submitted():
+        try:
+            accounts.reset_password(token, form.password.data or "")
+        except InvalidInput as error:
+            return rerender("auth/reset.html", form, error)
+        db.session.commit()
+        end_session()
+        flash(_("Your password is changed. Log in with the new one."), "success")
+        return redirect(url_for(".login"))
+    return render_template("auth/reset.html", form=form)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import schemas
 from app.extensions import db
-from app.models import SME, Consent, LoginFailure, Role, Student, User, utcnow
+from app.models import SME, Consent, LoginFailure, PasswordReset, Role, Student, User, utcnow
 from app.services import audit, profiles, tokens, uploads
 from app.services.errors import (
     AuthenticationFailed,
@@ -224,3 +226,84 @@ def delete_account(user: User, *, reason: str = "self") -> list[str]:
 def purge_failures_older_than(age: timedelta) -> int:
     result = db.session.execute(delete(LoginFailure).where(LoginFailure.at < utcnow() - age))
     return result.rowcount or 0
+
+
+RESET_LIFETIME = timedelta(hours=1)
+RESETS_PER_HOUR = 3
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_password_reset(email: str) -> str | None:
+    """Email a reset link if the account exists. The caller answers the same either way (an
+    unknown address learns nothing); returns the token for the email, or None."""
+    user = find_by_email((email or "")[:254])
+    if user is None:
+        return None
+    recent = db.session.scalar(
+        select(func.count(PasswordReset.id)).where(
+            PasswordReset.user_id == user.id,
+            PasswordReset.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    if recent and recent >= RESETS_PER_HOUR:  # no mailbox flooding; the answer stays the same
+        return None
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordReset(
+            user_id=user.id, token_hash=_token_hash(token), expires_at=utcnow() + RESET_LIFETIME
+        )
+    )
+    audit.record("password_reset_requested", actor=user)
+    _mail_reset_link(user, token)
+    return token
+
+
+def _mail_reset_link(user: User, token: str) -> None:
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    from app.services import mail
+
+    locale = user.locale or "en"
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        link = url_for("auth.reset_password", token=token, _external=True)
+        content = mail.compose(
+            "password_reset", locale, lambda: _("Reset your password"), link=link, minutes=60
+        )
+    mail.queue_many(
+        [
+            {
+                "recipient": user.email,
+                "user_id": user.id,
+                "locale": locale,
+                "kind": "password_reset",
+                **content,
+            }
+        ]
+    )
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Use a reset token once: set the new password and end every session of the account."""
+    password = validate(schemas.PasswordReset, {"password": new_password}).password
+    reset = db.session.scalar(
+        select(PasswordReset).where(PasswordReset.token_hash == _token_hash(token or ""))
+    )
+    if reset is None or reset.used_at is not None or reset.expires_at < utcnow():
+        raise InvalidInput.single("token", "reset_invalid")
+    used = db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if used.rowcount != 1:  # two tabs, one token: only the first one counts
+        raise InvalidInput.single("token", "reset_invalid")
+    user = db.session.get(User, reset.user_id)
+    assert user is not None
+    user.password_hash = hash_password(password)
+    end_all_sessions(user)
+    audit.record("password_reset", actor=user)
+    return user

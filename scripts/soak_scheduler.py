@@ -47,7 +47,9 @@ def main() -> None:
         subprocess.Popen([*flask, "scheduler"], cwd=ROOT, env=env, stdout=logs[1], stderr=logs[1]),
         subprocess.Popen([*flask, "scheduler"], cwd=ROOT, env=env, stdout=logs[2], stderr=logs[2]),
     ]
-    # Start just after a minute boundary and stop just before one: exactly N firings in between.
+    # Give the schedulers time to come up, then count from the next minute boundary B0 and stop
+    # half a minute before B0 + N minutes: the firings B0, B0+1, ..., B0+N-1 fall in between.
+    time.sleep(30)
     time.sleep(61 - time.time() % 60)
     started = time.time()
     time.sleep(args.minutes * 60 - 30)

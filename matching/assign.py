@@ -284,9 +284,14 @@ def stable(
     n, m = shape
     out, cap, st_ok, _ = _prepare(shape, capacity, locked, active_students, active_smes)
     rows, cols, stu, smev = _common_entries(ra, ca, va, rb, cb, vb, m)
+    del ra, ca, va, rb, cb, vb  # (memory: these are list-sized)
     keep = _filter_entries(rows, cols, m, st_ok, cap, excluded)
+    if not keep.all():
+        rows, cols, stu, smev = rows[keep], cols[keep], stu[keep], smev[keep]
+    del keep
     da = _DeferredAcceptance(n, m, cap)
-    da.add(rows[keep], cols[keep], stu[keep], smev[keep])
+    da.add(rows, cols, stu, smev)
+    del rows, cols, stu, smev
     da.run(st_ok)
     exhausted = np.zeros(n, bool)
     ex_i, ex_j = _pair_arrays(excluded)

@@ -838,7 +838,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                 if prices is not None:
                     block -= pu[rows][:, None]
                     block -= pv[None, :]
-                r_loc, c_loc = _topk_rows(block, kk)
+                r_loc, c_loc = _topk_rows(block, kk, -1e-4 if prices is not None else _UNACCEPTABLE / 2)
                 if prices is not None:
                     keep = block[r_loc, c_loc] > -1e-4  # float32 screen; exact test below
                 else:
@@ -1057,7 +1057,7 @@ def _reason_order(r: Reason) -> tuple[float, str, str, list[tuple[str, str | int
     return (-r.weight, r.factor, r.key, sorted(r.params.items()))
 
 
-def _topk_rows(block: npt.NDArray[np.float32], k: int) -> tuple[IntArray, IntArray]:
+def _topk_rows(block: npt.NDArray[np.float32], k: int, floor: float = -np.inf) -> tuple[IntArray, IntArray]:
     """Top-k column positions per row; ties at the k-th value -> lower column.
 
     A lower bound ``tau`` on each row's k-th largest value comes from a
@@ -1067,18 +1067,22 @@ def _topk_rows(block: npt.NDArray[np.float32], k: int) -> tuple[IntArray, IntArr
     ``tau`` as their k-th value; the others get their exact k-th value from a
     padded table of their survivors (or, for rare rows with very many, from a
     partition of the whole row). Then: everything above the k-th value, plus
-    the lowest-index entries equal to it.
+    the lowest-index entries equal to it. Entries ``<= floor`` count as
+    absent (a row may then return fewer than k): masked pairs are never tied
+    through, which matters when most of a row is masked.
     """
     c, m = block.shape
     if c == 0 or k <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     if m <= k:
-        r, col = np.divmod(np.arange(c * m, dtype=np.int64), m)
+        flat = np.flatnonzero(block > block.dtype.type(floor))
+        r, col = np.divmod(flat.astype(np.int64), m)
         return r, col
     stride = max(1, min(8, m // (4 * k)))
     sub = block[:, ::stride] if stride > 1 else block
     ns = sub.shape[1]
     tau = np.partition(sub, ns - k, axis=1)[:, ns - k]
+    np.maximum(tau, block.dtype.type(floor), out=tau)
     flat = np.flatnonzero(block > tau[:, None])
     r = flat // m
     col = flat - r * m
@@ -1086,7 +1090,9 @@ def _topk_rows(block: npt.NDArray[np.float32], k: int) -> tuple[IntArray, IntArr
     count = np.bincount(r, minlength=c)
     out_r: list[IntArray] = []
     out_c: list[IntArray] = []
-    short = np.flatnonzero(count < k)
+    # Rows with fewer than k above tau: the k-th value is tau itself (ties
+    # taken below), unless tau is the floor (the row simply has fewer).
+    short = np.flatnonzero((count < k) & (tau > block.dtype.type(floor)))
     if short.size:
         need = k - count[short]
         er, ec = np.nonzero(block[short] == tau[short, None])
@@ -1154,7 +1160,7 @@ class _SmeTopK:
     def part(block: npt.NDArray[np.float32], rows: IntArray, k: int) -> _PoolPart:
         """Column-wise top-k of one chunk (bounded: k per SME); no shared state."""
         kk = min(k, block.shape[0])
-        c_loc, r_loc = _topk_rows(np.ascontiguousarray(block.T), kk)
+        c_loc, r_loc = _topk_rows(np.ascontiguousarray(block.T), kk, _UNACCEPTABLE / 2)
         v = block[r_loc, c_loc]
         ok = v > _UNACCEPTABLE / 2
         return v[ok], rows[r_loc[ok]], c_loc[ok]

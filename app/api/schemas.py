@@ -364,6 +364,43 @@ def _components(models: list[type[BaseModel]]) -> dict[str, Any]:
     return found
 
 
+OPERATION_IDS = {
+    ("get", "/api/v1/openapi.json"): "getOpenapi",
+    ("get", "/api/v1/taxonomy"): "getTaxonomy",
+    ("post", "/api/v1/students"): "createStudent",
+    ("post", "/api/v1/smes"): "createSme",
+    ("post", "/api/v1/tokens"): "createToken",
+    ("get", "/api/v1/tokens"): "listTokens",
+    ("delete", "/api/v1/tokens/{token_id}"): "revokeToken",
+    ("get", "/api/v1/me"): "getMe",
+    ("delete", "/api/v1/me"): "deleteMe",
+    ("get", "/api/v1/matches"): "listMatches",
+    ("post", "/api/v1/matches"): "createMatch",
+    ("post", "/api/v1/matches/{match_id}/decision"): "decideMatch",
+    ("post", "/api/v1/matches/{match_id}/approve"): "approveMatch",
+    ("post", "/api/v1/matches/{match_id}/reject"): "rejectMatch",
+    ("post", "/api/v1/cycles"): "runCycle",
+    ("get", "/api/v1/cycles"): "listCycles",
+    ("get", "/api/v1/cycles/{cycle_id}"): "getCycle",
+}
+
+
+def _name_operations(paths: dict[str, Any]) -> None:
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            operation["operationId"] = OPERATION_IDS[(method, path)]
+
+
+def _link(
+    paths: dict[str, Any], path: str, method: str, status: str, links: dict[str, tuple[str, str]]
+) -> None:
+    """OpenAPI links: the id in this response is the path parameter of those operations."""
+    paths[path][method]["responses"][status]["links"] = {
+        name: {"operationId": target, "parameters": {param: "$response.body#/id"}}
+        for name, (target, param) in links.items()
+    }
+
+
 def openapi_document(server_url: str = "/") -> dict[str, Any]:
     """The OpenAPI 3.1 description of /api/v1, built from the models above and app.schemas."""
     from app.schemas import Credentials, SMESignup, StudentSignup
@@ -518,6 +555,20 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             )
         },
     }
+    _name_operations(paths)
+    _link(paths, "/api/v1/tokens", "post", "201", {"RevokeToken": ("revokeToken", "token_id")})
+    _link(
+        paths,
+        "/api/v1/matches",
+        "post",
+        "201",
+        {
+            "DecideMatch": ("decideMatch", "match_id"),
+            "ApproveMatch": ("approveMatch", "match_id"),
+            "RejectMatch": ("rejectMatch", "match_id"),
+        },
+    )
+    _link(paths, "/api/v1/cycles", "post", "201", {"GetCycle": ("getCycle", "cycle_id")})
     models: list[type[BaseModel]] = [
         StudentSignup,
         SMESignup,

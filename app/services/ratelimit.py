@@ -41,10 +41,7 @@ def hit(scope: str, key: str, *, limit: int, window: timedelta) -> None:
         )
     ).one()
     if count >= limit:
-        if oldest is not None and oldest.tzinfo is None:  # SQLite's aggregate loses the zone
-            from datetime import UTC, datetime
-
-            oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
+        # min() keeps the column's type, so `oldest` is an aware datetime on every database.
         wait = (oldest + window - now).total_seconds() if oldest is not None else 1
         raise TooManyAttempts(retry_after=max(1, math.ceil(wait)))
     db.session.add(RateLimitHit(scope=scope, key_hash=key_hash, at=now))

@@ -155,6 +155,9 @@ AUDIENCES = {"sme": _to_sme, "student": _to_student}
 def reason_text(reason: dict[str, Any], audience: str = "coordinator") -> str:
     """A reason as a sentence for `audience` (coordinator, sme or student)."""
     key, params = reason.get("key", ""), reason.get("params") or {}
+    if key == "korean.meets_minimum" and not params.get("min_topik"):
+        # No minimum was asked: "meets the minimum (0)" says nothing; the level itself does.
+        return _("Korean: TOPIK level %(topik)s", topik=params.get("topik", 0))
     addressed = AUDIENCES.get(audience)
     make = (addressed() if addressed else {}).get(key) or _sentences().get(key)
     if make is None:  # a key from a newer engine: its English detail is better than nothing

@@ -562,16 +562,18 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         # Unacceptable-by-TOPIK columns: a one-hot of the SME's minimum times
         # a large negative for levels above the student's.
         pen = np.where(self.topik_[:, None] < np.arange(7)[None, :], _UNACCEPTABLE, 0.0)
-        kor_y = next(bl.y_sme for bl in self._blocks if bl.factor == "korean")
         # Ranking matrices (float32): blocks whose SME side is the same in
         # both views are merged so the product stays narrow.
         rank: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = {}
         for by in ("combined", "student", "sme"):
             parts: list[tuple[FloatArray, float, FloatArray]] = []  # (x, factor, y)
             off = 0
+            kor_at = -1
             for bl, width in zip(self._blocks, widths):
                 sl = slice(off, off + width)
                 off += width
+                if bl.factor == "korean":
+                    kor_at = len(parts)
                 if by == "student":
                     parts.append((xt[:, sl], 1.0, bl.y_stu))
                 elif by == "sme":
@@ -580,7 +582,11 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                     parts.append((xs[:, sl] + xt[:, sl], 0.5, bl.y_sme))
                 else:
                     parts.extend([(xs[:, sl], 0.5, bl.y_sme), (xt[:, sl], 0.5, bl.y_stu)])
-            parts.append((pen, 1.0, kor_y))
+            # The TOPIK penalty multiplies the same one-hot of the SME's
+            # minimum as the Korean criterion: fold it into those columns
+            # (7 fewer columns in every product).
+            kx, kf, ky = parts[kor_at]
+            parts[kor_at] = (kx * kf + pen, 1.0, ky)
             W = sum(px.shape[1] for px, _, _ in parts)
             # YT is the transpose *view* of a C-contiguous (SMEs x features)
             # matrix: BLAS multiplies X @ Y.T about twice as fast as with a

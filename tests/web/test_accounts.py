@@ -28,6 +28,8 @@ from app.models import (
     AuditEvent,
     Consent,
     LoginFailure,
+    Match,
+    MatchStatus,
     Role,
     SMECode,
     Student,
@@ -810,3 +812,52 @@ def test_withdrawing_and_giving_consent_to_provision(
     db.session.expire_all()
     assert current_consent(student).provision_to_smes is True
     assert count(Consent, Consent.user_id == student.id) == 3
+
+
+def propose(student: User, sme: User) -> Match:
+    match = Match(
+        student_id=student.student.id,
+        sme_id=sme.sme.id,
+        status=MatchStatus.PROPOSED,
+        score=0.9,
+        student_view=0.9,
+        sme_view=0.9,
+        reasons=[],
+    )
+    db.session.add(match)
+    db.session.commit()
+    return match
+
+
+def test_withdrawing_consent_hides_pending_proposals_from_the_sme(
+    app: Flask, client: FlaskClient, student: User, sme: User, login_as: Any
+) -> None:
+    login_as(student)
+    upload_cv(client)
+    match = propose(student, sme)
+    sme_browser = app.test_client()
+    login_as(sme, target=sme_browser)
+    assert "Nguyen Thi Linh" in sme_browser.get("/sme/candidates").get_data(as_text=True)
+    assert sme_browser.get(f"/sme/candidates/{match.id}/cv").status_code == 200
+
+    client.post("/account/consent", data={})  # provision to SMEs withdrawn
+    db.session.expire_all()
+    assert match.status == MatchStatus.WITHDRAWN
+    assert "Nguyen Thi Linh" not in sme_browser.get("/sme/candidates").get_data(as_text=True)
+    assert sme_browser.get(f"/sme/candidates/{match.id}/cv").status_code == 404
+
+
+def test_after_deletion_smes_see_nothing_of_the_student(
+    app: Flask, client: FlaskClient, student: User, sme: User, login_as: Any
+) -> None:
+    login_as(student)
+    upload_cv(client)
+    match_id = propose(student, sme).id
+    sme_browser = app.test_client()
+    login_as(sme, target=sme_browser)
+    assert client.post("/account/delete", data={"confirm": "y"}).status_code == 302
+    for path in ("/sme/", "/sme/candidates"):
+        page = sme_browser.get(path).get_data(as_text=True)
+        assert "Nguyen Thi Linh" not in page and "linh@example.org" not in page, path
+    assert sme_browser.get(f"/sme/candidates/{match_id}/cv").status_code == 404
+    assert count(Match) == 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,10 +61,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app on 127.0.0.1 at a free port, in a daemon thread; yields its base URL."""
+def live_server_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The Flask app the live server runs, migrated; for setting up what no page can create.
+
+    `with live_server_app.app_context(): ...; db.session.commit()` writes to the same SQLite file
+    the server reads (a coordinator account, say: there is no sign-up for coordinators).
+    """
     from flask_migrate import upgrade
-    from werkzeug.serving import make_server
 
     from app import create_app
     from app.extensions import db
@@ -81,8 +85,19 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     with app.app_context():
         upgrade()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+
+@pytest.fixture(scope="session")
+def live_server(live_server_app: Any) -> Iterator[str]:
+    """The app on 127.0.0.1 at a free port, in a daemon thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, live_server_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
@@ -92,8 +107,25 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.server_close()
         thread.join(timeout=10)
         assert not thread.is_alive(), "the live server thread did not stop"
-        with app.app_context():
-            db.engine.dispose()
+
+
+@dataclass(frozen=True)
+class Login:
+    email: str
+    password: str
+
+
+@pytest.fixture
+def coordinator(live_server_app: Any) -> Login:
+    """A fresh coordinator account (email and password), made through the app's own service."""
+    from app.extensions import db
+    from app.services import accounts
+
+    login = Login(f"coordinator-{uuid.uuid4().hex[:10]}@example.org", "a coordinator passphrase")
+    with live_server_app.app_context():
+        accounts.create_coordinator(login.email, login.password)
+        db.session.commit()
+    return login
 
 
 # --- the browser ---------------------------------------------------------------------------------

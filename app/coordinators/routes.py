@@ -362,10 +362,11 @@ def run_cycle() -> Response:
     notifications.send_pending()
     if cycle.status == "finished":
         flash(
-            _(
-                "Cycle #%(id)s finished: %(n)s new proposals.",
+            ngettext(
+                "Cycle #%(id)s finished: %(num)s new proposal.",
+                "Cycle #%(id)s finished: %(num)s new proposals.",
+                cycle.n_proposed,
                 id=cycle.id,
-                n=cycle.n_proposed,
             ),
             "success",
         )

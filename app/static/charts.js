@@ -43,10 +43,10 @@
     data: {
       labels: cycles.map(function (c) { return "#" + c.id; }),
       datasets: [
-        { type: "bar", label: labels.matched, data: cycles.map(function (c) { return c.matched; }), backgroundColor: colours.green, stack: "p" },
-        { type: "bar", label: labels.pending, data: cycles.map(function (c) { return c.pending; }), backgroundColor: colours.amber, stack: "p" },
-        { type: "bar", label: labels.declined, data: cycles.map(function (c) { return c.declined; }), backgroundColor: colours.red, stack: "p" },
-        { type: "bar", label: labels.expired, data: cycles.map(function (c) { return c.expired; }), backgroundColor: colours.grey, stack: "p" },
+        { type: "bar", label: labels.matched, data: cycles.map(function (c) { return c.matched; }), backgroundColor: colours.green, stack: "p", maxBarThickness: 48 },
+        { type: "bar", label: labels.pending, data: cycles.map(function (c) { return c.pending; }), backgroundColor: colours.amber, stack: "p", maxBarThickness: 48 },
+        { type: "bar", label: labels.declined, data: cycles.map(function (c) { return c.declined; }), backgroundColor: colours.red, stack: "p", maxBarThickness: 48 },
+        { type: "bar", label: labels.expired, data: cycles.map(function (c) { return c.expired; }), backgroundColor: colours.grey, stack: "p", maxBarThickness: 48 },
         { type: "line", label: labels.new_students, data: cycles.map(function (c) { return c.new_students; }), borderColor: colours.brand, backgroundColor: colours.brand, tension: 0.25, stack: "students" },
         { type: "line", label: labels.new_smes, data: cycles.map(function (c) { return c.new_smes; }), borderColor: colours.sky, backgroundColor: colours.sky, borderDash: [6, 4], tension: 0.25, stack: "smes" }
       ]

@@ -307,7 +307,12 @@ def test_student_and_sme_are_matched_accepted_and_approved(
     assert cycle_id.isdigit() and proposed.isdigit(), newest.inner_text()
     assert int(proposed) >= 1
     expect(staff.locator("main .alert-success")).to_have_text(
-        t("Cycle #%(id)s finished: %(n)s new proposals.", id=cycle_id, n=proposed)
+        j.tn(
+            "Cycle #%(id)s finished: %(num)s new proposal.",
+            "Cycle #%(id)s finished: %(num)s new proposals.",
+            int(proposed),
+            id=cycle_id,
+        )
     )
     expect(newest.locator(".badge")).to_have_text(t("finished"))
     j.page_ok(staff, "08-cycles-after-run")

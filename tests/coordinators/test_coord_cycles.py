@@ -19,7 +19,7 @@ def test_run_a_cycle_now(coord_client, student, sme, coordinator):
     assert "No cycle has run yet." in html and "Next run:" in html
     r = coord_client.post("/coordinator/cycles/run", follow_redirects=True)
     html = r.get_data(as_text=True)
-    assert r.status_code == 200 and "1 new proposals" in html
+    assert r.status_code == 200 and "1 new proposal." in html
     cycle = db.session.scalar(select(MatchCycle))
     assert cycle.trigger == "manual" and cycle.started_by_id == coordinator.id
     assert _count(Match) == 1

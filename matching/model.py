@@ -827,11 +827,22 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
 
             def work(a0: int) -> tuple[IntArray, IntArray, _PoolPart | None]:
                 rows = rows_all[a0 : a0 + step]
-                block = X[rows] @ Y.T
                 if Yf is not None:
+                    # SME view first: students no SME would accept now are
+                    # dropped before the (student-view) product is made.
                     fb = Xf[rows] @ Yf.T
-                    block[fb < floor_v[None, :]] = _UNACCEPTABLE
+                    bad = fb < floor_v[None, :]
                     del fb
+                    live = ~bad.all(axis=1)
+                    if not live.all():
+                        rows, bad = rows[live], bad[live]
+                    if rows.size == 0:
+                        return rows, rows, None
+                    block = X[rows] @ Y.T
+                    block[bad] = _UNACCEPTABLE
+                    del bad
+                else:
+                    block = X[rows] @ Y.T
                 if ex_sorted.size:
                     lo = np.searchsorted(ex_sorted, rows[0] * m)
                     hi = np.searchsorted(ex_sorted, (rows[-1] + 1) * m)

@@ -191,18 +191,32 @@ def run(
     t0 = time.perf_counter()
     grow_time = 0.0
     if mode == "stable":
+        grown = np.zeros(n, dtype=np.int64)
 
         def grow(
             who: IntArray, cutoff: npt.NDArray[np.float64], lr: IntArray, lc: IntArray
         ) -> tuple[sp.csr_array, sp.csr_array]:
+            # Geometric growth: a student's g-th extension has 2^g x 2k SMEs,
+            # so a student rejected often needs few passes over all SMEs.
             nonlocal grow_time
             g0 = time.perf_counter()
             skip = np.vstack([ex_arr, np.column_stack([lr, lc])])
-            more = model.candidates(
-                k, by="student", exclude=skip, students=who, sme_mask=free_cap > 0, sme_floor=cutoff
-            )
+            level = grown[who]
+            out_s: sp.csr_array | None = None
+            out_m: sp.csr_array | None = None
+            for g in np.unique(level).tolist():
+                kk = min(k << min(g + 1, 30), max(m, 1))
+                more = model.candidates(
+                    kk, by="student", exclude=skip, students=who[level == g], sme_mask=free_cap > 0, sme_floor=cutoff
+                )
+                if out_s is None or out_m is None:
+                    out_s, out_m = more.student_view, more.sme_view
+                else:
+                    out_s, out_m = _merge(out_s, more.student_view), _merge(out_m, more.sme_view)
+            grown[who] += 1
             grow_time += time.perf_counter() - g0
-            return more.student_view, more.sme_view
+            assert out_s is not None and out_m is not None
+            return out_s, out_m
 
         new = assign.stable(cand.student_view, cand.sme_view, free_cap, active_students=active, grow=grow)
         final_lists = cand  # blocking pairs are counted on the initial lists

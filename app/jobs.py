@@ -54,8 +54,13 @@ def purge_expired_data(app: Flask) -> None:
     from app.extensions import db
     from app.services import privacy, uploads
 
+    from datetime import timedelta
+
+    from app.services import ratelimit
+
     with app.app_context():
         report = privacy.purge_expired()
+        ratelimit.purge_older_than(timedelta(days=1))  # longer than any rate-limit window
         db.session.commit()
         uploads.delete_files(report.files)
         log.info("retention purge: %s accounts, %s emails", report.accounts, report.outbox)

@@ -9,7 +9,7 @@ from app import taxonomy
 from app.extensions import db
 from app.models import SME, Consent, Role, Student, User
 
-# The body docs/api.md shows with curl: kept identical here, so the example is known to work.
+# The body README.md shows with curl: kept identical here, so the example is known to work.
 DOC_STUDENT_BODY = {
     "email": "minh@example.org",
     "password": "correct horse battery staple",
@@ -42,7 +42,7 @@ def test_the_curl_example_in_the_docs_is_this_body():
     import json
     from pathlib import Path
 
-    doc = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     start = doc.index("-d @- <<'JSON'") + len("-d @- <<'JSON'")
     body = json.loads(doc[start : doc.index("\nJSON", start)])
     assert body == DOC_STUDENT_BODY

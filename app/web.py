@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import render_template
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from app.forms import apply_errors
 from app.services.errors import InvalidInput
@@ -28,3 +29,29 @@ def flash_errors(error: InvalidInput) -> None:
     for messages in translate_errors(error.fields).values():
         for message in messages:
             flash(message, "danger")
+
+
+def answer_proposal(match_id: int, back: str) -> Response:
+    """The current student's or SME's answer to a proposal, then back to `back` (an endpoint)."""
+    from flask import flash, redirect, request, url_for
+    from flask_babel import gettext as _
+    from flask_login import current_user
+
+    from app.extensions import db
+    from app.services import decisions, notifications
+
+    try:
+        decisions.decide(
+            match_id,
+            current_user,
+            request.form.get("decision", ""),
+            reason=request.form.get("reason", ""),
+            note=request.form.get("note", ""),
+        )
+    except InvalidInput as error:
+        flash_errors(error)
+        return redirect(url_for(back, _anchor=f"match-{match_id}"))
+    db.session.commit()
+    notifications.send_pending()
+    flash(_("Your answer is saved."), "success")
+    return redirect(url_for(back))

@@ -14,11 +14,11 @@ from app.extensions import db
 from app.i18n import current_locale
 from app.models import Role
 from app.security import check_role
-from app.services import accounts, audit, decisions, notifications, profiles, reviews
+from app.services import accounts, audit, decisions, profiles, reviews
 from app.services.errors import InvalidInput
 from app.smes.forms import SMEProfileForm, SMESignupForm
 from app.students.routes import send_cv
-from app.web import flash_errors, rerender
+from app.web import answer_proposal, rerender
 
 bp = Blueprint("smes", __name__)
 
@@ -78,21 +78,7 @@ def candidates() -> str:
 def decide(match_id: int) -> Response:
     """Accept or decline one candidate."""
     reviews.sme_match(current_user.sme, match_id)  # 404 unless it is this SME's
-    try:
-        decisions.decide(
-            match_id,
-            current_user,
-            request.form.get("decision", ""),
-            reason=request.form.get("reason", ""),
-            note=request.form.get("note", ""),
-        )
-    except InvalidInput as error:
-        flash_errors(error)
-        return redirect(url_for(".candidates", _anchor=f"match-{match_id}"))
-    db.session.commit()
-    notifications.send_pending()
-    flash(_("Your answer is saved."), "success")
-    return redirect(url_for(".candidates"))
+    return answer_proposal(match_id, "smes.candidates")
 
 
 @bp.route("/candidates/<int:match_id>/shortlist", methods=["POST"])

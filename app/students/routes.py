@@ -14,10 +14,10 @@ from app.forms import CsrfOnlyForm
 from app.i18n import current_locale
 from app.models import Role
 from app.security import check_role
-from app.services import accounts, decisions, notifications, profiles, reviews, uploads
+from app.services import accounts, decisions, profiles, reviews, uploads
 from app.services.errors import InvalidInput
 from app.students.forms import CVForm, StudentProfileForm, StudentSignupForm
-from app.web import flash_errors, rerender
+from app.web import answer_proposal, rerender
 
 bp = Blueprint("students", __name__)
 
@@ -87,21 +87,7 @@ def proposals() -> str:
 def decide(match_id: int) -> Response:
     """Accept or decline one proposal."""
     reviews.student_match(current_user.student, match_id)  # 404 unless it is this student's
-    try:
-        decisions.decide(
-            match_id,
-            current_user,
-            request.form.get("decision", ""),
-            reason=request.form.get("reason", ""),
-            note=request.form.get("note", ""),
-        )
-    except InvalidInput as error:
-        flash_errors(error)
-        return redirect(url_for(".proposals"))
-    db.session.commit()
-    notifications.send_pending()
-    flash(_("Your answer is saved."), "success")
-    return redirect(url_for(".proposals"))
+    return answer_proposal(match_id, "students.proposals")
 
 
 @bp.route("/participation", methods=["POST"])

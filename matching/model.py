@@ -297,7 +297,10 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         MatchModel
             ``self``.
         """
-        with _gc_paused():
+        # Single-threaded BLAS: fit's dense operations are small (the SVD's
+        # QR/LU on tall, narrow matrices), and BLAS threads only add overhead
+        # there, a lot when other processes compete for the cores.
+        with _gc_paused(), threadpool_limits(limits=1, user_api="blas"):
             return self._fit(students, smes, priority)
 
     def _fit(
@@ -963,7 +966,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         sj = np.asarray(sme_idx, dtype=np.int64).ravel()
         if si.shape != sj.shape:
             raise ValueError("student_idx and sme_idx must have the same length")
-        with _gc_paused():
+        with _gc_paused(), threadpool_limits(limits=1, user_api="blas"):
             return self._explain_pairs(si, sj)
 
     def _explain_pairs(self, si: IntArray, sj: IntArray) -> list[list[Reason]]:

@@ -373,6 +373,12 @@ def test_nul_is_refused_in_sme_text(field: str) -> None:
     sme_fails(field, **{field: "한빛\x00코스메틱"})
 
 
+@pytest.mark.parametrize("field", ["name", "bio", "email", "nationality"])
+def test_lone_surrogates_are_refused(field: str) -> None:
+    # json.loads("\"\\ud800\"") produces one; no database can store it (a 500 if it got there).
+    student_fails(field, **{field: "Linh \ud800"})
+
+
 def test_line_breaks_and_tabs_are_allowed_in_long_text() -> None:
     assert student(bio="line one\r\nline two\tend").bio == "line one\r\nline two\tend"
     assert sme(description="첫 줄\n둘째 줄").description == "첫 줄\n둘째 줄"

@@ -34,12 +34,12 @@ from app.services import audit, engine_adapter, mail
 from app.services.errors import Conflict, DomainError, InvalidInput, NotAllowed
 
 DECLINE_REASONS = {
-    "not_a_fit": _l("Not a good fit for our needs"),
+    "not_a_fit": _l("Not a good fit"),
     "language": _l("Language skills do not match"),
     "market": _l("Different target market"),
     "schedule": _l("Schedule or hours do not work"),
     "location": _l("Location is too far"),
-    "capacity": _l("No capacity at the moment"),
+    "capacity": _l("No time or capacity at the moment"),
     "other": _l("Other"),
 }
 OUTCOMES = {

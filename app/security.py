@@ -37,6 +37,22 @@ def init_security(app: Flask) -> None:
         if current_user.is_authenticated and session_too_old():
             end_session()
 
+    @app.before_request
+    def _ask_consent_again() -> Response | None:
+        """When the privacy policy changes, students and SMEs answer it again before going on."""
+        from flask import redirect, url_for
+
+        from app.services.accounts import consent_is_current
+
+        if (
+            current_user.is_authenticated
+            and request.blueprint != "api"  # the API answers with its own errors
+            and request.endpoint not in CONSENT_FREE_ENDPOINTS
+            and not consent_is_current(current_user)
+        ):
+            return redirect(url_for("auth.renew_consent"))
+        return None
+
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
@@ -51,6 +67,20 @@ def init_security(app: Flask) -> None:
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+# Pages that stay open while consent is outdated: answering it, reading the policy, leaving.
+CONSENT_FREE_ENDPOINTS = {
+    "auth.renew_consent",
+    "auth.logout",
+    "auth.download_data",
+    "auth.delete_account",
+    "auth.account",
+    "main.privacy",
+    "main.set_language",
+    "main.index",
+    "static",
+}
 
 
 def role_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

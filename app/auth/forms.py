@@ -2,6 +2,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 
+from app.forms import ConsentFields
+
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"))
@@ -18,6 +20,10 @@ class ConsentForm(FlaskForm):
     consent_provision = BooleanField(
         _l("I agree that my profile may be provided to the SMEs I am proposed to")
     )
+
+
+class ConsentRenewalForm(ConsentFields, FlaskForm):
+    """The policy changed: both answers again, unticked (SECURITY.md item 17)."""
 
 
 class DeleteAccountForm(FlaskForm):

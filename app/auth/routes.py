@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.forms import (
     ConsentForm,
+    ConsentRenewalForm,
     DeleteAccountForm,
     ForgotPasswordForm,
     LoginForm,
@@ -206,3 +207,19 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
         flash(_("Your password is changed. Log in with the new one."), "success")
         return redirect(url_for(".login"))
     return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/account/consent/renew", methods=["GET", "POST"])
+@login_required
+def renew_consent() -> Response | str | tuple[str, int]:
+    """The privacy policy changed: read it and answer again."""
+    form = ConsentRenewalForm()
+    if form.is_submitted():
+        try:
+            accounts.update_consent(current_user, form.consent_input())
+        except InvalidInput as error:
+            return rerender("auth/consent_renewal.html", form, error)
+        db.session.commit()
+        flash(_("Thank you. Your answer to the privacy policy is saved."), "success")
+        return redirect(url_for("main.dashboard"))
+    return render_template("auth/consent_renewal.html", form=form)

@@ -634,14 +634,15 @@ leaves = (
     )
     | st.integers(0, 12_000).map(lambda n: "x" * n)
 )
-values = st.recursive(
-    leaves,
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=12,
-)
+
+
+def _nested(children: Any) -> Any:
+    return st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(FIELD_NAMES) | st.text(max_size=8), children, max_size=4
+    )
+
+
+values = st.recursive(leaves, _nested, max_leaves=12)
 random_dicts = st.dictionaries(
     st.sampled_from(FIELD_NAMES) | st.text(max_size=12), values, max_size=16
 )

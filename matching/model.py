@@ -823,7 +823,10 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             workers = _workers()
             # Each worker holds one block (plus temporaries), so the bound is
             # split between them; small blocks also stay closer to cache.
-            per_block = max(1, min(max_block_bytes // workers, _BLOCK_TARGET_BYTES))
+            # With the SME-side union, chunks are larger so that each chunk's
+            # per-SME top k is selective (k of many students, not of a few).
+            target = max_block_bytes if sme_side else _BLOCK_TARGET_BYTES
+            per_block = max(1, min(max_block_bytes // workers, target))
             step = chunk_size or max(1, min(rows_all.size, per_block // (4 * mc)))
             kk = min(k, mc)
             pool: _SmeTopK | None = _SmeTopK(mc, k) if sme_side else None
@@ -863,23 +866,27 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                     keep = block[r_loc, c_loc] > -1e-4  # float32 screen; exact test below
                 else:
                     keep = block[r_loc, c_loc] > _UNACCEPTABLE / 2
-                part = _SmeTopK.part(block, rows, k) if pool is not None else None
+                part = _SmeTopK.part(block, rows, k, pool.tau) if pool is not None else None
                 return rows[r_loc[keep]], cols[c_loc[keep]], part
 
             starts = range(0, rows_all.size, step)
+
+            def collect(results: Iterable[tuple[IntArray, IntArray, _PoolPart | None]]) -> None:
+                # In chunk order, as results arrive: the SME-side pool's
+                # cutoffs rise while later chunks are still being computed.
+                for ri, rj, part in results:
+                    got_i.append(ri)
+                    got_j.append(rj)
+                    if pool is not None and part is not None:
+                        pool.push(part)
+
             if workers > 1 and len(starts) > 1:
                 # numpy and BLAS release the GIL: chunks run on all cores,
                 # BLAS single-threaded inside each; results come in order.
                 with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as ex:
-                    results = list(ex.map(work, starts))
+                    collect(ex.map(work, starts))
             else:
-                results = [work(a0) for a0 in starts]
-            for ri, rj, part in results:
-                got_i.append(ri)
-                got_j.append(rj)
-                if pool is not None and part is not None:
-                    pool.push(part)
-            del results
+                collect(work(a0) for a0 in starts)
             if pool is not None:
                 pi, pj = pool.result()
                 got_i.append(pi)
@@ -1177,12 +1184,16 @@ class _SmeTopK:
         self.size = 0
 
     @staticmethod
-    def part(block: npt.NDArray[np.float32], rows: IntArray, k: int) -> _PoolPart:
-        """Column-wise top-k of one chunk (bounded: k per SME); no shared state."""
+    def part(block: npt.NDArray[np.float32], rows: IntArray, k: int, tau: npt.NDArray[np.float32]) -> _PoolPart:
+        """Column-wise top-k of one chunk (bounded: k per SME).
+
+        ``tau`` is the pool's running k-th best per SME as read when the chunk
+        started: it only rises, so dropping what does not beat it is safe.
+        """
         kk = min(k, block.shape[0])
         c_loc, r_loc = _topk_rows(np.ascontiguousarray(block.T), kk, _UNACCEPTABLE / 2)
         v = block[r_loc, c_loc]
-        ok = v > _UNACCEPTABLE / 2
+        ok = (v > _UNACCEPTABLE / 2) & (v > tau[c_loc])
         return v[ok], rows[r_loc[ok]], c_loc[ok]
 
     def push(self, part: _PoolPart) -> None:
@@ -1193,8 +1204,8 @@ class _SmeTopK:
         self.i.append(i[keep])
         self.j.append(j[keep])
         self.size += int(keep.sum())
-        if self.size > 4 * self.k * self.m + (1 << 16):
-            self._compact()
+        if self.size > 2 * self.k * self.m + (1 << 16):
+            self._compact()  # raises tau, which later chunks filter with
 
     def _compact(self) -> None:
         v = np.concatenate(self.v)

@@ -304,15 +304,16 @@ def stable(
         asked[todo] = True
         lr = da.rows()
         sel = asked[lr]
-        lr_s, lc_s = lr[sel], da.sme[sel]
-        gs, gm = grow(todo, da.cutoffs(), lr_s, lc_s)
+        listed = np.sort(lr[sel] * m + da.sme[sel])
+        del lr, sel
+        # listed pairs are passed in (row, SME) order
+        gs, gm = grow(todo, da.cutoffs(), listed // max(m, 1), listed % max(m, 1))
         gr, gc, gv, _ = _coo(gs)
         hr, hc, hv, _ = _coo(gm)
         kg, kh = gr * m + gc, hr * m + hc
         _, ig, ih = np.intersect1d(kg, kh, assume_unique=True, return_indices=True)
         gr, gc, gv, hv = gr[ig], gc[ig], gv[ig], hv[ih]
         # Only the students asked about, only SMEs not listed, never excluded.
-        listed = np.sort(lr_s * m + lc_s)
         ok = asked[gr] & (cap[gc] > 0)
         ok &= ~_member(gr * m + gc, listed)
         if ex_keys.size:

@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The demo runs a matching cycle every ten minutes, so one can be watched; production: weekly.
+DEMO_SCHEDULE ?= */10 * * * *
 export FLASK_APP := app
 
 .PHONY: run test lint bench translations install install-test messages clean
@@ -33,9 +35,10 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po |
 run: install
 	@mkdir -p instance
 	APP_ENV=development $(FLASK) db upgrade
-	APP_ENV=development $(FLASK) seed-demo --if-empty --logins-file instance/demo-logins.txt
-	@echo; echo "Demo logins (also in instance/demo-logins.txt):"; cat instance/demo-logins.txt; echo
-	APP_ENV=development $(FLASK) serve --host $(HOST) --port $(PORT)
+	@APP_ENV=development $(FLASK) seed-demo --if-empty --logins-file instance/demo-logins.txt >/dev/null
+	@echo; echo "Demo logins (also in instance/demo-logins.txt):"; cat instance/demo-logins.txt
+	@echo "Matching cycles run on '$(DEMO_SCHEDULE)'; a coordinator can also run one from Cycles."; echo
+	APP_ENV=development MATCH_SCHEDULE="$(DEMO_SCHEDULE)" $(FLASK) serve --host $(HOST) --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -70,6 +70,7 @@ def serve(host: str, port: int, scheduler: bool) -> None:
     """Development server for `make run`: one process, with the one scheduler inside."""
     from app.jobs import configure_scheduler, make_scheduler
 
+    _log_to_console()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     background = None
     if scheduler:
@@ -128,6 +129,7 @@ def scheduler_command() -> None:
     """Run the scheduler in the foreground: the one process that runs matching cycles."""
     from app.jobs import configure_scheduler, make_scheduler
 
+    _log_to_console()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     blocking = make_scheduler(background=False)
     configure_scheduler(blocking, app)
@@ -136,3 +138,13 @@ def scheduler_command() -> None:
         blocking.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+
+
+def _log_to_console() -> None:
+    """Long-running commands say what the scheduler and the cycles do (INFO) on stderr."""
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

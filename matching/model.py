@@ -17,7 +17,7 @@ import gc
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -164,6 +164,21 @@ class Reason:
         if k == "priority.unmatched_last_cycle":
             return "was not matched in the last cycle (priority)"
         return k
+
+
+class _LazyRank(dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]):
+    """``{by: (X, Y^T)}`` built on first access."""
+
+    def __init__(self, build: Callable[[str], tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]) -> None:
+        super().__init__()
+        self._build = build
+
+    def __missing__(self, by: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        if by not in ("combined", "student", "sme"):
+            raise KeyError(by)
+        value = self._build(by)
+        self[by] = value
+        return value
 
 
 @dataclass(frozen=True)
@@ -564,49 +579,55 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         self._main_cols = np.isin(self._col_factor, MAIN_FACTORS)
         # Unacceptable-by-TOPIK columns: a one-hot of the SME's minimum times
         # a large negative for levels above the student's.
+        # Ranking matrices are built on first use (stable mode never needs
+        # the combined one: 70 MB at 100,000 students).
+        self._layout = [(bl.factor, width, bl.shared_y) for bl, width in zip(self._blocks, widths)]
+        self._rank = _LazyRank(self._build_rank)
+
+    def _build_rank(self, by: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Float32 ranking matrices ``(X, Y^T)`` for one score."""
+        xs, xt, ys, yt = self._xs, self._xt, self._ys, self._yt
+        n, m = self.n_students_, self.n_smes_
         pen = np.where(self.topik_[:, None] < np.arange(7)[None, :], _UNACCEPTABLE, 0.0)
-        # Ranking matrices (float32): blocks whose SME side is the same in
-        # both views are merged so the product stays narrow.
-        rank: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = {}
-        for by in ("combined", "student", "sme"):
-            parts: list[tuple[FloatArray, float, FloatArray]] = []  # (x, factor, y)
-            off = 0
-            kor_at = -1
-            for bl, width in zip(self._blocks, widths):
-                sl = slice(off, off + width)
-                off += width
-                if bl.factor == "korean":
-                    kor_at = len(parts)
-                if by == "student":
-                    parts.append((xt[:, sl], 1.0, bl.y_stu))
-                elif by == "sme":
-                    parts.append((xs[:, sl], 1.0, bl.y_sme))
-                elif bl.shared_y:
-                    parts.append((xs[:, sl] + xt[:, sl], 0.5, bl.y_sme))
-                else:
-                    parts.extend([(xs[:, sl], 0.5, bl.y_sme), (xt[:, sl], 0.5, bl.y_stu)])
-            # The TOPIK penalty multiplies the same one-hot of the SME's
-            # minimum as the Korean criterion: fold it into those columns
-            # (7 fewer columns in every product).
-            kx, kf, ky = parts[kor_at]
-            parts[kor_at] = (kx * kf + pen, 1.0, ky)
-            W = sum(px.shape[1] for px, _, _ in parts)
-            # YT is the transpose *view* of a C-contiguous (SMEs x features)
-            # matrix: BLAS multiplies X @ Y.T about twice as fast as with a
-            # C-contiguous (features x SMEs) right-hand side here.
-            X = np.empty((n, W), dtype=np.float32)
-            Y = np.empty((m, W), dtype=np.float32)
-            off = 0
-            for px, f, py in parts:
-                sl = slice(off, off + px.shape[1])
-                off += px.shape[1]
-                if f == 1.0:
-                    X[:, sl] = px
-                else:
-                    np.multiply(px, f, out=X[:, sl], casting="same_kind")
-                Y[:, sl] = py
-            rank[by] = (X, Y.T)
-        self._rank = rank
+        # Blocks whose SME side is the same in both views are merged so the
+        # product stays narrow.
+        parts: list[tuple[FloatArray, float, FloatArray]] = []  # (x, factor, y)
+        off = 0
+        kor_at = -1
+        for factor, width, shared_y in self._layout:
+            sl = slice(off, off + width)
+            off += width
+            if factor == "korean":
+                kor_at = len(parts)
+            if by == "student":
+                parts.append((xt[:, sl], 1.0, yt[:, sl]))
+            elif by == "sme":
+                parts.append((xs[:, sl], 1.0, ys[:, sl]))
+            elif shared_y:
+                parts.append((xs[:, sl] + xt[:, sl], 0.5, ys[:, sl]))
+            else:
+                parts.extend([(xs[:, sl], 0.5, ys[:, sl]), (xt[:, sl], 0.5, yt[:, sl])])
+        # The TOPIK penalty multiplies the same one-hot of the SME's minimum
+        # as the Korean criterion: fold it into those columns (7 fewer
+        # columns in every product).
+        kx, kf, ky = parts[kor_at]
+        parts[kor_at] = (kx * kf + pen, 1.0, ky)
+        W = sum(px.shape[1] for px, _, _ in parts)
+        # YT is the transpose *view* of a C-contiguous (SMEs x features)
+        # matrix: BLAS multiplies X @ Y.T about twice as fast as with a
+        # C-contiguous (features x SMEs) right-hand side here.
+        X = np.empty((n, W), dtype=np.float32)
+        Y = np.empty((m, W), dtype=np.float32)
+        off = 0
+        for px, f, py in parts:
+            sl = slice(off, off + px.shape[1])
+            off += px.shape[1]
+            if f == 1.0:
+                X[:, sl] = px
+            else:
+                np.multiply(px, f, out=X[:, sl], casting="same_kind")
+            Y[:, sl] = py
+        return X, Y.T
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "weights_"):

@@ -255,6 +255,10 @@ def run(
     comb, stu, smev = model.score_pairs(placed, new[placed])
     full = assignment.copy()
     full[placed] = new[placed]
+    # Count blocking pairs and let the lists go before the reasons are built
+    # (memory: at 100k students the lists and the reasons are each ~10^8 bytes).
+    bp = metrics.blocking_pairs(final_lists.student_view, final_lists.sme_view, cap, full)
+    del final_lists, cand
     t0 = time.perf_counter()
     reasons = model.explain_pairs(placed, new[placed]) if explain else [[] for _ in range(placed.size)]
     pairs = [
@@ -264,7 +268,6 @@ def run(
         )
     ]
     timings["explain"] = time.perf_counter() - t0
-    bp = metrics.blocking_pairs(final_lists.student_view, final_lists.sme_view, cap, full)
     return MatchResult(
         pairs=pairs,
         total_score=float(comb.sum()),

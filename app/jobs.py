@@ -51,12 +51,10 @@ def deliver_mail(app: Flask) -> None:
 
 def purge_expired_data(app: Flask) -> None:
     """Job: delete what is past its retention period, files after the commit."""
-    from app.extensions import db
-    from app.services import privacy, uploads
-
     from datetime import timedelta
 
-    from app.services import ratelimit
+    from app.extensions import db
+    from app.services import privacy, ratelimit, uploads
 
     with app.app_context():
         report = privacy.purge_expired()

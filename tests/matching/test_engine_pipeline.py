@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -154,3 +155,16 @@ def test_explain_pair() -> None:
     assert abs(score - 0.5 * (stu + smev)) < 1e-12
     assert abs(sum(r.weight for r in reasons) - score) < 1e-6
     assert {r.factor for r in reasons} >= {"language", "market", "industry", "region"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect: on this instance the column generation stops 0.014 % below the "
+    "optimum (13.15576 vs 13.15761): the dual prices of _optimal_prices leave out an improving "
+    "pair. Found by Hypothesis; kept here so the fix is noticed (strict xfail).",
+)
+def test_known_case_where_optimal_mode_stops_short_of_the_optimum() -> None:
+    students, smes = population(30, 10, seed=9)
+    full = run(students, smes, mode="optimal", k=10, explain=False)
+    short = run(students, smes, mode="optimal", k=1, explain=False)
+    assert abs(short.total_score - full.total_score) < 1e-4

@@ -926,6 +926,35 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             key = key[~np.isin(key, ex_sorted, assume_unique=False)]
         gi, gj = np.divmod(key, max(m, 1))
         comb, stu, sme, okp = self._score_pairs32(gi, gj)
+        if prices is not None and not okp.all():
+            # The float32 ranking knows the TOPIK rule but not "zero on every main criterion",
+            # so an unacceptable pair can take a top-k place and hide an acceptable pair that
+            # prices above u + v. Column generation stops when nothing is found, which would
+            # then be too early: ask again for those students, without what they were shown.
+            again = np.unique(gi[~okp])
+            shown = np.isin(gi, again)
+            more = self.candidates(
+                k,
+                by=by,
+                exclude=np.column_stack(
+                    [np.concatenate([ex_i, gi[shown]]), np.concatenate([ex_j, gj[shown]])]
+                ),
+                students=again,
+                sme_mask=sme_mask,
+                prices=prices,
+                chunk_size=chunk_size,
+                max_block_bytes=max_block_bytes,
+            )
+            extra = sp.coo_array(more.combined)
+            if extra.nnz:
+                xi, xj = extra.row.astype(np.int64), extra.col.astype(np.int64)
+                xc, xs, xm, xok = self._score_pairs32(xi, xj)
+                gi, gj = np.concatenate([gi, xi]), np.concatenate([gj, xj])
+                comb, stu, sme = (np.concatenate(p) for p in ((comb, xc), (stu, xs), (sme, xm)))
+                okp = np.concatenate([okp, xok])
+                order = np.argsort(gi * max(m, 1) + gj, kind="stable")  # CSR wants row order
+                gi, gj, okp = gi[order], gj[order], okp[order]
+                comb, stu, sme = comb[order], stu[order], sme[order]
         if prices is not None:
             okp &= comb > np.asarray(prices[0], dtype=np.float64)[gi] + np.asarray(prices[1], dtype=np.float64)[gj] + 1e-9
         gi, gj, comb, stu, sme = gi[okp], gj[okp], comb[okp], stu[okp], sme[okp]

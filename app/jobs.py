@@ -116,11 +116,3 @@ def make_scheduler(background: bool) -> BaseScheduler:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     return BlockingScheduler(job_defaults=JOB_DEFAULTS)
-
-
-def next_run_time(app: Flask) -> Any:
-    """When the stored schedule fires next (for the coordinators' page)."""
-    from datetime import datetime
-
-    trigger = cron_trigger(current_schedule(app), app.config["SCHEDULER_TIMEZONE"])
-    return trigger.get_next_fire_time(None, datetime.now(trigger.timezone))

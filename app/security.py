@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
@@ -81,20 +78,6 @@ CONSENT_FREE_ENDPOINTS = {
     "main.index",
     "static",
 }
-
-
-def role_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Only logged-in users of these roles; others get 403 (anonymous users go to login)."""
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            check_role(*roles)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def check_role(*roles: Role) -> None:

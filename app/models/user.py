@@ -55,17 +55,5 @@ class User(UserMixin, db.Model):
     def rotate_session_token(self) -> None:
         self.session_token = new_session_token()
 
-    @property
-    def is_coordinator(self) -> bool:
-        return self.role == Role.COORDINATOR
-
-    @property
-    def display_name(self) -> str:
-        if self.student:
-            return self.student.name
-        if self.sme:
-            return self.sme.company_name
-        return self.email
-
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

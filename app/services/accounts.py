@@ -223,11 +223,6 @@ def delete_account(user: User, *, reason: str = "self") -> list[str]:
     return files
 
 
-def purge_failures_older_than(age: timedelta) -> int:
-    result = db.session.execute(delete(LoginFailure).where(LoginFailure.at < utcnow() - age))
-    return result.rowcount or 0
-
-
 RESET_LIFETIME = timedelta(hours=1)
 RESETS_PER_HOUR = 3
 

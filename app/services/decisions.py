@@ -142,13 +142,7 @@ def approve(match_id: int, coordinator: User, *, override_reason: str = "") -> M
     capacity = db.session.scalar(
         select(SME.capacity).where(SME.id == match.sme_id).with_for_update()
     )
-    taken = db.session.scalar(
-        select(func.count(Match.id)).where(
-            Match.sme_id == match.sme_id,
-            Match.status.in_((MatchStatus.APPROVED, MatchStatus.ACTIVE)),
-        )
-    )
-    if capacity is None or taken >= capacity:
+    if capacity is None or places_taken(match.sme_id) >= capacity:
         raise Conflict.single("sme", "capacity_full")
     _compare_and_set(
         match_id,
@@ -165,6 +159,17 @@ def approve(match_id: int, coordinator: User, *, override_reason: str = "") -> M
     )
     _notify(match, "approved")
     return match
+
+
+def places_taken(sme_id: int) -> int:
+    """Places of an SME held by approved or active matches (what its capacity limits)."""
+    taken = db.session.scalar(
+        select(func.count(Match.id)).where(
+            Match.sme_id == sme_id,
+            Match.status.in_((MatchStatus.APPROVED, MatchStatus.ACTIVE)),
+        )
+    )
+    return taken or 0
 
 
 def reject(match_id: int, coordinator: User, *, reason: str = "") -> Match:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, exists, func, select
@@ -28,27 +28,6 @@ PER_PAGE = 25
 
 
 @dataclass(frozen=True)
-class StudentFilters:
-    nationality: str = ""
-    language: str = ""
-    market: str = ""
-    industry: str = ""
-    region: str = ""
-    q: str = ""
-
-    @classmethod
-    def from_args(cls, args: Any) -> StudentFilters:
-        return cls(
-            nationality=_code(args, "nationality", "countries"),
-            language=_code(args, "language", "languages"),
-            market=_code(args, "market", "countries"),
-            industry=_code(args, "industry", "industries"),
-            region=_code(args, "region", "regions"),
-            q=_search_text(args),
-        )
-
-
-@dataclass(frozen=True)
 class SMEFilters:
     language: str = ""
     market: str = ""
@@ -56,15 +35,25 @@ class SMEFilters:
     region: str = ""
     q: str = ""
 
+    # Which taxonomy each coded filter takes its values from.
+    KINDS: ClassVar[dict[str, str]] = {
+        "language": "languages",
+        "market": "countries",
+        "industry": "industries",
+        "region": "regions",
+    }
+
     @classmethod
-    def from_args(cls, args: Any) -> SMEFilters:
-        return cls(
-            language=_code(args, "language", "languages"),
-            market=_code(args, "market", "countries"),
-            industry=_code(args, "industry", "industries"),
-            region=_code(args, "region", "regions"),
-            q=_search_text(args),
-        )
+    def from_args(cls, args: Any) -> Self:
+        codes = {name: _code(args, name, kind) for name, kind in cls.KINDS.items()}
+        return cls(**codes, q=_search_text(args))
+
+
+@dataclass(frozen=True)
+class StudentFilters(SMEFilters):
+    nationality: str = ""
+
+    KINDS: ClassVar[dict[str, str]] = {**SMEFilters.KINDS, "nationality": "countries"}
 
 
 def _search_text(args: Any) -> str:

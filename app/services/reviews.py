@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import SME, Match, MatchStatus, Student, User, utcnow
 from app.services import audit
-from app.services.decisions import NotFound, withdraw_pending_for_student
+from app.services.decisions import NotFound, places_taken, withdraw_pending_for_student
 
 # An SME never sees a proposal hidden because the student withdrew consent or paused.
 SME_VISIBLE = tuple(s for s in MatchStatus if s != MatchStatus.WITHDRAWN)
@@ -54,12 +54,7 @@ def review_for_sme(sme: SME) -> SMEReview:
 
 
 def places_left(sme: SME) -> int:
-    taken = db.session.scalar(
-        select(func.count(Match.id)).where(
-            Match.sme_id == sme.id, Match.status.in_((MatchStatus.APPROVED, MatchStatus.ACTIVE))
-        )
-    )
-    return max(sme.capacity - (taken or 0), 0)
+    return max(sme.capacity - places_taken(sme.id), 0)
 
 
 def sme_match(sme: SME, match_id: int) -> Match:

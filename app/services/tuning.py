@@ -256,8 +256,8 @@ def set_schedule(expression: str, coordinator: User) -> MatchSettings:
 def next_run() -> datetime | None:
     """When the stored schedule fires next, or None if it is not valid.
 
-    (Like app.jobs.next_run_time, but in the caller's session: that one opens an app context of
-    its own, whose session would wait on the request's own write lock on SQLite.)"""
+    Read in the caller's session: a separate app context would have its own session, which on
+    SQLite would wait on the request's own write lock."""
     from app.jobs import cron_trigger
 
     schedule = current()["schedule"] or current_app.config["MATCH_SCHEDULE"]

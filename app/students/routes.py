@@ -17,7 +17,7 @@ from app.security import check_role
 from app.services import accounts, decisions, profiles, reviews, uploads
 from app.services.errors import InvalidInput
 from app.students.forms import CVForm, StudentProfileForm, StudentSignupForm
-from app.web import answer_proposal, rerender
+from app.web import answer_proposal, flash_errors, rerender
 
 bp = Blueprint("students", __name__)
 
@@ -165,11 +165,7 @@ def upload_cv() -> Response | tuple[str, int]:
     try:
         replaced = uploads.save_cv(student, file.stream)
     except InvalidInput as error:
-        from app.i18n import translate_errors
-
-        for messages in translate_errors(error.fields).values():
-            for message in messages:
-                flash(message, "danger")
+        flash_errors(error)
         return redirect(url_for(".profile"))
     try:
         db.session.commit()

@@ -44,7 +44,10 @@ def test_the_scheduled_job_runs_one_cycle(app, student, sme):
 def test_next_run_time_is_in_the_future(app):
     from datetime import datetime
 
-    assert jobs.next_run_time(app) > datetime.now(jobs.next_run_time(app).tzinfo)
+    from app.services import tuning
+
+    next_run = tuning.next_run()
+    assert next_run > datetime.now(next_run.tzinfo)
 
 
 def test_match_run_command_prints_what_it_proposed(runner, student, sme):

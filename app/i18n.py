@@ -108,6 +108,13 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
         ),
         "student_busy": lambda: _("This student already has a pending or approved match."),
         "pair_closed": lambda: _("This pair was declined or rejected before."),
+        "no_provision_consent": lambda: _(
+            "This student has not consented to their profile being given to companies."
+        ),
+        "student_paused": lambda: _("This student has paused taking part."),
+        "no_collection_consent": lambda: _(
+            "This company has not consented to the current privacy policy."
+        ),
     }
     make = messages.get(error_type)
     return make() if make else _("This value is not valid.")

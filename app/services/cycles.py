@@ -12,27 +12,22 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
-from flask import current_app
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from app.extensions import db
 from app.models import (
     CLOSED_STATUSES,
     HOLDING_STATUSES,
-    SME,
-    Consent,
     CycleStatus,
     Match,
     MatchCycle,
     MatchSettings,
     MatchStatus,
-    Student,
     User,
     utcnow,
 )
-from app.services import audit, engine_adapter, notifications
+from app.services import audit, eligibility, engine_adapter, notifications
 from app.services.cycle_lock import CycleBusy, cycle_lock
 from matching import pipeline
 
@@ -66,11 +61,6 @@ class Pool:
     stats: dict[str, int] = field(default_factory=dict)
 
 
-def _latest_consents() -> Any:
-    latest = select(func.max(Consent.id).label("id")).group_by(Consent.user_id).subquery("latest")
-    return select(Consent).join(latest, Consent.id == latest.c.id).subquery("consent")
-
-
 def load_pool(settings: MatchSettings) -> Pool:
     now = utcnow()
     cutoff = now - timedelta(days=settings.expiry_days)
@@ -93,28 +83,11 @@ def load_pool(settings: MatchSettings) -> Pool:
         if row.id not in expiring:
             used_seats[row.sme_id] = used_seats.get(row.sme_id, 0) + 1
 
-    consent = _latest_consents()
-    version = current_app.config["CONSENT_POLICY_VERSION"]
-    candidates = db.session.scalars(
-        select(Student.id)
-        .join(consent, consent.c.user_id == Student.user_id)
-        .where(
-            Student.paused.is_(False),
-            consent.c.collection.is_(True),
-            consent.c.provision_to_smes.is_(True),
-            consent.c.policy_version == version,
-        )
-        .order_by(Student.id)
-    ).all()
+    candidates = db.session.scalars(eligibility.eligible_students()).all()
     student_ids = [sid for sid in candidates if sid not in busy_students]
 
     free_seats = {}
-    for sme_id, capacity in db.session.execute(
-        select(SME.id, SME.capacity)
-        .join(consent, consent.c.user_id == SME.user_id)
-        .where(consent.c.collection.is_(True))
-        .order_by(SME.id)
-    ):
+    for sme_id, capacity in db.session.execute(eligibility.eligible_smes()):
         left = capacity - used_seats.get(sme_id, 0)
         if left > 0:
             free_seats[sme_id] = left

@@ -30,7 +30,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit, engine_adapter, mail
+from app.services import audit, eligibility, engine_adapter, mail
 from app.services.errors import Conflict, DomainError, InvalidInput, NotAllowed
 
 DECLINE_REASONS = {
@@ -212,8 +212,9 @@ def pair(
 ) -> Match:
     """A coordinator proposes a pair by hand, scored and explained like a cycle's proposals.
 
-    Without `override`, the cycle's rules apply (student free, SME with a free place, pair not
-    closed before); with it, a reason is required and kept."""
+    The cycle's eligibility always applies (app.services.eligibility: consent, pause). Without
+    `override`, its fit rules apply too (student free, SME with a free place, pair not closed
+    before); with it, a reason is required and kept."""
     _coordinator(coordinator)
     reason = _reason_text(reason)
     if override and not reason:
@@ -224,6 +225,13 @@ def pair(
         raise InvalidInput.single("student_id", "unknown_code", code=str(student_id))
     if sme is None:
         raise InvalidInput.single("sme_id", "unknown_code", code=str(sme_id))
+    # The cycle's own eligibility (consent, pause): an override bypasses fit, never consent.
+    refusal = eligibility.why_not_student(student_id)
+    if refusal:
+        raise Conflict.single("student_id", refusal)
+    refusal = eligibility.why_not_sme(sme_id)
+    if refusal:
+        raise Conflict.single("sme_id", refusal)
     holding = db.session.scalar(
         select(func.count(Match.id)).where(
             Match.student_id == student_id, Match.status.in_(HOLDING_STATUSES)

@@ -1,0 +1,92 @@
+"""Who may be proposed: ONE rule for a cycle's pool and a coordinator's pair by hand.
+
+A student may be put before an SME only with consent to provision under the policy in force and
+while not paused; an SME only with consent to collection. A coordinator's override bypasses the
+fit rules (a busy student, a full SME, a pair closed before), never these: without them no SME
+may receive the profile or the CV.
+
+Each rule is one SQL condition, named by the error code that explains it. The cycle's pool query
+puts them all in its WHERE clause; `why_not_student`/`why_not_sme` select the same conditions as
+columns for one person and name the first that fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import ColumnElement, Select, func, select
+
+from app.extensions import db
+from app.models import SME, Consent, Student
+
+
+def latest_consents() -> Any:
+    """Each person's latest answer to the privacy notice, as a subquery."""
+    latest = select(func.max(Consent.id).label("id")).group_by(Consent.user_id).subquery("latest")
+    return select(Consent).join(latest, Consent.id == latest.c.id).subquery("consent")
+
+
+def _student_rules(consent: Any) -> dict[str, ColumnElement[bool]]:
+    version = current_app.config["CONSENT_POLICY_VERSION"]
+    return {
+        "no_provision_consent": (
+            consent.c.collection.is_(True)
+            & consent.c.provision_to_smes.is_(True)
+            & (func.coalesce(consent.c.policy_version, "") == version)
+        ),
+        "student_paused": Student.paused.is_(False),
+    }
+
+
+def _sme_rules(consent: Any) -> dict[str, ColumnElement[bool]]:
+    return {"no_collection_consent": consent.c.collection.is_(True)}
+
+
+def eligible_students() -> Select[tuple[int]]:
+    """The ids of every student a cycle may propose, in id order."""
+    consent = latest_consents()
+    rules = _student_rules(consent)
+    return (
+        select(Student.id)
+        .join(consent, consent.c.user_id == Student.user_id)
+        .where(*rules.values())
+        .order_by(Student.id)
+    )
+
+
+def eligible_smes() -> Select[tuple[int, int]]:
+    """(id, capacity) of every SME a cycle may propose students to, in id order."""
+    consent = latest_consents()
+    rules = _sme_rules(consent)
+    return (
+        select(SME.id, SME.capacity)
+        .join(consent, consent.c.user_id == SME.user_id)
+        .where(*rules.values())
+        .order_by(SME.id)
+    )
+
+
+def _first_failing(model: Any, row_id: int, rules_of: Any) -> str | None:
+    consent = latest_consents()
+    rules = rules_of(consent)
+    row = db.session.execute(
+        select(*(rule.label(name) for name, rule in rules.items()))
+        .select_from(model)
+        .outerjoin(consent, consent.c.user_id == model.user_id)
+        .where(model.id == row_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    # NULL (no consent row at all) fails like false.
+    return next((name for name, ok in row._mapping.items() if not ok), None)
+
+
+def why_not_student(student_id: int) -> str | None:
+    """The code of the first rule this student fails, or None when a cycle may propose them."""
+    return _first_failing(Student, student_id, _student_rules)
+
+
+def why_not_sme(sme_id: int) -> str | None:
+    """The code of the first rule this SME fails, or None when a cycle may propose to it."""
+    return _first_failing(SME, sme_id, _sme_rules)

@@ -1,21 +1,31 @@
 """K-Export Warrior Match: the matching engine (no Flask, no database).
 
-Public entry points:
+Entry points (the contract, ``/work/shared/CONTRACT.md``):
 
-* ``matching.pipeline.run`` / ``matching.pipeline.explain_pair`` - one cycle;
-* ``matching.model.MatchModel`` - two-sided scores, shortlists, reasons;
-* ``matching.assign.stable`` / ``matching.assign.optimal`` - assignment;
-* ``matching.metrics`` - total score, placed share, blocking pairs.
+* ``run`` (one cycle) and ``explain_pair`` (one pair) - ``matching.pipeline``;
+* ``StudentProfile``, ``SMEProfile`` - ``matching.profiles``;
+* ``Reason``, ``REASON_KEYS`` - ``matching.explanations``;
+* ``MatchModel`` (two-sided scores, acceptability) - ``matching.model``, on the
+  criterion blocks of ``matching.features``; shortlists in
+  ``matching.shortlists``;
+* ``assign.stable`` / ``assign.optimal`` - assignment;
+* ``metrics`` - total score, placed share, blocking pairs.
 """
 
+from . import assign, metrics
 from .assign import optimal, stable
-from .model import DEFAULT_WEIGHTS, FACTORS, Candidates, MatchModel, Reason
+from .explanations import REASON_KEYS, Reason
+from .features import FACTORS, MAIN_FACTORS
+from .model import DEFAULT_WEIGHTS, MatchModel
 from .pipeline import MatchResult, ProposedPair, explain_pair, run
 from .profiles import SMEProfile, StudentProfile
+from .shortlists import Candidates
 
 __all__ = [
     "DEFAULT_WEIGHTS",
     "FACTORS",
+    "MAIN_FACTORS",
+    "REASON_KEYS",
     "Candidates",
     "MatchModel",
     "MatchResult",
@@ -23,7 +33,9 @@ __all__ = [
     "Reason",
     "SMEProfile",
     "StudentProfile",
+    "assign",
     "explain_pair",
+    "metrics",
     "optimal",
     "run",
     "stable",

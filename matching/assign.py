@@ -98,7 +98,9 @@ def _prepare(
         raise ValueError(f"capacity must have one entry per SME ({m}), got {cap.shape}")
     if (cap < 0).any():
         raise ValueError("capacity must be >= 0")
-    st_ok = np.ones(n, bool) if active_students is None else np.asarray(active_students, bool).copy()
+    st_ok = (
+        np.ones(n, bool) if active_students is None else np.asarray(active_students, bool).copy()
+    )
     sm_ok = np.ones(m, bool) if active_smes is None else np.asarray(active_smes, bool).copy()
     if st_ok.shape != (n,) or sm_ok.shape != (m,):
         raise ValueError("active masks must have one flag per student / SME")
@@ -182,12 +184,19 @@ class _DeferredAcceptance:
         sval = np.empty(total)
         if self.sme.size:
             old_rows = np.repeat(np.arange(n, dtype=np.int64), old_cnt)
-            pos_old = np.arange(self.sme.size, dtype=np.int64) + (indptr[:-1] - self.indptr[:-1])[old_rows]
+            pos_old = (
+                np.arange(self.sme.size, dtype=np.int64)
+                + (indptr[:-1] - self.indptr[:-1])[old_rows]
+            )
             sme[pos_old] = self.sme
             sval[pos_old] = self.sval
         if rows.size:
             new_start = np.cumsum(new_cnt) - new_cnt
-            pos_new = indptr[rows] + old_cnt[rows] + (np.arange(rows.size, dtype=np.int64) - new_start[rows])
+            pos_new = (
+                indptr[rows]
+                + old_cnt[rows]
+                + (np.arange(rows.size, dtype=np.int64) - new_start[rows])
+            )
             sme[pos_new] = cols
             sval[pos_new] = smev
         self.sme, self.sval, self.indptr = sme, sval, indptr
@@ -399,7 +408,7 @@ def optimal(
     return out
 
 
-def _optimal_prices(
+def optimal_prices(
     scores: Any,
     capacity: npt.ArrayLike,
     assignment: npt.ArrayLike,

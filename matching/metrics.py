@@ -17,12 +17,16 @@ from .assign import _common_entries, _coo
 IntArray = npt.NDArray[np.int64]
 
 
-def _lookup(keys: IntArray, sorted_keys: IntArray, values: npt.NDArray[np.float64]) -> tuple[
-    npt.NDArray[np.float64], npt.NDArray[np.bool_]
-]:
+def _lookup(
+    keys: IntArray, sorted_keys: IntArray, values: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     pos = np.searchsorted(sorted_keys, keys)
     pos_c = np.minimum(pos, max(sorted_keys.size - 1, 0))
-    found = (pos < sorted_keys.size) & (sorted_keys[pos_c] == keys) if sorted_keys.size else np.zeros(keys.size, bool)
+    found = (
+        (pos < sorted_keys.size) & (sorted_keys[pos_c] == keys)
+        if sorted_keys.size
+        else np.zeros(keys.size, bool)
+    )
     vals = np.where(found, values[pos_c] if values.size else 0.0, np.nan)
     return vals, found
 
@@ -71,7 +75,9 @@ def placed_share(assignment: npt.ArrayLike) -> float:
     return float((a >= 0).mean()) if a.size else 0.0
 
 
-def blocking_pairs(student_scores: Any, sme_scores: Any, capacity: npt.ArrayLike, assignment: npt.ArrayLike) -> int:
+def blocking_pairs(
+    student_scores: Any, sme_scores: Any, capacity: npt.ArrayLike, assignment: npt.ArrayLike
+) -> int:
     """Count acceptable pairs that would both rather be together.
 
     Pair (i, j) blocks when i is not at j, i prefers j to its current place
@@ -110,7 +116,9 @@ def blocking_pairs(student_scores: Any, sme_scores: Any, capacity: npt.ArrayLike
     worst_v = np.full(m, np.inf)
     worst_i = np.full(m, -1, dtype=np.int64)
     if placed.size:
-        order = np.lexsort((-placed, held_v, a[placed]))  # per SME: lowest value, then highest index
+        order = np.lexsort(
+            (-placed, held_v, a[placed])
+        )  # per SME: lowest value, then highest index
         js = a[placed][order]
         firsts = np.r_[True, js[1:] != js[:-1]]
         worst_v[js[firsts]] = held_v[order][firsts]
@@ -119,5 +127,7 @@ def blocking_pairs(student_scores: Any, sme_scores: Any, capacity: npt.ArrayLike
     ai = a[rows]
     st_pref = (a[rows] < 0) | (stu > cur[rows]) | ((stu == cur[rows]) & (cols < ai))
     free_seat = count[cols] < cap[cols]
-    sm_pref = free_seat | (smev > worst_v[cols]) | ((smev == worst_v[cols]) & (rows < worst_i[cols]))
+    sm_pref = (
+        free_seat | (smev > worst_v[cols]) | ((smev == worst_v[cols]) & (rows < worst_i[cols]))
+    )
     return int(np.count_nonzero(cand & st_pref & sm_pref))

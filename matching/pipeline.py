@@ -3,6 +3,13 @@
 This is the entry point the app's cycle calls. It works with the profiles'
 ``id``s; indices are internal. Profiles are sorted by id first, so the result
 does not depend on the order the app passes them in.
+
+``run`` prepares the cycle (``_prepare``: indices, capacities, locked and
+excluded pairs), fits the model, then takes one of two paths: ``_run_stable``
+(deferred acceptance on shortlists that grow on demand) or ``_run_optimal``
+(the optimum on shortlists, extended by column generation until no pair
+outside them could raise the total); ``_finish`` scores, counts blocking pairs
+and explains the new pairs.
 """
 
 from __future__ import annotations
@@ -17,10 +24,15 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from . import assign, metrics
-from .model import Candidates, MatchModel, Reason
+from .explanations import Reason
+from .model import MatchModel
 from .profiles import SMEProfile, StudentProfile
+from .shortlists import Candidates
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+#: Column generation rounds at most (each adds the best violating pairs per student).
+MAX_PRICING_ROUNDS = 50
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ class MatchResult:
         nobody leaves.
     n_students, n_smes : int
     timings : dict
-        Seconds spent in ``fit``, ``candidates``, ``assign``, ``explain``.
+        Seconds spent in ``fit``, ``candidates``, ``assign``, ``grow``, ``explain``.
     """
 
     pairs: list[ProposedPair]
@@ -63,6 +75,21 @@ class MatchResult:
     n_students: int
     n_smes: int
     timings: dict[str, float]
+
+
+@dataclass
+class _Cycle:
+    """A cycle's inputs in index form (profiles sorted by id)."""
+
+    students: list[StudentProfile]
+    smes: list[SMEProfile]
+    priority: npt.NDArray[np.bool_]
+    capacity: IntArray  # seats per SME, before locked pairs
+    free_capacity: IntArray  # seats left for new pairs
+    assignment: IntArray  # locked pairs' SME per student, -1 elsewhere
+    active: npt.NDArray[np.bool_]  # students who take part in this cycle's assignment
+    excluded: IntArray  # (p, 2) declined pairs
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _index(ids: list[int], what: str) -> dict[int, int]:
@@ -138,21 +165,37 @@ def run(
         raise ValueError("mode must be 'stable' or 'optimal'")
     if k < 1:
         raise ValueError("k must be >= 1")
-    timings: dict[str, float] = {}
+    cycle = _prepare(students, smes, locked, excluded, priority, capacity_override)
+    t0 = time.perf_counter()
+    model = MatchModel(weights=weights, random_state=random_state).fit(
+        cycle.students, cycle.smes, priority=cycle.priority
+    )
+    cycle.timings["fit"] = time.perf_counter() - t0
+    if mode == "stable":
+        new, lists = _run_stable(model, cycle, k)
+    else:
+        new, lists = _run_optimal(model, cycle, k)
+    return _finish(model, cycle, new, lists, explain)
+
+
+def _prepare(
+    students: Sequence[StudentProfile],
+    smes: Sequence[SMEProfile],
+    locked: Iterable[tuple[int, int]],
+    excluded: Iterable[tuple[int, int]],
+    priority: Iterable[int],
+    capacity_override: Mapping[int, int] | None,
+) -> _Cycle:
+    """Sort by id, turn ids into indices, apply capacities and locked pairs."""
     st = sorted(students, key=lambda s: s.id)
     sm = sorted(smes, key=lambda s: s.id)
     sidx = _index([s.id for s in st], "student")
     midx = _index([s.id for s in sm], "SME")
-    n, m = len(st), len(sm)
-
-    t0 = time.perf_counter()
+    n = len(st)
     pri = np.zeros(n, bool)
     for sid in priority:
         if sid in sidx:
             pri[sidx[sid]] = True
-    model = MatchModel(weights=weights, random_state=random_state).fit(st, sm, priority=pri)
-    timings["fit"] = time.perf_counter() - t0
-
     cap = np.array([s.capacity for s in sm], dtype=np.int64)
     if capacity_override:
         for mid, c in capacity_override.items():
@@ -179,103 +222,154 @@ def run(
         free_cap[j] = max(free_cap[j] - 1, 0)
         active[i] = False
     ex_arr = np.asarray(ex, dtype=np.int64).reshape(-1, 2)
+    return _Cycle(st, sm, pri, cap, free_cap, assignment, active, ex_arr)
 
+
+def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Candidates]:
+    """Deferred acceptance on student-ranked shortlists that grow on demand.
+
+    Returns the new assignment and the initial lists (blocking pairs are
+    counted on them).
+    """
+    timings, free_cap = cycle.timings, cycle.free_capacity
     t0 = time.perf_counter()
-    todo = np.flatnonzero(active)
-    by: Literal["student", "combined"] = "student" if mode == "stable" else "combined"
-    cand = model.candidates(
-        k, by=by, exclude=ex_arr, students=todo, sme_mask=free_cap > 0, sme_side=(mode == "optimal")
+    lists = model.candidates(
+        k,
+        by="student",
+        exclude=cycle.excluded,
+        students=np.flatnonzero(cycle.active),
+        sme_mask=free_cap > 0,
     )
     timings["candidates"] = time.perf_counter() - t0
-
     t0 = time.perf_counter()
+    grown = np.zeros(len(cycle.students), dtype=np.int64)
     grow_time = 0.0
-    if mode == "stable":
-        grown = np.zeros(n, dtype=np.int64)
+    n_smes = max(len(cycle.smes), 1)
 
-        def grow(
-            who: IntArray, cutoff: npt.NDArray[np.float64], lr: IntArray, lc: IntArray
-        ) -> tuple[sp.csr_array, sp.csr_array]:
-            # Geometric growth: a student's g-th extension has 2^g x 2k SMEs,
-            # so a student rejected often needs few passes over all SMEs.
-            nonlocal grow_time
-            g0 = time.perf_counter()
-            skip = np.vstack([ex_arr, np.column_stack([lr, lc])])
-            level = grown[who]
-            out_s: sp.csr_array | None = None
-            out_m: sp.csr_array | None = None
-            for g in np.unique(level).tolist():
-                kk = min(k << min(g + 1, 30), max(m, 1))
-                more = model.candidates(
-                    kk, by="student", exclude=skip, students=who[level == g], sme_mask=free_cap > 0, sme_floor=cutoff
-                )
-                if out_s is None or out_m is None:
-                    out_s, out_m = more.student_view, more.sme_view
-                else:
-                    out_s, out_m = _merge(out_s, more.student_view), _merge(out_m, more.sme_view)
-            grown[who] += 1
-            grow_time += time.perf_counter() - g0
-            assert out_s is not None and out_m is not None
-            return out_s, out_m
-
-        new = assign.stable(cand.student_view, cand.sme_view, free_cap, active_students=active, grow=grow)
-        final_lists = cand  # blocking pairs are counted on the initial lists
-    else:
-        new = assign.optimal(cand.combined, free_cap, active_students=active)
-        for _ in range(50):
-            # Column generation: prices (u, v) prove the assignment optimal
-            # on the lists; any pair outside them scoring above u_i + v_j
-            # could raise the total, so the best such pairs per student join
-            # the lists and the optimum is re-solved. When none is left the
-            # assignment is optimal over *all* acceptable pairs. (An
-            # unmatched student next to a free seat is such a pair: u = v = 0.)
-            u, v = assign._optimal_prices(cand.combined, free_cap, new, active_students=active)
-            g0 = time.perf_counter()
-            listed = sp.coo_array(cand.combined)
-            skip = np.vstack([ex_arr, np.column_stack([listed.row, listed.col])])
+    def grow(
+        who: IntArray, cutoff: FloatArray, listed_rows: IntArray, listed_cols: IntArray
+    ) -> tuple[sp.csr_array, sp.csr_array]:
+        # Geometric growth: a student's g-th extension has 2^g x 2k SMEs,
+        # so a student rejected often needs few passes over all SMEs.
+        nonlocal grow_time
+        g0 = time.perf_counter()
+        skip = np.vstack([cycle.excluded, np.column_stack([listed_rows, listed_cols])])
+        level = grown[who]
+        out_s: sp.csr_array | None = None
+        out_m: sp.csr_array | None = None
+        for g in np.unique(level).tolist():
+            length = min(k << min(g + 1, 30), n_smes)
             more = model.candidates(
-                k, by="combined", exclude=skip, students=todo, sme_mask=free_cap > 0, prices=(u, v)
+                length,
+                by="student",
+                exclude=skip,
+                students=who[level == g],
+                sme_mask=free_cap > 0,
+                sme_floor=cutoff,
             )
-            grow_time += time.perf_counter() - g0
-            if more.combined.nnz == 0:
-                break
-            cand = Candidates(
-                _merge(cand.combined, more.combined),
-                _merge(cand.student_view, more.student_view),
-                _merge(cand.sme_view, more.sme_view),
-                k,
-                cand.by,
-            )
-            new = assign.optimal(cand.combined, free_cap, active_students=active)
-        final_lists = cand
+            if out_s is None or out_m is None:
+                out_s, out_m = more.student_view, more.sme_view
+            else:
+                out_s, out_m = _merge(out_s, more.student_view), _merge(out_m, more.sme_view)
+        grown[who] += 1
+        grow_time += time.perf_counter() - g0
+        assert out_s is not None and out_m is not None
+        return out_s, out_m
+
+    new = assign.stable(
+        lists.student_view, lists.sme_view, free_cap, active_students=cycle.active, grow=grow
+    )
     timings["assign"] = time.perf_counter() - t0 - grow_time
     timings["grow"] = grow_time
+    return new, lists
 
+
+def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Candidates]:
+    """The optimum on combined-score shortlists, extended by column generation.
+
+    Prices ``(u, v)`` prove the assignment optimal on the lists; any pair
+    outside them scoring above ``u_i + v_j`` could raise the total, so the
+    best such pairs per student join the lists and the optimum is re-solved.
+    When none is left the assignment is optimal over *all* acceptable pairs.
+    (An unmatched student next to a free seat is such a pair: u = v = 0.)
+    """
+    timings, free_cap, active = cycle.timings, cycle.free_capacity, cycle.active
+    todo = np.flatnonzero(active)
+    t0 = time.perf_counter()
+    lists = model.candidates(
+        k,
+        by="combined",
+        exclude=cycle.excluded,
+        students=todo,
+        sme_mask=free_cap > 0,
+        sme_side=True,
+    )
+    timings["candidates"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pricing_time = 0.0
+    new = assign.optimal(lists.combined, free_cap, active_students=active)
+    for _ in range(MAX_PRICING_ROUNDS):
+        u, v = assign.optimal_prices(lists.combined, free_cap, new, active_students=active)
+        g0 = time.perf_counter()
+        listed = sp.coo_array(lists.combined)
+        skip = np.vstack([cycle.excluded, np.column_stack([listed.row, listed.col])])
+        more = model.candidates(
+            k, by="combined", exclude=skip, students=todo, sme_mask=free_cap > 0, prices=(u, v)
+        )
+        pricing_time += time.perf_counter() - g0
+        if more.combined.nnz == 0:
+            break
+        lists = Candidates(
+            _merge(lists.combined, more.combined),
+            _merge(lists.student_view, more.student_view),
+            _merge(lists.sme_view, more.sme_view),
+            k,
+            lists.by,
+        )
+        new = assign.optimal(lists.combined, free_cap, active_students=active)
+    timings["assign"] = time.perf_counter() - t0 - pricing_time
+    timings["grow"] = pricing_time
+    return new, lists
+
+
+def _finish(
+    model: MatchModel, cycle: _Cycle, new: IntArray, lists: Candidates, explain: bool
+) -> MatchResult:
+    """Score the new pairs, count blocking pairs, build reasons."""
     placed = np.flatnonzero(new >= 0)
     comb, stu, smev = model.score_pairs(placed, new[placed])
-    full = assignment.copy()
+    full = cycle.assignment.copy()
     full[placed] = new[placed]
     # Count blocking pairs and let the lists go before the reasons are built
     # (memory: at 100k students the lists and the reasons are each ~10^8 bytes).
-    bp = metrics.blocking_pairs(final_lists.student_view, final_lists.sme_view, cap, full)
-    del final_lists, cand
+    bp = metrics.blocking_pairs(lists.student_view, lists.sme_view, cycle.capacity, full)
+    del lists
     t0 = time.perf_counter()
-    reasons = model.explain_pairs(placed, new[placed]) if explain else [[] for _ in range(placed.size)]
+    reasons = (
+        model.explain_pairs(placed, new[placed]) if explain else [[] for _ in range(placed.size)]
+    )
+    st, sm = cycle.students, cycle.smes
     pairs = [
         ProposedPair(st[i].id, sm[j].id, c, a, b, r)
         for i, j, c, a, b, r in zip(
-            placed.tolist(), new[placed].tolist(), comb.tolist(), stu.tolist(), smev.tolist(), reasons
+            placed.tolist(),
+            new[placed].tolist(),
+            comb.tolist(),
+            stu.tolist(),
+            smev.tolist(),
+            reasons,
+            strict=True,
         )
     ]
-    timings["explain"] = time.perf_counter() - t0
+    cycle.timings["explain"] = time.perf_counter() - t0
     return MatchResult(
         pairs=pairs,
         total_score=float(comb.sum()),
         placed_share=metrics.placed_share(full),
         blocking_pairs=bp,
-        n_students=n,
-        n_smes=m,
-        timings=timings,
+        n_students=len(st),
+        n_smes=len(sm),
+        timings=cycle.timings,
     )
 
 

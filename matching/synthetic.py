@@ -12,35 +12,104 @@ from __future__ import annotations
 import numpy as np
 
 from .profiles import SMEProfile, StudentProfile
-from .taxonomy import INDUSTRIES, REGIONS
+from .taxonomy import REGIONS
 
 _NATIONS = {  # nationality: (share, native language)
-    "VN": (0.30, "vi"), "CN": (0.25, "zh"), "UZ": (0.08, "uz"), "MN": (0.06, "mn"),
-    "NP": (0.05, "ne"), "ID": (0.04, "id"), "JP": (0.04, "ja"), "US": (0.03, "en"),
-    "MY": (0.02, "ms"), "TH": (0.02, "th"), "IN": (0.02, "hi"), "KZ": (0.02, "kk"),
-    "RU": (0.02, "ru"), "FR": (0.01, "fr"), "MX": (0.01, "es"), "BD": (0.01, "bn"),
-    "PH": (0.01, "en"), "DE": (0.01, "de"),
+    "VN": (0.30, "vi"),
+    "CN": (0.25, "zh"),
+    "UZ": (0.08, "uz"),
+    "MN": (0.06, "mn"),
+    "NP": (0.05, "ne"),
+    "ID": (0.04, "id"),
+    "JP": (0.04, "ja"),
+    "US": (0.03, "en"),
+    "MY": (0.02, "ms"),
+    "TH": (0.02, "th"),
+    "IN": (0.02, "hi"),
+    "KZ": (0.02, "kk"),
+    "RU": (0.02, "ru"),
+    "FR": (0.01, "fr"),
+    "MX": (0.01, "es"),
+    "BD": (0.01, "bn"),
+    "PH": (0.01, "en"),
+    "DE": (0.01, "de"),
 }
 _MARKETS = {
-    "CN": 0.20, "US": 0.17, "VN": 0.12, "JP": 0.10, "HK": 0.05, "TW": 0.04, "ID": 0.04,
-    "TH": 0.03, "MY": 0.03, "IN": 0.03, "PH": 0.02, "SG": 0.02, "DE": 0.02, "MX": 0.02,
-    "AE": 0.02, "RU": 0.02, "UZ": 0.01, "MN": 0.01, "KZ": 0.01, "AU": 0.01, "CA": 0.01,
-    "FR": 0.01, "GB": 0.01,
+    "CN": 0.20,
+    "US": 0.17,
+    "VN": 0.12,
+    "JP": 0.10,
+    "HK": 0.05,
+    "TW": 0.04,
+    "ID": 0.04,
+    "TH": 0.03,
+    "MY": 0.03,
+    "IN": 0.03,
+    "PH": 0.02,
+    "SG": 0.02,
+    "DE": 0.02,
+    "MX": 0.02,
+    "AE": 0.02,
+    "RU": 0.02,
+    "UZ": 0.01,
+    "MN": 0.01,
+    "KZ": 0.01,
+    "AU": 0.01,
+    "CA": 0.01,
+    "FR": 0.01,
+    "GB": 0.01,
 }
 _IND_WEIGHT = {
-    "cosmetics": 0.14, "processed_food": 0.12, "machinery": 0.11, "electronics": 0.10,
-    "auto_parts": 0.09, "software_it": 0.06, "fashion_textiles": 0.05, "medical_devices": 0.04,
-    "household_goods": 0.04, "chemicals": 0.03, "plastics_rubber": 0.03, "content_games": 0.03,
-    "agri_fishery": 0.03, "pharma_bio": 0.03, "metals": 0.02, "semiconductors": 0.02,
-    "energy_environment": 0.01, "furniture_interior": 0.01, "construction_materials": 0.01,
-    "shipbuilding_marine": 0.01, "logistics_services": 0.01, "education_services": 0.01,
+    "cosmetics": 0.14,
+    "processed_food": 0.12,
+    "machinery": 0.11,
+    "electronics": 0.10,
+    "auto_parts": 0.09,
+    "software_it": 0.06,
+    "fashion_textiles": 0.05,
+    "medical_devices": 0.04,
+    "household_goods": 0.04,
+    "chemicals": 0.03,
+    "plastics_rubber": 0.03,
+    "content_games": 0.03,
+    "agri_fishery": 0.03,
+    "pharma_bio": 0.03,
+    "metals": 0.02,
+    "semiconductors": 0.02,
+    "energy_environment": 0.01,
+    "furniture_interior": 0.01,
+    "construction_materials": 0.01,
+    "shipbuilding_marine": 0.01,
+    "logistics_services": 0.01,
+    "education_services": 0.01,
 }
-_REGION_WEIGHT = np.array([0.25, 0.06, 0.04, 0.06, 0.03, 0.04, 0.02, 0.01, 0.28, 0.02,
-                           0.03, 0.04, 0.02, 0.02, 0.03, 0.04, 0.01])
+_REGION_WEIGHT = np.array(
+    [
+        0.25,
+        0.06,
+        0.04,
+        0.06,
+        0.03,
+        0.04,
+        0.02,
+        0.01,
+        0.28,
+        0.02,
+        0.03,
+        0.04,
+        0.02,
+        0.02,
+        0.03,
+        0.04,
+        0.01,
+    ]
+)
 _LEVELS = ("native", "fluent", "business", "conversational", "basic")
-_WORDS = ("skincare beauty export marketing buyer social media trade fair food snack machine "
-          "parts factory software game app fashion design logistics retail online platform "
-          "distribution translation research quality brand consumer").split()
+_WORDS = (
+    "skincare beauty export marketing buyer social media trade fair food snack machine "
+    "parts factory software game app fashion design logistics retail online platform "
+    "distribution translation research quality brand consumer"
+).split()
 
 
 def _p(d: dict[str, float]) -> tuple[list[str], np.ndarray]:
@@ -81,18 +150,58 @@ def population(
         if rng.random() < 0.15:
             other = _NATIONS[nat_keys[int(rng.choice(len(nat_keys), p=nat_p))]][1]
             langs.setdefault(other, _LEVELS[int(rng.integers(1, 5))])
-        markets = tuple(dict.fromkeys([c] + [mk_keys[j] for j in rng.choice(len(mk_keys), int(rng.integers(0, 3)), p=mk_p)]))
-        inds = tuple(dict.fromkeys(ind_keys[j] for j in rng.choice(len(ind_keys), int(rng.integers(1, 4)), p=ind_p)))
-        regs = tuple(dict.fromkeys(REGIONS[j] for j in rng.choice(17, int(rng.integers(1, 3)), p=reg_p)))
+        markets = tuple(
+            dict.fromkeys(
+                [c]
+                + [mk_keys[j] for j in rng.choice(len(mk_keys), int(rng.integers(0, 3)), p=mk_p)]
+            )
+        )
+        inds = tuple(
+            dict.fromkeys(
+                ind_keys[j] for j in rng.choice(len(ind_keys), int(rng.integers(1, 4)), p=ind_p)
+            )
+        )
+        regs = tuple(
+            dict.fromkeys(REGIONS[j] for j in rng.choice(17, int(rng.integers(1, 3)), p=reg_p))
+        )
         words = " ".join(rng.choice(_WORDS, 8)) if text else ""
-        students.append(StudentProfile(i + 1, c, langs, markets, inds, regs, int(rng.integers(0, 7)),
-                                       int(rng.integers(5, 30)), words))
+        students.append(
+            StudentProfile(
+                i + 1,
+                c,
+                langs,
+                markets,
+                inds,
+                regs,
+                int(rng.integers(0, 7)),
+                int(rng.integers(5, 30)),
+                words,
+            )
+        )
     smes: list[SMEProfile] = []
     for j in range(n_smes):
-        markets = tuple(dict.fromkeys(mk_keys[x] for x in rng.choice(len(mk_keys), int(rng.integers(1, 5)), p=mk_p)))
-        inds = tuple(dict.fromkeys(ind_keys[x] for x in rng.choice(len(ind_keys), int(rng.integers(1, 3)), p=ind_p)))
+        markets = tuple(
+            dict.fromkeys(
+                mk_keys[x] for x in rng.choice(len(mk_keys), int(rng.integers(1, 5)), p=mk_p)
+            )
+        )
+        inds = tuple(
+            dict.fromkeys(
+                ind_keys[x] for x in rng.choice(len(ind_keys), int(rng.integers(1, 3)), p=ind_p)
+            )
+        )
         needed: tuple[str, ...] = ("en",) if rng.random() < 0.1 else ()
         words = " ".join(rng.choice(_WORDS, 12)) if text else ""
-        smes.append(SMEProfile(j + 1, inds, markets, needed, REGIONS[int(rng.choice(17, p=reg_p))],
-                               int(rng.choice([1, 1, 2, 2, 3, 5])), int(rng.choice([0, 0, 0, 1, 2, 3])), words))
+        smes.append(
+            SMEProfile(
+                j + 1,
+                inds,
+                markets,
+                needed,
+                REGIONS[int(rng.choice(17, p=reg_p))],
+                int(rng.choice([1, 1, 2, 2, 3, 5])),
+                int(rng.choice([0, 0, 0, 1, 2, 3])),
+                words,
+            )
+        )
     return students, smes

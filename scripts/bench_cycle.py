@@ -80,8 +80,9 @@ def run_one(url: str, students: int, smes: int) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="*", default=DEFAULT_SIZES, help="STUDENTSxSMES")
-    parser.add_argument("--child", nargs=3, metavar=("URL", "STUDENTS", "SMES"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("URL", "STUDENTS", "SMES"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         url, students, smes = args.child
@@ -93,8 +94,19 @@ def main() -> None:
     urls.append(("sqlite", f"sqlite:///{tmp}/bench.sqlite3"))
     if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
         urls.append(("postgresql", os.environ["DATABASE_URL"]))
-    header = ("database", "size", "pool", "proposed", "load_s", "engine_s", "save_s", "cycle_s",
-              "notify_s", "emails", "peak_rss_mib")
+    header = (
+        "database",
+        "size",
+        "pool",
+        "proposed",
+        "load_s",
+        "engine_s",
+        "save_s",
+        "cycle_s",
+        "notify_s",
+        "emails",
+        "peak_rss_mib",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for name, url in urls:
@@ -104,7 +116,10 @@ def main() -> None:
                 Path(f"{tmp}/bench.sqlite3").unlink(missing_ok=True)
             out = subprocess.run(
                 [sys.executable, __file__, "--child", url, students, smes],
-                capture_output=True, text=True, check=False, cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=ROOT,
                 env={**os.environ, "APP_ENV": "testing"},
             )
             if out.returncode != 0:

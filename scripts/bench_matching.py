@@ -81,7 +81,7 @@ def child(n: int, m: int, k: int, baseline_cap: int, optimal_cap: int, seed: int
     if n * seats <= baseline_cap:
         # Textbook baseline: dense cosine on the same (combined) feature rows.
         t = time.perf_counter()
-        X, YT = model._rank["combined"]
+        X, YT = model.ranking_matrices("combined")
         Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
         Yn = YT / np.maximum(np.linalg.norm(YT, axis=0, keepdims=True), 1e-12)
         sim = (Xn @ Yn).astype(np.float64)
@@ -112,35 +112,87 @@ def child(n: int, m: int, k: int, baseline_cap: int, optimal_cap: int, seed: int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", nargs="+", default=["1000x3000", "10000x10000", "20000x10000", "100000x30000"],
-                    help="students x SMEs, e.g. 1000x3000")
+    ap.add_argument(
+        "--sizes",
+        nargs="+",
+        default=["1000x3000", "10000x10000", "20000x10000", "100000x30000"],
+        help="students x SMEs, e.g. 1000x3000",
+    )
     ap.add_argument("--repeat", type=int, default=1, help="runs per size; medians are reported")
     ap.add_argument("--k", type=int, default=50)
-    ap.add_argument("--baseline-cap", type=float, default=2.5e8,
-                    help="run the dense baseline only if students x SME seats <= this")
-    ap.add_argument("--optimal-cap", type=float, default=2e8,
-                    help="run optimal mode only if students x SMEs <= this")
+    ap.add_argument(
+        "--baseline-cap",
+        type=float,
+        default=2.5e8,
+        help="run the dense baseline only if students x SME seats <= this",
+    )
+    ap.add_argument(
+        "--optimal-cap",
+        type=float,
+        default=2e8,
+        help="run optimal mode only if students x SMEs <= this",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="print raw JSON lines")
     ap.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.child[0], args.child[1], args.k, int(args.baseline_cap),
-                               int(args.optimal_cap), args.seed)))
+        print(
+            json.dumps(
+                child(
+                    args.child[0],
+                    args.child[1],
+                    args.k,
+                    int(args.baseline_cap),
+                    int(args.optimal_cap),
+                    args.seed,
+                )
+            )
+        )
         return
-    cols = ["fit", "candidates", "assign", "grow", "explain", "pipeline_stable", "pipeline_optimal",
-            "baseline_similarity", "baseline_lsa"]
-    print("| size | " + " | ".join(cols) + " | peak MiB (stable run) | stable total / placed / blocking | "
-          "optimal total / placed / blocking | baseline total | optimal vs baseline speed |")
+    cols = [
+        "fit",
+        "candidates",
+        "assign",
+        "grow",
+        "explain",
+        "pipeline_stable",
+        "pipeline_optimal",
+        "baseline_similarity",
+        "baseline_lsa",
+    ]
+    print(
+        "| size | "
+        + " | ".join(cols)
+        + " | peak MiB (stable run) | stable total / placed / blocking | "
+        "optimal total / placed / blocking | baseline total | optimal vs baseline speed |"
+    )
     print("|" + "---|" * (len(cols) + 6))
     for size in args.sizes:
         n, m = (int(x) for x in size.lower().split("x"))
         runs = []
         for _ in range(args.repeat):
-            proc = subprocess.run([sys.executable, __file__, "--child", str(n), str(m), "--k", str(args.k),
-                                   "--baseline-cap", str(args.baseline_cap), "--optimal-cap", str(args.optimal_cap),
-                                   "--seed", str(args.seed)],
-                                  capture_output=True, text=True, env=dict(os.environ), check=False)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    str(n),
+                    str(m),
+                    "--k",
+                    str(args.k),
+                    "--baseline-cap",
+                    str(args.baseline_cap),
+                    "--optimal-cap",
+                    str(args.optimal_cap),
+                    "--seed",
+                    str(args.seed),
+                ],
+                capture_output=True,
+                text=True,
+                env=dict(os.environ),
+                check=False,
+            )
             if proc.returncode != 0:
                 print(f"| {size} | failed: {proc.stderr.strip().splitlines()[-1:]} |")
                 break
@@ -151,7 +203,7 @@ def main() -> None:
             for r in runs:
                 print(json.dumps(r))
 
-        def med(key: str) -> float | None:
+        def med(key: str, runs: list[dict[str, Any]] = runs) -> float | None:
             vals = [r[key] for r in runs if key in r]
             return statistics.median(vals) if vals else None
 
@@ -161,13 +213,26 @@ def main() -> None:
         r0 = runs[0]
         base = med("baseline_lsa")
         engine_opt = med("pipeline_optimal")
-        speed = "n/a" if base is None or not engine_opt else f"{(base + (med('baseline_similarity') or 0)) / engine_opt:.1f}x"
-        opt = (f"{r0['optimal_total']:.2f} / {r0['optimal_placed']:.3f} / {r0['optimal_blocking_in_lists']}"
-               if "optimal_total" in r0 else "not run")
-        print(f"| {size} | " + " | ".join(fmt(med(c)) for c in cols)
-              + f" | {fmt(med('peak_rss_stable_mib'), 0)}"
-              + f" | {r0['stable_total']:.2f} / {r0['stable_placed']:.3f} / {r0['stable_blocking_in_lists']}"
-              + f" | {opt} | {fmt(r0.get('baseline_total'), 2)} | {speed} |", flush=True)
+        speed = (
+            "n/a"
+            if base is None or not engine_opt
+            else f"{(base + (med('baseline_similarity') or 0)) / engine_opt:.1f}x"
+        )
+        opt = (
+            f"{r0['optimal_total']:.2f} / {r0['optimal_placed']:.3f}"
+            f" / {r0['optimal_blocking_in_lists']}"
+            if "optimal_total" in r0
+            else "not run"
+        )
+        print(
+            f"| {size} | "
+            + " | ".join(fmt(med(c)) for c in cols)
+            + f" | {fmt(med('peak_rss_stable_mib'), 0)}"
+            + f" | {r0['stable_total']:.2f} / {r0['stable_placed']:.3f}"
+            + f" / {r0['stable_blocking_in_lists']}"
+            + f" | {opt} | {fmt(r0.get('baseline_total'), 2)} | {speed} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

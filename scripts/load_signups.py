@@ -88,15 +88,37 @@ def main() -> None:
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/load.sqlite3"
-    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "load-test", "DATABASE_URL": url,
-           "SESSION_COOKIE_SECURE": "0", "UPLOAD_DIR": tempfile.mkdtemp()}
-    subprocess.run([BIN / "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": "load-test",
+        "DATABASE_URL": url,
+        "SESSION_COOKIE_SECURE": "0",
+        "UPLOAD_DIR": tempfile.mkdtemp(),
+    }
+    subprocess.run(
+        [BIN / "flask", "--app", "app", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     server = subprocess.Popen(
-        [BIN / "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--timeout", "120",
-         "app:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            BIN / "gunicorn",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "app:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -108,12 +130,14 @@ def main() -> None:
                 time.sleep(0.2)
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.signups) as pool:
-            codes = list(pool.map(lambda n: sign_up(base, n, f"load{n}@example.org"),
-                                  range(args.signups)))
+            codes = list(
+                pool.map(lambda n: sign_up(base, n, f"load{n}@example.org"), range(args.signups))
+            )
         took = time.perf_counter() - started
         with ThreadPoolExecutor(max_workers=args.same_email) as pool:
-            same = list(pool.map(lambda n: sign_up(base, n, "same@example.org"),
-                                 range(args.same_email)))
+            same = list(
+                pool.map(lambda n: sign_up(base, n, "same@example.org"), range(args.same_email))
+            )
     finally:
         server.terminate()
         server.wait(30)
@@ -132,11 +156,15 @@ def main() -> None:
             select(func.count(User.id)).where(User.email == "same@example.org")
         )
     print(f"database: {url.split(':', 1)[0]}, gunicorn workers: {args.workers}")
-    print(f"{args.signups} concurrent sign-ups in {took:.1f} s: {accounts} accounts, "
-          f"statuses {dict(collections.Counter(codes))}, "
-          f"5xx: {sum(c >= 500 for c in codes)}")
-    print(f"{args.same_email} concurrent sign-ups with one email: {same_accounts} account(s), "
-          f"statuses {dict(collections.Counter(same))}, 5xx: {sum(c >= 500 for c in same)}")
+    print(
+        f"{args.signups} concurrent sign-ups in {took:.1f} s: {accounts} accounts, "
+        f"statuses {dict(collections.Counter(codes))}, "
+        f"5xx: {sum(c >= 500 for c in codes)}"
+    )
+    print(
+        f"{args.same_email} concurrent sign-ups with one email: {same_accounts} account(s), "
+        f"statuses {dict(collections.Counter(same))}, 5xx: {sum(c >= 500 for c in same)}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,19 +31,36 @@ def main() -> None:
 
     work = tempfile.mkdtemp(prefix="soak-")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{work}/soak.sqlite3"
-    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "soak", "DATABASE_URL": url,
-           "MATCH_SCHEDULE": "* * * * *", "SESSION_COOKIE_SECURE": "0", "UPLOAD_DIR": work}
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": "soak",
+        "DATABASE_URL": url,
+        "MATCH_SCHEDULE": "* * * * *",
+        "SESSION_COOKIE_SECURE": "0",
+        "UPLOAD_DIR": work,
+    }
     flask = [str(BIN / "flask"), "--app", "app"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([*flask, "seed-demo", "--students", "300", "--smes", "200"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*flask, "seed-demo", "--students", "300", "--smes", "200"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     logs = [open(f"{work}/{name}.log", "w") for name in ("web", "scheduler-1", "scheduler-2")]
     processes = [
-        subprocess.Popen([str(BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}",
-                          "app:create_app()"], cwd=ROOT, env=env, stdout=logs[0], stderr=logs[0]),
+        subprocess.Popen(
+            [str(BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "app:create_app()"],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[0],
+            stderr=logs[0],
+        ),
         subprocess.Popen([*flask, "scheduler"], cwd=ROOT, env=env, stdout=logs[1], stderr=logs[1]),
         subprocess.Popen([*flask, "scheduler"], cwd=ROOT, env=env, stdout=logs[2], stderr=logs[2]),
     ]
@@ -75,10 +92,14 @@ def main() -> None:
         Path(f"{work}/{name}.log").read_text().count("skipped: another cycle is running")
         for name in ("scheduler-1", "scheduler-2")
     )
-    print(f"database: {url.split(':', 1)[0]}; soak of {args.minutes} minute(s) from "
-          f"{time.strftime('%H:%M', time.localtime(started))}")
-    print(f"cycles: {len(cycles)} ({', '.join(str(c.status) for c in cycles)}), "
-          f"in {len(minutes)} distinct minutes; second-scheduler skips logged: {skipped}")
+    print(
+        f"database: {url.split(':', 1)[0]}; soak of {args.minutes} minute(s) from "
+        f"{time.strftime('%H:%M', time.localtime(started))}"
+    )
+    print(
+        f"cycles: {len(cycles)} ({', '.join(str(c.status) for c in cycles)}), "
+        f"in {len(minutes)} distinct minutes; second-scheduler skips logged: {skipped}"
+    )
     ok = len(cycles) == args.minutes == len(minutes) and all(c.status == "finished" for c in cycles)
     print("exactly one cycle per period" if ok else "NOT exactly one cycle per period", flush=True)
     sys.exit(0 if ok else 1)

@@ -11,8 +11,13 @@ from scipy.optimize import linear_sum_assignment
 def da_reference(stu: np.ndarray, sme: np.ndarray, cap: np.ndarray) -> np.ndarray:
     """One-proposal-at-a-time deferred acceptance on dense matrices (-inf = unacceptable)."""
     n, m = stu.shape
-    prefs = [sorted((j for j in range(m) if np.isfinite(stu[i, j]) and np.isfinite(sme[i, j])),
-                    key=lambda j, i=i: (-stu[i, j], j)) for i in range(n)]
+    prefs = [
+        sorted(
+            (j for j in range(m) if np.isfinite(stu[i, j]) and np.isfinite(sme[i, j])),
+            key=lambda j, i=i: (-stu[i, j], j),
+        )
+        for i in range(n)
+    ]
     nxt = [0] * n
     held: dict[int, list[int]] = {j: [] for j in range(m)}
     free = list(range(n))
@@ -40,7 +45,9 @@ def blocking_bruteforce(stu: np.ndarray, sme: np.ndarray, cap: np.ndarray, a: np
         for j in range(m):
             if a[i] == j or not (np.isfinite(stu[i, j]) and np.isfinite(sme[i, j])):
                 continue
-            if a[i] >= 0 and not (stu[i, j] > stu[i, a[i]] or (stu[i, j] == stu[i, a[i]] and j < a[i])):
+            if a[i] >= 0 and not (
+                stu[i, j] > stu[i, a[i]] or (stu[i, j] == stu[i, a[i]] and j < a[i])
+            ):
                 continue
             holders = [s for s in range(n) if a[s] == j]
             if len(holders) < cap[j]:

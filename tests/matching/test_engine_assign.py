@@ -13,7 +13,9 @@ from matching import assign, metrics
 
 
 @st.composite
-def instances(draw: st.DrawFn, max_n: int = 7, max_m: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def instances(
+    draw: st.DrawFn, max_n: int = 7, max_m: int = 4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = draw(st.integers(0, max_n))
     m = draw(st.integers(0, max_m))
     seed = draw(st.integers(0, 2**31 - 1))
@@ -38,7 +40,9 @@ def _check_basic(a: np.ndarray, scores: np.ndarray, cap: np.ndarray) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(instances())
-def test_stable_matches_reference_and_has_no_blocking_pair(inst: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+def test_stable_matches_reference_and_has_no_blocking_pair(
+    inst: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
     stu, sme, cap = inst
     a = assign.stable(stu, sme, cap)
     _check_basic(a, stu, cap)
@@ -84,7 +88,9 @@ def test_dense_and_sparse_inputs_agree(inst: tuple[np.ndarray, np.ndarray, np.nd
 
 @settings(max_examples=80, deadline=None)
 @given(instances(), st.integers(0, 2**31 - 1))
-def test_locked_excluded_and_masks(inst: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int) -> None:
+def test_locked_excluded_and_masks(
+    inst: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int
+) -> None:
     stu, sme, cap = inst
     n, m = stu.shape
     rng = np.random.default_rng(seed)
@@ -100,11 +106,24 @@ def test_locked_excluded_and_masks(inst: tuple[np.ndarray, np.ndarray, np.ndarra
     act_sm = rng.random(m) < 0.8
     for fn in ("stable", "optimal"):
         if fn == "stable":
-            a = assign.stable(stu, sme, cap, locked=locked, excluded=excluded,
-                              active_students=act_st, active_smes=act_sm)
+            a = assign.stable(
+                stu,
+                sme,
+                cap,
+                locked=locked,
+                excluded=excluded,
+                active_students=act_st,
+                active_smes=act_sm,
+            )
         else:
-            a = assign.optimal(stu, cap, locked=locked, excluded=excluded,
-                               active_students=act_st, active_smes=act_sm)
+            a = assign.optimal(
+                stu,
+                cap,
+                locked=locked,
+                excluded=excluded,
+                active_students=act_st,
+                active_smes=act_sm,
+            )
         for i, j in locked:
             assert a[i] == j
         lk = {i for i, _ in locked}
@@ -119,7 +138,9 @@ def test_locked_excluded_and_masks(inst: tuple[np.ndarray, np.ndarray, np.ndarra
             if a[i] >= 0:
                 assert act_sm[a[i]]
         # new placements never push an SME past its capacity (locked may already fill it)
-        locked_count = np.bincount([j for _, j in locked], minlength=m) if locked else np.zeros(m, int)
+        locked_count = (
+            np.bincount([j for _, j in locked], minlength=m) if locked else np.zeros(m, int)
+        )
         new = np.array([a[i] for i in range(n) if a[i] >= 0 and i not in lk], dtype=np.int64)
         assert (np.bincount(new, minlength=m) <= np.maximum(cap - locked_count, 0)).all()
 
@@ -133,7 +154,9 @@ def test_growing_short_lists_gives_the_full_list_result(
     n, m = stu.shape
     full = assign.stable(stu, sme, cap)
     acceptable = np.isfinite(stu)
-    order = [sorted(np.flatnonzero(acceptable[i]), key=lambda j, i=i: (-stu[i, j], j)) for i in range(n)]
+    order = [
+        sorted(np.flatnonzero(acceptable[i]), key=lambda j, i=i: (-stu[i, j], j)) for i in range(n)
+    ]
 
     def rows_to_csr(pairs: list[tuple[int, int]], mat: np.ndarray) -> sp.csr_array:
         if not pairs:
@@ -144,8 +167,10 @@ def test_growing_short_lists_gives_the_full_list_result(
 
     first = [(i, j) for i in range(n) for j in order[i][:k]]
 
-    def grow(who: np.ndarray, cutoff: np.ndarray, lr: np.ndarray, lc: np.ndarray) -> tuple[sp.csr_array, sp.csr_array]:
-        listed = set(zip(lr.tolist(), lc.tolist()))
+    def grow(
+        who: np.ndarray, cutoff: np.ndarray, lr: np.ndarray, lc: np.ndarray
+    ) -> tuple[sp.csr_array, sp.csr_array]:
+        listed = set(zip(lr.tolist(), lc.tolist(), strict=True))
         more = []
         for i in who:
             nxt = [j for j in order[i] if (i, j) not in listed and sme[i, j] >= cutoff[j]][:k]
@@ -176,9 +201,9 @@ def test_edge_cases() -> None:
     one = np.array([[0.2, 0.9, 0.5]])
     assert assign.stable(one, one, [1, 1, 1]).tolist() == [1]
     assert assign.optimal(one, [1, 1, 1]).tolist() == [1]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="NaN"):
         assign.optimal(np.array([[np.nan]]), [1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="capacity must have one entry per SME"):
         assign.stable(np.ones((1, 2)), np.ones((1, 2)), [1])
 
 
@@ -197,7 +222,7 @@ def test_metrics() -> None:
     assert metrics.total_score(scores, a) == pytest.approx(1.25)
     assert metrics.placed_share(a) == 1.0
     assert metrics.placed_share(np.array([], dtype=int)) == 0.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unacceptable"):
         metrics.total_score(scores, np.array([1, -1]))
     # student 1 prefers SME 0 and SME 0 has a free seat -> blocking
     assert metrics.blocking_pairs(scores, scores, [2, 1], a) == 1
@@ -206,14 +231,16 @@ def test_metrics() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(instances(), st.integers(0, 2**31 - 1))
-def test_optimal_prices_certify_the_optimum(inst: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int) -> None:
+def test_optimal_prices_certify_the_optimum(
+    inst: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int
+) -> None:
     # The pipeline grows optimal-mode lists with pairs that beat these prices;
     # they must be dual feasible with the same total (LP duality) on the graph.
     scores, _, cap = inst
     n, m = scores.shape
     act = np.random.default_rng(seed).random(n) < 0.85
     a = assign.optimal(scores, cap, active_students=act)
-    u, v = assign._optimal_prices(scores, cap, a, active_students=act)
+    u, v = assign.optimal_prices(scores, cap, a, active_students=act)
     assert (u >= 0).all() and (v >= 0).all()
     edge = np.isfinite(scores) & act[:, None] & (cap[None, :] > 0)
     assert not ((scores > u[:, None] + v[None, :] + 1e-9) & edge).any()

@@ -13,8 +13,12 @@ from matching.synthetic import population
 from matching.taxonomy import INDUSTRIES, INDUSTRY_RELATEDNESS, REGION_CLOSENESS
 
 
-def _student(i: int, nat: str, langs: dict[str, str], inds: tuple[str, ...], **kw: object) -> StudentProfile:
-    base: dict[str, object] = dict(markets=(), regions=("seoul",), topik_level=3, hours_per_week=20, text="")
+def _student(
+    i: int, nat: str, langs: dict[str, str], inds: tuple[str, ...], **kw: object
+) -> StudentProfile:
+    base: dict[str, object] = dict(
+        markets=(), regions=("seoul",), topik_level=3, hours_per_week=20, text=""
+    )
     base.update(kw)
     return StudentProfile(i, nat, langs, industries=inds, **base)  # type: ignore[arg-type]
 
@@ -85,9 +89,9 @@ def test_sklearn_conventions() -> None:
     students, smes = population(5, 4, seed=1)
     assert model.fit(students, smes) is model
     assert abs(sum(model.weights_.values()) - 1.0) < 1e-12
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown factor"):
         MatchModel(weights={"nope": 1.0}).fit(students, smes)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="positive weight"):
         MatchModel(weights={"language": 0, "market": 0, "industry": 0}).fit(students, smes)
 
 
@@ -104,22 +108,29 @@ def test_scores_bounded_and_reasons_add_up(n: int, m: int, seed: int, text: bool
     assert np.allclose(comb[ok], 0.5 * (stu[ok] + smev[ok]))
     i, j = np.divmod(np.arange(n * m), m)
     raw, _, _ = model.score_pairs(i, j)
-    for a, b in zip(i[:60], j[:60]):
+    for a, b in zip(i[:60], j[:60], strict=True):
         reasons = model.explain(int(a), int(b))
         assert abs(sum(r.weight for r in reasons) - raw[a * m + b]) < 1e-6
         assert all(isinstance(r.detail, str) and r.detail for r in reasons)
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.integers(1, 30), st.integers(1, 40), st.integers(0, 10_000), st.integers(1, 6),
-       st.sampled_from(["combined", "student", "sme"]))
+@given(
+    st.integers(1, 30),
+    st.integers(1, 40),
+    st.integers(0, 10_000),
+    st.integers(1, 6),
+    st.sampled_from(["combined", "student", "sme"]),
+)
 def test_candidates_are_the_top_k(n: int, m: int, seed: int, k: int, by: str) -> None:
     students, smes = population(n, m, seed=seed)
     model = MatchModel(random_state=0).fit(students, smes)
     comb, stu, smev = model.score_matrix()
     full = {"combined": comb, "student": stu, "sme": smev}[by]
     cand = model.candidates(k, by=by, chunk_size=7)  # type: ignore[arg-type]
-    got = {"combined": cand.combined, "student": cand.student_view, "sme": cand.sme_view}[by].toarray()
+    got = {"combined": cand.combined, "student": cand.student_view, "sme": cand.sme_view}[
+        by
+    ].toarray()
     listed = np.zeros((n, m), bool)
     coo = cand.combined.tocoo()
     listed[coo.row, coo.col] = True
@@ -145,7 +156,9 @@ def test_candidates_are_the_top_k(n: int, m: int, seed: int, k: int, by: str) ->
         extra = listed2[:, j] & ~listed[:, j]
         if extra.any():
             worst = full[extra, j].min()
-            assert ((full[~listed2[:, j], j] <= worst + 1e-5) | ~np.isfinite(full[~listed2[:, j], j])).all()
+            assert (
+                (full[~listed2[:, j], j] <= worst + 1e-5) | ~np.isfinite(full[~listed2[:, j], j])
+            ).all()
 
 
 def test_candidates_exclude_include_and_masks() -> None:
@@ -153,7 +166,7 @@ def test_candidates_exclude_include_and_masks() -> None:
     model = MatchModel().fit(students, smes)
     base = model.candidates(3)
     coo = base.combined.tocoo()
-    excl = list(zip(coo.row[:10].tolist(), coo.col[:10].tolist()))
+    excl = list(zip(coo.row[:10].tolist(), coo.col[:10].tolist(), strict=True))
     c2 = model.candidates(3, exclude=excl)
     d = c2.combined.toarray()
     assert all(d[i, j] == 0 for i, j in excl) and not any(c2.combined[i, j] for i, j in excl)

@@ -12,7 +12,9 @@ from matching import MatchModel, SMEProfile, StudentProfile, assign, explain_pai
 from matching.synthetic import population
 
 
-def _caps_ok(result_pairs: list[tuple[int, int]], smes: list[SMEProfile], locked: list[tuple[int, int]]) -> None:
+def _caps_ok(
+    result_pairs: list[tuple[int, int]], smes: list[SMEProfile], locked: list[tuple[int, int]]
+) -> None:
     count: dict[int, int] = {}
     for _, e in result_pairs + locked:
         count[e] = count.get(e, 0) + 1
@@ -22,7 +24,12 @@ def _caps_ok(result_pairs: list[tuple[int, int]], smes: list[SMEProfile], locked
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.integers(0, 40), st.integers(0, 15), st.integers(0, 1000), st.sampled_from(["stable", "optimal"]))
+@given(
+    st.integers(0, 40),
+    st.integers(0, 15),
+    st.integers(0, 1000),
+    st.sampled_from(["stable", "optimal"]),
+)
 def test_hard_rules(n: int, m: int, seed: int, mode: str) -> None:
     students, smes = population(n, m, seed=seed)
     rng = random.Random(seed)
@@ -55,9 +62,13 @@ def test_short_lists_grow_to_the_full_list_result(n: int, m: int, seed: int, k: 
     students, smes = population(n, m, seed=seed)
     short = run(students, smes, mode="stable", k=k, explain=False)
     full = run(students, smes, mode="stable", k=m, explain=False)
-    assert [(p.student_id, p.sme_id) for p in short.pairs] == [(p.student_id, p.sme_id) for p in full.pairs]
+    assert [(p.student_id, p.sme_id) for p in short.pairs] == [
+        (p.student_id, p.sme_id) for p in full.pairs
+    ]
     # nobody unmatched while an acceptable seat is free
-    model = MatchModel(random_state=0).fit(sorted(students, key=lambda s: s.id), sorted(smes, key=lambda s: s.id))
+    model = MatchModel(random_state=0).fit(
+        sorted(students, key=lambda s: s.id), sorted(smes, key=lambda s: s.id)
+    )
     comb, _, _ = model.score_matrix()
     placed = {p.student_id: p.sme_id for p in short.pairs}
     used = np.bincount([p.sme_id - 1 for p in short.pairs], minlength=m)
@@ -69,7 +80,9 @@ def test_short_lists_grow_to_the_full_list_result(n: int, m: int, seed: int, k: 
 
 @settings(max_examples=10, deadline=None)
 @given(st.integers(1, 30), st.integers(1, 10), st.integers(0, 1000), st.integers(1, 3))
-def test_optimal_mode_reaches_the_optimum_on_full_lists_and_fills_free_seats(n: int, m: int, seed: int, k: int) -> None:
+def test_optimal_mode_reaches_the_optimum_on_full_lists_and_fills_free_seats(
+    n: int, m: int, seed: int, k: int
+) -> None:
     students, smes = population(n, m, seed=seed)
     full = run(students, smes, mode="optimal", k=m, explain=False)
     model = MatchModel(random_state=0).fit(students, smes)
@@ -105,15 +118,26 @@ def test_order_does_not_matter_and_runs_are_deterministic() -> None:
     random.Random(1).shuffle(sh_st)
     random.Random(2).shuffle(sh_sm)
     b = run(sh_st, sh_sm, mode="stable", k=5)
-    assert [(p.student_id, p.sme_id, p.score) for p in a.pairs] == [(p.student_id, p.sme_id, p.score) for p in b.pairs]
+    assert [(p.student_id, p.sme_id, p.score) for p in a.pairs] == [
+        (p.student_id, p.sme_id, p.score) for p in b.pairs
+    ]
     c = run(students, smes, mode="optimal", k=5)
     d = run(sh_st, sh_sm, mode="optimal", k=5)
-    assert [(p.student_id, p.sme_id) for p in c.pairs] == [(p.student_id, p.sme_id) for p in d.pairs]
+    assert [(p.student_id, p.sme_id) for p in c.pairs] == [
+        (p.student_id, p.sme_id) for p in d.pairs
+    ]
 
 
 def test_priority_students_win_ties() -> None:
-    twin = dict(nationality="VN", languages={"vi": "native"}, markets=(), industries=("cosmetics",),
-                regions=("seoul",), topik_level=2, hours_per_week=20)
+    twin = dict(
+        nationality="VN",
+        languages={"vi": "native"},
+        markets=(),
+        industries=("cosmetics",),
+        regions=("seoul",),
+        topik_level=2,
+        hours_per_week=20,
+    )
     a = StudentProfile(1, **twin)  # type: ignore[arg-type]
     b = StudentProfile(2, **twin)  # type: ignore[arg-type]
     sme = SMEProfile(10, ("cosmetics",), ("VN",), region="seoul", capacity=1)
@@ -140,7 +164,9 @@ def test_edge_cases() -> None:
     for mode in ("stable", "optimal"):
         assert run([], smes, mode=mode).pairs == []  # type: ignore[arg-type]
         assert run(students, [], mode=mode).pairs == []  # type: ignore[arg-type]
-        zero = [SMEProfile(e.id, e.industries, e.markets, region=e.region, capacity=0) for e in smes]
+        zero = [
+            SMEProfile(e.id, e.industries, e.markets, region=e.region, capacity=0) for e in smes
+        ]
         r = run(students, zero, mode=mode)  # type: ignore[arg-type]
         assert r.pairs == [] and r.placed_share == 0.0
         one = run(students[:1], smes, mode=mode)  # type: ignore[arg-type]
@@ -148,8 +174,12 @@ def test_edge_cases() -> None:
 
 
 def test_explain_pair() -> None:
-    s = StudentProfile(1, "VN", {"vi": "native"}, ("VN",), ("cosmetics",), ("seoul",), 3, 20, "skincare export")
-    e = SMEProfile(2, ("cosmetics",), ("VN",), region="gyeonggi", text="skincare brand export to Vietnam")
+    s = StudentProfile(
+        1, "VN", {"vi": "native"}, ("VN",), ("cosmetics",), ("seoul",), 3, 20, "skincare export"
+    )
+    e = SMEProfile(
+        2, ("cosmetics",), ("VN",), region="gyeonggi", text="skincare brand export to Vietnam"
+    )
     score, stu, smev, reasons = explain_pair(s, e)
     assert abs(score - 0.5 * (stu + smev)) < 1e-12
     assert abs(sum(r.weight for r in reasons) - score) < 1e-6

@@ -1,0 +1,320 @@
+"""Reasons: a pair's combined score split into stable keys with parameters.
+
+Every criterion is linear in the features, so a score splits exactly into
+per-column contributions; columns are grouped into reasons (one per language,
+market, industry and region; one for Korean, text and priority). A reason is
+``Reason(factor, key, params, weight)``: the app words ``key`` in its
+languages from the codes in ``params``; ``weight`` is the contribution to the
+combined score, and a pair's weights add up to its score. ``REASON_KEYS``
+lists every key the engine can emit with its parameter names.
+``Reason.detail`` is the engine's only wording: plain English for logs and the
+command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import numpy.typing as npt
+from babel import Locale
+from threadpoolctl import threadpool_limits
+
+from .compute import gc_paused
+from .features import FACTORS
+from .profiles import SMEProfile, StudentProfile
+from .taxonomy import INDUSTRY_RELATEDNESS, LEVEL_WEIGHTS, REGION_CLOSENESS, official_languages
+
+if TYPE_CHECKING:
+    from .model import MatchModel
+
+IntArray = npt.NDArray[np.int64]
+
+#: Every reason key the engine emits -> the names of its ``params``.
+REASON_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
+    "language.speaks_needed": ("language", "level"),
+    "language.no_overlap": (),
+    "market.home": ("market",),
+    "market.known": ("market",),
+    "market.language": ("market", "language", "level"),
+    "market.no_overlap": (),
+    "industry.same": ("industry",),
+    "industry.related": ("industry", "sme_industry"),
+    "industry.no_overlap": (),
+    "region.same": ("region",),
+    "region.neighbour": ("region", "sme_region"),
+    "korean.meets_minimum": ("topik", "min_topik"),
+    "korean.below_minimum": ("topik", "min_topik"),
+    "text.similar": ("similarity",),
+    "priority.unmatched_last_cycle": (),
+}
+#: Factors whose columns collapse into one reason each.
+_ONE_REASON_FACTORS: Final[frozenset[str]] = frozenset({"korean", "text", "priority"})
+_EN: Final[Locale] = Locale("en")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One part of a score, for people.
+
+    Attributes
+    ----------
+    factor : str
+        One of ``FACTORS`` or ``"priority"``.
+    key : str
+        Stable message key the app translates (``REASON_KEYS``), e.g.
+        ``"language.speaks_needed"``.
+    params : dict
+        Codes (not names) the message needs, e.g. ``{"language": "vi",
+        "level": "native"}``.
+    weight : float
+        Contribution to the combined score; the weights of all reasons of a
+        pair add up to its combined score.
+    """
+
+    factor: str
+    key: str
+    params: dict[str, str | int | float] = field(default_factory=dict)
+    weight: float = 0.0
+
+    @property
+    def detail(self) -> str:
+        """Plain English rendering for logs and the command line (the app words keys itself)."""
+        return english(self.key, self.params)
+
+
+def english(key: str, params: Mapping[str, str | int | float]) -> str:
+    """Plain English for a reason key; the engine's only wording.
+
+    Parameters
+    ----------
+    key : str
+        A key of ``REASON_KEYS``.
+    params : mapping
+        The reason's parameters.
+
+    Returns
+    -------
+    str
+        The key itself when it has no sentence here.
+    """
+    p = {name: str(value) for name, value in params.items()}
+    lang = str(_EN.languages.get(p.get("language", ""), p.get("language", "")))
+    market = str(_EN.territories.get(p.get("market", ""), p.get("market", "")))
+    industry = p.get("industry", "").replace("_", " ")
+    level = p.get("level", "")
+    how = "natively" if level == "native" else f"at {level} level"
+    sentences = {
+        "language.speaks_needed": f"speaks {lang} {how}; the SME needs {lang}",
+        "language.no_overlap": "speaks none of the languages the SME needs",
+        "market.home": f"comes from {market}; the SME targets {market}",
+        "market.known": f"knows the {market} market; the SME targets {market}",
+        "market.language": f"speaks {lang} ({level}), spoken in {market}; the SME targets {market}",
+        "market.no_overlap": "knows none of the SME's target markets",
+        "industry.same": f"interested in {industry}, the SME's industry",
+        "industry.related": f"interested in {industry}, related to the SME's "
+        f"{p.get('sme_industry', '').replace('_', ' ')}",
+        "industry.no_overlap": "interested in none of the SME's industries",
+        "region.same": f"can work in {p.get('region')}, where the SME is",
+        "region.neighbour": f"can work in {p.get('region')}, next to the SME's "
+        f"{p.get('sme_region')}",
+        "korean.meets_minimum": f"TOPIK {p.get('topik')} meets the SME's minimum "
+        f"{p.get('min_topik')}",
+        "korean.below_minimum": f"TOPIK {p.get('topik')} is below the SME's minimum "
+        f"{p.get('min_topik')}",
+        "text.similar": "self-introduction and SME description are similar "
+        f"({p.get('similarity')})",
+        "priority.unmatched_last_cycle": "was not matched in the last cycle (priority)",
+    }
+    return sentences.get(key, key)
+
+
+def reason_order(r: Reason) -> tuple[float, str, str, list[tuple[str, str | int | float]]]:
+    """Sort key of reasons: largest weight first, then factor, key and params.
+
+    Parameters
+    ----------
+    r : Reason
+
+    Returns
+    -------
+    tuple
+    """
+    return (-r.weight, r.factor, r.key, sorted(r.params.items()))
+
+
+def reason_groups(model: MatchModel) -> tuple[list[tuple[str, str]], npt.NDArray[np.float64]]:
+    """Reason groups (factor, label) and the column -> group 0/1 matrix.
+
+    Each language, market, industry and region column is its own group;
+    Korean, text and priority columns collapse into one group per factor.
+
+    Parameters
+    ----------
+    model : MatchModel
+        Fitted.
+
+    Returns
+    -------
+    groups : list of (factor, label)
+    onehot : ndarray, shape (columns, groups)
+    """
+    index: dict[tuple[str, str], int] = {}
+    col_group = []
+    for f, lab in zip(model.col_factor_.tolist(), model.col_label_, strict=True):
+        key = (f, "" if f in _ONE_REASON_FACTORS else lab)
+        col_group.append(index.setdefault(key, len(index)))
+    onehot = np.zeros((len(col_group), len(index)))
+    onehot[np.arange(len(col_group)), col_group] = 1.0
+    return list(index), onehot
+
+
+def explain_pairs(
+    model: MatchModel, student_idx: IntArray, sme_idx: IntArray
+) -> list[list[Reason]]:
+    """Reasons of many pairs at once (contributions computed in bulk).
+
+    Parameters
+    ----------
+    model : MatchModel
+        Fitted.
+    student_idx, sme_idx : ndarray of int
+        Same length; pair ``p`` is ``(student_idx[p], sme_idx[p])``.
+
+    Returns
+    -------
+    list of list of Reason
+        Per pair, sorted by weight, largest first; weights add up to the
+        combined score of ``score_pairs`` (to rounding). Main criteria with no
+        overlap get a zero-weight ``*.no_overlap`` reason; a TOPIK below the
+        minimum gets ``korean.below_minimum``.
+    """
+    with gc_paused(), threadpool_limits(limits=1, user_api="blas"):
+        return _explain_pairs(model, student_idx, sme_idx)
+
+
+def _explain_pairs(model: MatchModel, si: IntArray, sj: IntArray) -> list[list[Reason]]:
+    groups, onehot = model.reason_groups_
+    factors = FACTORS
+    fid = {f: q for q, f in enumerate(factors)}
+    gf = np.array([fid.get(f, len(factors)) for f, _ in groups], dtype=np.int64)
+    xs, ys, xt, yt = model.x_sme_, model.y_sme_, model.x_stu_, model.y_stu_
+    out: list[list[Reason]] = []
+    step = 4096  # bounded temporaries: step x columns x 8 bytes
+    for a in range(0, si.size, step):
+        i, j = si[a : a + step], sj[a : a + step]
+        contrib = 0.5 * (xs[i] * ys[j] + xt[i] * yt[j])
+        wsum = contrib @ onehot  # per (pair, group): summed contribution
+        has = (contrib != 0.0) @ onehot > 0  # groups with a nonzero column
+        pr, pg = np.nonzero(has)
+        wv = wsum[pr, pg]
+        # Per pair, largest weight first (the final order when weights
+        # are distinct and positive; other pairs are sorted fully below).
+        order = np.lexsort((pg, -wv, pr))
+        pr, pg, wv = pr[order], pg[order], wv[order]
+        tie = np.zeros(i.size, bool)
+        same = (pr[1:] == pr[:-1]) & (wv[1:] == wv[:-1])
+        tie[pr[1:][same]] = True
+        tie[pr[wv <= 0.0]] = True
+        bounds = np.searchsorted(pr, np.arange(i.size + 1)).tolist()
+        wl, gl = wv.tolist(), pg.tolist()
+        present = np.zeros((i.size, len(factors) + 1), bool)
+        present[pr, gf[pg]] = True
+        no_ind = (~present[:, fid["industry"]]).tolist()
+        no_lang = (~present[:, fid["language"]]).tolist()
+        no_mkt = (~present[:, fid["market"]]).tolist()
+        below = (model.topik_[i] < model.min_topik_[j]).tolist()
+        tie_l = tie.tolist()
+        text_weight = model.weights_["text"]
+        for p, (ii, jj) in enumerate(zip(i.tolist(), j.tolist(), strict=True)):
+            st, sm = model.students_[ii], model.smes_[jj]
+            reasons = [
+                group_reason(*groups[gl[q]], wl[q], st, sm, text_weight)
+                for q in range(bounds[p], bounds[p + 1])
+            ]
+            # Zero-weight reasons, already in (factor, key) order.
+            if no_ind[p]:
+                reasons.append(Reason("industry", "industry.no_overlap", {}, 0.0))
+            if below[p]:
+                params: dict[str, str | int | float] = {
+                    "topik": st.topik_level,
+                    "min_topik": sm.min_topik,
+                }
+                reasons.append(Reason("korean", "korean.below_minimum", params, 0.0))
+            if no_lang[p]:
+                reasons.append(Reason("language", "language.no_overlap", {}, 0.0))
+            if no_mkt[p]:
+                reasons.append(Reason("market", "market.no_overlap", {}, 0.0))
+            if tie_l[p]:
+                reasons.sort(key=reason_order)
+            out.append(reasons)
+    return out
+
+
+def group_reason(
+    factor: str,
+    label: str,
+    weight: float,
+    st: StudentProfile,
+    sm: SMEProfile,
+    text_weight: float,
+) -> Reason:
+    """The reason for one group of columns of one pair.
+
+    Parameters
+    ----------
+    factor, label : str
+        The group (``label`` is a code, or ``""`` for one-reason factors).
+    weight : float
+        The group's contribution to the combined score.
+    st : StudentProfile
+    sm : SMEProfile
+    text_weight : float
+        The model's normalised text weight (to turn ``weight`` back into a
+        similarity).
+
+    Returns
+    -------
+    Reason
+    """
+    f, lab, wgt = factor, label, weight
+    if f == "language":
+        params: dict[str, str | int | float] = {
+            "language": lab,
+            "level": st.languages.get(lab, ""),
+        }
+        return Reason(f, "language.speaks_needed", params, wgt)
+    if f == "market":
+        if st.nationality == lab:
+            return Reason(f, "market.home", {"market": lab}, wgt)
+        if lab in st.markets:
+            return Reason(f, "market.known", {"market": lab}, wgt)
+        langs = [g for g in official_languages(lab) if g in st.languages]
+        best = max(langs, key=lambda g: LEVEL_WEIGHTS[st.languages[g]]) if langs else ""
+        params = {"market": lab, "language": best, "level": st.languages.get(best, "")}
+        return Reason(f, "market.language", params, wgt)
+    if f == "industry":
+        if lab in sm.industries and lab in st.industries:
+            return Reason(f, "industry.same", {"industry": lab}, wgt)
+        # The column is one industry; name the related pair behind it.
+        a, b = lab, lab
+        if lab not in st.industries:
+            a = next((x for x in st.industries if INDUSTRY_RELATEDNESS.get((x, lab), 0) > 0), lab)
+        if lab not in sm.industries:
+            b = next((x for x in sm.industries if INDUSTRY_RELATEDNESS.get((x, lab), 0) > 0), lab)
+        return Reason(f, "industry.related", {"industry": a, "sme_industry": b}, wgt)
+    if f == "region":
+        if lab == sm.region and lab in st.regions:
+            return Reason(f, "region.same", {"region": lab}, wgt)
+        mine = [r for r in st.regions if REGION_CLOSENESS.get((r, sm.region), 0) > 0]
+        params = {"region": mine[0] if mine else lab, "sme_region": sm.region}
+        return Reason(f, "region.neighbour", params, wgt)
+    if f == "korean":
+        params = {"topik": st.topik_level, "min_topik": sm.min_topik}
+        return Reason(f, "korean.meets_minimum", params, wgt)
+    if f == "text":
+        similarity = round(2 * wgt / max(text_weight, 1e-12) - 1, 3)
+        return Reason(f, "text.similar", {"similarity": similarity}, wgt)
+    return Reason(f, "priority.unmatched_last_cycle", {}, wgt)

@@ -1,0 +1,661 @@
+"""Shortlists: the top-k acceptable SMEs per student, without a students x SMEs matrix.
+
+``candidates`` answers one query (the lists a cycle starts from, a list
+extension for deferred acceptance, or a pricing query of optimal mode's column
+generation). Scores are computed chunk by chunk of students as one float32
+product of the model's narrow ranking matrices, on all cores; the top k per
+row come from a sampled lower bound and one threshold pass (``topk_rows``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from .compute import UNACCEPTABLE, workers
+
+if TYPE_CHECKING:
+    from .model import MatchModel
+
+FloatArray = npt.NDArray[np.float64]
+Float32Array = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+#: One chunk's contribution to the per-SME pool: (scores, students, SME positions).
+PoolPart = tuple[Float32Array, IntArray, IntArray]
+#: Target size of one dense score block per worker: big enough for BLAS to
+#: run at full speed, small enough that the passes over it stay near cache.
+BLOCK_TARGET_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Shortlists: sparse (students x SMEs) matrices over the same pairs.
+
+    Attributes
+    ----------
+    combined, student_view, sme_view : scipy.sparse.csr_array
+        Scores of the shortlisted pairs, float64, column indices sorted;
+        every stored entry is an acceptable pair (values may be tiny but the
+        entry is stored explicitly).
+    k : int
+        Requested list length.
+    by : str
+        Which score the per-student top-k ranked by.
+    """
+
+    combined: sp.csr_array
+    student_view: sp.csr_array
+    sme_view: sp.csr_array
+    k: int
+    by: str
+
+
+def as_pairs(pairs: Any, n: int, m: int) -> tuple[IntArray, IntArray]:
+    """Turn an iterable of (i, j), an (p, 2) array or a sparse matrix into arrays.
+
+    Parameters
+    ----------
+    pairs : iterable of (int, int), ndarray, sparse matrix or None
+    n, m : int
+        Bounds of the student and SME indices.
+
+    Returns
+    -------
+    student_idx, sme_idx : ndarray of int
+    """
+    if pairs is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if sp.issparse(pairs):
+        coo = sp.coo_array(pairs)
+        return coo.row.astype(np.int64), coo.col.astype(np.int64)
+    arr = np.asarray(list(pairs) if not isinstance(pairs, np.ndarray) else pairs, dtype=np.int64)
+    if arr.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    arr = arr.reshape(-1, 2)
+    out_of_range = (arr[:, 0] < 0) | (arr[:, 0] >= n) | (arr[:, 1] < 0) | (arr[:, 1] >= m)
+    if out_of_range.any():
+        raise IndexError("pair index out of range")
+    return arr[:, 0].copy(), arr[:, 1].copy()
+
+
+def sorted_unique(keys: IntArray) -> IntArray:
+    """``np.unique`` that is linear on (nearly) sorted input.
+
+    List growth excludes every pair a student already lists: millions of keys
+    that arrive sorted apart from a short run of declined pairs. A stable sort
+    (timsort) merges such runs in linear time; ``np.unique``'s quicksort does
+    not notice and took a quarter of the 100k x 30k run.
+
+    Parameters
+    ----------
+    keys : ndarray of int
+
+    Returns
+    -------
+    ndarray of int
+    """
+    if keys.size == 0:
+        return keys
+    k = np.sort(keys, kind="stable")
+    return k[np.r_[True, k[1:] != k[:-1]]]
+
+
+def candidates(
+    model: MatchModel,
+    k: int,
+    *,
+    by: Literal["combined", "student", "sme"] = "combined",
+    exclude: Any = None,
+    include: Any = None,
+    students: npt.ArrayLike | None = None,
+    sme_mask: npt.ArrayLike | None = None,
+    sme_side: bool = False,
+    sme_floor: FloatArray | None = None,
+    prices: tuple[FloatArray, FloatArray] | None = None,
+    chunk_size: int | None = None,
+    max_block_bytes: int = 128 << 20,
+) -> Candidates:
+    """Top-k acceptable SMEs per student, as sparse matrices.
+
+    The query runs in named steps:
+
+    1. *Scope*: the students asked about and the SMEs allowed (``sme_mask``).
+    2. *Exclusions*: excluded pairs as sorted integer keys.
+    3. *Top-k pass* (``TopKPass``): chunk by chunk of students, one float32
+       product of the ranking matrices; excluded pairs (and, with
+       ``sme_floor``, pairs the SME would refuse now) are masked, prices are
+       subtracted, and the top k per row are kept (ties at the k-th score go
+       to the lower SME index); with ``sme_side`` each SME's top k students
+       are pooled as well.
+    4. *Union*: the lists, the SME-side pool and ``include``, deduplicated,
+       without excluded pairs.
+    5. *Exact scores*: each kept pair is rescored on its own
+       (``MatchModel.shortlist_scores``), with its acceptability.
+    6. *Ask again* (pricing queries only): students whose top places went to
+       unacceptable pairs are queried again without them.
+    7. *Assemble*: acceptable pairs (with prices: those that beat
+       ``u_i + v_j``) become three CSR matrices over one pattern.
+
+    Memory: the dense block is at most ``max_block_bytes`` (``chunk_size``
+    rows x SMEs x 4 bytes), plus about twice that for masks and temporaries,
+    plus the output (about 3 x 16 bytes per kept pair). Nothing of size
+    students x SMEs is ever held.
+
+    Parameters
+    ----------
+    model : MatchModel
+        Fitted.
+    k : int
+        List length per student (>= 1).
+    by : {"combined", "student", "sme"}
+        Score that ranks the lists. ``"student"`` gives lists that are
+        exact prefixes of the student's preference order (what deferred
+        acceptance needs).
+    exclude : pairs, optional
+        (student, SME) index pairs never returned.
+    include : pairs, optional
+        Pairs added whatever their rank (if acceptable and not excluded).
+    students : array-like of int, optional
+        Compute lists only for these students (others get empty rows).
+    sme_mask : array-like of bool, optional
+        Only SMEs flagged True are considered.
+    sme_side : bool
+        Also add each SME's top-k students (by the same score): the union
+        helps ``optimal`` reach the global optimum.
+    sme_floor : ndarray of float, shape (SMEs,), optional
+        Keep only pairs the SME would accept now in deferred acceptance:
+        ``sme_view >= sme_floor[j]`` (lenient by 1e-5: an extra proposal
+        is harmless, a missed one is not).
+    prices : (u, v) of float arrays, shapes (students,) and (SMEs,), optional
+        Keep only pairs whose combined score beats ``u[i] + v[j]`` (by
+        more than 1e-9), ranked by how much: the pairs that violate a dual
+        solution of ``optimal`` on the current lists (column generation;
+        see ``matching.pipeline``). Use with ``by="combined"``.
+    chunk_size : int, optional
+        Students per block; default from ``max_block_bytes``.
+    max_block_bytes : int
+        Memory bound for one dense block.
+
+    Returns
+    -------
+    Candidates
+    """
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    n, m = model.n_students_, model.n_smes_
+    # 1. scope
+    rows_all = (
+        np.arange(n, dtype=np.int64)
+        if students is None
+        else np.unique(np.asarray(students, dtype=np.int64))
+    )
+    cols = np.arange(m, dtype=np.int64)
+    if sme_mask is not None:
+        cols = cols[np.asarray(sme_mask, dtype=bool)]
+    # 2. exclusions
+    ex_i, ex_j = as_pairs(exclude, n, m)
+    excluded_keys = sorted_unique(ex_i * max(m, 1) + ex_j)
+    # 3. top-k pass
+    got_i: list[IntArray] = []
+    got_j: list[IntArray] = []
+    if rows_all.size and cols.size:
+        query = TopKPass(
+            model,
+            k,
+            by,
+            rows_all,
+            cols,
+            excluded_keys,
+            sme_side=sme_side,
+            sme_floor=sme_floor,
+            prices=prices,
+            chunk_size=chunk_size,
+            max_block_bytes=max_block_bytes,
+        )
+        got_i, got_j = query.run()
+    # 4. union
+    in_i, in_j = as_pairs(include, n, m)
+    gi, gj = _union(
+        got_i + [in_i], got_j + [in_j], excluded_keys, m, sme_side or in_i.size > 0, in_i.size > 0
+    )
+    # 5. exact scores
+    comb, stu, sme, okp = model.shortlist_scores(gi, gj)
+    # 6. ask again
+    if prices is not None and not okp.all():
+        # The float32 ranking knows the TOPIK rule but not every acceptability
+        # rule, so an unacceptable pair can take a top-k place and hide an
+        # acceptable pair that prices above u + v. Column generation stops when
+        # nothing is found, which would then be too early.
+        again = np.unique(gi[~okp])
+        shown = np.isin(gi, again)
+        more = candidates(
+            model,
+            k,
+            by=by,
+            exclude=np.column_stack(
+                [np.concatenate([ex_i, gi[shown]]), np.concatenate([ex_j, gj[shown]])]
+            ),
+            students=again,
+            sme_mask=sme_mask,
+            prices=prices,
+            chunk_size=chunk_size,
+            max_block_bytes=max_block_bytes,
+        )
+        extra = sp.coo_array(more.combined)
+        if extra.nnz:
+            xi, xj = extra.row.astype(np.int64), extra.col.astype(np.int64)
+            xc, xs, xm, xok = model.shortlist_scores(xi, xj)
+            gi, gj = np.concatenate([gi, xi]), np.concatenate([gj, xj])
+            comb, stu, sme = (np.concatenate(p) for p in ((comb, xc), (stu, xs), (sme, xm)))
+            okp = np.concatenate([okp, xok])
+            order = np.argsort(gi * max(m, 1) + gj, kind="stable")  # CSR wants row order
+            gi, gj, okp = gi[order], gj[order], okp[order]
+            comb, stu, sme = comb[order], stu[order], sme[order]
+    # 7. assemble
+    if prices is not None:
+        u = np.asarray(prices[0], dtype=np.float64)
+        v = np.asarray(prices[1], dtype=np.float64)
+        okp &= comb > u[gi] + v[gj] + 1e-9
+    gi, gj, comb, stu, sme = gi[okp], gj[okp], comb[okp], stu[okp], sme[okp]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(gi, minlength=n), out=indptr[1:])
+
+    def csr(values: FloatArray) -> sp.csr_array:
+        # The three matrices share one (sorted, canonical) pattern.
+        out = sp.csr_array((values, gj, indptr), shape=(n, m), copy=False)
+        out.has_canonical_format = True
+        return out
+
+    return Candidates(csr(comb), csr(stu), csr(sme), k, by)
+
+
+def _union(
+    parts_i: list[IntArray],
+    parts_j: list[IntArray],
+    excluded_keys: IntArray,
+    m: int,
+    may_repeat: bool,
+    drop_excluded: bool,
+) -> tuple[IntArray, IntArray]:
+    """Pairs of several parts, sorted by (student, SME); included pairs may be excluded ones."""
+    gi = np.concatenate(parts_i) if parts_i else np.zeros(0, np.int64)
+    gj = np.concatenate(parts_j) if parts_j else np.zeros(0, np.int64)
+    key = gi * max(m, 1) + gj
+    key = np.unique(key) if may_repeat else np.sort(key)
+    if excluded_keys.size and key.size and drop_excluded:
+        key = key[~np.isin(key, excluded_keys)]
+    si, sj = np.divmod(key, max(m, 1))
+    return si, sj
+
+
+class TopKPass:
+    """Step 3 of ``candidates``: per-student top k, chunk by chunk, on all cores.
+
+    Parameters
+    ----------
+    model : MatchModel
+        Fitted.
+    k : int
+        List length.
+    by : {"combined", "student", "sme"}
+        Ranking score.
+    rows_all : ndarray of int
+        Students asked about (sorted).
+    cols : ndarray of int
+        SMEs allowed (sorted).
+    excluded_keys : ndarray of int
+        Sorted ``student * SMEs + sme`` keys never returned.
+    sme_side, sme_floor, prices, chunk_size, max_block_bytes
+        As in ``candidates``.
+    """
+
+    def __init__(
+        self,
+        model: MatchModel,
+        k: int,
+        by: str,
+        rows_all: IntArray,
+        cols: IntArray,
+        excluded_keys: IntArray,
+        *,
+        sme_side: bool,
+        sme_floor: FloatArray | None,
+        prices: tuple[FloatArray, FloatArray] | None,
+        chunk_size: int | None,
+        max_block_bytes: int,
+    ) -> None:
+        m = model.n_smes_
+        self.m = m
+        self.rows_all, self.cols, self.excluded_keys = rows_all, cols, excluded_keys
+        self.col_pos = np.full(m, -1, dtype=np.int64)
+        self.col_pos[cols] = np.arange(cols.size)
+        x, yt = model.ranking_matrices(by)
+        self.x = x
+        self.y = np.ascontiguousarray(yt.T[cols])  # (SMEs, features); a view when all SMEs
+        # With a floor, the SME's view screens students before the ranking product.
+        self.x_floor: Float32Array | None = None
+        self.y_floor: Float32Array | None = None
+        self.floor = np.zeros(0, dtype=np.float32)
+        if sme_floor is not None:
+            self.x_floor, yt_floor = model.ranking_matrices("sme")
+            self.y_floor = np.ascontiguousarray(yt_floor.T[cols])
+            floor = np.asarray(sme_floor, dtype=np.float64)[cols]
+            self.floor = floor.astype(np.float32) - np.float32(1e-5)
+        self.priced = prices is not None
+        self.student_price = np.zeros(0, dtype=np.float32)
+        self.sme_price = np.zeros(0, dtype=np.float32)
+        if prices is not None:
+            self.student_price = np.asarray(prices[0], dtype=np.float32)
+            self.sme_price = np.asarray(prices[1], dtype=np.float64)[cols].astype(np.float32)
+        self.workers = workers()
+        # Each worker holds one block (plus temporaries), so the bound is
+        # split between them; small blocks also stay closer to cache. With
+        # the SME-side union, chunks are larger so that each chunk's per-SME
+        # top k is selective (k of many students, not of a few).
+        target = max_block_bytes if sme_side else BLOCK_TARGET_BYTES
+        per_block = max(1, min(max_block_bytes // self.workers, target))
+        self.step = chunk_size or max(1, min(rows_all.size, per_block // (4 * cols.size)))
+        self.k = k
+        self.list_length = min(k, cols.size)
+        self.pool: SmeTopK | None = SmeTopK(cols.size, k) if sme_side else None
+
+    def run(self) -> tuple[list[IntArray], list[IntArray]]:
+        """Run every chunk; return the kept (students, SMEs) parts.
+
+        Returns
+        -------
+        parts_i, parts_j : lists of ndarray of int
+        """
+        got_i: list[IntArray] = []
+        got_j: list[IntArray] = []
+        starts = range(0, self.rows_all.size, self.step)
+
+        def collect(results: Iterable[tuple[IntArray, IntArray, PoolPart | None]]) -> None:
+            # In chunk order, as results arrive: the SME-side pool's cutoffs
+            # rise while later chunks are still being computed.
+            for ri, rj, part in results:
+                got_i.append(ri)
+                got_j.append(rj)
+                if self.pool is not None and part is not None:
+                    self.pool.push(part)
+
+        if self.workers > 1 and len(starts) > 1:
+            # numpy and BLAS release the GIL: chunks run on all cores, BLAS
+            # single-threaded inside each; results come in order.
+            with (
+                threadpool_limits(limits=1, user_api="blas"),
+                ThreadPoolExecutor(self.workers) as pool,
+            ):
+                collect(pool.map(self.chunk, starts))
+        else:
+            collect(self.chunk(a0) for a0 in starts)
+        if self.pool is not None:
+            pool_i, pool_j = self.pool.result()
+            got_i.append(pool_i)
+            got_j.append(self.cols[pool_j])
+        return got_i, got_j
+
+    def chunk(self, start: int) -> tuple[IntArray, IntArray, PoolPart | None]:
+        """Top k of the students ``rows_all[start : start + step]``.
+
+        Parameters
+        ----------
+        start : int
+
+        Returns
+        -------
+        students, smes : ndarray of int
+            The kept pairs.
+        part : PoolPart or None
+            This chunk's per-SME top k (with ``sme_side``).
+        """
+        rows = self.rows_all[start : start + self.step]
+        block: Float32Array
+        if self.x_floor is not None and self.y_floor is not None:
+            # SME view first: students no SME would accept now are dropped
+            # before the (student-view) product is made.
+            refused = (self.x_floor[rows] @ self.y_floor.T) < self.floor[None, :]
+            live = ~refused.all(axis=1)
+            if not live.all():
+                rows, refused = rows[live], refused[live]
+            if rows.size == 0:
+                return rows, rows, None
+            block = self.x[rows] @ self.y.T
+            block[refused] = UNACCEPTABLE
+            del refused
+        else:
+            block = self.x[rows] @ self.y.T
+        self._mask_excluded(block, rows)
+        if self.priced:
+            block -= self.student_price[rows][:, None]
+            block -= self.sme_price[None, :]
+        absent = -1e-4 if self.priced else UNACCEPTABLE / 2
+        r_loc, c_loc = topk_rows(block, self.list_length, absent)
+        keep = block[r_loc, c_loc] > absent  # with prices: a float32 screen, exact test later
+        part = SmeTopK.part(block, rows, self.k, self.pool.tau) if self.pool is not None else None
+        return rows[r_loc[keep]], self.cols[c_loc[keep]], part
+
+    def _mask_excluded(self, block: Float32Array, rows: IntArray) -> None:
+        keys = self.excluded_keys
+        if not keys.size:
+            return
+        m = self.m
+        lo = np.searchsorted(keys, rows[0] * m)
+        hi = np.searchsorted(keys, (rows[-1] + 1) * m)
+        if hi <= lo:
+            return
+        er, ec = np.divmod(keys[lo:hi], m)
+        rpos = np.searchsorted(rows, er)
+        listed = (rows[np.minimum(rpos, rows.size - 1)] == er) & (rpos < rows.size)
+        ok = listed & (self.col_pos[ec] >= 0)
+        block[rpos[ok], self.col_pos[ec[ok]]] = UNACCEPTABLE
+
+
+def topk_rows(block: Float32Array, k: int, floor: float = -np.inf) -> tuple[IntArray, IntArray]:
+    """Top-k column positions per row; ties at the k-th value -> lower column.
+
+    A lower bound ``tau`` on each row's k-th largest value comes from a
+    strided sample of the columns (the k-th largest of a subset can only be
+    smaller), so one compare pass keeps a small superset (about ``k x
+    stride`` per row). Rows with fewer than k entries above ``tau`` have
+    ``tau`` as their k-th value; the others get their exact k-th value from a
+    padded table of their survivors (or, for rare rows with very many, from a
+    partition of the whole row). Then: everything above the k-th value, plus
+    the lowest-index entries equal to it. Entries ``<= floor`` count as
+    absent (a row may then return fewer than k): masked pairs are never tied
+    through, which matters when most of a row is masked.
+
+    Parameters
+    ----------
+    block : ndarray of float32, shape (rows, columns)
+    k : int
+    floor : float
+
+    Returns
+    -------
+    rows, columns : ndarray of int
+        Positions of the kept entries.
+    """
+    c, m = block.shape
+    if c == 0 or k <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    floor32 = block.dtype.type(floor)
+    if m <= k:
+        flat = np.flatnonzero(block > floor32)
+        r, col = np.divmod(flat.astype(np.int64), m)
+        return r, col
+    stride = max(1, min(8, m // (4 * k)))
+    sub = block[:, ::stride] if stride > 1 else block
+    ns = sub.shape[1]
+    tau = np.partition(sub, ns - k, axis=1)[:, ns - k]
+    np.maximum(tau, floor32, out=tau)
+    flat = np.flatnonzero(block > tau[:, None])
+    r = flat // m
+    col = flat - r * m
+    v = block.ravel()[flat]
+    count = np.bincount(r, minlength=c)
+    out_r: list[IntArray] = []
+    out_c: list[IntArray] = []
+    # Rows with fewer than k above tau: the k-th value is tau itself (ties
+    # taken below), unless tau is the floor (the row simply has fewer).
+    short = np.flatnonzero((count < k) & (tau > floor32))
+    if short.size:
+        need = k - count[short]
+        er, ec = np.nonzero(block[short] == tau[short, None])
+        first = np.searchsorted(er, er, side="left")
+        take = (np.arange(er.size) - first) < need[er]
+        out_r.append(short[er[take]].astype(np.int64))
+        out_c.append(ec[take].astype(np.int64))
+    big = count >= k
+    if big.any():
+        vk = _kth_values(block, k, r, v, count, big)
+        vkr = vk[r]
+        above = v > vkr
+        tie = v == vkr
+        n_above = np.bincount(r[above], minlength=c)
+        # rank of each tie within its row, in column order
+        tie_idx = np.flatnonzero(tie)
+        keep = above | ~big[r]
+        if tie_idx.size:
+            tr = r[tie_idx]
+            first = np.searchsorted(tr, tr, side="left")
+            rank = np.arange(tie_idx.size) - first
+            ok = rank < (k - n_above[tr])
+            keep[tie_idx[ok]] = True
+        out_r.append(r[keep])
+        out_c.append(col[keep])
+    else:
+        out_r.append(r)
+        out_c.append(col)
+    return np.concatenate(out_r), np.concatenate(out_c)
+
+
+def _kth_values(
+    block: Float32Array,
+    k: int,
+    r: IntArray,
+    v: Float32Array,
+    count: IntArray,
+    big: npt.NDArray[np.bool_],
+) -> Float32Array:
+    """Exact k-th largest value of the rows with at least k survivors (others: inf)."""
+    c, m = block.shape
+    vk = np.full(c, np.inf, dtype=block.dtype)
+    width_cap = 16 * k
+    heavy = np.flatnonzero(count > width_cap)
+    if heavy.size:
+        vk[heavy] = np.partition(block[heavy], m - k, axis=1)[:, m - k]
+    norm = big & (count <= width_cap)
+    if norm.any():
+        starts = np.cumsum(count) - count
+        sel = norm[r]
+        rs = r[sel]
+        pos = np.arange(r.size, dtype=np.int64)[sel] - starts[rs]
+        idx = np.flatnonzero(norm)
+        rowpos = np.zeros(c, dtype=np.int64)
+        rowpos[idx] = np.arange(idx.size)
+        width = int(count[idx].max())
+        table = np.full((idx.size, width), -np.inf, dtype=block.dtype)
+        table[rowpos[rs], pos] = v[sel]
+        vk[idx] = np.partition(table, width - k, axis=1)[:, width - k]
+    return vk
+
+
+class SmeTopK:
+    """Running top-k students per SME over chunks of students.
+
+    Later chunks hold higher student indices, so a score equal to an SME's
+    current k-th best never enters (ties go to the lower index).
+
+    Parameters
+    ----------
+    m : int
+        Number of SMEs (columns of the chunks).
+    k : int
+        Students kept per SME.
+    """
+
+    def __init__(self, m: int, k: int) -> None:
+        self.m, self.k = m, k
+        self.tau = np.full(m, -np.inf, dtype=np.float32)
+        self.v: list[Float32Array] = []
+        self.i: list[IntArray] = []
+        self.j: list[IntArray] = []
+        self.size = 0
+
+    @staticmethod
+    def part(block: Float32Array, rows: IntArray, k: int, tau: Float32Array) -> PoolPart:
+        """Column-wise top-k of one chunk (bounded: k per SME).
+
+        ``tau`` is the pool's running k-th best per SME as read when the chunk
+        started: it only rises, so dropping what does not beat it is safe.
+
+        Parameters
+        ----------
+        block : ndarray of float32, shape (rows, SMEs)
+        rows : ndarray of int
+            The students of the block's rows.
+        k : int
+        tau : ndarray of float32
+            The pool's current cutoffs.
+
+        Returns
+        -------
+        PoolPart
+        """
+        kk = min(k, block.shape[0])
+        c_loc, r_loc = topk_rows(np.ascontiguousarray(block.T), kk, UNACCEPTABLE / 2)
+        v = block[r_loc, c_loc]
+        ok = (v > UNACCEPTABLE / 2) & (v > tau[c_loc])
+        return v[ok], rows[r_loc[ok]], c_loc[ok]
+
+    def push(self, part: PoolPart) -> None:
+        """Merge one chunk's part; chunks must come in increasing student order.
+
+        Parameters
+        ----------
+        part : PoolPart
+        """
+        v, i, j = part
+        keep = v > self.tau[j]
+        self.v.append(v[keep])
+        self.i.append(i[keep])
+        self.j.append(j[keep])
+        self.size += int(keep.sum())
+        if self.size > 2 * self.k * self.m + (1 << 16):
+            self._compact()  # raises tau, which later chunks filter with
+
+    def _compact(self) -> None:
+        v = np.concatenate(self.v)
+        i = np.concatenate(self.i)
+        j = np.concatenate(self.j)
+        order = np.lexsort((i, -v, j))
+        v, i, j = v[order], i[order], j[order]
+        start = np.searchsorted(j, j, side="left")
+        keep = (np.arange(j.size) - start) < self.k
+        v, i, j = v[keep], i[keep], j[keep]
+        full = np.bincount(j, minlength=self.m) >= self.k
+        last = np.searchsorted(j, np.arange(self.m), side="right") - 1
+        kth = v[np.maximum(last, 0)] if v.size else -np.inf
+        self.tau = np.where(full, kth, -np.inf).astype(np.float32)
+        self.v, self.i, self.j = [v], [i], [j]
+        self.size = v.size
+
+    def result(self) -> tuple[IntArray, IntArray]:
+        """The pooled (students, SME positions).
+
+        Returns
+        -------
+        students, sme_positions : ndarray of int
+        """
+        if not self.v:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        self._compact()
+        return self.i[0].astype(np.int64), self.j[0].astype(np.int64)

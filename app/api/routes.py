@@ -47,7 +47,7 @@ from app.api.schemas import (
 from app.errors import render_error
 from app.extensions import db
 from app.i18n import current_locale, translate_errors
-from app.models import Match, MatchCycle, MatchStatus, Role, User
+from app.models import Match, MatchCycle, Role, User
 from app.services import (
     accounts,
     audit,
@@ -56,6 +56,7 @@ from app.services import (
     notifications,
     profiles,
     ratelimit,
+    reviews,
     tokens,
     uploads,
 )
@@ -337,11 +338,7 @@ def _visible_matches(user: User) -> Any:
     if user.role == Role.STUDENT:
         return query.where(Match.student_id == (user.student.id if user.student else -1))
     if user.role == Role.SME:
-        # A withdrawn proposal is hidden from the SME (the student withdrew consent or left).
-        return query.where(
-            Match.sme_id == (user.sme.id if user.sme else -1),
-            Match.status != MatchStatus.WITHDRAWN,
-        )
+        return query.where(*reviews.sme_can_see(user.sme.id if user.sme else -1))
     return query
 
 

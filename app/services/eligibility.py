@@ -67,6 +67,17 @@ def eligible_smes() -> Select[tuple[int, int]]:
     )
 
 
+def students_shown_to_smes() -> Select[tuple[int]]:
+    """Students whose latest answer still consents to provision: the only ones any SME may see,
+    in a current proposal or in the history of past ones (withdrawal hides them everywhere)."""
+    consent = latest_consents()
+    return (
+        select(Student.id)
+        .join(consent, consent.c.user_id == Student.user_id)
+        .where(consent.c.collection.is_(True), consent.c.provision_to_smes.is_(True))
+    )
+
+
 def _first_failing(model: Any, row_id: int, rules_of: Any) -> str | None:
     consent = latest_consents()
     rules = rules_of(consent)

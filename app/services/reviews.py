@@ -5,16 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import SME, Match, MatchStatus, Student, User, utcnow
-from app.services import audit
+from app.services import audit, eligibility
 from app.services.decisions import NotFound, places_taken, withdraw_pending_for_student
 
 # An SME never sees a proposal hidden because the student withdrew consent or paused.
 SME_VISIBLE = tuple(s for s in MatchStatus if s != MatchStatus.WITHDRAWN)
+
+
+def sme_can_see(sme_id: int) -> tuple[ColumnElement[bool], ...]:
+    """The matches an SME may see: its own, not withdrawn, and only of students who still consent
+    to provision (withdrawal hides them from every SME, past matches included; the rows stay for
+    the programme's records). The one place every SME-facing view and API call asks."""
+    return (
+        Match.sme_id == sme_id,
+        Match.status.in_(SME_VISIBLE),
+        Match.student_id.in_(eligibility.students_shown_to_smes()),
+    )
 
 
 @dataclass
@@ -37,7 +48,7 @@ def _with_people(query):  # type: ignore[no-untyped-def]
 def review_for_sme(sme: SME) -> SMEReview:
     matches = db.session.scalars(
         _with_people(select(Match))
-        .where(Match.sme_id == sme.id, Match.status.in_(SME_VISIBLE))
+        .where(*sme_can_see(sme.id))
         .order_by(Match.score.desc(), Match.id)
     ).all()
     pending = [m for m in matches if m.status == MatchStatus.PROPOSED and not m.sme_decision]
@@ -59,8 +70,8 @@ def places_left(sme: SME) -> int:
 
 def sme_match(sme: SME, match_id: int) -> Match:
     """A match of this SME that it may see; anything else is 'not found' (never 'forbidden')."""
-    match = db.session.get(Match, match_id)
-    if match is None or match.sme_id != sme.id or match.status not in SME_VISIBLE:
+    match = db.session.scalar(select(Match).where(Match.id == match_id, *sme_can_see(sme.id)))
+    if match is None:
         raise NotFound("no such match")
     return match
 

@@ -337,9 +337,63 @@ def _coordinator(user: User) -> None:
         raise NotAllowed("coordinators only")
 
 
+def event_sentence(event: str, student: str, company: str) -> str:
+    """What happened to a match, in one sentence of the current language."""
+    from flask_babel import gettext as _
+
+    sentences = {
+        "student_accept": lambda: _(
+            "%(student)s has accepted the proposal with %(company)s.",
+            student=student,
+            company=company,
+        ),
+        "student_decline": lambda: _(
+            "%(student)s has declined the proposal with %(company)s. The next matching cycle "
+            "will look for another pair.",
+            student=student,
+            company=company,
+        ),
+        "sme_accept": lambda: _(
+            "%(company)s has accepted the proposal with %(student)s.",
+            student=student,
+            company=company,
+        ),
+        "sme_decline": lambda: _(
+            "%(company)s has declined the proposal with %(student)s. The next matching cycle "
+            "will look for another pair.",
+            student=student,
+            company=company,
+        ),
+        "approved": lambda: _(
+            "A coordinator has approved the match of %(student)s with %(company)s. The "
+            "coordinator will contact you about the start.",
+            student=student,
+            company=company,
+        ),
+        "rejected": lambda: _(
+            "A coordinator has not approved the match of %(student)s with %(company)s. You stay "
+            "in the programme and take part in the next matching cycle.",
+            student=student,
+            company=company,
+        ),
+        "active": lambda: _(
+            "The work of %(student)s with %(company)s has started.",
+            student=student,
+            company=company,
+        ),
+        "completed": lambda: _(
+            "The work of %(student)s with %(company)s is completed. Thank you for taking part.",
+            student=student,
+            company=company,
+        ),
+    }
+    return sentences[event]()
+
+
 def _notify(match: Match, event: str) -> None:
     """Tell the student and the SME, each in their own language, what just happened."""
     from flask import current_app, url_for
+    from flask_babel import force_locale
     from flask_babel import gettext as _
 
     people = [
@@ -350,14 +404,15 @@ def _notify(match: Match, event: str) -> None:
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
         for user, endpoint, name in people:
             locale = user.locale or ("ko" if user.role == Role.SME else "en")
+            with force_locale(locale):
+                # Worded here, printed by both templates: the HTML one escapes it like any value.
+                sentence = event_sentence(event, match.student.name, match.sme.company_name)
             content = mail.compose(
                 "match_update",
                 locale,
                 lambda: _("Update on your K-Export Warrior match"),
                 name=name,
-                event=event,
-                student=match.student.name,
-                company=match.sme.company_name,
+                sentence=sentence,
                 link=url_for(endpoint, _external=True),
             )
             messages.append(

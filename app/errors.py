@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+import logging
+
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.extensions import db
-from app.services.errors import DomainError
+from app.extensions import db, login_manager
+from app.services.errors import DomainError, StorageError, StorageFull
+
+log = logging.getLogger(__name__)
+
+# How long a client should wait before trying again after a 503/507: long enough for a database
+# restart or failover, short enough that a person retrying by hand is not kept waiting.
+RETRY_AFTER_SECONDS = 30
 
 
 def _wants_json() -> bool:
@@ -27,6 +36,13 @@ def _titles() -> dict[int, str]:
         422: _("Some of the data sent is not valid."),
         429: _("Too many attempts. Please wait and try again."),
         500: _("Something went wrong on our side. Please try again later."),
+        503: _(
+            "The service is briefly unavailable. Nothing was lost: please try again in a minute."
+        ),
+        507: _(
+            "There is no room left to store this right now. Nothing was saved: please try again "
+            "later."
+        ),
     }
 
 
@@ -63,13 +79,45 @@ _API_CODES = {
     422: "invalid",
     429: "too_many_requests",
     500: "internal_error",
+    503: "service_unavailable",
+    507: "insufficient_storage",
 }
+
+
+def storage_status(error: BaseException) -> int:
+    """503 for a database or folder we cannot reach or write; 507 when the disk is full."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    full = isinstance(error, StorageFull) or "disk is full" in text or "no space left" in text
+    return 507 if full else 503
+
+
+def render_unavailable(error: BaseException) -> Response:
+    """A database or storage outage: 503/507 with Retry-After, as JSON under /api, else a page.
+
+    Nothing about the request is kept: the unit of work is rolled back, and the page is rendered
+    as for an anonymous reader, because loading the user would ask the database again."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is already gone; nothing to undo
+        log.debug("rollback after an outage failed", exc_info=True)
+    g._login_user = login_manager.anonymous_user()
+    status = storage_status(error)
+    log.error("%s on %s: %s", status, request.path, str(error).splitlines()[0][:300])
+    return render_error(status, retry_after=RETRY_AFTER_SECONDS)
 
 
 def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(_error: CSRFError):  # type: ignore[no-untyped-def]
         return render_error(400, _("This form has expired. Please go back, reload and try again."))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(StorageError)
+    def _unavailable(error: Exception):  # type: ignore[no-untyped-def]
+        # The database is down, read-only or full, or the upload folder cannot be written: the
+        # request may well succeed a minute later, so say so (never a 500).
+        return render_unavailable(error)
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):  # type: ignore[no-untyped-def]

@@ -61,7 +61,15 @@ def purge_expired_data(app: Flask) -> None:
         ratelimit.purge_older_than(timedelta(days=1))  # longer than any rate-limit window
         db.session.commit()
         uploads.delete_files(report.files)
-        log.info("retention purge: %s accounts, %s emails", report.accounts, report.outbox)
+        swept = uploads.sweep()  # renames a crash interrupted, files nothing references
+        db.session.rollback()
+        log.info(
+            "retention purge: %s accounts, %s emails; uploads: %s published, %s orphans deleted",
+            report.accounts,
+            report.outbox,
+            swept["published"],
+            swept["deleted"],
+        )
 
 
 def current_schedule(app: Flask) -> str:

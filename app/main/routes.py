@@ -13,13 +13,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from app.errors import RETRY_AFTER_SECONDS
 from app.extensions import db
 from app.forms import CsrfOnlyForm
 from app.models import Role
 from app.security import is_safe_next
+from app.services import health
 
 bp = Blueprint("main", __name__)
 
@@ -68,10 +69,9 @@ def dashboard() -> Response:
 
 @bp.route("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Liveness and database reachability, for load balancers."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not healthy"
-        db.session.rollback()
-        return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok"), 200
+    """Can the service answer and still write (database and upload folder), for load balancers."""
+    report, status = health.check()
+    response = jsonify(report)
+    if status != 200:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, status

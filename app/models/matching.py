@@ -38,6 +38,7 @@ CLOSED_STATUSES = (
 
 
 class CycleStatus(enum.StrEnum):
+    QUEUED = "queued"  # asked for (API, button); the scheduler process will run it
     RUNNING = "running"
     FINISHED = "finished"
     FAILED = "failed"
@@ -78,6 +79,13 @@ class MatchCycle(db.Model):
     # Students of the pool left without a proposal: they come first in the next cycle.
     unplaced_student_ids: Mapped[list[int] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # A scheduled run: when it was due, and which try this is (retries after an outage).
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The lease generation this cycle held: its save is refused if another cycle took it since.
+    fence: Mapped[int | None] = mapped_column(Integer)
+    # Proposals the save left out because the pool changed while the engine ran.
+    n_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def duration_seconds(self) -> float | None:
@@ -139,15 +147,31 @@ class MatchSettings(db.Model):
 
 
 class CycleLease(db.Model):
-    """The SQLite cycle lock: one row, taken under BEGIN IMMEDIATE.
+    """The cycle lock's row (one row, id 1).
 
-    (PostgreSQL uses an advisory lock instead.)"""
+    On both databases, `generation` is the fencing token: each cycle that takes the lock adds one,
+    and its save must find the number it took. On SQLite the row is also the lock itself: a lease
+    taken under BEGIN IMMEDIATE, naming its holder (process id, host) and kept alive by a
+    heartbeat that pushes `expires_at` forward. (PostgreSQL locks with an advisory lock.)"""
 
     __tablename__ = "cycle_lease"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class HealthProbe(db.Model):
+    """One row the health check writes, so that a read-only or full database is noticed."""
+
+    __tablename__ = "health_probe"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OutboxMessage(db.Model):

@@ -53,3 +53,19 @@ class NotAllowed(DomainError):
 
 class UploadRejected(InvalidInput):
     pass
+
+
+class StorageError(Exception):
+    """Not a rule saying no: the disk or database failed. Answered 503/507, never a 500."""
+
+    status = 503
+
+
+class StorageUnavailable(StorageError):
+    """A file or row could not be written: the folder or database is read-only or unreachable."""
+
+
+class StorageFull(StorageError):
+    """The disk is full: nothing was saved."""
+
+    status = 507

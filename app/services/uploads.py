@@ -1,40 +1,114 @@
-"""CV files: checked by content, stored under random names outside the static folder."""
+"""CV files: checked by content, stored under random names outside the static folder.
+
+A file never outlives the transaction that would reference it, and a row never points at a
+half-written file: the bytes go to `<name>.pdf.part` (written, flushed, fsynced) before the row
+changes, the request commits, and only then is the part renamed to `<name>.pdf` (one atomic
+rename in the same folder). A failed commit deletes the part; so does a failed write (a full
+disk, a read-only folder), which is answered 507/503 with a clear message. A crash between the
+commit and the rename leaves a part whose name the database knows: `sweep()` (the nightly job)
+finishes it, and removes parts and files that nothing references.
+"""
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
 from flask import current_app
+from sqlalchemy import select
 
+from app.extensions import db
 from app.models import Student, User, utcnow
 from app.services import audit
-from app.services.errors import UploadRejected
+from app.services.errors import StorageFull, StorageUnavailable, UploadRejected
+
+log = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
+SUFFIX = ".pdf"
+PART = ".pdf.part"
+# Errors that mean "no room": ENOSPC (disk), EDQUOT (quota), EFBIG (file size limit).
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def upload_dir_path() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
 
 
 def upload_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_DIR"])
-    path.mkdir(parents=True, exist_ok=True)
+    path = upload_dir_path()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise storage_error(error) from error
     return path
 
 
-def path_of(stored_name: str) -> Path:
+def _check_name(stored_name: str) -> None:
     # Stored names are generated here (hex), never taken from the client; still, refuse anything
     # that could step out of the folder.
     if not stored_name.isalnum():
         raise ValueError("bad stored name")
-    return upload_dir() / f"{stored_name}.pdf"
 
 
-def save_cv(student: Student, stream: IO[bytes]) -> str | None:
-    """Write the new CV to disk, point the student at it; returns the replaced file's name.
+def path_of(stored_name: str) -> Path:
+    _check_name(stored_name)
+    return upload_dir() / f"{stored_name}{SUFFIX}"
 
-    The file is written before the row changes so the transaction stays short; the caller
-    removes the old file only after the commit (and the new one if the commit fails)."""
+
+def part_of(stored_name: str) -> Path:
+    _check_name(stored_name)
+    return upload_dir() / f"{stored_name}{PART}"
+
+
+def storage_error(error: OSError) -> StorageFull | StorageUnavailable:
+    log.error("upload folder %s: %s", current_app.config["UPLOAD_DIR"], error)
+    if error.errno in _FULL:
+        return StorageFull(str(error))
+    return StorageUnavailable(str(error))
+
+
+@dataclass
+class FileChange:
+    """What a request did to the files: a new part to publish, a replaced file to delete."""
+
+    new: str | None = None
+    replaced: str | None = None
+
+    def committed(self) -> None:
+        if self.new:
+            publish(self.new)
+        delete_files([self.replaced])
+
+    def failed(self) -> None:
+        if self.new:
+            _unlink(part_of(self.new))
+
+
+@contextmanager
+def after_commit(change: FileChange) -> Iterator[None]:
+    """Wrap the commit: publish the new file once it succeeded, delete the part if it did not."""
+    try:
+        yield
+    except BaseException:
+        change.failed()
+        raise
+    change.committed()
+
+
+def save_cv(student: Student, stream: IO[bytes]) -> FileChange:
+    """Write the new CV as a part file and point the student at it (the caller commits).
+
+    The file is written before the row changes so the transaction stays short; run the commit
+    inside `after_commit(change)`."""
     limit = current_app.config["CV_MAX_BYTES"]
     data = stream.read(limit + 1)
     if len(data) > limit:
@@ -42,23 +116,56 @@ def save_cv(student: Student, stream: IO[bytes]) -> str | None:
     if not data.startswith(PDF_MAGIC):
         raise UploadRejected.single("cv", "not_pdf")
     stored_name = secrets.token_hex(16)
-    path = path_of(stored_name)
-    with open(path, "xb") as handle:
-        handle.write(data)
-    os.chmod(path, 0o600)
-    replaced = student.cv_stored_name
+    write_part(stored_name, data)
+    change = FileChange(new=stored_name, replaced=student.cv_stored_name)
     student.cv_stored_name = stored_name
     student.cv_uploaded_at = utcnow()
     audit.record("cv_uploaded", target=student)
-    return replaced
+    return change
 
 
-def remove_cv(student: Student) -> str | None:
-    replaced = student.cv_stored_name
+def write_part(stored_name: str, data: bytes) -> None:
+    """All the bytes on disk under the part name, or nothing at all."""
+    path = part_of(stored_name)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            _write(handle, data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        _unlink(path)  # a full disk leaves a partial file: never keep it
+        raise storage_error(error) from error
+
+
+def _write(handle: IO[bytes], data: bytes) -> None:
+    handle.write(data)
+
+
+def publish(stored_name: str) -> None:
+    """Rename the committed part to its final name (atomic within the folder)."""
+    try:
+        os.replace(part_of(stored_name), path_of(stored_name))
+        _fsync_dir(upload_dir())
+    except OSError:
+        # The row is committed; the nightly sweep finishes the rename. Never fail the request.
+        log.exception("could not publish upload %s; the sweep will retry", stored_name)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_cv(student: Student) -> FileChange:
+    change = FileChange(replaced=student.cv_stored_name)
     student.cv_stored_name = None
     student.cv_uploaded_at = None
     audit.record("cv_removed", target=student)
-    return replaced
+    return change
 
 
 def files_of(user: User) -> list[str]:
@@ -68,6 +175,39 @@ def files_of(user: User) -> list[str]:
 
 
 def delete_files(stored_names: list[str | None]) -> None:
+    """Delete files after the commit that dropped them; a failure is logged, the sweep retries."""
     for name in stored_names:
         if name:
-            path_of(name).unlink(missing_ok=True)
+            _unlink(path_of(name))
+            _unlink(part_of(name))
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        log.exception("could not delete %s; the sweep will retry", path.name)
+
+
+def sweep(grace: timedelta = timedelta(hours=1)) -> dict[str, int]:
+    """Finish interrupted renames and delete files no row references (older than `grace`, so
+    an upload between its write and its commit is never touched)."""
+    folder = upload_dir()
+    referenced = set(
+        db.session.scalars(
+            select(Student.cv_stored_name).where(Student.cv_stored_name.is_not(None))
+        )
+    )
+    cutoff = (utcnow() - grace).timestamp()
+    report = {"published": 0, "deleted": 0}
+    for path in folder.iterdir():
+        name = path.name.split(".", 1)[0]
+        if not path.is_file() or not name.isalnum():
+            continue
+        if path.name.endswith(PART) and name in referenced and not path_of(name).exists():
+            publish(name)
+            report["published"] += 1
+        elif name not in referenced and path.stat().st_mtime < cutoff:
+            _unlink(path)
+            report["deleted"] += 1
+    return report

@@ -163,16 +163,12 @@ def upload_cv() -> Response | tuple[str, int]:
         return redirect(url_for(".profile"))
     student = current_user.student
     try:
-        replaced = uploads.save_cv(student, file.stream)
+        change = uploads.save_cv(student, file.stream)
     except InvalidInput as error:
         flash_errors(error)
         return redirect(url_for(".profile"))
-    try:
+    with uploads.after_commit(change):
         db.session.commit()
-    except Exception:
-        uploads.delete_files([student.cv_stored_name])
-        raise
-    uploads.delete_files([replaced])
     flash(_("Your CV is saved."), "success")
     return redirect(url_for(".profile"))
 
@@ -189,9 +185,9 @@ def download_cv() -> Response:
 @bp.route("/cv/delete", methods=["POST"])
 def delete_cv() -> Response:
     """Remove the CV."""
-    replaced = uploads.remove_cv(current_user.student)
-    db.session.commit()
-    uploads.delete_files([replaced])
+    change = uploads.remove_cv(current_user.student)
+    with uploads.after_commit(change):
+        db.session.commit()
     flash(_("Your CV is removed."), "success")
     return redirect(url_for(".profile"))
 

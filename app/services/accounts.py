@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app import schemas
 from app.extensions import db
 from app.models import SME, Consent, LoginFailure, PasswordReset, Role, Student, User, utcnow
-from app.services import audit, profiles, tokens, uploads
+from app.services import audit, privacy, profiles, tokens, uploads
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -209,15 +209,15 @@ def change_password(user: User, data: dict[str, Any]) -> None:
 def delete_account(user: User, *, reason: str = "self") -> list[str]:
     """Delete a user and every row about them; returns the files to remove once committed.
 
-    One audit entry remains (PIPA: the fact of deletion, not the data). `reason` says who
+    One audit entry remains (PIPA: the fact of deletion, not the data: no id, no address);
+    the outbox and the rest of the trail forget the person (privacy.forget). `reason` says who
     asked: the person ("self") or the retention rule ("retention")."""
     files = uploads.files_of(user)
-    audit.record(
-        "account_deleted",
-        actor=user if reason == "self" else None,
-        detail={"user_id": user.id, "role": str(user.role), "reason": reason},
-    )
     end_all_sessions(user)
+    privacy.forget(user)
+    audit.record(
+        "account_deleted", anonymous=True, detail={"role": str(user.role), "reason": reason}
+    )
     db.session.delete(user)
     db.session.flush()
     return files

@@ -20,14 +20,17 @@ def record(
     actor: User | None = None,
     target: Any = None,
     detail: dict[str, Any] | None = None,
+    anonymous: bool = False,
 ) -> AuditEvent:
-    """Add one audit entry to the current unit of work. Never pass secrets in `detail`."""
-    if actor is None and has_request_context() and current_user.is_authenticated:
+    """Add one audit entry to the current unit of work. Never pass secrets in `detail`.
+
+    `anonymous` keeps no actor and no address (the entry left when an account is deleted)."""
+    if actor is None and not anonymous and has_request_context() and current_user.is_authenticated:
         actor = current_user._get_current_object()
     event = AuditEvent(
         actor_id=actor.id if actor else None,
         actor_role=str(actor.role) if actor else None,
-        ip=client_ip(),
+        ip=None if anonymous else client_ip(),
         action=action,
         target_type=type(target).__name__.lower() if target is not None else None,
         target_id=getattr(target, "id", None),

@@ -17,8 +17,9 @@ PDF = b"%PDF-1.4\n% a CV\n"
 
 @pytest.fixture
 def declined(student, sme):
-    uploads.save_cv(student.student, BytesIO(PDF))
-    db.session.commit()
+    change = uploads.save_cv(student.student, BytesIO(PDF))
+    with uploads.after_commit(change):
+        db.session.commit()
     cycles.run_cycle()
     match = db.session.scalar(select(Match))
     decisions.decide(match.id, sme, "decline", reason="capacity")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 
@@ -16,6 +18,8 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(match)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("create-coordinator")
@@ -138,6 +142,48 @@ def scheduler_command() -> None:
         blocking.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+
+
+@click.command("backup")
+@click.argument("destination", required=False, type=click.Path(file_okay=False, path_type=Path))
+def backup_command(destination: Path | None) -> None:
+    """Back up the database and the uploaded CVs into a new folder under DESTINATION."""
+    from app.services import backup
+
+    target = destination or Path(current_app.instance_path) / "backups"
+    try:
+        report = backup.backup(target)
+    except backup.BackupError as error:
+        click.echo(f"Backup failed: {error}", err=True)
+        raise SystemExit(1) from None
+    click.echo(
+        f"Backup written to {report.path}: {report.database} database and {report.files} "
+        f"CV files, {report.bytes / 1e6:.1f} MB."
+    )
+    if report.missing_files:
+        click.echo(
+            f"Warning: {report.missing_files} CV files named by the database were already "
+            "replaced or deleted when they were copied.",
+            err=True,
+        )
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite a database that already has users.")
+def restore_command(source: Path, force: bool) -> None:
+    """Restore a backup folder made by `flask backup` (stop the web and scheduler first)."""
+    from app.services import backup
+
+    try:
+        report = backup.restore(source, force=force)
+    except backup.BackupError as error:
+        click.echo(f"Restore failed: {error}", err=True)
+        raise SystemExit(1) from None
+    click.echo(
+        f"Restored the {report['database']} backup of {report['created_at']} and "
+        f"{report['files']} CV files. Run `flask db upgrade` if the code is newer than the backup."
+    )
 
 
 def _log_to_console() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -24,7 +25,7 @@ def _sqlite_only(app: Flask) -> None:
 
 
 def dead_pid() -> int:
-    process = subprocess.Popen(["true"])
+    process = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
     process.wait()
     return process.pid
 

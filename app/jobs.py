@@ -12,8 +12,9 @@ import os
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
+
+from app.services.match_settings import cron_trigger
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,6 @@ JOB_DEFAULTS = {
     "max_instances": 1,
     "misfire_grace_time": 6 * 3600,  # the default of 1 s silently drops a late run
 }
-
-
-def cron_trigger(expression: str, timezone: str) -> CronTrigger:
-    return CronTrigger.from_crontab(expression, timezone=timezone)
 
 
 def run_scheduled_cycle(app: Flask) -> None:
@@ -75,11 +72,10 @@ def purge_expired_data(app: Flask) -> None:
 def current_schedule(app: Flask) -> str:
     """The coordinators' schedule from the database, else MATCH_SCHEDULE."""
     from app.extensions import db
-    from app.services.cycles import get_settings
+    from app.services import match_settings
 
     with app.app_context():
-        settings = get_settings()
-        schedule = settings.schedule or app.config["MATCH_SCHEDULE"]
+        schedule = match_settings.schedule()
         db.session.commit()
         return schedule
 

@@ -13,7 +13,8 @@ from wtforms.fields.choices import SelectChoice
 from app.forms import RawNumberField, apply_errors
 from app.i18n import translate_errors
 from app.services.decisions import OUTCOMES
-from matching.model import FACTORS
+from app.services.match_settings import MESSAGES
+from matching import FACTORS
 
 
 class BulkForm(FlaskForm):
@@ -98,8 +99,6 @@ class ImportForm(FlaskForm):
 
 def show_errors(form: FlaskForm, fields: dict[str, list[dict[str, Any]]]) -> list[str]:
     """Like app.forms.apply_errors, with the coordinators' own kinds of error put in words."""
-    from app.services.tuning import MESSAGES
-
     ours = {k: v for k, v in fields.items() if any(e["type"] in MESSAGES for e in v)}
     rest = {k: v for k, v in fields.items() if k not in ours}
     aliases = {f"weights.{factor}": f"weight_{factor}" for factor in FACTORS}

@@ -48,6 +48,7 @@ from app.services import (
     directory,
     exports,
     imports,
+    match_settings,
     notifications,
     stats,
     tuning,
@@ -55,7 +56,7 @@ from app.services import (
 from app.services.errors import DomainError, InvalidInput
 from app.services.explanations import reason_text, top_reasons
 from app.students.routes import send_cv
-from matching.model import FACTORS
+from matching import FACTORS
 
 bp = Blueprint("coordinators", __name__)
 
@@ -331,11 +332,11 @@ def _pair_preview(student_id: int | None, sme_id: int | None) -> dict[str, Any] 
 @bp.route("/cycles", endpoint="cycles")
 def cycles_page() -> str:
     """Run a cycle now, set the schedule, and see every cycle's figures."""
-    return _cycles_page(ScheduleForm(schedule=tuning.current()["schedule"] or ""))
+    return _cycles_page(ScheduleForm(schedule=match_settings.current()["schedule"] or ""))
 
 
 def _cycles_page(form: ScheduleForm, form_errors: list[str] | None = None) -> str:
-    next_run = tuning.next_run()
+    next_run = match_settings.next_run()
     return render_template(
         "coordinators/cycles.html",
         form=form,
@@ -344,7 +345,7 @@ def _cycles_page(form: ScheduleForm, form_errors: list[str] | None = None) -> st
         next_run=next_run,
         default_schedule=current_app.config["MATCH_SCHEDULE"],
         timezone=current_app.config["SCHEDULER_TIMEZONE"],
-        settings=tuning.current(),
+        settings=match_settings.current(),
         factor_labels=FACTOR_LABELS,
     )
 
@@ -385,7 +386,7 @@ def schedule() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         abort(400)
     try:
-        tuning.set_schedule(form.schedule.data or "", current_user)
+        match_settings.set_schedule(form.schedule.data or "", current_user)
     except InvalidInput as error:
         db.session.rollback()
         form_errors = show_errors(form, error.fields)
@@ -398,7 +399,7 @@ def schedule() -> Response | tuple[str, int]:
 @bp.route("/settings", methods=["GET", "POST"])
 def settings() -> Response | str | tuple[str, int]:
     """The weights of the criteria and the cycle's options, with a preview before saving."""
-    saved = tuning.current()
+    saved = match_settings.current()
     if request.method == "GET":
         values = {f"weight_{f}": _plain(saved["weights"][f]) for f in FACTORS}
         form = SettingsForm(
@@ -416,7 +417,7 @@ def settings() -> Response | str | tuple[str, int]:
     data = settings_input(form)
     try:
         if request.form.get("action") == "save":
-            tuning.save(data, current_user)
+            match_settings.save(data, current_user)
             db.session.commit()
             flash(_("The settings are saved; the next cycle uses them."), "success")
             return redirect(url_for(".settings"))

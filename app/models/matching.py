@@ -132,16 +132,18 @@ class Match(db.Model):
 
 
 class MatchSettings(db.Model):
-    """The coordinators' choices for the next cycles (one row)."""
+    """The coordinators' choices for the next cycles (one row).
+
+    No defaults here: `app.services.match_settings` owns them and creates the row."""
 
     __tablename__ = "match_settings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    mode: Mapped[str] = mapped_column(String(10), default="stable")
+    mode: Mapped[str] = mapped_column(String(10))
     weights: Mapped[dict[str, float] | None] = mapped_column(JSON)  # None: the engine's defaults
-    candidates_k: Mapped[int] = mapped_column(Integer, default=50)
+    candidates_k: Mapped[int] = mapped_column(Integer)
     schedule: Mapped[str | None] = mapped_column(String(100))  # cron; None: MATCH_SCHEDULE
-    expiry_days: Mapped[int] = mapped_column(Integer, default=14)
+    expiry_days: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

@@ -1,4 +1,7 @@
-"""Matching cycles: who is in the pool, the engine's run, and the proposals it leaves behind.
+"""Matching cycles: a run of the engine over the pool, and the proposals it leaves behind.
+
+The pool, the profiles and the engine call come from `app.services.engine_gateway`; the settings
+from `app.services.match_settings`. This module owns the cycle's record, lock and transaction.
 
 A cycle takes the cycle lock (app.services.cycle_lock), writes a `running` record, computes,
 and then writes its proposals, the expiry of stale proposals, the emails, and its own
@@ -10,117 +13,23 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from datetime import timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 
 from app.extensions import db
-from app.models import (
-    CLOSED_STATUSES,
-    HOLDING_STATUSES,
-    CycleStatus,
-    Match,
-    MatchCycle,
-    MatchSettings,
-    MatchStatus,
-    User,
-    utcnow,
-)
-from app.services import audit, eligibility, engine_adapter, notifications
+from app.models import CycleStatus, Match, MatchCycle, MatchStatus, User, utcnow
+from app.services import audit, engine_gateway, match_settings, notifications
 from app.services.cycle_lock import CycleBusy, cycle_lock
-from matching import pipeline
+from app.services.engine_gateway import Pool
+from matching import MatchResult
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CycleBusy", "run_cycle", "get_settings", "load_pool"]
+__all__ = ["CycleBusy", "recent_cycles", "run_cycle"]
 
 
 class ConcurrentChange(RuntimeError):
     """The pool changed under the cycle (e.g. a proposal was answered while it ran)."""
-
-
-def get_settings() -> MatchSettings:
-    settings = db.session.get(MatchSettings, 1)
-    if settings is None:
-        settings = MatchSettings(id=1, mode="stable", candidates_k=50, expiry_days=14)
-        db.session.add(settings)
-        db.session.flush()
-    return settings
-
-
-@dataclass
-class Pool:
-    """Everything a cycle decides from, read in one go."""
-
-    student_ids: list[int]
-    free_seats: dict[int, int]  # sme_id -> places left
-    excluded: set[tuple[int, int]]
-    expiring_ids: list[int]
-    priority: list[int]
-    stats: dict[str, int] = field(default_factory=dict)
-
-
-def load_pool(settings: MatchSettings) -> Pool:
-    now = utcnow()
-    cutoff = now - timedelta(days=settings.expiry_days)
-    expiring_ids = list(
-        db.session.scalars(
-            select(Match.id).where(
-                Match.status == MatchStatus.PROPOSED,
-                Match.created_at < cutoff,
-                or_(Match.student_decision.is_(None), Match.sme_decision.is_(None)),
-            )
-        )
-    )
-    expiring = set(expiring_ids)
-    holding = db.session.execute(
-        select(Match.id, Match.student_id, Match.sme_id).where(Match.status.in_(HOLDING_STATUSES))
-    ).all()
-    busy_students = {row.student_id for row in holding if row.id not in expiring}
-    used_seats: dict[int, int] = {}
-    for row in holding:
-        if row.id not in expiring:
-            used_seats[row.sme_id] = used_seats.get(row.sme_id, 0) + 1
-
-    candidates = db.session.scalars(eligibility.eligible_students()).all()
-    student_ids = [sid for sid in candidates if sid not in busy_students]
-
-    free_seats = {}
-    for sme_id, capacity in db.session.execute(eligibility.eligible_smes()):
-        left = capacity - used_seats.get(sme_id, 0)
-        if left > 0:
-            free_seats[sme_id] = left
-
-    excluded = {
-        (row.student_id, row.sme_id)
-        for row in db.session.execute(
-            select(Match.student_id, Match.sme_id).where(
-                or_(
-                    Match.status.in_(CLOSED_STATUSES),
-                    Match.student_decision == "decline",
-                    Match.sme_decision == "decline",
-                    Match.id.in_(expiring_ids) if expiring_ids else and_(False),
-                )
-            )
-        )
-    }
-    last = db.session.scalar(
-        select(MatchCycle)
-        .where(MatchCycle.status == CycleStatus.FINISHED)
-        .order_by(MatchCycle.id.desc())
-        .limit(1)
-    )
-    waiting = set(student_ids)
-    priority = [sid for sid in (last.unplaced_student_ids or []) if sid in waiting] if last else []
-    return Pool(
-        student_ids=student_ids,
-        free_seats=free_seats,
-        excluded=excluded,
-        expiring_ids=expiring_ids,
-        priority=priority,
-        stats={"seats": sum(free_seats.values())},
-    )
 
 
 def run_cycle(trigger: str = "manual", started_by: User | None = None) -> MatchCycle:
@@ -148,10 +57,12 @@ def _run_locked(trigger: str, started_by: User | None) -> MatchCycle:
         .where(MatchCycle.status == CycleStatus.RUNNING)
         .values(status=CycleStatus.FAILED, finished_at=utcnow(), error="interrupted")
     )
-    settings = get_settings()
+    match_settings.get()  # a first cycle stores the defaults it ran with
     # Plain values, read once: touching an expired ORM attribute after a commit would open a new
     # transaction (on SQLite, the write lock) for the whole engine run.
-    mode, weights, k = settings.mode, dict(settings.weights or {}), settings.candidates_k
+    settings = match_settings.current()
+    mode, k = settings["mode"], settings["candidates_k"]
+    weights = match_settings.engine_weights() or {}
     cycle = MatchCycle(
         status=CycleStatus.RUNNING,
         trigger=trigger,
@@ -165,21 +76,11 @@ def _run_locked(trigger: str, started_by: User | None) -> MatchCycle:
     cycle_id = cycle.id
     try:
         started = time.perf_counter()
-        pool = load_pool(settings)
-        students = engine_adapter.load_students(pool.student_ids)
-        smes = engine_adapter.load_smes(sorted(pool.free_seats))
+        pool = engine_gateway.load_pool(settings["expiry_days"])
+        inputs = engine_gateway.load_inputs(pool)
         db.session.commit()  # end the read: no lock is held while the engine computes
         loaded = time.perf_counter()
-        result = pipeline.run(
-            students,
-            smes,
-            mode=mode,  # type: ignore[arg-type]
-            weights=weights or None,
-            k=k,
-            excluded=pool.excluded,
-            priority=pool.priority,
-            capacity_override=pool.free_seats,
-        )
+        result = engine_gateway.run(inputs, mode=mode, weights=weights, k=k)
         computed = time.perf_counter()
         _save_results(cycle, pool, result, timings=(loaded - started, computed - loaded, computed))
         db.session.commit()
@@ -205,7 +106,7 @@ def _run_locked(trigger: str, started_by: User | None) -> MatchCycle:
 
 
 def _save_results(
-    cycle: MatchCycle, pool: Pool, result: pipeline.MatchResult, timings: tuple[float, float, float]
+    cycle: MatchCycle, pool: Pool, result: MatchResult, timings: tuple[float, float, float]
 ) -> None:
     """Everything the cycle changes, in the caller's single transaction."""
     now = utcnow()
@@ -227,7 +128,7 @@ def _save_results(
             "score": round(pair.score, 6),
             "student_view": round(pair.student_view, 6),
             "sme_view": round(pair.sme_view, 6),
-            "reasons": engine_adapter.reason_rows(pair.reasons),
+            "reasons": engine_gateway.reason_rows(pair.reasons),
             "proposed_by": "cycle",
             "created_at": now,
             "updated_at": now,

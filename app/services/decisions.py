@@ -30,8 +30,8 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit, eligibility, engine_adapter, mail
-from app.services.errors import Conflict, DomainError, InvalidInput, NotAllowed
+from app.services import audit, eligibility, engine_gateway, mail, match_settings
+from app.services.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 
 DECLINE_REASONS = {
     "not_a_fit": _l("Not a good fit"),
@@ -52,11 +52,6 @@ OUTCOMES = {
     "none": _l("No outcome yet"),
 }
 REASON_MAX = 500
-
-
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
 
 
 @dataclass
@@ -287,22 +282,8 @@ def pair(
 
 def preview_pair(student_id: int, sme_id: int) -> tuple[float, float, float, list[dict[str, Any]]]:
     """The model's score and reasons for one pair, with the current weights."""
-    from app.services.cycles import get_settings
-    from matching.pipeline import explain_pair
-
-    students = engine_adapter.load_students([student_id])
-    smes = engine_adapter.load_smes([sme_id])
-    if not students or not smes:
-        raise NotFound("no such student or SME")
-    score, student_view, sme_view, reasons = explain_pair(
-        students[0], smes[0], weights=get_settings().weights or None
-    )
-    return (
-        round(score, 6),
-        round(student_view, 6),
-        round(sme_view, 6),
-        engine_adapter.reason_rows(reasons),
-    )
+    scored = engine_gateway.score_pair(student_id, sme_id, match_settings.engine_weights())
+    return scored.score, scored.student_view, scored.sme_view, scored.reasons
 
 
 def bulk(action: str, match_ids: list[int], coordinator: User, *, reason: str = "") -> BulkResult:

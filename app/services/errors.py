@@ -46,6 +46,11 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
 class NotAllowed(DomainError):
     status = 403
     code = "forbidden"

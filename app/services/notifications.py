@@ -18,8 +18,8 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import SME, Match, MatchStatus, Student, User, utcnow
-from app.services import mail
-from app.services.engine_adapter import chunks
+from app.services import mail, match_settings
+from app.services.engine_gateway import chunks
 from app.services.explanations import top_reasons
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,7 @@ def queue_new_proposals() -> int:
     ).all()
     if not rows:
         return 0
-    from app.services.cycles import get_settings
-
-    expiry_days = get_settings().expiry_days
+    expiry_days = match_settings.current()["expiry_days"]
     people = _people(sorted({r.student_id for r in rows}), sorted({r.sme_id for r in rows}))
     by_sme: dict[int, list[Any]] = {}
     for row in rows:

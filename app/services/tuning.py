@@ -1,101 +1,20 @@
-"""The coordinators' knobs: criterion weights, mode, shortlist size, expiry, schedule.
+"""What a change of the matching settings would do, before it is saved.
 
 `preview` runs the engine on today's pool twice, with the saved settings and with proposed ones,
 and says what would change in the next cycle. It only reads: nothing is added, nothing flushed.
+The settings themselves (defaults, rules, storage, schedule) live in `app.services.match_settings`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from datetime import datetime
-from types import SimpleNamespace
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from flask import current_app
-from flask_babel import lazy_gettext as _l
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import SME, MatchSettings, Student, User, utcnow
-from app.services import audit, engine_adapter
-from app.services.errors import InvalidInput
-from app.services.validation import validate
-from matching import pipeline
-from matching.model import DEFAULT_WEIGHTS, FACTORS, MAIN_FACTORS
-
-MESSAGES = {
-    "weights_main_zero": _l(
-        "Give at least one of language, target market or industry a weight above 0."
-    ),
-    "weight_not_finite": _l("Enter a number of at least 0."),
-    "cron_invalid": _l(
-        "This is not a cron expression. Write five fields: minute hour day month weekday, "
-        "e.g. 0 6 * * mon (Mondays at 06:00)."
-    ),
-}
-
-Weight = Annotated[float, Field(ge=0, le=1000)]
-
-
-class Weights(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    language: Weight = DEFAULT_WEIGHTS["language"]
-    market: Weight = DEFAULT_WEIGHTS["market"]
-    industry: Weight = DEFAULT_WEIGHTS["industry"]
-    region: Weight = DEFAULT_WEIGHTS["region"]
-    korean: Weight = DEFAULT_WEIGHTS["korean"]
-    text: Weight = DEFAULT_WEIGHTS["text"]
-
-    @field_validator("*")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise PydanticCustomError("weight_not_finite", "enter a finite number")
-        return value
-
-
-class SettingsIn(BaseModel):
-    """The rules for the settings; the engine normalises the weights to sum 1."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    mode: Literal["stable", "optimal"]
-    weights: Weights
-    candidates_k: Annotated[int, Field(ge=5, le=500)]
-    expiry_days: Annotated[int, Field(ge=1, le=90)]
-
-    @field_validator("weights")
-    @classmethod
-    def _main_factor_positive(cls, value: Weights) -> Weights:
-        # The engine refuses weights that leave nothing to pair on (matching.model).
-        if sum(getattr(value, f) for f in MAIN_FACTORS) <= 0:
-            raise PydanticCustomError("weights_main_zero", "no main criterion has a weight")
-        return value
-
-
-def current() -> dict[str, Any]:
-    """The saved settings as plain values (defaults if no coordinator saved any yet)."""
-    row = db.session.get(MatchSettings, 1)
-    weights = dict(DEFAULT_WEIGHTS)
-    if row is not None and row.weights:
-        weights.update(row.weights)
-    return {
-        "mode": row.mode if row else "stable",
-        "weights": weights,
-        "candidates_k": row.candidates_k if row else 50,
-        "expiry_days": row.expiry_days if row else 14,
-        "schedule": row.schedule if row else None,
-    }
-
-
-def parse(data: dict[str, Any]) -> SettingsIn:
-    # A weight left empty means its default, not "required".
-    weights = {k: v for k, v in (data.get("weights") or {}).items() if v not in (None, "")}
-    return validate(SettingsIn, {**data, "weights": weights})
+from app.models import SME, Student
+from app.services import engine_gateway, match_settings
 
 
 @dataclass
@@ -126,20 +45,12 @@ class Preview:
 
 
 def _run(settings: dict[str, Any]) -> tuple[Outcome, int, int]:
-    from app.services.cycles import load_pool
-
-    pool = load_pool(SimpleNamespace(expiry_days=settings["expiry_days"]))  # type: ignore[arg-type]
-    students = engine_adapter.load_students(pool.student_ids)
-    smes = engine_adapter.load_smes(sorted(pool.free_seats))
-    result = pipeline.run(
-        students,
-        smes,
+    pool = engine_gateway.load_pool(settings["expiry_days"])
+    result = engine_gateway.run(
+        engine_gateway.load_inputs(pool),
         mode=settings["mode"],
         weights=settings["weights"],
         k=settings["candidates_k"],
-        excluded=pool.excluded,
-        priority=pool.priority,
-        capacity_override=pool.free_seats,
         explain=False,
     )
     outcome = Outcome(
@@ -154,8 +65,8 @@ def _run(settings: dict[str, Any]) -> tuple[Outcome, int, int]:
 
 def preview(data: dict[str, Any], sample: int = 15) -> Preview:
     """What the next cycle would propose with the saved settings and with these. Reads only."""
-    proposed_settings = parse(data).model_dump()
-    saved, n_students, n_smes = _run(current())
+    proposed_settings = match_settings.parse(data).model_dump()
+    saved, n_students, n_smes = _run(match_settings.current())
     proposed, _, _ = _run(proposed_settings)
     changed = sorted(
         sid
@@ -194,78 +105,4 @@ def preview(data: dict[str, Any], sample: int = 15) -> Preview:
     )
 
 
-def save(data: dict[str, Any], coordinator: User) -> MatchSettings:
-    """Store the settings the next cycles run with; audited with the old and new values."""
-    from app.services.cycles import get_settings
-
-    new = parse(data)
-    before = current()
-    settings = get_settings()
-    settings.mode = new.mode
-    settings.weights = new.weights.model_dump()
-    settings.candidates_k = new.candidates_k
-    settings.expiry_days = new.expiry_days
-    settings.updated_by_id = coordinator.id
-    settings.updated_at = utcnow()
-    after = {k: v for k, v in current().items() if k != "schedule"}
-    after.update(
-        mode=new.mode,
-        weights=new.weights.model_dump(),
-        candidates_k=new.candidates_k,
-        expiry_days=new.expiry_days,
-    )
-    before.pop("schedule", None)
-    audit.record(
-        "settings_changed",
-        actor=coordinator,
-        target=settings,
-        detail={"before": before, "after": after},
-    )
-    db.session.flush()
-    return settings
-
-
-def set_schedule(expression: str, coordinator: User) -> MatchSettings:
-    """A new cron schedule for the cycles; empty goes back to the default (MATCH_SCHEDULE)."""
-    from app.jobs import cron_trigger
-    from app.services.cycles import get_settings
-
-    text = " ".join((expression or "").split())
-    if len(text) > 100 or any(ord(ch) < 32 for ch in text):
-        raise InvalidInput.single("schedule", "cron_invalid")
-    if text:
-        try:
-            cron_trigger(text, current_app.config["SCHEDULER_TIMEZONE"])
-        except (ValueError, TypeError, KeyError):
-            raise InvalidInput.single("schedule", "cron_invalid") from None
-    settings = get_settings()
-    before = settings.schedule
-    settings.schedule = text or None
-    settings.updated_by_id = coordinator.id
-    settings.updated_at = utcnow()
-    audit.record(
-        "schedule_changed",
-        actor=coordinator,
-        target=settings,
-        detail={"before": before, "after": settings.schedule},
-    )
-    db.session.flush()
-    return settings
-
-
-def next_run() -> datetime | None:
-    """When the stored schedule fires next, or None if it is not valid.
-
-    Read in the caller's session: a separate app context would have its own session, which on
-    SQLite would wait on the request's own write lock."""
-    from app.jobs import cron_trigger
-
-    schedule = current()["schedule"] or current_app.config["MATCH_SCHEDULE"]
-    try:
-        trigger = cron_trigger(schedule, current_app.config["SCHEDULER_TIMEZONE"])
-    except ValueError:
-        return None
-    return trigger.get_next_fire_time(None, datetime.now(trigger.timezone))
-
-
-__all__ = ["FACTORS", "MESSAGES", "Preview", "SettingsIn", "current", "preview", "save"]
+__all__ = ["Change", "Outcome", "Preview", "preview"]

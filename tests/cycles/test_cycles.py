@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+import matching
 from app.extensions import db
 from app.models import (
     CycleLease,
@@ -19,9 +20,8 @@ from app.models import (
     OutboxMessage,
     utcnow,
 )
-from app.services import accounts, cycles
+from app.services import accounts, cycles, engine_gateway, match_settings
 from app.services.cycle_lock import CycleBusy, cycle_lock
-from matching import pipeline
 
 
 def test_cycle_proposes_a_pair_with_score_reasons_and_record(student, sme, pairs_of):
@@ -150,12 +150,12 @@ def test_unplaced_students_get_priority_next_cycle(make_student, make_sme):
     placed = db.session.scalar(select(Match.student_id))
     unplaced = ({first.student.id, second.student.id} - {placed}).pop()
     assert cycle.unplaced_student_ids == [unplaced]
-    pool = cycles.load_pool(cycles.get_settings())
+    pool = engine_gateway.load_pool(match_settings.DEFAULT_EXPIRY_DAYS)
     assert pool.priority == [unplaced]
     # Once placed, a student is no longer waiting, so no longer a priority.
     db.session.execute(update(Match).values(student_id=unplaced))
     db.session.commit()
-    assert cycles.load_pool(cycles.get_settings()).priority == []
+    assert engine_gateway.load_pool(match_settings.DEFAULT_EXPIRY_DAYS).priority == []
 
 
 def test_same_state_and_settings_give_the_same_proposals(make_student, make_sme, pairs_of):
@@ -233,13 +233,13 @@ def test_an_unexpired_sqlite_lease_blocks(app, student, sme):
 
 
 def test_two_cycles_at_once_run_exactly_one(app, student, sme, monkeypatch, pairs_of):
-    real_run = pipeline.run
+    real_run = matching.run
 
     def slow_run(*args, **kwargs):
         time.sleep(1.0)  # keep the first cycle inside its lock while the second one tries
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "run", slow_run)
+    monkeypatch.setattr(matching, "run", slow_run)  # what engine_gateway calls
     outcomes: list[str] = []
     start = threading.Barrier(2)
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app import jobs
 from app.extensions import db
 from app.models import CycleStatus, Match, MatchCycle
-from app.services import cycles
+from app.services import match_settings
 
 
 def test_job_defaults_coalesce_and_tolerate_late_runs():
@@ -26,7 +26,7 @@ def test_cycle_job_follows_match_schedule_then_the_stored_one(app, monkeypatch):
     trigger = scheduler.get_job(jobs.CYCLE_JOB).trigger
     assert str(trigger.fields[trigger.FIELD_NAMES.index("day_of_week")]) == "mon"
 
-    cycles.get_settings().schedule = "*/5 * * * *"
+    match_settings.get().schedule = "*/5 * * * *"
     db.session.commit()
     follow = scheduler.get_job("follow-schedule").func
     follow()
@@ -44,9 +44,7 @@ def test_the_scheduled_job_runs_one_cycle(app, student, sme):
 def test_next_run_time_is_in_the_future(app):
     from datetime import datetime
 
-    from app.services import tuning
-
-    next_run = tuning.next_run()
+    next_run = match_settings.next_run()
     assert next_run > datetime.now(next_run.tzinfo)
 
 

@@ -1,0 +1,281 @@
+"""The one way into the matching engine: who is in the pool, rows as profiles, the engine's run.
+
+Cycles, the settings preview and the pair preview all come through here, so a cycle's proposal,
+a preview and a coordinator's look at one pair are computed from the same inputs the same way.
+Nothing here writes: callers own their transaction (a cycle ends its read before the engine
+computes, so no lock is held meanwhile; see `app.services.cycles`).
+
+Reads with Core selects (no ORM objects): a cycle at 10,000 × 5,000 loads tens of thousands of
+rows, and building ORM instances for them would cost more than the engine itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, or_, select
+
+import matching
+from app.extensions import db
+from app.models import (
+    CLOSED_STATUSES,
+    HOLDING_STATUSES,
+    SME,
+    CycleStatus,
+    Match,
+    MatchCycle,
+    MatchStatus,
+    SMECode,
+    Student,
+    StudentCode,
+    StudentLanguage,
+    utcnow,
+)
+from app.services import eligibility
+from app.services.errors import NotFound
+from matching import MatchResult, Reason, SMEProfile, StudentProfile
+
+
+def chunks(ids: Sequence[int], size: int = 5000) -> Iterable[Sequence[int]]:
+    # Bounded IN lists: SQLite caps bound parameters, PostgreSQL plans long lists slowly.
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+# --- the pool -------------------------------------------------------------------------------
+
+
+@dataclass
+class Pool:
+    """Everything a cycle decides from, read in one go."""
+
+    student_ids: list[int]
+    free_seats: dict[int, int]  # sme_id -> places left
+    excluded: set[tuple[int, int]]
+    expiring_ids: list[int]
+    priority: list[int]
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def load_pool(expiry_days: int) -> Pool:
+    """Who the next cycle may pair: consenting, unpaused, free students; SMEs with free places;
+    the pairs never to propose again; the proposals about to expire; last cycle's unplaced."""
+    now = utcnow()
+    cutoff = now - timedelta(days=expiry_days)
+    expiring_ids = list(
+        db.session.scalars(
+            select(Match.id).where(
+                Match.status == MatchStatus.PROPOSED,
+                Match.created_at < cutoff,
+                or_(Match.student_decision.is_(None), Match.sme_decision.is_(None)),
+            )
+        )
+    )
+    expiring = set(expiring_ids)
+    holding = db.session.execute(
+        select(Match.id, Match.student_id, Match.sme_id).where(Match.status.in_(HOLDING_STATUSES))
+    ).all()
+    busy_students = {row.student_id for row in holding if row.id not in expiring}
+    used_seats: dict[int, int] = {}
+    for row in holding:
+        if row.id not in expiring:
+            used_seats[row.sme_id] = used_seats.get(row.sme_id, 0) + 1
+
+    candidates = db.session.scalars(eligibility.eligible_students()).all()
+    student_ids = [sid for sid in candidates if sid not in busy_students]
+
+    free_seats = {}
+    for sme_id, capacity in db.session.execute(eligibility.eligible_smes()):
+        left = capacity - used_seats.get(sme_id, 0)
+        if left > 0:
+            free_seats[sme_id] = left
+
+    excluded = {
+        (row.student_id, row.sme_id)
+        for row in db.session.execute(
+            select(Match.student_id, Match.sme_id).where(
+                or_(
+                    Match.status.in_(CLOSED_STATUSES),
+                    Match.student_decision == "decline",
+                    Match.sme_decision == "decline",
+                    Match.id.in_(expiring_ids) if expiring_ids else and_(False),
+                )
+            )
+        )
+    }
+    last = db.session.scalar(
+        select(MatchCycle)
+        .where(MatchCycle.status == CycleStatus.FINISHED)
+        .order_by(MatchCycle.id.desc())
+        .limit(1)
+    )
+    waiting = set(student_ids)
+    priority = [sid for sid in (last.unplaced_student_ids or []) if sid in waiting] if last else []
+    return Pool(
+        student_ids=student_ids,
+        free_seats=free_seats,
+        excluded=excluded,
+        expiring_ids=expiring_ids,
+        priority=priority,
+        stats={"seats": sum(free_seats.values())},
+    )
+
+
+# --- rows as profiles -----------------------------------------------------------------------
+
+
+def load_students(ids: Sequence[int]) -> list[StudentProfile]:
+    languages: dict[int, dict[str, str]] = defaultdict(dict)
+    codes: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    rows: list[Any] = []
+    for chunk in chunks(ids):
+        rows += db.session.execute(
+            select(
+                Student.id,
+                Student.nationality,
+                Student.topik_level,
+                Student.hours_per_week,
+                Student.major,
+                Student.bio,
+            ).where(Student.id.in_(chunk))
+        ).all()
+        for sid, code, level in db.session.execute(
+            select(StudentLanguage.student_id, StudentLanguage.code, StudentLanguage.level).where(
+                StudentLanguage.student_id.in_(chunk)
+            )
+        ):
+            languages[sid][code] = level
+        for sid, kind, code in db.session.execute(
+            select(StudentCode.student_id, StudentCode.kind, StudentCode.code).where(
+                StudentCode.student_id.in_(chunk)
+            )
+        ):
+            codes[sid][kind].append(code)
+    return [
+        StudentProfile(
+            id=row.id,
+            nationality=row.nationality,
+            languages=languages[row.id],
+            markets=tuple(sorted(codes[row.id]["market"])),
+            industries=tuple(sorted(codes[row.id]["industry"])),
+            regions=tuple(sorted(codes[row.id]["region"])),
+            topik_level=row.topik_level,
+            hours_per_week=row.hours_per_week,
+            text=f"{row.major}. {row.bio or ''}",
+        )
+        for row in rows
+    ]
+
+
+def load_smes(ids: Sequence[int]) -> list[SMEProfile]:
+    codes: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    rows: list[Any] = []
+    for chunk in chunks(ids):
+        rows += db.session.execute(
+            select(
+                SME.id, SME.region, SME.capacity, SME.min_topik, SME.products, SME.description
+            ).where(SME.id.in_(chunk))
+        ).all()
+        for sme_id, kind, code in db.session.execute(
+            select(SMECode.sme_id, SMECode.kind, SMECode.code).where(SMECode.sme_id.in_(chunk))
+        ):
+            codes[sme_id][kind].append(code)
+    return [
+        SMEProfile(
+            id=row.id,
+            industries=tuple(sorted(codes[row.id]["industry"])),
+            markets=tuple(sorted(codes[row.id]["market"])),
+            languages_needed=tuple(sorted(codes[row.id]["language"])),
+            region=row.region,
+            capacity=row.capacity,
+            min_topik=row.min_topik,
+            text=f"{row.products}. {row.description or ''}",
+        )
+        for row in rows
+    ]
+
+
+@dataclass
+class Inputs:
+    """A pool with its profiles: what the engine is given."""
+
+    pool: Pool
+    students: list[StudentProfile]
+    smes: list[SMEProfile]
+
+
+def load_inputs(pool: Pool) -> Inputs:
+    return Inputs(
+        pool=pool,
+        students=load_students(pool.student_ids),
+        smes=load_smes(sorted(pool.free_seats)),
+    )
+
+
+# --- the engine's answers -------------------------------------------------------------------
+
+
+def run(
+    inputs: Inputs,
+    *,
+    mode: Literal["stable", "optimal"],
+    weights: Mapping[str, float] | None,
+    k: int,
+    explain: bool = True,
+) -> MatchResult:
+    """One cycle's computation over `inputs` (pure: no database access)."""
+    pool = inputs.pool
+    return matching.run(
+        inputs.students,
+        inputs.smes,
+        mode=mode,
+        weights=weights or None,
+        k=k,
+        excluded=pool.excluded,
+        priority=pool.priority,
+        capacity_override=pool.free_seats,
+        explain=explain,
+    )
+
+
+@dataclass(frozen=True)
+class PairScore:
+    score: float
+    student_view: float
+    sme_view: float
+    reasons: list[dict[str, Any]]
+
+
+def score_pair(student_id: int, sme_id: int, weights: Mapping[str, float] | None) -> PairScore:
+    """The model's score and reasons for one pair, as stored on a match. NotFound if unknown."""
+    students = load_students([student_id])
+    smes = load_smes([sme_id])
+    if not students or not smes:
+        raise NotFound("no such student or SME")
+    score, student_view, sme_view, reasons = matching.explain_pair(
+        students[0], smes[0], weights=weights or None
+    )
+    return PairScore(
+        score=round(score, 6),
+        student_view=round(student_view, 6),
+        sme_view=round(sme_view, 6),
+        reasons=reason_rows(reasons),
+    )
+
+
+def reason_rows(reasons: Iterable[Reason]) -> list[dict[str, Any]]:
+    """Reasons as stored on a match: codes and numbers, translated only when shown."""
+    return [
+        {
+            "factor": r.factor,
+            "key": r.key,
+            "params": dict(r.params),
+            "weight": round(float(r.weight), 6),
+            "detail": r.detail,
+        }
+        for r in reasons
+    ]

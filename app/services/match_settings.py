@@ -1,0 +1,228 @@
+"""The matching settings: their defaults, their rules, where they are stored, and the schedule.
+
+The one place that knows what a cycle runs with. Before, the defaults were written in the model,
+in `cycles.get_settings` and in `tuning.current`, and reading them from `cycles` pulled the whole
+cycle machinery (and an import loop through notifications) into every caller. This module sits
+below cycles, notifications, decisions and the scheduler; it imports none of them.
+
+A coordinator's weights are stored as given; the engine normalises them to sum 1 and refuses
+weights that leave nothing to pair on, so the same rule is checked here before saving.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from apscheduler.triggers.cron import CronTrigger
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from app.extensions import db
+from app.models import MatchSettings, User, utcnow
+from app.services import audit
+from app.services.errors import InvalidInput
+from app.services.validation import validate
+from matching import DEFAULT_WEIGHTS, FACTORS, MAIN_FACTORS
+
+# What a cycle runs with until a coordinator saves something else.
+DEFAULT_MODE = "stable"
+DEFAULT_CANDIDATES_K = 50  # shortlist per student; stable mode widens it for the unplaced
+DEFAULT_EXPIRY_DAYS = 14  # an unanswered proposal goes back to the pool after two weeks
+MODES = ("stable", "optimal")
+
+MESSAGES = {
+    "weights_main_zero": _l(
+        "Give at least one of language, target market or industry a weight above 0."
+    ),
+    "weight_not_finite": _l("Enter a number of at least 0."),
+    "cron_invalid": _l(
+        "This is not a cron expression. Write five fields: minute hour day month weekday, "
+        "e.g. 0 6 * * mon (Mondays at 06:00)."
+    ),
+}
+
+Weight = Annotated[float, Field(ge=0, le=1000)]
+
+
+class Weights(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: Weight = DEFAULT_WEIGHTS["language"]
+    market: Weight = DEFAULT_WEIGHTS["market"]
+    industry: Weight = DEFAULT_WEIGHTS["industry"]
+    region: Weight = DEFAULT_WEIGHTS["region"]
+    korean: Weight = DEFAULT_WEIGHTS["korean"]
+    text: Weight = DEFAULT_WEIGHTS["text"]
+
+    @field_validator("*")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise PydanticCustomError("weight_not_finite", "enter a finite number")
+        return value
+
+
+class SettingsIn(BaseModel):
+    """The rules for the settings; the engine normalises the weights to sum 1."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    mode: Literal["stable", "optimal"]
+    weights: Weights
+    candidates_k: Annotated[int, Field(ge=5, le=500)]
+    expiry_days: Annotated[int, Field(ge=1, le=90)]
+
+    @field_validator("weights")
+    @classmethod
+    def _main_factor_positive(cls, value: Weights) -> Weights:
+        # The engine refuses weights that leave nothing to pair on (matching.model).
+        if sum(getattr(value, f) for f in MAIN_FACTORS) <= 0:
+            raise PydanticCustomError("weights_main_zero", "no main criterion has a weight")
+        return value
+
+
+def get() -> MatchSettings:
+    """The settings row, created with the defaults the first time it is needed (flushed)."""
+    row = db.session.get(MatchSettings, 1)
+    if row is None:
+        row = MatchSettings(
+            id=1,
+            mode=DEFAULT_MODE,
+            candidates_k=DEFAULT_CANDIDATES_K,
+            expiry_days=DEFAULT_EXPIRY_DAYS,
+        )
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def current() -> dict[str, Any]:
+    """The settings as plain values, without writing anything (defaults if none saved yet).
+
+    `weights` is complete (every factor); `schedule` is None when the default applies."""
+    row = db.session.get(MatchSettings, 1)
+    weights = dict(DEFAULT_WEIGHTS)
+    if row is not None and row.weights:
+        weights.update(row.weights)
+    return {
+        "mode": row.mode if row else DEFAULT_MODE,
+        "weights": weights,
+        "candidates_k": row.candidates_k if row else DEFAULT_CANDIDATES_K,
+        "expiry_days": row.expiry_days if row else DEFAULT_EXPIRY_DAYS,
+        "schedule": row.schedule if row else None,
+    }
+
+
+def engine_weights() -> dict[str, float] | None:
+    """The weights a coordinator saved, or None for the engine's own defaults."""
+    row = db.session.get(MatchSettings, 1)
+    return dict(row.weights) if row is not None and row.weights else None
+
+
+def parse(data: dict[str, Any]) -> SettingsIn:
+    """Check settings from a form or the API; raises InvalidInput naming the field."""
+    # A weight left empty means its default, not "required".
+    weights = {k: v for k, v in (data.get("weights") or {}).items() if v not in (None, "")}
+    return validate(SettingsIn, {**data, "weights": weights})
+
+
+def save(data: dict[str, Any], coordinator: User) -> MatchSettings:
+    """Store the settings the next cycles run with; audited with the old and new values."""
+    new = parse(data)
+    before = current()
+    before.pop("schedule", None)
+    settings = get()
+    settings.mode = new.mode
+    settings.weights = new.weights.model_dump()
+    settings.candidates_k = new.candidates_k
+    settings.expiry_days = new.expiry_days
+    settings.updated_by_id = coordinator.id
+    settings.updated_at = utcnow()
+    after = {
+        "mode": new.mode,
+        "weights": new.weights.model_dump(),
+        "candidates_k": new.candidates_k,
+        "expiry_days": new.expiry_days,
+    }
+    audit.record(
+        "settings_changed",
+        actor=coordinator,
+        target=settings,
+        detail={"before": before, "after": after},
+    )
+    db.session.flush()
+    return settings
+
+
+# --- the schedule ---------------------------------------------------------------------------
+
+
+def cron_trigger(expression: str, timezone: str) -> CronTrigger:
+    """A cron expression as APScheduler's trigger; ValueError when it is not one."""
+    return CronTrigger.from_crontab(expression, timezone=timezone)
+
+
+def schedule() -> str:
+    """The cron expression cycles run on: the coordinators' one, else MATCH_SCHEDULE."""
+    return current()["schedule"] or current_app.config["MATCH_SCHEDULE"]
+
+
+def set_schedule(expression: str, coordinator: User) -> MatchSettings:
+    """A new cron schedule for the cycles; empty goes back to the default (MATCH_SCHEDULE)."""
+    text = " ".join((expression or "").split())
+    if len(text) > 100 or any(ord(ch) < 32 for ch in text):
+        raise InvalidInput.single("schedule", "cron_invalid")
+    if text:
+        try:
+            cron_trigger(text, current_app.config["SCHEDULER_TIMEZONE"])
+        except (ValueError, TypeError, KeyError):
+            raise InvalidInput.single("schedule", "cron_invalid") from None
+    settings = get()
+    before = settings.schedule
+    settings.schedule = text or None
+    settings.updated_by_id = coordinator.id
+    settings.updated_at = utcnow()
+    audit.record(
+        "schedule_changed",
+        actor=coordinator,
+        target=settings,
+        detail={"before": before, "after": settings.schedule},
+    )
+    db.session.flush()
+    return settings
+
+
+def next_run() -> datetime | None:
+    """When the stored schedule fires next, or None if it is not valid.
+
+    Read in the caller's session: a separate app context would have its own session, which on
+    SQLite would wait on the request's own write lock."""
+    try:
+        trigger = cron_trigger(schedule(), current_app.config["SCHEDULER_TIMEZONE"])
+    except ValueError:
+        return None
+    return trigger.get_next_fire_time(None, datetime.now(trigger.timezone))
+
+
+__all__ = [
+    "DEFAULT_CANDIDATES_K",
+    "DEFAULT_EXPIRY_DAYS",
+    "DEFAULT_MODE",
+    "FACTORS",
+    "MESSAGES",
+    "MODES",
+    "SettingsIn",
+    "cron_trigger",
+    "current",
+    "engine_weights",
+    "get",
+    "next_run",
+    "parse",
+    "save",
+    "schedule",
+    "set_schedule",
+]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Match
-from app.services import accounts, cycles, decisions, reviews, tokens
+from app.services import accounts, decisions, engine_gateway, match_settings, reviews, tokens
 from app.services.errors import Conflict
 
 
@@ -81,10 +81,12 @@ def test_an_override_still_bypasses_the_fit_rules(make_student, sme, coordinator
 def test_cycle_and_pair_use_one_rule(student, sme, coordinator):
     """Whoever the cycle leaves out, a pair by hand refuses, and the other way round."""
     _withdraw_provision(student)
-    assert cycles.load_pool(cycles.get_settings()).student_ids == []
+    assert engine_gateway.load_pool(match_settings.DEFAULT_EXPIRY_DAYS).student_ids == []
     with pytest.raises(Conflict):
         decisions.pair(student.student.id, sme.sme.id, coordinator)
     accounts.update_consent(student, {"collection": True, "provision_to_smes": True})
     db.session.commit()
-    assert cycles.load_pool(cycles.get_settings()).student_ids == [student.student.id]
+    assert engine_gateway.load_pool(match_settings.DEFAULT_EXPIRY_DAYS).student_ids == [
+        student.student.id
+    ]
     decisions.pair(student.student.id, sme.sme.id, coordinator)

@@ -16,7 +16,7 @@ from . import assign, metrics
 from .assign import optimal, stable
 from .explanations import REASON_KEYS, Reason
 from .features import FACTORS, MAIN_FACTORS
-from .model import DEFAULT_WEIGHTS, MatchModel
+from .model import DEFAULT_WEIGHTS, SIDES, MatchModel, side_weights
 from .pipeline import MatchResult, ProposedPair, explain_pair, run
 from .profiles import SMEProfile, StudentProfile
 from .shortlists import Candidates
@@ -26,6 +26,7 @@ __all__ = [
     "FACTORS",
     "MAIN_FACTORS",
     "REASON_KEYS",
+    "SIDES",
     "Candidates",
     "MatchModel",
     "MatchResult",
@@ -38,5 +39,6 @@ __all__ = [
     "metrics",
     "optimal",
     "run",
+    "side_weights",
     "stable",
 ]

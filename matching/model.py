@@ -47,7 +47,9 @@ __all__ = [
     "MAIN_FACTORS",
     "MatchModel",
     "Reason",
+    "SIDES",
     "normalise_weights",
+    "side_weights",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -99,6 +101,40 @@ def normalise_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
     return {k: v / total for k, v in merged.items()}
 
 
+#: The two views a pair is scored from.
+SIDES: Final[tuple[str, str]] = ("sme_view", "student_view")
+
+
+def side_weights(weights: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
+    """Flat or two-sided weights as two complete, normalised weight sets.
+
+    Parameters
+    ----------
+    weights : mapping, optional
+        ``{factor: w}`` (the same for both views) or
+        ``{"sme_view": {factor: w}, "student_view": {factor: w}}`` (each side
+        its own; a missing side or factor takes the defaults).
+
+    Returns
+    -------
+    dict
+        ``{"sme_view": {...}, "student_view": {...}}``, each normalised by
+        ``normalise_weights``.
+
+    Raises
+    ------
+    ValueError
+        As ``normalise_weights``, or a two-sided mapping with other keys.
+    """
+    if weights is not None and any(k in SIDES for k in weights):
+        extra = set(weights) - set(SIDES)
+        if extra:
+            raise ValueError(f"two-sided weights take only {SIDES}; got {sorted(extra)}")
+        return {s: normalise_weights(weights.get(s)) for s in SIDES}
+    flat = normalise_weights(weights)
+    return {s: dict(flat) for s in SIDES}
+
+
 class _LazyRank(dict[str, tuple[Float32Array, Float32Array]]):
     """``{by: (X, Y^T)}`` built on first access."""
 
@@ -119,10 +155,12 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    weights : Mapping[str, float], optional
+    weights : Mapping, optional
         Criterion weights by factor name (``language``, ``market``,
         ``industry``, ``region``, ``korean``, ``text``); missing factors keep
         their default (``DEFAULT_WEIGHTS``); the result is normalised to sum 1.
+        Or two-sided, ``{"sme_view": {...}, "student_view": {...}}``: each
+        view scored with its own weights (``side_weights``).
     text_dims : int, default 24
         Dimensions of the latent-semantic text space (TF-IDF + truncated
         SVD). Free text is a tie-breaker; a small dense space keeps the score
@@ -138,7 +176,10 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
     Attributes
     ----------
     weights_ : dict
-        Normalised weights used.
+        Normalised weights of the combined score (the mean of the two views'
+        weights; with flat weights, those weights).
+    side_weights_ : dict
+        ``{"sme_view": {...}, "student_view": {...}}``, normalised.
     n_students_, n_smes_ : int
     students_, smes_ : list of profiles
     languages_, markets_ : list of str
@@ -201,7 +242,9 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         smes: Sequence[SMEProfile],
         priority: npt.ArrayLike | None,
     ) -> MatchModel:
-        self.weights_ = normalise_weights(self.weights)
+        self.side_weights_ = side_weights(self.weights)
+        ws, wt = self.side_weights_["sme_view"], self.side_weights_["student_view"]
+        self.weights_ = {f: 0.5 * (ws[f] + wt[f]) for f in FACTORS}
         if not 0.0 <= float(self.priority_bonus) < 1.0:
             raise ValueError("priority_bonus must be in [0, 1)")
         n, m = len(students), len(smes)
@@ -247,7 +290,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         the features themselves.
         """
         self.__dict__.pop("_f32", None)  # derived from the previous fit
-        w = self.weights_
+        w_sme, w_stu = self.side_weights_["sme_view"], self.side_weights_["student_view"]
         b = float(self.priority_bonus) if any(bl.factor == "priority" for bl in blocks) else 0.0
         n, m = self.n_students_, self.n_smes_
         widths = [bl.x_sme.shape[1] for bl in blocks]
@@ -260,7 +303,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             if bl.factor == "priority":
                 ws, wt = b, 0.0
             else:
-                ws, wt = w[bl.factor] * (1.0 - b), w[bl.factor]
+                ws, wt = w_sme[bl.factor] * (1.0 - b), w_stu[bl.factor]
             sl = slice(off, off + width)
             off += width
             np.multiply(bl.x_sme, ws, out=xs[:, sl])

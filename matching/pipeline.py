@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from . import assign, metrics
+from . import assign, learning, metrics
 from .explanations import Reason
 from .model import MatchModel
 from .profiles import SMEProfile, StudentProfile
@@ -66,6 +66,10 @@ class MatchResult:
     n_students, n_smes : int
     timings : dict
         Seconds spent in ``fit``, ``candidates``, ``assign``, ``grow``, ``explain``.
+    criteria : dict
+        ``{"sme_view": ndarray (pairs, factors), "student_view": ...}``: the
+        unweighted criterion values of each new pair (``pairs`` order,
+        ``FACTORS`` columns), what ``matching.learning`` learns weights from.
     """
 
     pairs: list[ProposedPair]
@@ -75,6 +79,7 @@ class MatchResult:
     n_students: int
     n_smes: int
     timings: dict[str, float]
+    criteria: dict[str, FloatArray] = field(default_factory=dict)
 
 
 @dataclass
@@ -362,6 +367,7 @@ def _finish(
         )
     ]
     cycle.timings["explain"] = time.perf_counter() - t0
+    criteria = learning.criterion_values(model, placed, new[placed])
     return MatchResult(
         pairs=pairs,
         total_score=float(comb.sum()),
@@ -370,6 +376,7 @@ def _finish(
         n_students=len(st),
         n_smes=len(sm),
         timings=cycle.timings,
+        criteria=criteria,
     )
 
 

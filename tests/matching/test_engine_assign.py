@@ -246,3 +246,113 @@ def test_optimal_prices_certify_the_optimum(
     assert not ((scores > u[:, None] + v[None, :] + 1e-9) & edge).any()
     total = sum(scores[i, a[i]] for i in range(n) if a[i] >= 0)
     assert u[act].sum() + (cap * v).sum() == pytest.approx(total, abs=1e-9)
+
+
+# --- the solvers behind `optimal` and the list handling behind `stable` -------------------------
+
+
+@st.composite
+def float_instances(draw: st.DrawFn, max_n: int = 12, max_m: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Real-valued scores (no ties to lean on), so rounding to the solver's step shows if it matters."""
+    n = draw(st.integers(1, max_n))
+    m = draw(st.integers(1, max_m))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    scores = rng.random((n, m)) * draw(st.sampled_from([1e-3, 1.0, 7.5, 1e4]))
+    scores[rng.random((n, m)) < draw(st.sampled_from([0.0, 0.4, 0.8]))] = -np.inf
+    return scores, rng.integers(0, 3, m)
+
+
+@pytest.mark.parametrize("solver", ["ortools", "scipy"])
+@settings(max_examples=120, deadline=None)
+@given(inst=instances())
+def test_both_solvers_reach_the_reference_optimum(solver: str, inst: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    # The min-cost-flow solver and the scipy fallback, each against linear_sum_assignment.
+    scores, _, cap = inst
+    a = assign.optimal(scores, cap, solver=solver)
+    _check_basic(a, scores, cap)
+    total = metrics.total_score(scores, a) if scores.size else 0.0
+    assert total == pytest.approx(optimum_lsa(scores, cap), abs=1e-9)
+
+
+@settings(max_examples=120, deadline=None)
+@given(float_instances(), st.integers(0, 2**31 - 1))
+def test_min_cost_flow_agrees_with_the_references_on_real_scores(inst: tuple[np.ndarray, np.ndarray], seed: int) -> None:
+    scores, cap = inst
+    n = scores.shape[0]
+    act = np.random.default_rng(seed).random(n) < 0.9
+    fast = assign.optimal(scores, cap, active_students=act, solver="ortools")
+    slow = assign.optimal(scores, cap, active_students=act, solver="scipy")
+    _check_basic(fast, scores, cap)
+    assert (fast[~act] == -1).all()
+    best = optimum_lsa(np.where(act[:, None], scores, -np.inf), cap)
+    # scores are rounded to 2**-36 of the largest before solving: at most n half-steps off
+    tol = n * float(np.nanmax(np.where(np.isfinite(scores), scores, np.nan), initial=1.0)) * 2.0**-35 + 1e-12
+    assert metrics.total_score(scores, fast) == pytest.approx(best, abs=tol)
+    assert metrics.total_score(scores, slow) == pytest.approx(best, abs=tol)
+    if n <= 5:
+        brute = optimum_bruteforce(np.where(act[:, None], scores, -np.inf), cap)
+        assert metrics.total_score(scores, fast) == pytest.approx(brute, abs=tol)
+    # and the prices certify it exactly as they did for the scipy solver
+    u, v = assign._optimal_prices(scores, cap, fast, active_students=act)
+    edge = np.isfinite(scores) & act[:, None] & (cap[None, :] > 0)
+    assert not ((scores > u[:, None] + v[None, :] + tol) & edge).any()
+
+
+def test_unknown_solver_is_refused() -> None:
+    with pytest.raises(ValueError, match="solver"):
+        assign.optimal(np.ones((2, 2)), [1, 1], solver="simplex")  # type: ignore[arg-type]
+
+
+@st.composite
+def long_list_instances(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lists longer than the first part `stable` sorts, and few seats, so many students run out."""
+    n = draw(st.integers(1, 40))
+    m = draw(st.integers(1, 30))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    levels = draw(st.sampled_from([3, 50]))  # few levels: many ties
+    stu = rng.integers(0, levels, (n, m)).astype(float)
+    sme = rng.integers(0, levels, (n, m)).astype(float)
+    bad = rng.random((n, m)) < draw(st.sampled_from([0.0, 0.3, 0.8]))
+    stu[bad] = -np.inf
+    sme[bad] = -np.inf
+    cap = rng.integers(0, draw(st.integers(1, 4)), m)
+    return stu, sme, cap
+
+
+@pytest.mark.parametrize("first_part", [1, 2, 8])
+@settings(max_examples=60, deadline=None)
+@given(inst=long_list_instances())
+def test_stable_with_long_lists_matches_one_at_a_time_deferred_acceptance(
+    first_part: int, inst: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> None:
+    # `stable` sorts only the first part of each list and hands out the rest to students
+    # who run out; proposals below an SME's cutoff never enter a contest. None of it may
+    # change the result of plain deferred acceptance on full lists.
+    stu, sme, cap = inst
+    saved = assign._FIRST_PART
+    assign._FIRST_PART = first_part
+    try:
+        a = assign.stable(_to_csr(stu), _to_csr(sme), cap)
+    finally:
+        assign._FIRST_PART = saved
+    assert (a == da_reference(stu, sme, cap)).all()
+    assert blocking_bruteforce(stu, sme, cap, a) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 40), st.integers(1, 12), st.integers(0, 2**31 - 1), st.sampled_from([2, 1000]))
+def test_head_of_lists_is_a_prefix_of_each_order(n: int, m: int, size: int, seed: int, levels: int) -> None:
+    rng = np.random.default_rng(seed)
+    dense = rng.integers(0, levels, (n, m)).astype(float)
+    dense[rng.random((n, m)) < 0.3] = -np.inf
+    r, c = np.nonzero(np.isfinite(dense))
+    head = assign._head_of_lists(r.astype(np.int64), dense[r, c], n, size)
+    order = assign._row_order(r.astype(np.int64), c.astype(np.int64), dense[r, c])
+    for i in range(n):
+        mine = order[r[order] == i]  # row i's entries, best first
+        taken = head[mine]
+        k = int(taken.sum())
+        assert taken[:k].all() and not taken[k:].any()  # a prefix
+        assert k >= min(size, mine.size)
+        if 0 < k < mine.size:  # whole score levels: nothing tied with the last one taken is left out
+            assert dense[i, c[mine[k]]] < dense[i, c[mine[k - 1]]]

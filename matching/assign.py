@@ -315,7 +315,9 @@ class _DeferredAcceptance:
             tj = np.flatnonzero(touched)
             touched[tj] = False
             width = cap[tj]
-            seat = np.repeat(first[tj] - np.cumsum(width) + width, width) + np.arange(int(width.sum()))
+            seat = np.repeat(first[tj] - np.cumsum(width) + width, width) + np.arange(
+                int(width.sum())
+            )
             held = seat[self.slot_i[seat] >= 0]
             all_i = np.concatenate([self.slot_i[held], prop_i])
             all_j = np.concatenate([np.repeat(tj, width)[self.slot_i[seat] >= 0], prop_j])
@@ -326,7 +328,9 @@ class _DeferredAcceptance:
             new_group = np.ones(all_j.size, bool)
             new_group[1:] = all_j[1:] != all_j[:-1]
             group_start = np.flatnonzero(new_group)
-            rank = np.arange(all_j.size) - np.repeat(group_start, np.diff(np.append(group_start, all_j.size)))
+            rank = np.arange(all_j.size) - np.repeat(
+                group_start, np.diff(np.append(group_start, all_j.size))
+            )
             win = rank < cap[all_j]
             # Winners fill the SME's seats best first; seats left over stay empty.
             self.slot_i[seat] = -1
@@ -495,7 +499,11 @@ def _graph(
     active_students: npt.ArrayLike | None,
     active_smes: npt.ArrayLike | None,
 ) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, float]:
-    """The edges ``optimal`` solves over: (assignment of locked, rows, cols, integer weights, free capacity, step)."""
+    """The edges ``optimal`` solves over.
+
+    Returns (assignment with the locked pairs, rows, cols, integer weights,
+    free capacity, step): weights are the scores in units of ``step``.
+    """
     rows, cols, vals, shape = _coo(scores)
     out, cap, st_ok, _ = _prepare(shape, capacity, locked, active_students, active_smes)
     keep = _filter_entries(rows, cols, shape[1], st_ok, cap, excluded) & (vals >= 0)
@@ -504,7 +512,9 @@ def _graph(
     return out, rows, cols, np.rint(vals / step).astype(np.int64), cap, step
 
 
-def _solve_min_cost_flow(rows: IntArray, cols: IntArray, w: IntArray, cap: IntArray) -> IntArray | None:
+def _solve_min_cost_flow(
+    rows: IntArray, cols: IntArray, w: IntArray, cap: IntArray
+) -> IntArray | None:
     """Maximum-weight b-matching as a min-cost flow (OR-tools); SME per edge's row, or None.
 
     Nodes: the students with edges (supply 1 each), the SMEs with edges, one
@@ -519,7 +529,9 @@ def _solve_min_cost_flow(rows: IntArray, cols: IntArray, w: IntArray, cap: IntAr
     e = rows.size
     tails = np.concatenate([r, np.arange(R), R + np.arange(M)]).astype(np.int64)
     heads = np.concatenate([R + c, np.full(R + M, sink)]).astype(np.int64)
-    caps = np.concatenate([np.ones(e + R, np.int64), np.minimum(cap[ms], np.bincount(c, minlength=M))])
+    caps = np.concatenate(
+        [np.ones(e + R, np.int64), np.minimum(cap[ms], np.bincount(c, minlength=M))]
+    )
     costs = np.concatenate([-w, np.zeros(R + M, np.int64)])
     flow = _min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
@@ -614,7 +626,9 @@ def optimal(
     ndarray of int64, shape (students,)
         SME index per student, or -1.
     """
-    out, rows, cols, w, cap, _ = _graph(scores, capacity, locked, excluded, active_students, active_smes)
+    out, rows, cols, w, cap, _ = _graph(
+        scores, capacity, locked, excluded, active_students, active_smes
+    )
     if rows.size == 0:
         return out
     which = solver or OPTIMAL_SOLVER
@@ -648,7 +662,9 @@ def optimal_prices(
     the full matrix too. ``v`` is the largest solution of the upper-bound
     constraints (shortest paths over "move the student at j to j'" arcs,
     relaxed from the SMEs whose value changed); for an optimal assignment it
-    also meets the lower bounds.
+    also meets the lower bounds. The prices are computed on the rounded
+    integer weights ``optimal`` solves (see ``_quantum``), in exact
+    arithmetic, so they hold for the real scores to within half a step.
     """
     n, m = _coo_shape(scores)
     a = np.asarray(assignment, dtype=np.int64)
@@ -695,4 +711,4 @@ def optimal_prices(
     u = np.zeros(n, dtype=np.int64)
     placed = np.flatnonzero(on_edge)
     u[placed] = np.maximum(w_at[placed] - v[a[placed]], 0)
-    return u * step, v * step
+    return u.astype(np.float64) * step, v.astype(np.float64) * step

@@ -37,7 +37,9 @@ def graph(n: int, m: int, edges: int, seed: int) -> tuple[Any, Any, Any]:
     import scipy.sparse as sp
 
     rng = np.random.default_rng(seed)
-    keys = np.unique(rng.integers(0, n, edges, dtype=np.int64) * m + rng.integers(0, m, edges, dtype=np.int64))
+    keys = np.unique(
+        rng.integers(0, n, edges, dtype=np.int64) * m + rng.integers(0, m, edges, dtype=np.int64)
+    )
     rows, cols = keys // m, keys % m
     stu = sp.csr_array((rng.random(keys.size), (rows, cols)), shape=(n, m))
     sme = sp.csr_array((rng.random(keys.size), (rows, cols)), shape=(n, m))
@@ -83,7 +85,9 @@ def main() -> None:
     ap.add_argument("--edges", type=int, default=5_000_000)
     ap.add_argument("--repeat", type=int, default=1, help="runs per step; medians are reported")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--scipy", action="store_true", help="also time optimal on the scipy fallback (slow)")
+    ap.add_argument(
+        "--scipy", action="store_true", help="also time optimal on the scipy fallback (slow)"
+    )
     ap.add_argument("--steps", nargs="+", default=["sort", "stable", "optimal"])
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -92,17 +96,32 @@ def main() -> None:
         print(json.dumps(child(args.child, n, m, args.edges, args.seed)))
         return
     steps = list(args.steps) + (["optimal-scipy"] if args.scipy else [])
-    print(f"{n:,} students x {m:,} SMEs, {args.edges:,} random edges, capacities 1-5, "
-          f"load average {os.getloadavg()[0]:.1f} at start")
+    print(
+        f"{n:,} students x {m:,} SMEs, {args.edges:,} random edges, capacities 1-5, "
+        f"load average {os.getloadavg()[0]:.1f} at start"
+    )
     print("| step | wall s (median) | CPU s (median) | runs (wall) | peak MiB | total | placed |")
     print("|---|---|---|---|---|---|---|")
     for step in steps:
         runs = []
         for _ in range(args.repeat):
             proc = subprocess.run(
-                [sys.executable, __file__, "--child", step, "--size", args.size, "--edges", str(args.edges),
-                 "--seed", str(args.seed)],
-                capture_output=True, text=True, env=dict(os.environ), check=False,
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    step,
+                    "--size",
+                    args.size,
+                    "--edges",
+                    str(args.edges),
+                    "--seed",
+                    str(args.seed),
+                ],
+                capture_output=True,
+                text=True,
+                env=dict(os.environ),
+                check=False,
             )
             if proc.returncode != 0:
                 print(f"| {step} | failed: {proc.stderr.strip().splitlines()[-1:]} |")
@@ -113,10 +132,13 @@ def main() -> None:
         name = step + (f" ({runs[0]['solver']})" if "solver" in runs[0] else "")
         total = f"{runs[0]['total']:.4f}" if "total" in runs[0] else ""
         placed = f"{runs[0]['placed']:,}" if "placed" in runs[0] else ""
-        print(f"| {name} | {statistics.median(r['wall'] for r in runs):.2f} "
-              f"| {statistics.median(r['cpu'] for r in runs):.2f} "
-              f"| {', '.join(format(r['wall'], '.2f') for r in runs)} "
-              f"| {max(r['peak_mib'] for r in runs):.0f} | {total} | {placed} |", flush=True)
+        print(
+            f"| {name} | {statistics.median(r['wall'] for r in runs):.2f} "
+            f"| {statistics.median(r['cpu'] for r in runs):.2f} "
+            f"| {', '.join(format(r['wall'], '.2f') for r in runs)} "
+            f"| {max(r['peak_mib'] for r in runs):.0f} | {total} | {placed} |",
+            flush=True,
+        )
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

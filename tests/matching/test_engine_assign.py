@@ -252,8 +252,10 @@ def test_optimal_prices_certify_the_optimum(
 
 
 @st.composite
-def float_instances(draw: st.DrawFn, max_n: int = 12, max_m: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """Real-valued scores (no ties to lean on), so rounding to the solver's step shows if it matters."""
+def float_instances(
+    draw: st.DrawFn, max_n: int = 12, max_m: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
+    """Real-valued scores (no ties to lean on): does rounding to the solver's step matter?"""
     n = draw(st.integers(1, max_n))
     m = draw(st.integers(1, max_m))
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
@@ -265,7 +267,9 @@ def float_instances(draw: st.DrawFn, max_n: int = 12, max_m: int = 6) -> tuple[n
 @pytest.mark.parametrize("solver", ["ortools", "scipy"])
 @settings(max_examples=120, deadline=None)
 @given(inst=instances())
-def test_both_solvers_reach_the_reference_optimum(solver: str, inst: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+def test_both_solvers_reach_the_reference_optimum(
+    solver: str, inst: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> None:
     # The min-cost-flow solver and the scipy fallback, each against linear_sum_assignment.
     scores, _, cap = inst
     a = assign.optimal(scores, cap, solver=solver)
@@ -276,7 +280,9 @@ def test_both_solvers_reach_the_reference_optimum(solver: str, inst: tuple[np.nd
 
 @settings(max_examples=120, deadline=None)
 @given(float_instances(), st.integers(0, 2**31 - 1))
-def test_min_cost_flow_agrees_with_the_references_on_real_scores(inst: tuple[np.ndarray, np.ndarray], seed: int) -> None:
+def test_min_cost_flow_agrees_with_the_references_on_real_scores(
+    inst: tuple[np.ndarray, np.ndarray], seed: int
+) -> None:
     scores, cap = inst
     n = scores.shape[0]
     act = np.random.default_rng(seed).random(n) < 0.9
@@ -286,14 +292,17 @@ def test_min_cost_flow_agrees_with_the_references_on_real_scores(inst: tuple[np.
     assert (fast[~act] == -1).all()
     best = optimum_lsa(np.where(act[:, None], scores, -np.inf), cap)
     # scores are rounded to 2**-36 of the largest before solving: at most n half-steps off
-    tol = n * float(np.nanmax(np.where(np.isfinite(scores), scores, np.nan), initial=1.0)) * 2.0**-35 + 1e-12
+    tol = (
+        n * float(np.nanmax(np.where(np.isfinite(scores), scores, np.nan), initial=1.0)) * 2.0**-35
+        + 1e-12
+    )
     assert metrics.total_score(scores, fast) == pytest.approx(best, abs=tol)
     assert metrics.total_score(scores, slow) == pytest.approx(best, abs=tol)
     if n <= 5:
         brute = optimum_bruteforce(np.where(act[:, None], scores, -np.inf), cap)
         assert metrics.total_score(scores, fast) == pytest.approx(brute, abs=tol)
     # and the prices certify it exactly as they did for the scipy solver
-    u, v = assign._optimal_prices(scores, cap, fast, active_students=act)
+    u, v = assign.optimal_prices(scores, cap, fast, active_students=act)
     edge = np.isfinite(scores) & act[:, None] & (cap[None, :] > 0)
     assert not ((scores > u[:, None] + v[None, :] + tol) & edge).any()
 
@@ -340,8 +349,16 @@ def test_stable_with_long_lists_matches_one_at_a_time_deferred_acceptance(
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(1, 30), st.integers(1, 40), st.integers(1, 12), st.integers(0, 2**31 - 1), st.sampled_from([2, 1000]))
-def test_head_of_lists_is_a_prefix_of_each_order(n: int, m: int, size: int, seed: int, levels: int) -> None:
+@given(
+    st.integers(1, 30),
+    st.integers(1, 40),
+    st.integers(1, 12),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from([2, 1000]),
+)
+def test_head_of_lists_is_a_prefix_of_each_order(
+    n: int, m: int, size: int, seed: int, levels: int
+) -> None:
     rng = np.random.default_rng(seed)
     dense = rng.integers(0, levels, (n, m)).astype(float)
     dense[rng.random((n, m)) < 0.3] = -np.inf
@@ -354,5 +371,6 @@ def test_head_of_lists_is_a_prefix_of_each_order(n: int, m: int, size: int, seed
         k = int(taken.sum())
         assert taken[:k].all() and not taken[k:].any()  # a prefix
         assert k >= min(size, mine.size)
-        if 0 < k < mine.size:  # whole score levels: nothing tied with the last one taken is left out
+        # whole score levels: nothing tied with the last one taken is left out
+        if 0 < k < mine.size:
             assert dense[i, c[mine[k]]] < dense[i, c[mine[k - 1]]]

@@ -10,7 +10,7 @@ import json
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -111,7 +111,7 @@ def _domain_error(error: DomainError) -> Response:
         400: _("Send a JSON object as the request body."),
         401: _("Log in with a valid bearer token."),
         403: _("Your role does not allow this."),
-        409: _("Another matching cycle is running. Try again when it has finished."),
+        409: _("Another matching cycle is queued or running. Try again when it has finished."),
     }
     if isinstance(error, AuthenticationFailed):
         messages[401] = _("Wrong email or password.")
@@ -199,8 +199,13 @@ def match_out(match: Match) -> MatchOut:
     )
 
 
+def cycle_url(cycle: MatchCycle) -> str:
+    return url_for("api.get_cycle", cycle_id=cycle.id)
+
+
 def cycle_out(cycle: MatchCycle) -> CycleOut:
-    data = {name: getattr(cycle, name) for name in CycleOut.model_fields}
+    data = {name: getattr(cycle, name) for name in CycleOut.model_fields if name != "url"}
+    data["url"] = cycle_url(cycle)
     data["status"] = str(cycle.status)
     data["weights"] = dict(cycle.weights or {})
     return CycleOut.model_validate(data)
@@ -411,14 +416,16 @@ def create_match() -> Response:
 
 @bp.post("/cycles")
 def run_cycle() -> Response:
-    """Run a matching cycle now; answers once it has finished, or 409 while another runs."""
+    """Ask for a cycle: 202 with its queued record (the scheduler runs it), 409 if one is due."""
     user = api_user(Role.COORDINATOR)
     try:
-        cycle = cycles.run_cycle(trigger="api", started_by=user)
+        cycle = cycles.request_cycle(trigger="api", started_by=user)
     except cycles.CycleBusy:
-        raise CycleRunning("another cycle is running") from None
+        raise CycleRunning("another cycle is queued or running") from None
     db.session.commit()
-    return _json(cycle_out(cycle), 201)
+    response = _json(cycle_out(cycle), 202)
+    response.headers["Location"] = cycle_url(cycle)
+    return response
 
 
 @bp.get("/cycles")

@@ -221,7 +221,8 @@ class MatchOut(_Out):
 
 class CycleOut(_Out):
     id: int
-    status: Literal["running", "finished", "failed"]
+    url: str  # where to poll this record
+    status: Literal["queued", "running", "finished", "failed"]
     trigger: str
     started_at: datetime
     finished_at: datetime | None
@@ -238,6 +239,9 @@ class CycleOut(_Out):
     total_score: float | None
     placed_share: float | None
     blocking_pairs: int | None
+    n_skipped: int  # proposals the save left out: the pool changed while the engine ran
+    scheduled_for: datetime | None  # a scheduled run: when it was due
+    attempt: int  # a scheduled run: 1, or which retry after a failure
     error: str | None
 
 
@@ -531,9 +535,11 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
         },
         "/api/v1/cycles": {
             "post": _op(
-                "Run a matching cycle now and answer with its record once finished "
-                "(coordinators); 409 while another runs.",
-                (201, CycleOut),
+                "Ask for a matching cycle now (coordinators): 202 with its record, `status` "
+                "`queued`; the scheduler process runs it within seconds (`running`, then "
+                "`finished` or `failed`): poll `url` (also in `Location`). 409 while another "
+                "cycle is queued or running.",
+                (202, CycleOut),
                 (401, 403, 409),
                 tag="cycles",
             ),
@@ -568,7 +574,7 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             "RejectMatch": ("rejectMatch", "match_id"),
         },
     )
-    _link(paths, "/api/v1/cycles", "post", "201", {"GetCycle": ("getCycle", "cycle_id")})
+    _link(paths, "/api/v1/cycles", "post", "202", {"GetCycle": ("getCycle", "cycle_id")})
     models: list[type[BaseModel]] = [
         StudentSignup,
         SMESignup,

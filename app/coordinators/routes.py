@@ -352,30 +352,23 @@ def _cycles_page(form: ScheduleForm, form_errors: list[str] | None = None) -> st
 
 @bp.route("/cycles/run", methods=["POST"])
 def run_cycle() -> Response:
-    """Start a matching cycle now (one at a time, whoever starts it)."""
+    """Ask for a matching cycle now: the scheduler process runs it, never this request."""
     if not ScheduleForm().validate_on_submit():
         abort(400)
     try:
-        cycle = cycles.run_cycle(trigger="manual", started_by=current_user)
+        cycle = cycles.request_cycle(trigger="manual", started_by=current_user)
     except cycles.CycleBusy:
-        flash(_("A cycle is already running. Try again when it has finished."), "warning")
+        flash(_("A cycle is already queued or running. Try again when it has finished."), "warning")
         return redirect(url_for(".cycles"))
-    notifications.send_pending()
-    if cycle.status == "finished":
-        flash(
-            ngettext(
-                "Cycle #%(id)s finished: %(num)s new proposal.",
-                "Cycle #%(id)s finished: %(num)s new proposals.",
-                cycle.n_proposed,
-                id=cycle.id,
-            ),
-            "success",
-        )
-    else:
-        flash(
-            _("Cycle #%(id)s failed; nothing was changed. See its error below.", id=cycle.id),
-            "danger",
-        )
+    db.session.commit()
+    flash(
+        _(
+            "Cycle #%(id)s is queued: the scheduler starts it within a few seconds. This page "
+            "shows how it goes.",
+            id=cycle.id,
+        ),
+        "info",
+    )
     return redirect(url_for(".cycles"))
 
 

@@ -17,6 +17,7 @@ from app import schemas
 from app.extensions import db
 from app.models import SME, Consent, LoginFailure, PasswordReset, Role, Student, User, utcnow
 from app.services import audit, privacy, profiles, tokens, uploads
+from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -110,6 +111,7 @@ def _record_consent(user: User, consent: schemas.ConsentIn) -> Consent:
 def update_consent(user: User, data: dict[str, Any]) -> Consent:
     """Record a new answer; withdrawing provision to SMEs hides the student's open proposals."""
     consent = validate(schemas.ConsentIn, data)
+    hold_off_cycle_saves()  # a cycle's save then sees the withdrawal (or waits for it)
     row = _record_consent(user, consent)
     if user.student and not consent.provision_to_smes:
         from app.services.decisions import withdraw_pending_for_student
@@ -213,6 +215,7 @@ def delete_account(user: User, *, reason: str = "self") -> list[str]:
     the outbox and the rest of the trail forget the person (privacy.forget). `reason` says who
     asked: the person ("self") or the retention rule ("retention")."""
     files = uploads.files_of(user)
+    hold_off_cycle_saves()  # a cycle's save never inserts a proposal for a deleted person
     end_all_sessions(user)
     privacy.forget(user)
     audit.record(

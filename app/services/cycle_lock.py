@@ -103,6 +103,14 @@ def hold_off_cycle_saves() -> None:
         )
 
 
+def lock_lease_row() -> None:
+    """Hold the lease row until the transaction ends (PostgreSQL; SQLite's write lock already
+    serialises): requests for a cycle check and queue one at a time."""
+    if db.engine.dialect.name == "postgresql":
+        _ensure_row(db.session.connection())
+        db.session.execute(select(CycleLease.id).where(CycleLease.id == 1).with_for_update())
+
+
 def _ensure_row(connection: Connection) -> None:
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     connection.execute(

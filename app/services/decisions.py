@@ -31,6 +31,7 @@ from app.models import (
     utcnow,
 )
 from app.services import audit, eligibility, engine_gateway, mail, match_settings
+from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 
 DECLINE_REASONS = {
@@ -211,6 +212,7 @@ def pair(
     `override`, its fit rules apply too (student free, SME with a free place, pair not closed
     before); with it, a reason is required and kept."""
     _coordinator(coordinator)
+    hold_off_cycle_saves()  # a cycle saving now sees this pair, or this sees its proposals
     reason = _reason_text(reason)
     if override and not reason:
         raise InvalidInput.single("reason", "missing")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import SME, Match, MatchStatus, Student, User, utcnow
 from app.services import audit, eligibility
+from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.decisions import NotFound, places_taken, withdraw_pending_for_student
 
 # An SME never sees a proposal hidden because the student withdrew consent or paused.
@@ -145,6 +146,7 @@ def set_paused(user: User, paused: bool) -> int:
     proposals not yet accepted; returns how many were withdrawn."""
     student = user.student
     assert student is not None
+    hold_off_cycle_saves()  # a cycle's save then sees the pause (or waits for it)
     student.paused = paused
     withdrawn = withdraw_pending_for_student(student, user, keep_accepted=True) if paused else 0
     audit.record(

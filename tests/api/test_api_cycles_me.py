@@ -6,48 +6,65 @@ import threading
 
 from api_support import Api
 from kexport_support import PASSWORD
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app import jobs
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, MatchCycle, User
-from app.services.cycle_lock import cycle_lock
 
 
-def test_a_coordinator_runs_a_cycle_and_reads_the_history(as_user, student, sme, coordinator):
+def test_a_coordinator_asks_for_a_cycle_the_scheduler_runs_it(as_user, student, sme, coordinator):
     api = as_user(coordinator)
     run = api.post("/cycles")
-    assert run.status_code == 201
-    assert run.json["status"] == "finished" and run.json["n_proposed"] == 1
+    assert run.status_code == 202  # never run inside the web request
+    assert run.json["status"] == "queued" and run.json["n_proposed"] == 0
     assert run.json["trigger"] == "api"
+    assert run.headers["Location"] == run.json["url"] == f"/api/v1/cycles/{run.json['id']}"
     assert db.session.get(MatchCycle, run.json["id"]).started_by_id == coordinator.id
+    poll = run.json["url"].removeprefix("/api/v1")
+    assert api.get(poll).json["status"] == "queued"
+    db.session.commit()  # the test's reads end, as a request's would
+    jobs.CycleRunner(api.client.application).poll()  # the scheduler process's poll
+    done = api.get(poll).json
+    assert done["status"] == "finished" and done["n_proposed"] == 1 and done["trigger"] == "api"
     history = api.get("/cycles")
-    assert history.json["total"] == 1 and history.json["items"][0]["id"] == run.json["id"]
-    assert api.get(f"/cycles/{run.json['id']}").json == run.json
+    assert history.json["total"] == 1 and history.json["items"][0] == done
     assert api.get(f"/cycles/{run.json['id'] + 1}").status_code == 404
     assert api.get("/cycles?per_page=0").status_code == 422
     assert api.get(f"/matches?cycle={run.json['id']}").json["total"] == 1
 
 
-def test_a_second_cycle_while_one_runs_is_a_409(as_user, coordinator):
+def test_a_second_request_while_one_is_queued_or_running_is_a_409(as_user, coordinator):
     api = as_user(coordinator)
-    holding, release = threading.Event(), threading.Event()
-    app = api.client.application
-
-    def hold() -> None:
-        with app.app_context(), cycle_lock():
-            holding.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert holding.wait(10)
-        busy = api.post("/cycles")
-    finally:
-        release.set()
-        thread.join()
+    first = api.post("/cycles")
+    assert first.status_code == 202
+    busy = api.post("/cycles")
     assert busy.status_code == 409 and busy.json["error"]["code"] == "conflict"
-    assert api.post("/cycles").status_code == 201
+    assert db.session.scalar(select(func.count(MatchCycle.id))) == 1
+    db.session.commit()  # the test's reads end, as a request's would
+    jobs.CycleRunner(api.client.application).poll()
+    assert api.post("/cycles").status_code == 202  # the first one finished
+
+
+def test_concurrent_requests_queue_exactly_one(as_user, coordinator):
+    api = as_user(coordinator)
+    app = api.client.application
+    start = threading.Barrier(8)
+    codes: list[int] = []
+
+    def ask() -> None:
+        with app.app_context():
+            client = app.test_client()
+            start.wait()
+            codes.append(client.post("/api/v1/cycles", headers=api._headers(None)).status_code)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(codes) == [202] + [409] * 7
+    assert db.session.scalar(select(func.count(MatchCycle.id))) == 1
 
 
 def test_anonymous_gets_401_everywhere_but_the_public_endpoints(anon):

@@ -5,34 +5,38 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app import jobs
 from app.extensions import db
 from app.models import AuditEvent, Match, MatchCycle, MatchSettings
-from app.services.cycle_lock import cycle_lock
 
 
 def _count(model, *where):
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def test_run_a_cycle_now(coord_client, student, sme, coordinator):
+def test_run_a_cycle_now(coord_client, student, sme, coordinator, app):
     html = coord_client.get("/coordinator/cycles").get_data(as_text=True)
     assert "No cycle has run yet." in html and "Next run:" in html
     r = coord_client.post("/coordinator/cycles/run", follow_redirects=True)
     html = r.get_data(as_text=True)
-    assert r.status_code == 200 and "1 new proposal." in html
+    assert r.status_code == 200 and "is queued" in html and "queued</span>" in html
+    assert 'http-equiv="refresh"' in html  # the page follows the cycle
     cycle = db.session.scalar(select(MatchCycle))
     assert cycle.trigger == "manual" and cycle.started_by_id == coordinator.id
+    assert _count(Match) == 0  # nothing ran inside the request
+    db.session.commit()  # the test's reads end, as a request's would
+    jobs.CycleRunner(app).poll()
+    html = coord_client.get("/coordinator/cycles").get_data(as_text=True)
     assert _count(Match) == 1
-    assert "finished" in html and "by hand" in html  # the history
+    assert "finished" in html and "by hand" in html and 'http-equiv="refresh"' not in html
 
 
-def test_run_while_another_cycle_runs(coord_client, student, sme):
-    with cycle_lock():
-        r = coord_client.post("/coordinator/cycles/run", follow_redirects=True)
-        db.session.rollback()  # the end of the request (the tests share its session)
+def test_run_while_another_cycle_is_queued(coord_client, student, sme):
+    coord_client.post("/coordinator/cycles/run")
+    r = coord_client.post("/coordinator/cycles/run", follow_redirects=True)
     assert r.status_code == 200
-    assert "A cycle is already running." in r.get_data(as_text=True)
-    assert _count(MatchCycle) == 0
+    assert "A cycle is already queued or running." in r.get_data(as_text=True)
+    assert _count(MatchCycle) == 1
 
 
 def test_schedule_bad_cron_is_refused_with_a_message(coord_client):

@@ -716,7 +716,10 @@ def test_deleting_my_account(app: Flask, client: FlaskClient, student: User, log
         select(AuditEvent).where(AuditEvent.action == "account_deleted")
     ).all()
     assert len(deleted) == 1
-    assert deleted[0].actor_id is None and deleted[0].detail == {"role": "student", "reason": "self"}
+    assert deleted[0].actor_id is None and deleted[0].detail == {
+        "role": "student",
+        "reason": "self",
+    }
     dump = every_value_in_the_database()
     for personal in ("linh@example.org", "Nguyen Thi Linh", "Seoul National University", stored):
         assert personal not in dump, personal

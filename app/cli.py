@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 
 from app.extensions import db
-from app.services import accounts, demo
+from app.services import accounts, demo, learned_weights
 from app.services.errors import InvalidInput
 
 
@@ -17,6 +17,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(serve)
     app.cli.add_command(match)
+    app.cli.add_command(model)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
@@ -41,18 +42,38 @@ def create_coordinator(email: str, password: str) -> None:
 
 
 @click.command("seed-demo")
-@click.option("--students", default=60, show_default=True, type=click.IntRange(0, 200_000))
-@click.option("--smes", default=30, show_default=True, type=click.IntRange(0, 100_000))
+@click.option("--students", default=150, show_default=True, type=click.IntRange(0, 200_000))
+@click.option("--smes", default=70, show_default=True, type=click.IntRange(0, 100_000))
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has users.")
 @click.option("--logins-file", type=click.Path(dir_okay=False), help="Also write the logins here.")
-def seed_demo(students: int, smes: int, seed: int, if_empty: bool, logins_file: str | None) -> None:
+@click.option(
+    "--answer-cycles",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 20),
+    help="Run this many cycles and answer the proposals from hidden preferences.",
+)
+def seed_demo(
+    students: int,
+    smes: int,
+    seed: int,
+    if_empty: bool,
+    logins_file: str | None,
+    answer_cycles: int,
+) -> None:
     """Load realistic demo data, the same for the same seed."""
     if if_empty and not demo.is_empty():
         click.echo("The database already has data; no demo data loaded.")
         return
     result = demo.seed(students=students, smes=smes, seed=seed)
     db.session.commit()
+    if answer_cycles:
+        answered = demo.simulate_answers(cycles=answer_cycles, seed=seed)
+        click.echo(
+            f"Simulated {answer_cycles} cycles of answers: {answered['sme_view']} from SMEs, "
+            f"{answered['student_view']} from students."
+        )
     lines = [
         f"  {role:<12} {email}   password: {password}" for role, email, password in result.logins
     ]
@@ -126,6 +147,46 @@ def match_run() -> None:
     for m in matches:
         why = "; ".join(r["detail"] for r in m.reasons if r["weight"] > 0)[:160]
         click.echo(f"  {m.score:.3f}  {m.student.name} → {m.sme.company_name}  ({why})")
+
+
+@click.group("model")
+def model() -> None:
+    """Weights learnt from people's answers."""
+
+
+@model.command("train")
+def model_train() -> None:
+    """Learn two-sided weights from the answers so far and print the report (adopts nothing)."""
+    try:
+        report = learned_weights.train()
+    except learned_weights.NotEnoughAnswers as error:
+        counts = learned_weights.examples().counts()
+        click.echo(
+            f"Not enough answers to learn from ({error}): SMEs {counts['sme_view']}, students "
+            f"{counts['student_view']}, minimum {learned_weights.min_decisions()} per side; "
+            f"{error.needed} more needed.",
+            err=True,
+        )
+        raise SystemExit(2) from None
+    db.session.commit()
+    click.echo(f"Report {report.id}: {report.n_answers} answers.")
+    for side, label in (("sme_view", "SMEs' view"), ("student_view", "students' view")):
+        body = report.report["sides"][side]
+        cur, new = body["metrics"]["current"], body["metrics"].get("learned", {})
+        click.echo(
+            f"{label}: {body['n_answers']} answers ({body['n_train']} train, {body['n_test']} "
+            f"held out, newest cycles); held-out ROC AUC current {cur['auc']:.3f}, learned "
+            f"{(new.get('auc') or 0):.3f}; log loss {cur['log_loss']:.3f} / "
+            f"{new.get('log_loss', float('nan')):.3f}; Brier {cur['brier']:.3f} / "
+            f"{new.get('brier', float('nan')):.3f}; "
+            + ("better: suggested." if body["better"] else "not better: keep the current weights.")
+        )
+        for factor, weight in body["suggested"].items():
+            click.echo(f"    {factor:<9} {body['current'][factor]:.3f} -> {weight:.3f}")
+    click.echo(
+        "Nothing was adopted. A coordinator adopts on the Learned weights page or with "
+        "POST /api/v1/model/adopt."
+    )
 
 
 @click.command("scheduler")

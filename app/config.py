@@ -31,6 +31,8 @@ class Config:
     # Where people reach the platform: links in emails are built on it.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     MATCH_SCHEDULE = os.environ.get("MATCH_SCHEDULE", "0 6 * * mon")  # weekly, Monday 06:00
+    # Answers each side must have given before the model may suggest weights (issue 10).
+    MODEL_MIN_DECISIONS = int(os.environ.get("MODEL_MIN_DECISIONS", 100))
     SCHEDULER_TIMEZONE = os.environ.get("SCHEDULER_TIMEZONE", "Asia/Seoul")
 
     # Sessions: see SECURITY.md items 5 and 6.

@@ -12,7 +12,7 @@ Entry points (the contract, ``/work/shared/CONTRACT.md``):
 * ``metrics`` - total score, placed share, blocking pairs.
 """
 
-from . import assign, metrics
+from . import assign, learning, metrics
 from .assign import optimal, stable
 from .explanations import REASON_KEYS, Reason
 from .features import FACTORS, MAIN_FACTORS
@@ -36,6 +36,7 @@ __all__ = [
     "StudentProfile",
     "assign",
     "explain_pair",
+    "learning",
     "metrics",
     "optimal",
     "run",

@@ -179,7 +179,8 @@ def clear_tables() -> None:
             conn.execute(table.delete())
 
 
-SEED = ("seed-demo", "--students", "30", "--smes", "10", "--seed", "7")
+# No simulated answers here (tests/coordinators/test_learned_weights.py covers them): fast.
+SEED = ("seed-demo", "--students", "30", "--smes", "10", "--seed", "7", "--answer-cycles", "0")
 
 
 @pytest.fixture
@@ -198,7 +199,7 @@ def test_seed_demo_is_deterministic(runner: Any, seeded: dict[str, Any]) -> None
     assert demo_snapshot() == seeded
 
     clear_tables()
-    other = invoke(runner, "seed-demo", "--students", "30", "--smes", "10", "--seed", "8")
+    other = invoke(runner, *SEED[:-3], "8", "--answer-cycles", "0")
     assert other.exit_code == 0
     different = demo_snapshot()
     assert different["students"] != seeded["students"]  # the seed matters
@@ -267,7 +268,16 @@ def test_seed_demo_adds_to_existing_data_without_clashes(
 def test_seed_demo_logins_file(runner: Any, tmp_path: Path) -> None:
     path = tmp_path / "logins.txt"
     result = invoke(
-        runner, "seed-demo", "--students", "2", "--smes", "1", "--logins-file", str(path)
+        runner,
+        "seed-demo",
+        "--students",
+        "2",
+        "--smes",
+        "1",
+        "--answer-cycles",
+        "0",
+        "--logins-file",
+        str(path),
     )
     assert result.exit_code == 0, result.output
     text = path.read_text()
@@ -276,7 +286,7 @@ def test_seed_demo_logins_file(runner: Any, tmp_path: Path) -> None:
 
 
 def test_demo_logins_work(runner: Any, app: Flask) -> None:
-    result = invoke(runner, "seed-demo", "--students", "2", "--smes", "1")
+    result = invoke(runner, "seed-demo", "--students", "2", "--smes", "1", "--answer-cycles", "0")
     lines = [line.split() for line in result.output.splitlines() if "password:" in line]
     assert {line[0] for line in lines} == {"student", "sme", "coordinator"}
     client = app.test_client()

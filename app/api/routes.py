@@ -20,6 +20,8 @@ from app.api import auth
 from app.api.auth import api_user
 from app.api.schemas import (
     ID_MAX,
+    AdoptIn,
+    AdoptionOut,
     ApproveIn,
     ConsentOut,
     CycleList,
@@ -31,10 +33,13 @@ from app.api.schemas import (
     MatchOut,
     MatchQuery,
     MeOut,
+    ModelOut,
+    ModelReportOut,
     PageQuery,
     PairIn,
     ReasonOut,
     RejectIn,
+    SideWeights,
     SignupOut,
     SMEOut,
     StudentOut,
@@ -53,6 +58,7 @@ from app.services import (
     audit,
     cycles,
     decisions,
+    learned_weights,
     notifications,
     profiles,
     ratelimit,
@@ -115,6 +121,8 @@ def _domain_error(error: DomainError) -> Response:
     }
     if isinstance(error, AuthenticationFailed):
         messages[401] = _("Wrong email or password.")
+    if isinstance(error, learned_weights.NotEnoughAnswers):
+        messages[409] = learned_weights.message(error)
     response = render_error(
         error.status,
         messages.get(error.status),
@@ -446,3 +454,63 @@ def get_cycle(cycle_id: int) -> Response:
     if cycle is None:
         raise decisions.NotFound("no such cycle")
     return _json(cycle_out(cycle))
+
+
+# --- the learned model ----------------------------------------------------------------------------
+
+
+def report_out(report: Any) -> ModelReportOut:
+    return ModelReportOut(
+        id=report.id,
+        created_at=report.created_at,
+        weights=SideWeights.model_validate(report.weights),
+        current_weights=SideWeights.model_validate(report.current_weights),
+        better=report.better,
+        auc=learned_weights.auc_summary(report),
+        n_answers=report.n_answers,
+        report=report.report,
+    )
+
+
+@bp.get("/model")
+def get_model() -> Response:
+    """The weights in force per side and the latest training report."""
+    api_user(Role.COORDINATOR)
+    state = learned_weights.status()
+    return _json(
+        ModelOut(
+            weights=SideWeights.model_validate(state.weights),
+            source=state.source,  # type: ignore[arg-type]
+            n_answers=state.counts,
+            min_decisions=state.minimum,
+            needed=state.needed,
+            latest_report=report_out(state.latest) if state.latest else None,
+        )
+    )
+
+
+@bp.post("/model/train")
+def train_model() -> Response:
+    """Learn two-sided weights from the answers so far (adopts nothing)."""
+    user = api_user(Role.COORDINATOR)
+    report = learned_weights.train(user)
+    db.session.commit()
+    return _json(report_out(report), 201)
+
+
+@bp.post("/model/adopt")
+def adopt_model() -> Response:
+    """Use a report's weights from the next cycle (audited)."""
+    user = api_user(Role.COORDINATOR)
+    body = validate(AdoptIn, _body())
+    adoption = learned_weights.adopt(body.report_id, user)
+    db.session.commit()
+    return _json(
+        AdoptionOut(
+            id=adoption.id,
+            adopted_at=adoption.adopted_at,
+            kind=adoption.kind,
+            report_id=adoption.report_id,
+            weights=SideWeights.model_validate(adoption.weights),
+        )
+    )

@@ -229,7 +229,9 @@ class CycleOut(_Out):
     duration_seconds: float | None
     mode: str
     candidates_k: int
-    weights: dict[str, float]
+    # Flat {factor: weight}, or two-sided {"sme_view": {...}, "student_view": {...}} once learned
+    # weights were adopted.
+    weights: dict[str, float] | dict[str, dict[str, float]]
     n_students: int
     n_smes: int
     n_seats: int
@@ -243,6 +245,53 @@ class CycleOut(_Out):
     scheduled_for: datetime | None  # a scheduled run: when it was due
     attempt: int  # a scheduled run: 1, or which retry after a failure
     error: str | None
+
+
+class SideWeights(_Out):
+    """Criterion weights per view; each side sums to 1."""
+
+    sme_view: dict[str, float]
+    student_view: dict[str, float]
+
+
+class ModelReportOut(_Out):
+    """One training run. `weights` are the suggestion (learned where better, else current);
+    `auc` the held-out ROC AUC per side of the current and the learned weights; `report` every
+    figure (log loss, Brier, reliability bins, answers used)."""
+
+    id: int
+    created_at: datetime
+    weights: SideWeights
+    current_weights: SideWeights
+    better: bool
+    auc: dict[str, dict[str, float | None]]
+    n_answers: int
+    report: dict[str, Any]
+
+
+class ModelOut(_Out):
+    """The weights the next cycle runs with, and what the model has learnt so far."""
+
+    weights: SideWeights
+    source: Literal["adopted", "settings"]
+    n_answers: dict[str, int]
+    min_decisions: int
+    needed: int
+    latest_report: ModelReportOut | None
+
+
+class AdoptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    report_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class AdoptionOut(_Out):
+    id: int
+    adopted_at: datetime
+    kind: str
+    report_id: int | None
+    weights: SideWeights
 
 
 class _Page(_Out):
@@ -386,6 +435,9 @@ OPERATION_IDS = {
     ("post", "/api/v1/cycles"): "runCycle",
     ("get", "/api/v1/cycles"): "listCycles",
     ("get", "/api/v1/cycles/{cycle_id}"): "getCycle",
+    ("get", "/api/v1/model"): "getModel",
+    ("post", "/api/v1/model/train"): "trainModel",
+    ("post", "/api/v1/model/adopt"): "adoptModel",
 }
 
 
@@ -560,6 +612,32 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                 tag="cycles",
             )
         },
+        "/api/v1/model": {
+            "get": _op(
+                "The weights in force per side and the latest training report (coordinators).",
+                (200, ModelOut),
+                (401, 403),
+                tag="model",
+            )
+        },
+        "/api/v1/model/train": {
+            "post": _op(
+                "Learn two-sided weights from the answers so far; adopts nothing "
+                "(coordinators); 409 below MODEL_MIN_DECISIONS answers per side.",
+                (201, ModelReportOut),
+                (401, 403, 409),
+                tag="model",
+            )
+        },
+        "/api/v1/model/adopt": {
+            "post": _op(
+                "Use a report's weights from the next cycle (coordinators; audited).",
+                (200, AdoptionOut),
+                (400, 401, 403, 404, 422),
+                body=AdoptIn,
+                tag="model",
+            )
+        },
     }
     _name_operations(paths)
     _link(paths, "/api/v1/tokens", "post", "201", {"RevokeToken": ("revokeToken", "token_id")})
@@ -593,6 +671,10 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
         MatchList,
         CycleOut,
         CycleList,
+        AdoptIn,
+        ModelOut,
+        ModelReportOut,
+        AdoptionOut,
     ]
     return {
         "openapi": "3.1.0",

@@ -37,6 +37,7 @@ from app.coordinators.forms import (
     show_errors,
 )
 from app.extensions import db
+from app.forms import CsrfOnlyForm
 from app.i18n import error_message, translate_errors
 from app.models import SME, AuditEvent, Match, Role, Student, User
 from app.security import check_role
@@ -48,6 +49,7 @@ from app.services import (
     directory,
     exports,
     imports,
+    learned_weights,
     match_settings,
     notifications,
     stats,
@@ -439,7 +441,86 @@ def _settings_page(
         preview=preview,
         factors=FACTORS,
         factor_labels=FACTOR_LABELS,
+        learned_in_force=learned_weights.status_source() == "adopted",
     )
+
+
+# --- learned weights ------------------------------------------------------------------------------
+
+
+@bp.get("/learned-weights", endpoint="learned_weights")
+def learned_weights_page() -> str:
+    """Current vs suggested weights per side, the held-out figures, Adopt / Keep, roll-back."""
+    state = learned_weights.status()
+    report = state.latest
+    preview = None
+    adopted_ids = {a.report_id for a in state.history if a.report_id}
+    if report is not None and report.better and report.id not in adopted_ids and not state.needed:
+        preview = tuning.preview_weights(report.weights)
+    return render_template(
+        "coordinators/learned_weights.html",
+        state=state,
+        report=report,
+        preview=preview,
+        adopted_ids=adopted_ids,
+        form=CsrfOnlyForm(),
+        factors=FACTORS,
+        factor_labels=FACTOR_LABELS,
+    )
+
+
+def _learned_action(action: Any, success: str) -> Response:
+    if not CsrfOnlyForm().validate():
+        abort(400)
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        flash(learned_weights.message(error), "danger")
+        return redirect(url_for(".learned_weights"))
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for(".learned_weights"))
+
+
+@bp.post("/learned-weights/train")
+def learned_weights_train() -> Response:
+    """Learn from the answers so far (adopts nothing)."""
+    return _learned_action(
+        lambda: learned_weights.train(current_user),
+        _("New suggestion computed. Nothing changes until you adopt it."),
+    )
+
+
+@bp.post("/learned-weights/adopt")
+def learned_weights_adopt() -> Response:
+    """Use a report's weights from the next cycle."""
+    report_id = request.form.get("report_id", type=int) or 0
+    return _learned_action(
+        lambda: learned_weights.adopt(report_id, current_user),
+        _("Adopted: the next cycle uses these weights."),
+    )
+
+
+@bp.post("/learned-weights/keep")
+def learned_weights_keep() -> Response:
+    """Keep the weights in force; the suggestion is noted as declined."""
+    report_id = request.form.get("report_id", type=int) or 0
+    return _learned_action(
+        lambda: learned_weights.keep(report_id, current_user),
+        _("Kept the weights in force."),
+    )
+
+
+@bp.post("/learned-weights/rollback")
+def learned_weights_rollback() -> Response:
+    """Put an earlier weight set back in force, or the settings' own weights."""
+    adoption_id = request.form.get("adoption_id", type=int)
+    if adoption_id:
+        action: Any = lambda: learned_weights.roll_back(adoption_id, current_user)  # noqa: E731
+    else:
+        action = lambda: learned_weights.back_to_settings(current_user)  # noqa: E731
+    return _learned_action(action, _("Rolled back: the next cycle uses that set."))
 
 
 @bp.route("/students")

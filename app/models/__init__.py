@@ -2,6 +2,7 @@
 
 from app.models.api import ApiToken, RateLimitHit
 from app.models.base import utcnow
+from app.models.learning import ModelReport, WeightAdoption
 from app.models.matching import (
     CLOSED_STATUSES,
     HOLDING_STATUSES,
@@ -30,6 +31,8 @@ __all__ = [
     "MatchCycle",
     "MatchSettings",
     "MatchStatus",
+    "ModelReport",
+    "WeightAdoption",
     "OutboxMessage",
     "SME",
     "AuditEvent",

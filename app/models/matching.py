@@ -62,7 +62,7 @@ class MatchCycle(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mode: Mapped[str] = mapped_column(String(10))
-    weights: Mapped[dict[str, float]] = mapped_column(JSON)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON)  # flat or {"sme_view", "student_view"}
     candidates_k: Mapped[int] = mapped_column(Integer)
     n_students: Mapped[int] = mapped_column(Integer, default=0)
     n_smes: Mapped[int] = mapped_column(Integer, default=0)
@@ -113,6 +113,9 @@ class Match(db.Model):
     sme_view: Mapped[float] = mapped_column(Float)
     # [{"factor", "key", "params", "weight", "detail"}]: codes, translated when shown.
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # {"sme_view": {factor: value}, "student_view": {...}}: the unweighted criterion values the
+    # score was built from, kept when proposed so answers can teach the weights (None: older rows).
+    criteria: Mapped[dict[str, dict[str, float]] | None] = mapped_column(JSON)
     proposed_by: Mapped[str] = mapped_column(String(20), default="cycle")  # cycle | coordinator
     student_decision: Mapped[str | None] = mapped_column(String(10))
     student_reason: Mapped[str | None] = mapped_column(Text)
@@ -141,6 +144,9 @@ class MatchSettings(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     mode: Mapped[str] = mapped_column(String(10))
     weights: Mapped[dict[str, float] | None] = mapped_column(JSON)  # None: the engine's defaults
+    # Two-sided weights adopted from a training report ({"sme_view", "student_view"}); when set,
+    # cycles use them instead of `weights`. Saving weights by hand clears them.
+    side_weights: Mapped[dict[str, dict[str, float]] | None] = mapped_column(JSON)
     candidates_k: Mapped[int] = mapped_column(Integer)
     schedule: Mapped[str | None] = mapped_column(String(100))  # cron; None: MATCH_SCHEDULE
     expiry_days: Mapped[int] = mapped_column(Integer)

@@ -276,6 +276,10 @@ def _save_results(
             .execution_options(synchronize_session=False)
         ).rowcount
     pairs = still_possible(result.pairs)
+    criteria = {
+        (pair.student_id, pair.sme_id): values
+        for pair, values in zip(result.pairs, engine_gateway.criteria_rows(result), strict=True)
+    }
     rows = [
         {
             "cycle_id": cycle.id,
@@ -286,6 +290,7 @@ def _save_results(
             "student_view": round(pair.student_view, 6),
             "sme_view": round(pair.sme_view, 6),
             "reasons": engine_gateway.reason_rows(pair.reasons),
+            "criteria": criteria[(pair.student_id, pair.sme_id)],
             "proposed_by": "cycle",
             "created_at": now,
             "updated_at": now,

@@ -259,15 +259,16 @@ def pair(
     )
     if closed_before and not override:
         raise Conflict.single("sme_id", "pair_closed")
-    score, student_view, sme_view, reasons = preview_pair(student_id, sme_id)
+    scored = engine_gateway.score_pair(student_id, sme_id, match_settings.engine_weights())
     match = Match(
         student_id=student_id,
         sme_id=sme_id,
         status=MatchStatus.PROPOSED,
-        score=score,
-        student_view=student_view,
-        sme_view=sme_view,
-        reasons=reasons,
+        score=scored.score,
+        student_view=scored.student_view,
+        sme_view=scored.sme_view,
+        reasons=scored.reasons,
+        criteria=scored.criteria,
         proposed_by="coordinator",
         coordinator_note=reason or None,
     )

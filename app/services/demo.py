@@ -7,6 +7,7 @@ valid business registration numbers, and mostly do not export yet (the programme
 
 from __future__ import annotations
 
+import math
 import random
 import secrets
 from dataclasses import dataclass
@@ -20,15 +21,20 @@ from app.extensions import db
 from app.models import (
     SME,
     Consent,
+    Match,
+    MatchStatus,
     Role,
     SMECode,
     Student,
     StudentCode,
     StudentLanguage,
     User,
+    utcnow,
 )
 from app.schemas import BUSINESS_NUMBER_WEIGHTS
+from app.services import cycles as cycle_service
 from app.services.accounts import hash_password
+from matching import FACTORS, SIDES, learning, side_weights
 
 DEMO_DOMAIN = "demo.kexport.example"
 
@@ -424,3 +430,65 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1) -> DemoResult:
         logins.append(("coordinator", coordinator_email, password))
     db.session.flush()
     return DemoResult(students=students, smes=smes, logins=logins)
+
+
+def simulate_answers(cycles: int = 4, seed: int = 1) -> dict[str, int]:
+    """Run `cycles` matching cycles and answer every proposal as hidden "true" preferences say.
+
+    The demo's people are not the defaults' people: SMEs care about the market and the student's
+    Korean far more than the default weights assume, students about the region
+    (`matching.learning.TRUE_WEIGHTS`). Each side accepts with probability
+    sigmoid(15 × (its view under the true weights − the cycle's median)); a decline names the
+    criterion that fell shortest, one answer in ten is an unrelated capacity or schedule decline,
+    whoever answers first may close the proposal with a decline, and pairs both sides accepted
+    are approved. Answers are written as seeded data (no emails, like the profiles above), in
+    the shape `decisions.decide` leaves them; the cycles are real cycles.
+
+    Each cycle commits (that is what a cycle does); returns the answers given per side."""
+    rng = random.Random(seed * 7919 + 1)
+    true = side_weights(learning.TRUE_WEIGHTS)
+    reason_of = {"language": "language", "market": "market", "region": "location"}
+    answered = dict.fromkeys(SIDES, 0)
+    column = {"sme_view": "sme", "student_view": "student"}
+    for _ in range(cycles):
+        cycle = cycle_service.run_cycle(trigger="demo")
+        if cycle.status != "finished":
+            break
+        matches = list(
+            db.session.scalars(select(Match).where(Match.cycle_id == cycle.id).order_by(Match.id))
+        )
+        if not matches:
+            break
+        view = {
+            side: [
+                sum(true[side][f] * (m.criteria or {}).get(side, {}).get(f, 0.0) for f in FACTORS)
+                for m in matches
+            ]
+            for side in SIDES
+        }
+        centre = {side: sorted(v)[len(v) // 2] for side, v in view.items()}
+        now = utcnow()
+        for p, match in enumerate(matches):
+            sides = list(SIDES)
+            rng.shuffle(sides)
+            for side in sides:
+                z = 15.0 * (view[side][p] - centre[side])
+                if rng.random() < 0.1:
+                    decision, reason = "decline", rng.choice(["capacity", "schedule"])
+                elif rng.random() < 1.0 / (1.0 + math.exp(-z)):
+                    decision, reason = "accept", None
+                else:
+                    values = (match.criteria or {}).get(side, {})
+                    worst = max(FACTORS, key=lambda f: true[side][f] * (1 - values.get(f, 0.0)))
+                    decision, reason = "decline", reason_of.get(worst, "not_a_fit")
+                setattr(match, f"{column[side]}_decision", decision)
+                setattr(match, f"{column[side]}_reason", reason)
+                answered[side] += 1
+                if decision == "decline":  # a decline closes the proposal: no second answer
+                    match.status = MatchStatus.DECLINED
+                    break
+            else:
+                match.status = MatchStatus.APPROVED
+            match.updated_at = now
+        db.session.commit()
+    return answered

@@ -248,9 +248,11 @@ class PairScore:
     student_view: float
     sme_view: float
     reasons: list[dict[str, Any]]
+    # Unweighted criterion values per view, stored on a match so its answers can teach weights.
+    criteria: dict[str, dict[str, float]] = field(default_factory=dict, compare=False)
 
 
-def score_pair(student_id: int, sme_id: int, weights: Mapping[str, float] | None) -> PairScore:
+def score_pair(student_id: int, sme_id: int, weights: Mapping[str, Any] | None) -> PairScore:
     """The model's score and reasons for one pair, as stored on a match. NotFound if unknown."""
     students = load_students([student_id])
     smes = load_smes([sme_id])
@@ -264,7 +266,20 @@ def score_pair(student_id: int, sme_id: int, weights: Mapping[str, float] | None
         student_view=round(student_view, 6),
         sme_view=round(sme_view, 6),
         reasons=reason_rows(reasons),
+        criteria=matching.learning.pair_criteria(students[0], smes[0], weights or None),
     )
+
+
+def criteria_rows(result: MatchResult) -> list[dict[str, dict[str, float]]]:
+    """Each new pair's criterion values as stored on its match (`result.pairs` order)."""
+    views = [result.criteria[side] for side in matching.SIDES]
+    return [
+        {
+            side: matching.learning.as_mapping(view[p])
+            for side, view in zip(matching.SIDES, views, strict=True)
+        }
+        for p in range(len(result.pairs))
+    ]
 
 
 def reason_rows(reasons: Iterable[Reason]) -> list[dict[str, Any]]:

@@ -117,9 +117,18 @@ def current() -> dict[str, Any]:
     }
 
 
-def engine_weights() -> dict[str, float] | None:
-    """The weights a coordinator saved, or None for the engine's own defaults."""
+def get_row() -> MatchSettings | None:
+    """The settings row if one was stored (reads only)."""
+    return db.session.get(MatchSettings, 1)
+
+
+def engine_weights() -> dict[str, Any] | None:
+    """What the engine runs with: the two-sided weights adopted from a training report
+    (`{"sme_view", "student_view"}`, see app.services.learned_weights), else the weights a
+    coordinator saved, or None for the engine's own defaults."""
     row = db.session.get(MatchSettings, 1)
+    if row is not None and row.side_weights:
+        return {side: dict(w) for side, w in row.side_weights.items()}
     return dict(row.weights) if row is not None and row.weights else None
 
 
@@ -136,6 +145,12 @@ def save(data: dict[str, Any], coordinator: User) -> MatchSettings:
     before = current()
     before.pop("schedule", None)
     settings = get()
+    if settings.side_weights and new.weights.model_dump() != before["weights"]:
+        # Weights typed by hand replace learned ones: the page said which set is in force.
+        after_learned: dict[str, Any] = {"learned_weights_dropped": settings.side_weights}
+        settings.side_weights = None
+    else:
+        after_learned = {}
     settings.mode = new.mode
     settings.weights = new.weights.model_dump()
     settings.candidates_k = new.candidates_k
@@ -147,6 +162,7 @@ def save(data: dict[str, Any], coordinator: User) -> MatchSettings:
         "weights": new.weights.model_dump(),
         "candidates_k": new.candidates_k,
         "expiry_days": new.expiry_days,
+        **after_learned,
     }
     audit.record(
         "settings_changed",
@@ -220,6 +236,7 @@ __all__ = [
     "current",
     "engine_weights",
     "get",
+    "get_row",
     "next_run",
     "parse",
     "save",

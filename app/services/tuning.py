@@ -63,10 +63,26 @@ def _run(settings: dict[str, Any]) -> tuple[Outcome, int, int]:
     return outcome, len(pool.student_ids), len(pool.free_seats)
 
 
+def _in_force() -> dict[str, Any]:
+    """The saved settings with the weights the engine really runs with (learned ones if adopted)."""
+    settings = match_settings.current()
+    settings["weights"] = match_settings.engine_weights() or settings["weights"]
+    return settings
+
+
 def preview(data: dict[str, Any], sample: int = 15) -> Preview:
     """What the next cycle would propose with the saved settings and with these. Reads only."""
-    proposed_settings = match_settings.parse(data).model_dump()
-    saved, n_students, n_smes = _run(match_settings.current())
+    return compare(match_settings.parse(data).model_dump(), sample)
+
+
+def preview_weights(weights: dict[str, Any], sample: int = 15) -> Preview:
+    """What the next cycle would propose with other (e.g. learned two-sided) weights. Reads only."""
+    return compare({**_in_force(), "weights": weights}, sample)
+
+
+def compare(proposed_settings: dict[str, Any], sample: int = 15) -> Preview:
+    """The next cycle with the settings in force and with `proposed_settings`, side by side."""
+    saved, n_students, n_smes = _run(_in_force())
     proposed, _, _ = _run(proposed_settings)
     changed = sorted(
         sid
@@ -105,4 +121,4 @@ def preview(data: dict[str, Any], sample: int = 15) -> Preview:
     )
 
 
-__all__ = ["Change", "Outcome", "Preview", "preview"]
+__all__ = ["Change", "Outcome", "Preview", "compare", "preview", "preview_weights"]

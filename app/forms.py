@@ -20,7 +20,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.widgets import CheckboxInput, DateInput, ListWidget, NumberInput
+from wtforms.widgets import CheckboxInput, DateInput, ListWidget, MonthInput, NumberInput
 
 from app import taxonomy
 from app.i18n import current_locale, translate_errors
@@ -42,6 +42,12 @@ class RawNumberField(StringField):
 
 class RawDateField(StringField):
     widget = DateInput()
+
+
+class RawMonthField(StringField):
+    """A month as typed (YYYY-MM; browsers without a month picker show a text box)."""
+
+    widget = MonthInput()
 
 
 def raw(field: Field) -> Any:

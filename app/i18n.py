@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from babel.dates import format_skeleton
 from flask import Flask, current_app, request, session
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
@@ -77,6 +78,8 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
         "duplicates": lambda: _("Each value may be chosen only once."),
         "control_chars": lambda: _("Remove the control characters from this text."),
         "period_order": lambda: _("The period must end after it starts."),
+        "year_month": lambda: _("Enter a month as YYYY-MM, e.g. 2027-02."),
+        "month_in_future": lambda: _("This month has not come yet."),
         "password_short": lambda: _("Use at least 8 characters."),
         "password_long": lambda: _("Use at most 1024 characters."),
         "password_common": lambda: _(
@@ -135,6 +138,11 @@ def _as_datetime(value: datetime | date | None, fmt: str = "medium") -> str:
     return format_date(value, fmt)
 
 
+def _as_month(value: date | None) -> str:
+    """A year and month in the reader's locale ("Feb 2027", "2027년 2월")."""
+    return format_skeleton("yMMM", value, locale=current_locale()) if value else ""
+
+
 def status_label(status: str | None) -> str:
     labels = {
         "proposed": _("Proposed"),
@@ -188,6 +196,7 @@ def _reason_sentences(reasons: list[dict[str, Any]], audience: str = "coordinato
 def init_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _as_datetime
     app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.filters["month"] = _as_month
     app.jinja_env.globals.update(
         reason_text=_reason_text,
         reason_sentences=_reason_sentences,

@@ -88,6 +88,36 @@ Level = Annotated[str, BeforeValidator(_lower), _code_of("levels")]
 Industry = Annotated[str, BeforeValidator(_lower), _code_of("industries")]
 Region = Annotated[str, BeforeValidator(_lower), _code_of("regions")]
 Visa = Annotated[str, BeforeValidator(_lower), _code_of("visa_types")]
+DegreeLevel = Annotated[str, BeforeValidator(_lower), _code_of("degree_levels")]
+KsicSection = Annotated[str, BeforeValidator(_upper), _code_of("ksic_sections")]
+
+
+def _blank_is_none(value: Any) -> Any:
+    # An optional choice sent as "" (an unchosen <select>, an empty CSV cell) means "not stated".
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _year_month(value: Any) -> Any:
+    """`2027-02` (or a date in that month) as the first day of the month."""
+    if value is None:
+        return value
+    if isinstance(value, date):
+        year, month = value.year, value.month
+    else:
+        text = value.strip() if isinstance(value, str) else ""
+        match = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-\d{1,2})?", text, flags=re.ASCII)
+        year, month = (int(match[1]), int(match[2])) if match else (0, 0)
+    if not 1990 <= year <= 2100 or not 1 <= month <= 12:
+        raise PydanticCustomError("year_month", "write a month as YYYY-MM")
+    return date(year, month, 1)
+
+
+# A month, stored as its first day; the API writes it back as YYYY-MM.
+YearMonth = Annotated[
+    date,
+    BeforeValidator(_year_month),
+    Field(json_schema_extra={"format": "year-month", "examples": ["2027-02"]}),
+]
 
 
 def CodeList(item: Any, min_length: int, max_length: int) -> Any:  # noqa: N802
@@ -191,7 +221,21 @@ class StudentProfileIn(_Input):
     available_from: date | None = None
     available_until: date | None = None
     visa: Visa
+    # For the visa rules: optional (older profiles and clients do without), asked by the forms.
+    degree_level: Annotated[DegreeLevel | None, BeforeValidator(_blank_is_none)] = None
+    year_of_study: Annotated[
+        Annotated[int, Field(ge=1, le=10)] | None, BeforeValidator(_blank_is_none)
+    ] = None
+    expected_graduation: Annotated[YearMonth | None, BeforeValidator(_blank_is_none)] = None
+    in_korea_since: Annotated[YearMonth | None, BeforeValidator(_blank_is_none)] = None
     bio: Text(2000, min_length=0) = ""
+
+    @field_validator("in_korea_since")
+    @classmethod
+    def _not_in_future(cls, value: date | None) -> date | None:
+        if value is not None and value > date.today():
+            raise PydanticCustomError("month_in_future", "this month has not come yet")
+        return value
 
     @field_validator("languages")
     @classmethod
@@ -219,7 +263,19 @@ class SMEProfileIn(_Input):
     capacity: Annotated[int, Field(ge=1, le=20)]
     exporting: bool = False
     min_topik: Annotated[int, Field(ge=0, le=6)] = 0
+    # For the visa rules: optional (older profiles and clients do without), asked by the forms.
+    ksic_section: Annotated[KsicSection | None, BeforeValidator(_blank_is_none)] = None
+    # A week of at most 52 hours is the legal maximum (40 + 12 overtime); 0 means flexible.
+    hours_needed: Annotated[int, Field(ge=0, le=52)] = 0
+    period_start: Annotated[date | None, BeforeValidator(_blank_is_none)] = None
+    period_end: Annotated[date | None, BeforeValidator(_blank_is_none)] = None
     description: Text(2000, min_length=0) = ""
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> SMEProfileIn:
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise PydanticCustomError("period_order", "the period ends before it starts")
+        return self
 
 
 class SMERegistrationIn(SMEProfileIn):

@@ -2,8 +2,9 @@
 
 Languages (ISO 639-1) and countries (ISO 3166-1 alpha-2) come from pycountry's ISO tables, and
 their names from Babel's CLDR data, so nothing here is typed by hand that a maintained library
-already knows. Industries, regions and visa types are the programme's own taxonomy: the codes are
-stable and lowercase because they are stored and exchanged; the names may change freely.
+already knows. Industries, regions, visa types and degree levels are the programme's own taxonomy:
+the codes are stable and lowercase because they are stored and exchanged; the names may change
+freely. KSIC sections keep Statistics Korea's own upper-case letters (A-U).
 """
 
 from __future__ import annotations
@@ -98,6 +99,74 @@ VISA_TYPES: tuple[Term, ...] = (
 )
 
 
+# A student's programme of study; the visa rules (matching.eligibility) depend on it.
+DEGREE_LEVELS: tuple[Term, ...] = (
+    Term("language", "Korean language programme", "어학연수 과정"),
+    Term("associate", "Associate degree (junior college)", "전문학사"),
+    Term("bachelor", "Bachelor's degree", "학사"),
+    Term("master", "Master's degree", "석사"),
+    Term("doctorate", "Doctorate", "박사"),
+)
+
+# The 21 sections (대분류) of the Korean Standard Industrial Classification, 10th revision
+# (Statistics Korea, 2017, in force since 2017-07-01). The codes are the official letters.
+KSIC_SECTIONS: tuple[Term, ...] = (
+    Term("A", "A. Agriculture, forestry and fishing", "A. 농업, 임업 및 어업"),
+    Term("B", "B. Mining and quarrying", "B. 광업"),
+    Term("C", "C. Manufacturing", "C. 제조업"),
+    Term(
+        "D",
+        "D. Electricity, gas, steam and air conditioning supply",
+        "D. 전기, 가스, 증기 및 공기 조절 공급업",
+    ),
+    Term(
+        "E",
+        "E. Water supply; sewage, waste management and materials recovery",
+        "E. 수도, 하수 및 폐기물 처리, 원료 재생업",
+    ),
+    Term("F", "F. Construction", "F. 건설업"),
+    Term("G", "G. Wholesale and retail trade", "G. 도매 및 소매업"),
+    Term("H", "H. Transportation and storage", "H. 운수 및 창고업"),
+    Term("I", "I. Accommodation and food service activities", "I. 숙박 및 음식점업"),
+    Term("J", "J. Information and communication", "J. 정보통신업"),
+    Term("K", "K. Financial and insurance activities", "K. 금융 및 보험업"),
+    Term("L", "L. Real estate activities", "L. 부동산업"),
+    Term(
+        "M",
+        "M. Professional, scientific and technical activities",
+        "M. 전문, 과학 및 기술 서비스업",
+    ),
+    Term(
+        "N",
+        "N. Business facilities management, business support and rental services",
+        "N. 사업시설 관리, 사업 지원 및 임대 서비스업",
+    ),
+    Term(
+        "O",
+        "O. Public administration, defence and social security",
+        "O. 공공 행정, 국방 및 사회보장 행정",
+    ),
+    Term("P", "P. Education", "P. 교육 서비스업"),
+    Term("Q", "Q. Human health and social work activities", "Q. 보건업 및 사회복지 서비스업"),
+    Term(
+        "R",
+        "R. Arts, sports and recreation related services",
+        "R. 예술, 스포츠 및 여가관련 서비스업",
+    ),
+    Term(
+        "S",
+        "S. Membership organisations, repair and other personal services",
+        "S. 협회 및 단체, 수리 및 기타 개인 서비스업",
+    ),
+    Term(
+        "T",
+        "T. Activities of households as employers and for own use",
+        "T. 가구 내 고용활동 및 달리 분류되지 않은 자가 소비 생산활동",
+    ),
+    Term("U", "U. Extraterritorial organisations and bodies", "U. 국제 및 외국기관"),
+)
+
+
 @cache
 def languages() -> tuple[Term, ...]:
     """ISO 639-1 languages named by CLDR in English and Korean."""
@@ -126,6 +195,8 @@ TABLES = {
     "industries": lambda: INDUSTRIES,
     "regions": lambda: REGIONS,
     "visa_types": lambda: VISA_TYPES,
+    "degree_levels": lambda: DEGREE_LEVELS,
+    "ksic_sections": lambda: KSIC_SECTIONS,
 }
 
 

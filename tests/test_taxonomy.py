@@ -16,6 +16,7 @@ OWN = {
     "regions": taxonomy.REGIONS,
     "visa_types": taxonomy.VISA_TYPES,
     "levels": taxonomy.LEVELS,
+    "degree_levels": taxonomy.DEGREE_LEVELS,
 }
 
 
@@ -139,8 +140,36 @@ def test_choices_are_sorted_by_the_name_the_reader_sees() -> None:
 
 def test_json_shape_for_the_api() -> None:
     data = taxonomy.as_json()
-    assert set(data) == {"languages", "levels", "countries", "industries", "regions", "visa_types"}
+    assert set(data) == {
+        "languages",
+        "levels",
+        "countries",
+        "industries",
+        "regions",
+        "visa_types",
+        "degree_levels",
+        "ksic_sections",
+    }
     for terms in data.values():
         for term in terms:
             assert set(term) == {"code", "name_en", "name_ko"}
     assert {"code": "vi", "name_en": "Vietnamese", "name_ko": "베트남어"} in data["languages"]
+
+
+def test_degree_levels() -> None:
+    assert [t.code for t in taxonomy.DEGREE_LEVELS] == [
+        "language",
+        "associate",
+        "bachelor",
+        "master",
+        "doctorate",
+    ]
+
+
+def test_ksic_sections_are_the_21_official_letters_named_twice() -> None:
+    sections = by_code("ksic_sections")
+    assert list(sections) == [chr(c) for c in range(ord("A"), ord("U") + 1)]
+    assert sections["C"].name_ko == "C. 제조업" and sections["C"].name_en == "C. Manufacturing"
+    assert sections["F"].name_ko == "F. 건설업"
+    assert all(HANGUL.search(t.name_ko) and t.name_en.isascii() for t in sections.values())
+    assert len({t.name_ko for t in sections.values()}) == 21

@@ -115,6 +115,13 @@ class TaxonomyOut(_Out):
     industries: list[TermOut]
     regions: list[TermOut]
     visa_types: list[TermOut]
+    degree_levels: list[TermOut] = Field(
+        description="A student's programme of study (the visa rules depend on it)."
+    )
+    ksic_sections: list[TermOut] = Field(
+        description="The 21 sections (대분류) of the Korean Standard Industrial Classification, "
+        "A-U; C is manufacturing, F construction."
+    )
 
 
 class SignupOut(_Out):
@@ -155,6 +162,10 @@ class StudentOut(_Out):
     available_from: date | None
     available_until: date | None
     visa: str
+    degree_level: str | None
+    year_of_study: int | None
+    expected_graduation: str | None = Field(description="YYYY-MM", examples=["2027-02"])
+    in_korea_since: str | None = Field(description="YYYY-MM", examples=["2025-03"])
     bio: str | None
     paused: bool
     has_cv: bool
@@ -173,6 +184,10 @@ class SMEOut(_Out):
     capacity: int
     exporting: bool
     min_topik: int
+    ksic_section: str | None
+    hours_needed: int = Field(description="Weekly hours the SME needs; 0 means flexible.")
+    period_start: date | None
+    period_end: date | None
     description: str | None
 
 

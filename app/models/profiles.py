@@ -29,6 +29,11 @@ class Student(db.Model):
     available_from: Mapped[date | None] = mapped_column(Date)
     available_until: Mapped[date | None] = mapped_column(Date)
     visa: Mapped[str] = mapped_column(String(10))
+    # What the visa rules (matching.eligibility) depend on; None: not stated (older profiles).
+    degree_level: Mapped[str | None] = mapped_column(String(12))  # taxonomy degree_levels
+    year_of_study: Mapped[int | None] = mapped_column(Integer)
+    expected_graduation: Mapped[date | None] = mapped_column(Date)  # first day of the month
+    in_korea_since: Mapped[date | None] = mapped_column(Date)  # first day of the month (D-4)
     bio: Mapped[str] = mapped_column(Text, default="")
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     cv_stored_name: Mapped[str | None] = mapped_column(String(64))
@@ -98,6 +103,12 @@ class SME(db.Model):
     capacity: Mapped[int] = mapped_column(Integer)
     exporting: Mapped[bool] = mapped_column(Boolean, default=False)
     min_topik: Mapped[int] = mapped_column(Integer, default=0)
+    # KSIC section letter (A-U); None: not stated. Manufacturing (C) and construction (F) matter
+    # to the visa rules.
+    ksic_section: Mapped[str | None] = mapped_column(String(1))
+    hours_needed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: flexible
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

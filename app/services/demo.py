@@ -11,6 +11,8 @@ import math
 import random
 import secrets
 from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
 from babel.languages import get_official_languages
 from flask import current_app
@@ -274,6 +276,41 @@ REGION_WEIGHTS = {
     "gyeongnam": 6,
     "jeju": 1,
 }
+# The KSIC section of a firm in each industry: most programme SMEs make things (C); software and
+# content are J, logistics H, education P. Goods brands that only trade are G (see _ksic_section).
+KSIC_BY_INDUSTRY = {
+    "cosmetics": "C",
+    "processed_food": "C",
+    "agri_fishery": "A",
+    "machinery": "C",
+    "auto_parts": "C",
+    "electronics": "C",
+    "semiconductors": "C",
+    "medical_devices": "C",
+    "pharma_bio": "C",
+    "software_it": "J",
+    "content_games": "J",
+    "fashion_textiles": "C",
+    "chemicals": "C",
+    "plastics_rubber": "C",
+    "metals": "C",
+    "shipbuilding_marine": "C",
+    "energy_environment": "E",
+    "household_goods": "C",
+    "furniture_interior": "C",
+    "construction_materials": "C",
+    "logistics_services": "H",
+    "education_services": "P",
+}
+# Programme of study by visa: D-4 is the Korean language programme; D-10 and F visas have
+# (mostly) graduated, so their last programme is shown.
+DEGREES_BY_VISA = {
+    "d2": ({"bachelor": 70, "master": 20, "doctorate": 5, "associate": 5}),
+    "d4": ({"language": 1}),
+    "d10": ({"bachelor": 65, "master": 35}),
+    "f2": ({"bachelor": 60, "master": 30, "doctorate": 10}),
+}
+YEARS_OF_DEGREE = {"language": 1, "associate": 2, "bachelor": 4, "master": 2, "doctorate": 4}
 DEMO_DESCRIPTION = "수출 초보 기업으로 현지 시장조사와 바이어 발굴을 함께할 유학생을 찾습니다."
 KO_SURNAMES = ["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임"]
 KO_GIVEN = ["민준", "서연", "지훈", "수빈", "현우", "지은", "도윤", "하은", "성민", "유진"]
@@ -317,6 +354,50 @@ def _languages_of(country: str) -> list[str]:
     return [c for c in codes if taxonomy.is_valid("languages", c)] or ["en"]
 
 
+def _months_before(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _studies(rng: random.Random, visa: str, today: date) -> dict[str, Any]:
+    """Degree, year, expected graduation and arrival month consistent with the visa."""
+    degree = _pick(rng, DEGREES_BY_VISA.get(visa, {"bachelor": 1}))[0]
+    length = YEARS_OF_DEGREE[degree]
+    if visa == "d4":
+        # Language trainees: some arrived last term (not yet six months), most earlier.
+        arrived = _months_before(today, rng.choice([2, 4, 7, 9, 12, 15]))
+        return {"degree_level": degree, "year_of_study": 1, "in_korea_since": arrived}
+    if visa in ("d10", "f2"):
+        graduated = _months_before(today, rng.choice([3, 6, 9, 15]))
+        return {
+            "degree_level": degree,
+            "expected_graduation": graduated,
+            "in_korea_since": _months_before(graduated, 12 * length + rng.choice([0, 6, 12])),
+        }
+    year = rng.randint(1, length)
+    # Korean graduations are in February and August.
+    ahead = 12 * (length - year) + rng.choice([3, 9])
+    graduation = _months_before(today, -ahead)
+    graduation = graduation.replace(month=2 if graduation.month <= 5 else 8)
+    # Many spent a year in a language programme before their degree.
+    since = _months_before(today, 12 * (year - 1) + rng.choice([6, 6, 18]))
+    return {
+        "degree_level": degree,
+        "year_of_study": year,
+        "expected_graduation": graduation,
+        "in_korea_since": since,
+    }
+
+
+def _ksic_section(rng: random.Random, industry: str) -> str:
+    section = KSIC_BY_INDUSTRY.get(industry, "C")
+    if section == "C" and rng.random() < 0.2:
+        return "G"  # a brand that has its goods made and trades them
+    if industry == "construction_materials" and rng.random() < 0.3:
+        return "F"  # installs what it sells
+    return section
+
+
 def is_empty() -> bool:
     return not db.session.scalar(select(func.count(User.id)))
 
@@ -330,10 +411,12 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1) -> DemoResult:
     offset = db.session.scalar(select(func.count(User.id))) or 0
     logins: list[tuple[str, str, str]] = []
 
+    today = date.today()
     for n in range(students):
         country = _pick(rng, COUNTRIES)[0]
         surnames, given = NAMES.get(country, GENERIC_NAMES)
         university, uni_region = rng.choice(UNIVERSITIES)
+        visa = rng.choices(["d2", "d4", "d10", "f2"], [80, 8, 10, 2])[0]
         email = f"student{offset + n + 1}@{DEMO_DOMAIN}"
         user = User(
             email=email,
@@ -349,7 +432,8 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1) -> DemoResult:
             university=university,
             major=rng.choice(MAJORS),
             hours_per_week=rng.choice([8, 10, 12, 15, 20]),
-            visa=rng.choices(["d2", "d4", "d10", "f2"], [80, 8, 10, 2])[0],
+            visa=visa,
+            **_studies(rng, visa, today),
             bio=f"{rng.choice(MAJORS)} student at {university}, keen to help Korean companies "
             f"reach {taxonomy.name('countries', country, 'en')}.",
         )
@@ -405,8 +489,15 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1) -> DemoResult:
             capacity=rng.choices([1, 2, 3, 5], [50, 30, 15, 5])[0],
             exporting=rng.random() < 0.25,
             min_topik=rng.choices([0, 2, 3, 4], [60, 15, 15, 10])[0],
+            ksic_section=_ksic_section(rng, industries[0]),
+            hours_needed=rng.choices([0, 10, 15, 20, 30], [30, 25, 20, 15, 10])[0],
             description=DEMO_DESCRIPTION,
         )
+        if rng.random() < 0.7:
+            sme.period_start = _months_before(today, -rng.randint(0, 2))
+            sme.period_end = _months_before(sme.period_start, -rng.choice([3, 6, 12])) - timedelta(
+                days=1
+            )
         codes = [SMECode(kind="industry", code=i) for i in industries]
         codes += [SMECode(kind="market", code=m) for m in _pick(rng, MARKETS, rng.randint(1, 3))]
         sme.code_rows = codes

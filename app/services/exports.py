@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -25,12 +26,13 @@ BATCH = 1000
 STUDENT_COLUMNS = [
     "id", "email", "name", "nationality", "languages", "topik_level", "university", "major",
     "markets", "industries", "regions", "hours_per_week", "available_from", "available_until",
-    "visa", "paused", "created_at",
+    "visa", "degree_level", "year_of_study", "expected_graduation", "in_korea_since", "paused",
+    "created_at",
 ]  # fmt: skip
 SME_COLUMNS = [
     "id", "email", "contact_name", "company_name", "business_number", "industries", "products",
-    "markets", "languages_needed", "region", "capacity", "exporting", "min_topik", "description",
-    "created_at",
+    "markets", "languages_needed", "region", "capacity", "exporting", "min_topik", "ksic_section",
+    "hours_needed", "period_start", "period_end", "description", "created_at",
 ]  # fmt: skip
 MATCH_COLUMNS = [
     "id", "cycle", "student_id", "student_name", "sme_id", "company_name", "score", "status",
@@ -52,6 +54,10 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def _month(value: date | None) -> str | None:
+    return f"{value:%Y-%m}" if value else None  # as the forms and the API write a month
+
+
 def _students() -> Iterator[list[Any]]:
     query = (
         select(Student)
@@ -67,7 +73,8 @@ def _students() -> Iterator[list[Any]]:
             s.id, s.user.email, s.name, s.nationality,
             [f"{lang['code']}:{lang['level']}" for lang in s.languages], s.topik_level,
             s.university, s.major, s.markets, s.industries, s.regions, s.hours_per_week,
-            s.available_from, s.available_until, s.visa, s.paused, s.created_at,
+            s.available_from, s.available_until, s.visa, s.degree_level, s.year_of_study,
+            _month(s.expected_graduation), _month(s.in_korea_since), s.paused, s.created_at,
         ]  # fmt: skip
 
 
@@ -77,7 +84,8 @@ def _smes() -> Iterator[list[Any]]:
         yield [
             s.id, s.user.email, s.contact_name, s.company_name, s.business_number, s.industries,
             s.products, s.markets, s.languages_needed, s.region, s.capacity, s.exporting,
-            s.min_topik, s.description, s.created_at,
+            s.min_topik, s.ksic_section, s.hours_needed, s.period_start, s.period_end,
+            s.description, s.created_at,
         ]  # fmt: skip
 
 

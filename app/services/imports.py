@@ -54,9 +54,21 @@ COLUMNS = {
     "region": _l("Region"),
     "capacity": _l("Capacity"),
     "exporting": _l("Already exporting"),
+    "ksic_section": _l("Industry section (KSIC)"),
+    "hours_needed": _l("Hours per week needed"),
+    "period_start": _l("Project starts"),
+    "period_end": _l("Project ends"),
     "description": _l("Description"),
 }
-OPTIONAL_COLUMNS = ("languages_needed", "description", "exporting")
+OPTIONAL_COLUMNS = (
+    "languages_needed",
+    "description",
+    "exporting",
+    "ksic_section",
+    "hours_needed",
+    "period_start",
+    "period_end",
+)
 TRUE_WORDS = {"true", "yes", "y", "1", "예", "네", "o"}
 FALSE_WORDS = {"false", "no", "n", "0", "아니오", "아니요", "x", ""}
 
@@ -116,8 +128,9 @@ def _row_input(row: dict[str, str]) -> dict[str, Any]:
     for name in LIST_COLUMNS:
         data[name] = _list(data[name])
     data["exporting"] = _bool(data["exporting"])
-    # An empty cell is a missing value: the rules then say "required", not "invalid".
-    return {k: v for k, v in data.items() if v != "" or k in OPTIONAL_COLUMNS}
+    # An empty cell is a missing value: the rules then say "required" (or use the default), not
+    # "invalid". Only an empty description is a value of its own.
+    return {k: v for k, v in data.items() if v != "" or k == "description"}
 
 
 def _reasons(fields: dict[str, list[dict[str, Any]]]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from app import schemas
@@ -35,6 +36,10 @@ def apply_student_profile(student: Student, form: schemas.StudentProfileIn) -> N
         "available_from",
         "available_until",
         "visa",
+        "degree_level",
+        "year_of_study",
+        "expected_graduation",
+        "in_korea_since",
         "bio",
     ):
         setattr(student, field, getattr(form, field))
@@ -63,6 +68,10 @@ def apply_sme_profile(sme: SME, form: schemas.SMEProfileIn) -> None:
         "capacity",
         "exporting",
         "min_topik",
+        "ksic_section",
+        "hours_needed",
+        "period_start",
+        "period_end",
         "description",
     ):
         setattr(sme, field, getattr(form, field))
@@ -89,6 +98,10 @@ def update_sme(user: User, data: dict[str, Any]) -> SME:
     return user.sme
 
 
+def _year_month(value: date | None) -> str | None:
+    return f"{value:%Y-%m}" if value else None
+
+
 def student_dict(student: Student) -> dict[str, Any]:
     return {
         "id": student.id,
@@ -105,6 +118,10 @@ def student_dict(student: Student) -> dict[str, Any]:
         "available_from": student.available_from.isoformat() if student.available_from else None,
         "available_until": student.available_until.isoformat() if student.available_until else None,
         "visa": student.visa,
+        "degree_level": student.degree_level,
+        "year_of_study": student.year_of_study,
+        "expected_graduation": _year_month(student.expected_graduation),
+        "in_korea_since": _year_month(student.in_korea_since),
         "bio": student.bio,
         "paused": student.paused,
         "has_cv": student.cv_stored_name is not None,
@@ -125,5 +142,9 @@ def sme_dict(sme: SME) -> dict[str, Any]:
         "capacity": sme.capacity,
         "exporting": sme.exporting,
         "min_topik": sme.min_topik,
+        "ksic_section": sme.ksic_section,
+        "hours_needed": sme.hours_needed,
+        "period_start": sme.period_start.isoformat() if sme.period_start else None,
+        "period_end": sme.period_end.isoformat() if sme.period_end else None,
         "description": sme.description,
     }

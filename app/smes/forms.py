@@ -17,6 +17,7 @@ from wtforms import (
 from app.forms import (
     ConsentFields,
     MultiCheckboxField,
+    RawDateField,
     RawNumberField,
     code_choices,
     present,
@@ -39,6 +40,10 @@ class SMEProfileForm(FlaskForm):
     min_topik = SelectField(
         _l("Minimum Korean ability (TOPIK)"), validate_choice=False, default="0"
     )
+    ksic_section = SelectField(_l("Industry section (KSIC)"), validate_choice=False)
+    hours_needed = RawNumberField(_l("Hours per week you need a student (0 = flexible)"))
+    period_start = RawDateField(_l("Project starts"))
+    period_end = RawDateField(_l("Project ends"))
     description = TextAreaField(_l("About the company"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -47,6 +52,7 @@ class SMEProfileForm(FlaskForm):
         self.markets.choices = code_choices("countries")
         self.languages_needed.choices = code_choices("languages")
         self.region.choices = code_choices("regions", _("— choose —"))
+        self.ksic_section.choices = code_choices("ksic_sections", _("— choose —"))
         self.min_topik.choices = [("0", _("No minimum"))] + [
             (str(n), _("Level %(n)s", n=n)) for n in range(1, 7)
         ]
@@ -64,6 +70,10 @@ class SMEProfileForm(FlaskForm):
                 "capacity": raw(self.capacity),
                 "exporting": bool(self.exporting.data),
                 "min_topik": raw(self.min_topik),
+                "ksic_section": self.ksic_section.data,
+                "hours_needed": raw(self.hours_needed),
+                "period_start": raw(self.period_start),
+                "period_end": raw(self.period_end),
                 "description": (self.description.data or "").strip(),
             }
         )

@@ -126,4 +126,8 @@ def _form_data(sme) -> SimpleNamespace:  # type: ignore[no-untyped-def]
     data = profiles.sme_dict(sme)
     data["capacity"] = str(sme.capacity)
     data["min_topik"] = str(sme.min_topik)
+    data["ksic_section"] = sme.ksic_section or ""
+    data["hours_needed"] = str(sme.hours_needed)
+    data["period_start"] = data["period_start"] or ""
+    data["period_end"] = data["period_end"] or ""
     return SimpleNamespace(**data)

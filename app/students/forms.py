@@ -18,6 +18,7 @@ from app.forms import (
     ConsentFields,
     MultiCheckboxField,
     RawDateField,
+    RawMonthField,
     RawNumberField,
     code_choices,
     fill_language_rows,
@@ -45,6 +46,10 @@ class StudentProfileForm(FlaskForm):
     available_from = RawDateField(_l("Available from"))
     available_until = RawDateField(_l("Available until"))
     visa = SelectField(_l("Visa type"), validate_choice=False)
+    degree_level = SelectField(_l("Programme of study"), validate_choice=False)
+    year_of_study = RawNumberField(_l("Year of study"))
+    expected_graduation = RawMonthField(_l("Expected graduation (month)"))
+    in_korea_since = RawMonthField(_l("In Korea since (month)"))
     bio = TextAreaField(_l("A short introduction"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -54,6 +59,7 @@ class StudentProfileForm(FlaskForm):
         self.industries.choices = code_choices("industries")
         self.regions.choices = code_choices("regions")
         self.visa.choices = code_choices("visa_types", _("— choose —"))
+        self.degree_level.choices = code_choices("degree_levels", _("— choose —"))
         self.topik_level.choices = [("0", _("None (0)"))] + [
             (str(n), _("Level %(n)s", n=n)) for n in range(1, 7)
         ]
@@ -75,6 +81,10 @@ class StudentProfileForm(FlaskForm):
                 "available_from": raw(self.available_from),
                 "available_until": raw(self.available_until),
                 "visa": self.visa.data,
+                "degree_level": self.degree_level.data,
+                "year_of_study": raw(self.year_of_study),
+                "expected_graduation": raw(self.expected_graduation),
+                "in_korea_since": raw(self.in_korea_since),
                 "bio": optional_text(self.bio),
             }
         )

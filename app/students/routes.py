@@ -150,6 +150,10 @@ def _form_data(student):  # type: ignore[no-untyped-def]
     data["hours_per_week"] = str(student.hours_per_week)
     data["available_from"] = data["available_from"] or ""
     data["available_until"] = data["available_until"] or ""
+    data["degree_level"] = data["degree_level"] or ""
+    data["year_of_study"] = str(data["year_of_study"] or "")
+    data["expected_graduation"] = data["expected_graduation"] or ""
+    data["in_korea_since"] = data["in_korea_since"] or ""
     data["languages"] = [SimpleNamespace(**row) for row in student.languages]
     return SimpleNamespace(**data)
 

@@ -2,7 +2,7 @@
 section, weekly hours needed, project period)
 
 Revision ID: 9d0158dfb849
-Revises: afae732c72ec
+Revises: cb9724115cbe
 Create Date: 2026-11-30 10:52:55.437682
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9d0158dfb849'
-down_revision = 'afae732c72ec'
+down_revision = 'cb9724115cbe'
 branch_labels = None
 depends_on = None
 

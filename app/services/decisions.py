@@ -43,6 +43,14 @@ DECLINE_REASONS = {
     "capacity": _l("No time or capacity at the moment"),
     "other": _l("Other"),
 }
+
+
+def decline_reason_labels() -> dict[str, str]:
+    """The decline reasons in the reader's language, translated once per page: a page lists them
+    under every card, and a lazy string is translated again each time it is shown."""
+    return {code: str(label) for code, label in DECLINE_REASONS.items()}
+
+
 OUTCOMES = {
     "market_research": _l("Market research delivered"),
     "translation": _l("Materials translated"),

@@ -38,17 +38,22 @@ class SMEReview:
     places_left: int
 
 
-def _with_people(query):  # type: ignore[no-untyped-def]
-    return query.options(
+def _with_people(query, *, sme: bool = True):  # type: ignore[no-untyped-def]
+    """Load every match's people with the match: a fixed number of queries, whatever the rows.
+    An SME's own page leaves its SME out: it is the one already loaded (`current_user.sme`), so
+    `match.sme` comes from the session's identity map without a query."""
+    options = [
         selectinload(Match.student).selectinload(Student.language_rows),
         selectinload(Match.student).selectinload(Student.code_rows),
-        selectinload(Match.sme).selectinload(SME.code_rows),
-    )
+    ]
+    if sme:
+        options.append(selectinload(Match.sme).selectinload(SME.code_rows))
+    return query.options(*options)
 
 
 def review_for_sme(sme: SME) -> SMEReview:
     matches = db.session.scalars(
-        _with_people(select(Match))
+        _with_people(select(Match), sme=False)
         .where(*sme_can_see(sme.id))
         .order_by(Match.score.desc(), Match.id)
     ).all()

@@ -70,7 +70,7 @@ def candidates() -> str:
         "smes/candidates.html",
         sme=current_user.sme,
         review=review,
-        decline_reasons=decisions.DECLINE_REASONS,
+        decline_reasons=decisions.decline_reason_labels(),
     )
 
 

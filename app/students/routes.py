@@ -79,7 +79,7 @@ def proposals() -> str:
         "students/proposals.html",
         student=student,
         matches=matches,
-        decline_reasons=decisions.DECLINE_REASONS,
+        decline_reasons=decisions.decline_reason_labels(),
     )
 
 

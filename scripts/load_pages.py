@@ -1,0 +1,347 @@
+"""The busiest pages under load: gunicorn with two workers, 20 concurrent clients.
+
+    python scripts/load_pages.py                                  # SQLite file, seeded here
+    DATABASE_URL=postgresql+psycopg://... python scripts/load_pages.py
+    python scripts/load_pages.py --requests 400 --clients 20 --workers 2
+
+Seeds a fresh database with the demo data (`flask seed-demo`'s service: 2,000 students and 600
+SMEs by default), runs one matching cycle, then gives the first demo SME 20 pending candidates
+and the first demo student 8 proposals (paired by hand as a coordinator would, so they carry
+real scores and reasons). Then:
+
+1. **Server time**, in process (Flask's test client, no network): the median time to render
+   each page and the SQL statements it sends, over `--inprocess` renders.
+2. **Under load**: gunicorn with `--workers` sync workers serves the app; `--clients` threads,
+   each logged in as the page's reader, request the page `--requests` times in all, as fast as
+   answers come back. Reported: requests/s, p50 and p95 latency, non-200 answers. A bare Flask
+   route (one `return "ok"`, no database, no session, no template) is served and loaded the
+   same way in the same run: the floor that gunicorn, the workers and the client threads set on
+   this machine.
+
+Pages: the SME's candidates (`/sme/candidates`), the student's proposals (`/student/proposals`),
+the coordinator's matches list (`/coordinator/matches`) and dashboard (`/coordinator/`).
+Traffic goes to 127.0.0.1 only, the number of requests is fixed, and every gunicorn started
+here is stopped at the end. Not a timed test: the figures go in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import http.cookiejar
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PAGES = [
+    ("sme", "/sme/candidates"),
+    ("student", "/student/proposals"),
+    ("coordinator", "/coordinator/matches"),
+    ("coordinator", "/coordinator/"),
+]
+
+
+def bare_app() -> Any:
+    """The floor: Flask answering a constant, nothing else (gunicorn 'load_pages:bare_app()')."""
+    from flask import Flask
+
+    app = Flask("bare")
+
+    @app.route("/")
+    def ok() -> str:
+        return "ok"
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed(students: int, smes: int) -> dict[str, str]:
+    """Demo data, one cycle, 20 candidates for the first SME, 8 proposals for the first student."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import func, select
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import SME, Match, MatchStatus, Role, Student, User
+    from app.services import cycles, decisions, demo
+    from app.services.errors import Conflict
+
+    app = create_app()
+    with app.app_context():
+        result = demo.seed(students=students, smes=smes, seed=1)
+        db.session.commit()
+        cycles.run_cycle(trigger="cli")
+        db.session.commit()
+        logins = {role: (email, password) for role, email, password in result.logins}
+        coordinator = db.session.scalar(select(User).where(User.role == Role.COORDINATOR))
+        sme = db.session.scalar(select(SME).join(User).where(User.email == logins["sme"][0]))
+        student = db.session.scalar(
+            select(Student).join(User).where(User.email == logins["student"][0])
+        )
+        assert coordinator is not None and sme is not None and student is not None
+        sme.capacity = 20
+        pending = db.session.scalar(
+            select(func.count(Match.id)).where(
+                Match.sme_id == sme.id, Match.status == MatchStatus.PROPOSED
+            )
+        )
+        busy = select(Match.student_id).where(Match.sme_id == sme.id)
+        others = db.session.scalars(
+            select(Student.id).where(Student.id.notin_(busy)).order_by(Student.id)
+        ).all()
+        wanted = max(20 - (pending or 0), 0)
+        for sid in others:
+            if wanted == 0:
+                break
+            try:  # students who withheld consent to provision or paused are refused
+                decisions.pair(sid, sme.id, coordinator, reason="load test", override=True)
+                wanted -= 1
+            except Conflict:
+                continue
+        taken = select(Match.sme_id).where(Match.student_id == student.id)
+        for mid in db.session.scalars(
+            select(SME.id).where(SME.id.notin_(taken)).order_by(SME.id).limit(7)
+        ):
+            decisions.pair(student.id, mid, coordinator, reason="load test", override=True)
+        db.session.commit()
+        return {
+            "sme": logins["sme"][0],
+            "student": logins["student"][0],
+            "coordinator": coordinator.email,
+            "password": logins["sme"][1],
+        }
+
+
+def in_process(who: dict[str, str], renders: int) -> dict[str, tuple[float, float, int, int]]:
+    """Median server time and CPU time (ms), SQL statements and rows per page, no network.
+
+    CPU time (this thread's) is what the request costs the machine, and it moves far less than
+    wall time when other processes share the cores; SQLite runs inside this thread, so its work
+    counts."""
+    from sqlalchemy import event
+
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app()
+    out = {}
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append("")
+
+    for role, path in PAGES:
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        client.post(
+            "/login",
+            data={
+                "email": who[role],
+                "password": who["password"],
+                "csrf_token": token.group(1) if token else "",
+            },
+        )
+        times = []
+        with app.app_context():
+            engine = db.engine
+        statements.clear()
+
+        cpu = []
+        for n in range(renders + 3):
+            if n == 3:  # the first renders warm caches (templates, translations)
+                event.listen(engine, "before_cursor_execute", count)
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            response = client.get(path)
+            took, took_cpu = time.perf_counter() - started, time.thread_time() - started_cpu
+            if response.status_code != 200:
+                raise SystemExit(f"{path} answered {response.status_code} in process")
+            if n >= 3:
+                times.append(took)
+                cpu.append(took_cpu)
+        event.remove(engine, "before_cursor_execute", count)
+        html = response.get_data(as_text=True)
+        # cards on the review pages, table rows on the matches list; the dashboard has none
+        rows = html.count('id="match-') + html.count('name="match_ids"')
+        out[path] = (
+            statistics.median(times) * 1000,
+            statistics.median(cpu) * 1000,
+            len(statements) // renders,
+            rows,
+        )
+    return out
+
+
+class Client:
+    """One logged-in browser: a cookie jar, never following redirects."""
+
+    def __init__(self, base: str, email: str, password: str) -> None:
+        self.base = base
+        jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        if email:
+            page = self.opener.open(f"{base}/login", timeout=60).read().decode()
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+            data = urllib.parse.urlencode(
+                {
+                    "email": email,
+                    "password": password,
+                    "csrf_token": token.group(1) if token else "",
+                }
+            ).encode()
+            self.opener.open(urllib.request.Request(f"{base}/login", data=data), timeout=60)
+
+    def get(self, path: str) -> tuple[int, float]:
+        started = time.perf_counter()
+        try:
+            response = self.opener.open(f"{self.base}{path}", timeout=60)
+            response.read()
+            status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        except OSError:
+            status = 0
+        return status, time.perf_counter() - started
+
+
+def load(base: str, path: str, email: str, password: str, clients: int, requests: int) -> str:
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        browsers = list(pool.map(lambda _: Client(base, email, password), range(clients)))
+        per = [requests // clients + (1 if n < requests % clients else 0) for n in range(clients)]
+
+        def run(n: int) -> list[tuple[int, float]]:
+            return [browsers[n].get(path) for _ in range(per[n])]
+
+        started = time.perf_counter()
+        results = [r for part in pool.map(run, range(clients)) for r in part]
+        took = time.perf_counter() - started
+    latencies = sorted(t for _, t in results)
+    odd = collections.Counter(status for status, _ in results if status != 200)
+    bad = ", ".join(f"{n} × {status or 'no answer'}" for status, n in sorted(odd.items())) or "0"
+    p50 = statistics.median(latencies) * 1000
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] * 1000
+    return f"{len(results) / took:.0f} | {p50:.1f} | {p95:.1f} | {bad}"
+
+
+def serve(app_spec: str, workers: int, env: dict[str, str], chdir: Path) -> tuple[Any, str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            BIN / "gunicorn",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "--chdir",
+            str(chdir),
+            app_spec,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"{base}/", timeout=2)
+            break
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, base
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=2000)
+    parser.add_argument("--smes", type=int, default=600)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=400, help="per page")
+    parser.add_argument("--inprocess", type=int, default=50, help="renders per page, in process")
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/pages.sqlite3"
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": "load-test",
+        "DATABASE_URL": url,
+        "SESSION_COOKIE_SECURE": "0",
+        "UPLOAD_DIR": tempfile.mkdtemp(),
+    }
+    if url.startswith("postgresql"):
+        sys.path.insert(0, str(ROOT))
+        import sqlalchemy
+
+        with sqlalchemy.create_engine(url).begin() as conn:
+            conn.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    subprocess.run(
+        [BIN / "flask", "--app", "app", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    os.environ.update(env)
+    started = time.perf_counter()
+    who = seed(args.students, args.smes)
+    print(
+        f"seeded {args.students:,} students, {args.smes:,} SMEs and one cycle "
+        f"in {time.perf_counter() - started:.0f} s ({url.split(':')[0]}); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+
+    print("\nServer time, in process (median of", args.inprocess, "renders):\n")
+    print("| page | rows | ms per request | CPU ms per request | SQL statements |")
+    print("|---|---|---|---|---|")
+    for path, (ms, cpu_ms, queries, rows) in in_process(who, args.inprocess).items():
+        print(f"| `{path}` | {rows} | {ms:.1f} | {cpu_ms:.1f} | {queries} |", flush=True)
+
+    print(
+        f"\nUnder load: gunicorn, {args.workers} sync workers, {args.clients} concurrent "
+        f"clients, {args.requests} requests per page:\n"
+    )
+    print("| page | requests/s | p50 ms | p95 ms | non-200 |")
+    print("|---|---|---|---|---|")
+    server, base = serve("load_pages:bare_app()", args.workers, env, ROOT / "scripts")
+    try:
+        line = load(base, "/", "", "", args.clients, args.requests)
+        print(f"| bare Flask route | {line} |", flush=True)
+    finally:
+        server.terminate()
+        server.wait(30)
+    server, base = serve("app:create_app()", args.workers, env, ROOT)
+    try:
+        for role, path in PAGES:
+            line = load(base, path, who[role], who["password"], args.clients, args.requests)
+            print(f"| `{path}` | {line} |", flush=True)
+    finally:
+        server.terminate()
+        server.wait(30)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()

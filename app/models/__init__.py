@@ -2,6 +2,17 @@
 
 from app.models.api import ApiToken, RateLimitHit
 from app.models.base import utcnow
+from app.models.collaboration import (
+    Activity,
+    CheckIn,
+    CheckInReminder,
+    ContactDetails,
+    ExportStatus,
+    Kickoff,
+    MatchOutcome,
+    Message,
+    ThreadState,
+)
 from app.models.learning import ModelReport, WeightAdoption
 from app.models.matching import (
     CLOSED_STATUSES,
@@ -20,6 +31,15 @@ from app.models.profiles import SME, SMECode, Student, StudentCode, StudentLangu
 from app.models.user import Role, User
 
 __all__ = [
+    "Activity",
+    "CheckIn",
+    "CheckInReminder",
+    "ContactDetails",
+    "ExportStatus",
+    "Kickoff",
+    "MatchOutcome",
+    "Message",
+    "ThreadState",
     "ApiToken",
     "RateLimitHit",
     "CLOSED_STATUSES",

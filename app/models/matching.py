@@ -124,6 +124,10 @@ class Match(db.Model):
     sme_shortlisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     coordinator_note: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(40))
+    # When the work started (kickoff picked, or a coordinator activated) and ended: check-ins
+    # are due for each month in between.
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set once the people concerned have been emailed about the proposal (see notifications).
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -195,6 +199,8 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(40))
+    # [{"filename", "mimetype", "content"}] (text content: an iCalendar invitation).
+    attachments: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(
         String(10), default="pending", index=True
     )  # pending|sent|stored

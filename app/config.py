@@ -73,6 +73,11 @@ class Config:
     API_TOKEN_LIMIT_WINDOW = timedelta(minutes=15)  # ... within this window
     API_SIGNUP_LIMIT_PER_ADDRESS = 20  # sign-ups (students and SMEs together) per address ...
     API_SIGNUP_LIMIT_WINDOW = timedelta(hours=1)  # ... within this window
+    # Messages in a match's thread, per person (pages and API together) within the window.
+    MESSAGE_LIMIT = 30
+    MESSAGE_WINDOW = timedelta(minutes=10)
+    # Share of the legal weekly hours at which both sides of a match are warned.
+    HOURS_WARNING_SHARE = 0.8
 
     @classmethod
     def check(cls, config: dict) -> None:

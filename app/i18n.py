@@ -118,6 +118,31 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
         "no_collection_consent": lambda: _(
             "This company has not consented to the current privacy policy."
         ),
+        "datetime_parsing": lambda: _("Enter a date and time, e.g. 2026-03-02T14:00."),
+        "datetime_from_date_parsing": lambda: _("Enter a date and time, e.g. 2026-03-02T14:00."),
+        "datetime_type": lambda: _("Enter a date and time, e.g. 2026-03-02T14:00."),
+        "float_parsing": lambda: _("Enter a number."),
+        "float_type": lambda: _("Enter a number."),
+        "finite_number": lambda: _("Enter a number."),
+        "greater_than": lambda: _("Enter a number greater than %(n)s.", n=ctx.get("gt")),
+        "phone_format": lambda: _("Write a phone number, e.g. +82 10-1234-5678."),
+        "first_export_date": lambda: _("Give the date of the first export."),
+        "date_in_future": lambda: _("This date is in the future."),
+        "slot_in_past": lambda: _("Choose a time in the future."),
+        "slot_too_far": lambda: _("Choose a time within the next year."),
+        "no_such_slot": lambda: _("Choose one of the offered times."),
+        "not_active": lambda: _("This is possible only while the work is under way."),
+        "not_completed": lambda: _("This is possible once the match is completed."),
+        "kickoff_confirmed": lambda: _("The kickoff meeting is already agreed."),
+        "no_kickoff": lambda: _("The company has not offered meeting times yet."),
+        "already_reviewed": lambda: _("This entry has already been confirmed or disputed."),
+        "already_checked_in": lambda: _("You have already checked in this month."),
+        "weekly_limit": lambda: _(
+            "This would take the week to %(total)s hours, over the legal limit of %(limit)s "
+            "hours a week. Talk to your coordinator.",
+            total=ctx.get("total"),
+            limit=ctx.get("limit"),
+        ),
     }
     make = messages.get(error_type)
     return make() if make else _("This value is not valid.")
@@ -141,6 +166,11 @@ def _as_datetime(value: datetime | date | None, fmt: str = "medium") -> str:
 def _as_month(value: date | None) -> str:
     """A year and month in the reader's locale ("Feb 2027", "2027년 2월")."""
     return format_skeleton("yMMM", value, locale=current_locale()) if value else ""
+
+
+def _iso_datetime(value: str | None, fmt: str = "medium") -> str:
+    """An ISO 8601 string (as kept in JSON columns) formatted like the `datetime` filter."""
+    return _as_datetime(datetime.fromisoformat(value), fmt) if value else ""
 
 
 def status_label(status: str | None) -> str:
@@ -195,6 +225,7 @@ def _reason_sentences(reasons: list[dict[str, Any]], audience: str = "coordinato
 
 def init_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _as_datetime
+    app.jinja_env.filters["isodatetime"] = _iso_datetime
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["month"] = _as_month
     app.jinja_env.globals.update(

@@ -169,6 +169,19 @@ def deliver_mail(app: Flask) -> None:
         notifications.send_pending()
 
 
+def send_reminders(app: Flask) -> None:
+    """Job: kickoff reminders, unread-message emails, missed check-ins; then deliver."""
+    from app.extensions import db
+    from app.services import mail, reminders
+
+    with app.app_context():
+        sent = reminders.run()
+        db.session.commit()
+        mail.deliver_pending()
+        if sent.kickoffs or sent.unread or sent.checkins:
+            log.info("reminders: %s", sent)
+
+
 def purge_expired_data(app: Flask) -> None:
     """Job: delete what is past its retention period, files after the commit."""
     from datetime import timedelta
@@ -231,6 +244,9 @@ def configure_scheduler(scheduler: BaseScheduler, app: Flask) -> None:
     scheduler.add_job(follow_schedule, "interval", seconds=30, id="follow-schedule")
     scheduler.add_job(deliver_mail, "interval", minutes=5, args=[app], id="deliver-mail")
     scheduler.add_job(purge_expired_data, "cron", hour=3, args=[app], id="retention-purge")
+    # Every 10 minutes: an hour's limit on unread-message emails is then kept within 10 minutes,
+    # and a kickoff reminder goes out between 24 h and 23 h 50 before the meeting.
+    scheduler.add_job(send_reminders, "interval", minutes=10, args=[app], id="reminders")
     log.info(
         "scheduler (pid %s): matching cycles on %r (%s)", os.getpid(), state["schedule"], timezone
     )

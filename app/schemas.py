@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any
 
@@ -22,6 +22,7 @@ from pydantic import (
     EmailStr,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -309,3 +310,107 @@ def error_fields(exc: ValidationError) -> dict[str, list[dict[str, Any]]]:
         field = ".".join(loc) or "__root__"
         out.setdefault(field, []).append({"type": error["type"], "ctx": error.get("ctx") or {}})
     return out
+
+
+# --- after the match ------------------------------------------------------------------------------
+
+ACTIVITY_KINDS = (
+    "market_research",
+    "translation",
+    "buyer_contact",
+    "trade_fair",
+    "social_media",
+    "other",
+)
+EXPORT_LADDER = ("none", "first_export", "usd_100k", "usd_1m")
+STUDENT_OUTCOMES = ("job_offer", "e7_visa", "further_study", "other")
+KICKOFF_SLOTS_MAX = 3
+
+
+def _one_of(*codes: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in codes:
+            raise PydanticCustomError("unknown_code", "unknown code {code}", {"code": value[:40]})
+        return value
+
+    return AfterValidator(check)
+
+
+def _phone(value: str) -> str:
+    if value and not re.fullmatch(r"\+?[0-9 ()-]{6,30}", value, flags=re.ASCII):
+        raise PydanticCustomError("phone_format", "write a phone number, e.g. +82 10-1234-5678")
+    return value
+
+
+Code = Annotated[str, Field(max_length=40), BeforeValidator(_lower)]
+
+
+class ContactIn(_Input):
+    """What a person adds to their name and email for the other side of an approved match."""
+
+    phone: Annotated[Text(30, min_length=0), AfterValidator(_phone)] = ""
+    messenger: Text(100, min_length=0) = ""
+    address: Text(200, min_length=0) = ""
+
+
+class KickoffSlotIn(_Input):
+    """A meeting time (a naive time is Korea time) and a place or a video link."""
+
+    starts_at: datetime
+    place: Text(300)
+
+
+class KickoffIn(_Input):
+    slots: Annotated[list[KickoffSlotIn], Field(min_length=1, max_length=KICKOFF_SLOTS_MAX)]
+
+
+class KickoffPick(_Input):
+    slot: Annotated[int, Field(ge=0, le=KICKOFF_SLOTS_MAX - 1)]
+
+
+class MessageIn(_Input):
+    body: Text(5000)
+
+
+class ActivityIn(_Input):
+    kind: Annotated[Code, _one_of(*ACTIVITY_KINDS)]
+    date: date
+    hours: Annotated[float, Field(gt=0, le=24, allow_inf_nan=False)]
+    note: Text(2000, min_length=0) = ""
+
+
+class ActivityReviewIn(_Input):
+    decision: Annotated[Code, _one_of("confirm", "dispute")]
+    comment: Text(1000, min_length=0) = ""
+
+
+class CheckInIn(_Input):
+    satisfaction: Annotated[int, Field(ge=1, le=5)]
+    hours: Annotated[float, Field(ge=0, le=400, allow_inf_nan=False)]
+    blockers: Text(2000, min_length=0) = ""
+
+
+class ExportStatusIn(_Input):
+    status: Annotated[Code, _one_of(*EXPORT_LADDER)]
+    # Checked even when left out: every rung above "none" starts with a dated first export.
+    first_export_on: Annotated[date | None, Field(validate_default=True)] = None
+    markets: CodeList(Country, 0, 20) = []
+
+    @field_validator("first_export_on")
+    @classmethod
+    def _first_export_dated(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if info.data.get("status", "none") != "none" and value is None:
+            raise PydanticCustomError("first_export_date", "give the date of the first export")
+        return value
+
+
+class CompletionIn(ExportStatusIn):
+    """An SME completes a match: its export status, plus what this match brought."""
+
+    contracts: Annotated[int, Field(ge=0, le=10_000)] = 0
+    note: Text(2000, min_length=0) = ""
+
+
+class StudentOutcomeIn(_Input):
+    outcome: Annotated[Code, _one_of(*STUDENT_OUTCOMES)]
+    note: Text(2000, min_length=0) = ""

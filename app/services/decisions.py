@@ -192,7 +192,9 @@ def reject(match_id: int, coordinator: User, *, reason: str = "") -> Match:
 def activate(match_id: int, coordinator: User) -> Match:
     _coordinator(coordinator)
     _match(match_id)
-    _compare_and_set(match_id, MatchStatus.APPROVED, status=MatchStatus.ACTIVE)
+    _compare_and_set(
+        match_id, MatchStatus.APPROVED, status=MatchStatus.ACTIVE, activated_at=utcnow()
+    )
     match = _match(match_id)
     audit.record("match_activated", actor=coordinator, target=match)
     _notify(match, "active")
@@ -204,7 +206,13 @@ def complete(match_id: int, coordinator: User, *, outcome: str = "none") -> Matc
     if outcome not in OUTCOMES:
         raise InvalidInput.single("outcome", "unknown_code", code=str(outcome)[:40])
     _match(match_id)
-    _compare_and_set(match_id, MatchStatus.ACTIVE, status=MatchStatus.COMPLETED, outcome=outcome)
+    _compare_and_set(
+        match_id,
+        MatchStatus.ACTIVE,
+        status=MatchStatus.COMPLETED,
+        outcome=outcome,
+        completed_at=utcnow(),
+    )
     match = _match(match_id)
     audit.record("match_completed", actor=coordinator, target=match, detail={"outcome": outcome})
     _notify(match, "completed")

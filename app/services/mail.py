@@ -37,7 +37,10 @@ def queue_many(messages: list[dict[str, Any]]) -> int:
         return 0
     status = "pending" if current_app.config.get("MAIL_SERVER") else "stored"
     now = utcnow()
-    rows = [{"status": status, "attempts": 0, "created_at": now, **m} for m in messages]
+    rows = [
+        {"status": status, "attempts": 0, "created_at": now, "attachments": None, **m}
+        for m in messages
+    ]
     db.session.execute(insert(OutboxMessage), rows)
     return len(rows)
 
@@ -108,4 +111,12 @@ def _as_email(message: OutboxMessage) -> EmailMessage:
     email["Subject"] = message.subject
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
+    for attachment in message.attachments or []:
+        maintype, subtype = attachment["mimetype"].split("/", 1)
+        email.add_attachment(
+            attachment["content"].encode("utf-8"),
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment["filename"],
+        )
     return email

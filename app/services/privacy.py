@@ -23,7 +23,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit, profiles
+from app.services import audit, profiles, workspace
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -84,6 +84,7 @@ def export_user_data(user: User) -> dict[str, Any]:
         )
     ]
     data["audit_events"] = _audit_about(user)
+    data["after_the_match"] = workspace.export_for(user)
     audit.record("data_exported", actor=user, target=user)
     return data
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import Integer, case, distinct, func, select
 
 from app.extensions import db
 from app.i18n import code_name
@@ -281,3 +281,115 @@ def programme() -> Programme:
         regions=_breakdown("region", "regions"),
         nationalities=_nationalities(),
     )
+
+
+# --- the programme's targets ---------------------------------------------------------------------
+
+# The ministry's plan (students: the K-Export Warrior project over three years; SMEs: by 2027).
+# It sets no number for E-7 conversions: they are counted and shown without a target.
+TARGETS: dict[str, int | None] = {
+    "students_placed": TARGET_PLACED,
+    "smes_first_export": 1000,
+    "smes_usd_1m": 3000,
+    "e7_conversions": None,
+}
+EXPORTING = ("first_export", "usd_100k", "usd_1m")
+FUNNEL_STAGES = ("proposed", "approved", "active", "completed", "first_export")
+
+
+def kpis() -> dict[str, Any]:
+    """The four figures the programme is judged on, and their targets."""
+    from app.models import ExportStatus, MatchOutcome
+
+    return {
+        "students_placed": placed_students(),
+        "smes_first_export": _count(
+            select(func.count(ExportStatus.sme_id)).where(ExportStatus.status.in_(EXPORTING))
+        ),
+        "smes_usd_1m": _count(
+            select(func.count(ExportStatus.sme_id)).where(ExportStatus.status == "usd_1m")
+        ),
+        "e7_conversions": _count(
+            select(func.count(distinct(Match.student_id)))
+            .join(MatchOutcome, MatchOutcome.match_id == Match.id)
+            .where(MatchOutcome.student_outcome == "e7_visa")
+        ),
+        "targets": dict(TARGETS),
+    }
+
+
+@dataclass
+class FunnelRow:
+    key: str  # a cycle's id ("#3"), "by hand", or a cohort ("2026-Q1")
+    proposed: int
+    approved: int
+    active: int
+    completed: int
+    first_export: int
+
+
+def _funnel(group: Any) -> list[FunnelRow]:
+    from app.models import ExportStatus
+
+    def reached(statuses: tuple[MatchStatus, ...]) -> Any:
+        return func.coalesce(func.sum(case((Match.status.in_(statuses), 1), else_=0)), 0)
+
+    exported = case(
+        (
+            (Match.status == MatchStatus.COMPLETED) & ExportStatus.status.in_(EXPORTING),
+            1,
+        ),
+        else_=0,
+    )
+    rows = db.session.execute(
+        select(
+            group.label("key"),
+            func.count(Match.id),
+            reached(PLACED_STATUSES),
+            reached((MatchStatus.ACTIVE, MatchStatus.COMPLETED)),
+            reached((MatchStatus.COMPLETED,)),
+            func.coalesce(func.sum(exported), 0),
+        )
+        .outerjoin(ExportStatus, ExportStatus.sme_id == Match.sme_id)
+        .join(Student, Student.id == Match.student_id)
+        .group_by(group)
+        .order_by(group)
+    ).all()
+    return [FunnelRow(str(key), *(int(v) for v in values)) for key, *values in rows]
+
+
+def funnel_by_cycle() -> list[FunnelRow]:
+    """Proposed → approved → active → completed → first export, per cycle (0: paired by hand)."""
+    return _funnel(func.coalesce(Match.cycle_id, 0))
+
+
+def funnel_by_cohort() -> list[FunnelRow]:
+    """The same funnel per cohort: the year the student signed up."""
+    return _funnel(func.extract("year", Student.created_at).cast(Integer))
+
+
+def targets_json() -> dict[str, Any]:
+    return {
+        "kpis": kpis(),
+        "funnel_by_cycle": [asdict(r) for r in funnel_by_cycle()],
+        "funnel_by_cohort": [asdict(r) for r in funnel_by_cohort()],
+    }
+
+
+def targets_csv() -> bytes:
+    """The targets and both funnels as one CSV (UTF-8 with a BOM, so Excel reads it)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    figures = kpis()
+    writer.writerow(["kpi", "value", "target"])
+    for name, target in TARGETS.items():
+        writer.writerow([name, figures[name], "" if target is None else target])
+    writer.writerow([])
+    writer.writerow(["group", "key", *FUNNEL_STAGES])
+    for group, rows in (("cycle", funnel_by_cycle()), ("cohort", funnel_by_cohort())):
+        for row in rows:
+            writer.writerow([group, row.key, *(getattr(row, s) for s in FUNNEL_STAGES)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

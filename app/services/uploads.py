@@ -26,7 +26,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Student, User, utcnow
+from app.models import Activity, Match, Message, Student, User, utcnow
 from app.services import audit
 from app.services.errors import StorageFull, StorageUnavailable, UploadRejected
 
@@ -124,6 +124,21 @@ def save_cv(student: Student, stream: IO[bytes]) -> FileChange:
     return change
 
 
+def store_pdf(stream: IO[bytes], field: str) -> tuple[FileChange, int]:
+    """Check and write an attachment (a message's or a work-log entry's PDF) by the CV's rules,
+    under a random name, as a part file; the caller commits inside `after_commit(change)`.
+    Returns the change and the file's size."""
+    limit = current_app.config["CV_MAX_BYTES"]
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise UploadRejected.single(field, "file_too_large", limit_mb=limit // (1024 * 1024))
+    if not data.startswith(PDF_MAGIC):
+        raise UploadRejected.single(field, "not_pdf")
+    stored_name = secrets.token_hex(16)
+    write_part(stored_name, data)
+    return FileChange(new=stored_name), len(data)
+
+
 def write_part(stored_name: str, data: bytes) -> None:
     """All the bytes on disk under the part name, or nothing at all."""
     path = part_of(stored_name)
@@ -169,9 +184,26 @@ def remove_cv(student: Student) -> FileChange:
 
 
 def files_of(user: User) -> list[str]:
+    """Every file that goes when this account goes: the CV, and the PDFs attached to messages
+    and work-log entries of the person's matches (deleting the account deletes the matches)."""
+    files = []
     if user.student and user.student.cv_stored_name:
-        return [user.student.cv_stored_name]
-    return []
+        files.append(user.student.cv_stored_name)
+    if user.student:
+        of_person = Match.student_id == user.student.id
+    elif user.sme:
+        of_person = Match.sme_id == user.sme.id
+    else:
+        return files
+    matches = select(Match.id).where(of_person)
+    for column, match_id in (
+        (Message.attachment, Message.match_id),
+        (Activity.attachment, Activity.match_id),
+    ):
+        files += db.session.scalars(
+            select(column).where(match_id.in_(matches), column.is_not(None))
+        ).all()
+    return files
 
 
 def delete_files(stored_names: list[str | None]) -> None:
@@ -198,6 +230,9 @@ def sweep(grace: timedelta = timedelta(hours=1)) -> dict[str, int]:
             select(Student.cv_stored_name).where(Student.cv_stored_name.is_not(None))
         )
     )
+    # Attachments of messages and work-log entries are files of the same folder.
+    for column in (Message.attachment, Activity.attachment):
+        referenced.update(db.session.scalars(select(column).where(column.is_not(None))))
     cutoff = (utcnow() - grace).timestamp()
     report = {"published": 0, "deleted": 0}
     for path in folder.iterdir():

@@ -102,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.routes import bp as auth_bp
     from app.coordinators.routes import bp as coordinators_bp
     from app.main.routes import bp as main_bp
+    from app.matches.routes import bp as matches_bp
     from app.smes.routes import bp as smes_bp
     from app.students.routes import bp as students_bp
 
@@ -110,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(students_bp, url_prefix="/student")
     app.register_blueprint(smes_bp, url_prefix="/sme")
     app.register_blueprint(coordinators_bp, url_prefix="/coordinator")
+    app.register_blueprint(matches_bp, url_prefix="/matches")
 
     from app.api import register_api
 

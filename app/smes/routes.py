@@ -11,10 +11,10 @@ from werkzeug.wrappers import Response
 
 from app.auth.sessions import start_session
 from app.extensions import db
-from app.i18n import current_locale
+from app.i18n import current_locale, translate_errors
 from app.models import Role
 from app.security import check_role
-from app.services import accounts, audit, decisions, profiles, reviews
+from app.services import accounts, audit, decisions, outcomes, profiles, reviews, threads
 from app.services.errors import InvalidInput
 from app.smes.forms import SMEProfileForm, SMESignupForm
 from app.students.routes import send_cv
@@ -59,7 +59,16 @@ def signup() -> Response | str | tuple[str, int]:
 def dashboard() -> str:
     """What happens next, for this SME."""
     review = reviews.review_for_sme(current_user.sme)
-    return render_template("smes/dashboard.html", sme=current_user.sme, review=review)
+    working = review.current + [m for m in review.history if m.status == "completed"]
+    return render_template(
+        "smes/dashboard.html",
+        sme=current_user.sme,
+        review=review,
+        working=working,
+        unread=threads.unread_counts(current_user, [m.id for m in working]),
+        export_status=outcomes.export_status(current_user.sme.id),
+        ladder=outcomes.LADDER,
+    )
 
 
 @bp.route("/candidates")
@@ -98,6 +107,38 @@ def candidate_cv(match_id: int) -> Response:
     audit.record("cv_downloaded", target=match.student, detail={"match_id": match.id})
     db.session.commit()
     return send_cv(match.student)
+
+
+@bp.route("/export-status", methods=["GET", "POST"])
+def export_status() -> Response | str | tuple[str, int]:
+    """The company's export status: the programme's real result, kept up to date."""
+    status = outcomes.export_status(current_user.sme.id)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        data = {
+            "status": request.form.get("status", ""),
+            "markets": request.form.getlist("markets"),
+        }
+        if request.form.get("first_export_on"):
+            data["first_export_on"] = request.form["first_export_on"]
+        try:
+            outcomes.set_export_status(current_user, data)
+        except InvalidInput as error:
+            db.session.rollback()
+            errors = translate_errors(error.fields)
+            return render_template(
+                "smes/export_status.html",
+                status=status,
+                errors=errors,
+                values=request.form,
+                ladder=outcomes.LADDER,
+            ), error.status
+        db.session.commit()
+        flash(_("Your export status is saved."), "success")
+        return redirect(url_for(".export_status"))
+    return render_template(
+        "smes/export_status.html", status=status, errors=errors, values={}, ladder=outcomes.LADDER
+    )
 
 
 @bp.route("/profile")

@@ -14,7 +14,7 @@ from app.forms import CsrfOnlyForm
 from app.i18n import current_locale
 from app.models import Role
 from app.security import check_role
-from app.services import accounts, decisions, profiles, reviews, uploads
+from app.services import accounts, decisions, profiles, reviews, threads, uploads
 from app.services.errors import InvalidInput
 from app.students.forms import CVForm, StudentProfileForm, StudentSignupForm
 from app.web import answer_proposal, flash_errors, rerender
@@ -66,6 +66,7 @@ def dashboard() -> str:
         consent=consent,
         matches=matches,
         steps=reviews.timeline(student, matches),
+        unread=threads.unread_counts(current_user, [m.id for m in matches]),
         button=CsrfOnlyForm(),
     )
 

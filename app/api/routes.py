@@ -20,19 +20,28 @@ from app.api import auth
 from app.api.auth import api_user
 from app.api.schemas import (
     ID_MAX,
+    ActivityOut,
     AdoptIn,
     AdoptionOut,
     ApproveIn,
+    CheckInOut,
     ConsentOut,
+    ContactOut,
     CycleList,
     CycleOut,
     DecisionIn,
     ErrorDetail,
     ErrorOut,
+    ExportStatusOut,
+    KickoffOut,
+    KpisOut,
+    MatchDetailOut,
     MatchList,
     MatchOut,
     MatchQuery,
     MeOut,
+    MessageList,
+    MessageOut,
     ModelOut,
     ModelReportOut,
     PageQuery,
@@ -56,15 +65,22 @@ from app.models import Match, MatchCycle, Role, User
 from app.services import (
     accounts,
     audit,
+    checkins,
     cycles,
     decisions,
+    kickoff,
     learned_weights,
     notifications,
+    outcomes,
     profiles,
     ratelimit,
     reviews,
+    stats,
+    threads,
     tokens,
     uploads,
+    worklog,
+    workspace,
 )
 from app.services.audit import client_ip
 from app.services.errors import (
@@ -514,3 +530,139 @@ def adopt_model() -> Response:
             weights=SideWeights.model_validate(adoption.weights),
         )
     )
+
+
+# --- after the match ------------------------------------------------------------------------------
+
+
+@bp.get("/matches/<int:match_id>")
+def get_match(match_id: int) -> Response:
+    """One match, with both parties' contact details once approved (every view audited)."""
+    user = api_user()
+    access = workspace.visible(user, _check_id(match_id))
+    contact = workspace.contact_for(access, user)
+    db.session.commit()
+    out = match_out(access.match).model_dump()
+    out["contact"] = ContactOut.model_validate(contact) if contact else None
+    return _json(MatchDetailOut.model_validate(out))
+
+
+def message_out(message: Any, user: User, read_by_other: int) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        author_role=message.author_role,
+        mine=message.author_id == user.id,
+        body=message.body,
+        has_attachment=message.attachment is not None,
+        read_by_other=message.author_id == user.id and message.id <= read_by_other,
+        created_at=message.created_at,
+    )
+
+
+@bp.get("/matches/<int:match_id>/messages")
+def list_messages(match_id: int) -> Response:
+    """The thread, oldest first, a page at a time; reading it moves my read mark."""
+    user = api_user()
+    q = _query(PageQuery)
+    thread = threads.read(_check_id(match_id), user)
+    db.session.commit()
+    start = (q.page - 1) * q.per_page
+    items = [
+        message_out(m, user, thread.read_by_other)
+        for m in thread.messages[start : start + q.per_page]
+    ]
+    return _json(
+        MessageList(
+            items=items,
+            total=len(thread.messages),
+            page=q.page,
+            per_page=q.per_page,
+            unread=thread.unread,
+        )
+    )
+
+
+@bp.post("/matches/<int:match_id>/messages")
+def post_message(match_id: int) -> Response:
+    """Send a plain-text message to the match's thread."""
+    user = api_user()
+    message, _change = threads.post(_check_id(match_id), user, _body())  # no file over JSON
+    db.session.commit()
+    return _json(message_out(message, user, 0), 201)
+
+
+@bp.post("/matches/<int:match_id>/activities")
+def log_activity(match_id: int) -> Response:
+    """The student adds a work-log entry."""
+    user = api_user()
+    activity, _change = worklog.log(_check_id(match_id), user, _body())
+    db.session.commit()
+    match = db.session.get(Match, match_id)
+    assert match is not None
+    out = ActivityOut(
+        id=activity.id,
+        kind=activity.kind,
+        date=activity.worked_on,
+        hours=activity.hours,
+        note=activity.note,
+        status=activity.status,  # type: ignore[arg-type]
+        week_hours=worklog.week_hours(match_id, activity.worked_on),
+        weekly_limit=worklog.weekly_limit(match.student),
+    )
+    return _json(out, 201)
+
+
+@bp.post("/matches/<int:match_id>/checkins")
+def check_in(match_id: int) -> Response:
+    """This month's check-in."""
+    user = api_user()
+    checkin = checkins.submit(_check_id(match_id), user, _body())
+    db.session.commit()
+    return _json(CheckInOut.model_validate(checkin), 201)
+
+
+def kickoff_out(match_id: int) -> KickoffOut:
+    meeting = kickoff.get(match_id)
+    match = db.session.get(Match, match_id)
+    assert meeting is not None and match is not None
+    return KickoffOut(
+        slots=meeting.slots,  # type: ignore[arg-type]
+        chosen=meeting.chosen,
+        starts_at=meeting.starts_at,
+        place=meeting.place,
+        match_status=match.status,
+    )
+
+
+@bp.post("/matches/<int:match_id>/kickoff")
+def offer_kickoff(match_id: int) -> Response:
+    """The SME offers up to three meeting times."""
+    user = api_user()
+    kickoff.offer(_check_id(match_id), user, _body())
+    db.session.commit()
+    return _json(kickoff_out(match_id), 201)
+
+
+@bp.post("/matches/<int:match_id>/kickoff/confirm")
+def confirm_kickoff(match_id: int) -> Response:
+    """The student picks a time; the match becomes active."""
+    user = api_user()
+    kickoff.confirm(_check_id(match_id), user, _body())
+    db.session.commit()
+    return _json(kickoff_out(match_id))
+
+
+@bp.put("/smes/me/export-status")
+def set_export_status() -> Response:
+    """My company's export status."""
+    user = api_user(Role.SME)
+    status = outcomes.set_export_status(user, _body())
+    db.session.commit()
+    return _json(ExportStatusOut.model_validate(status))
+
+
+@bp.get("/stats/kpis")
+def get_kpis() -> Response:
+    """The programme's targets and where it stands."""
+    api_user(Role.COORDINATOR)
+    return _json(KpisOut.model_validate(stats.kpis()))

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from app.models import MatchStatus
+from app.schemas import ActivityIn, CheckInIn, ExportStatusIn, KickoffIn, KickoffPick, MessageIn
 from app.services.decisions import DECLINE_REASONS, REASON_MAX
 
 ID_MAX = 2**31 - 1  # the largest id a 32-bit INTEGER column holds
@@ -327,6 +328,105 @@ class TokenList(_Page):
     items: list[TokenInfoOut]
 
 
+# --- after the match ------------------------------------------------------------------------------
+
+
+class StudentContactOut(_Out):
+    name: str
+    email: str
+    phone: str | None
+    messenger: str | None
+
+
+class SMEContactOut(_Out):
+    contact_name: str
+    company_name: str
+    email: str
+    phone: str | None
+    address: str | None
+
+
+class ContactOut(_Out):
+    student: StudentContactOut
+    sme: SMEContactOut
+
+
+class MatchDetailOut(MatchOut):
+    contact: ContactOut | None = Field(
+        description="Both parties' contact details once the match is approved (and while the "
+        "student consents to provision); null before."
+    )
+
+
+class MessageOut(_Out):
+    id: int
+    author_role: Literal["student", "sme", "coordinator"]
+    mine: bool
+    body: str
+    has_attachment: bool
+    read_by_other: bool = Field(description="The other party has read it (my messages).")
+    created_at: datetime
+
+
+class MessageList(_Page):
+    items: list[MessageOut]
+    unread: Annotated[int, Field(ge=0)] = Field(description="Unread before this call.")
+
+
+class ActivityOut(_Out):
+    id: int
+    kind: str
+    date: date
+    hours: float
+    note: str
+    status: Literal["logged", "confirmed", "disputed"]
+    week_hours: float = Field(description="Hours logged in the entry's week, this one included.")
+    weekly_limit: int = Field(description="The most hours a week the student may work.")
+
+
+class CheckInOut(_Out):
+    id: int
+    side: Literal["student", "sme"]
+    period: str = Field(description="The month, YYYY-MM (Korea time).")
+    satisfaction: Annotated[int, Field(ge=1, le=5)]
+    hours: float
+    blockers: str
+
+
+class SlotOut(_Out):
+    starts_at: datetime
+    place: str
+
+
+class KickoffOut(_Out):
+    slots: list[SlotOut]
+    chosen: int | None
+    starts_at: datetime | None
+    place: str | None
+    match_status: MatchStatus
+
+
+class ExportStatusOut(_Out):
+    status: Literal["none", "first_export", "usd_100k", "usd_1m"]
+    first_export_on: date | None
+    markets: list[str]
+
+
+class KpiTargetsOut(_Out):
+    students_placed: int | None
+    smes_first_export: int | None
+    smes_usd_1m: int | None
+    e7_conversions: int | None = Field(description="The plan sets no number: null.")
+
+
+class KpisOut(_Out):
+    students_placed: int
+    smes_first_export: int
+    smes_usd_1m: int
+    e7_conversions: int
+    targets: KpiTargetsOut
+
+
 # --- the OpenAPI document -------------------------------------------------------------------------
 
 REF = "#/components/schemas/{model}"
@@ -453,6 +553,15 @@ OPERATION_IDS = {
     ("get", "/api/v1/model"): "getModel",
     ("post", "/api/v1/model/train"): "trainModel",
     ("post", "/api/v1/model/adopt"): "adoptModel",
+    ("get", "/api/v1/matches/{match_id}"): "getMatch",
+    ("get", "/api/v1/matches/{match_id}/messages"): "listMessages",
+    ("post", "/api/v1/matches/{match_id}/messages"): "postMessage",
+    ("post", "/api/v1/matches/{match_id}/activities"): "logActivity",
+    ("post", "/api/v1/matches/{match_id}/checkins"): "checkIn",
+    ("post", "/api/v1/matches/{match_id}/kickoff"): "offerKickoff",
+    ("post", "/api/v1/matches/{match_id}/kickoff/confirm"): "confirmKickoff",
+    ("put", "/api/v1/smes/me/export-status"): "setExportStatus",
+    ("get", "/api/v1/stats/kpis"): "getKpis",
 }
 
 
@@ -469,6 +578,101 @@ def _link(
     paths[path][method]["responses"][status]["links"] = {
         name: {"operationId": target, "parameters": {param: "$response.body#/id"}}
         for name, (target, param) in links.items()
+    }
+
+
+def _after_the_match_paths() -> dict[str, Any]:
+    """Contact, kickoff, messages, work log, check-ins, export status and the targets."""
+    party = (400, 401, 404, 409, 422)
+    return {
+        "/api/v1/matches/{match_id}": {
+            "get": _op(
+                "One match, with both parties' contact details once approved (its student, "
+                "its SME, coordinators).",
+                (200, MatchDetailOut),
+                (401, 404),
+                path_id="match_id",
+                tag="matches",
+            )
+        },
+        "/api/v1/matches/{match_id}/messages": {
+            "get": _op(
+                "The match's messages, oldest first; reading moves my read mark (its parties "
+                "and coordinators, after approval).",
+                (200, MessageList),
+                (401, 404, 409, 422),
+                query=PageQuery,
+                path_id="match_id",
+                tag="after the match",
+            ),
+            "post": _op(
+                "Send a plain-text message (rate-limited; a PDF can be attached on the page).",
+                (201, MessageOut),
+                (*party, 429),
+                body=MessageIn,
+                path_id="match_id",
+                tag="after the match",
+            ),
+        },
+        "/api/v1/matches/{match_id}/activities": {
+            "post": _op(
+                "Add a work-log entry (the student, while the match is active); refused past "
+                "the weekly legal limit.",
+                (201, ActivityOut),
+                party,
+                body=ActivityIn,
+                path_id="match_id",
+                tag="after the match",
+            )
+        },
+        "/api/v1/matches/{match_id}/checkins": {
+            "post": _op(
+                "This month's check-in (each party, once a month, while active).",
+                (201, CheckInOut),
+                party,
+                body=CheckInIn,
+                path_id="match_id",
+                tag="after the match",
+            )
+        },
+        "/api/v1/matches/{match_id}/kickoff": {
+            "post": _op(
+                "Offer up to three meeting times (the SME, once approved; a time without an "
+                "offset is Korea time).",
+                (201, KickoffOut),
+                party,
+                body=KickoffIn,
+                path_id="match_id",
+                tag="after the match",
+            )
+        },
+        "/api/v1/matches/{match_id}/kickoff/confirm": {
+            "post": _op(
+                "Pick one of the offered times (the student): the match becomes active.",
+                (200, KickoffOut),
+                party,
+                body=KickoffPick,
+                path_id="match_id",
+                tag="after the match",
+            )
+        },
+        "/api/v1/smes/me/export-status": {
+            "put": _op(
+                "My company's export status (SMEs).",
+                (200, ExportStatusOut),
+                (400, 401, 403, 422),
+                body=ExportStatusIn,
+                tag="after the match",
+            )
+        },
+        "/api/v1/stats/kpis": {
+            "get": _op(
+                "The programme's targets and where it stands (coordinators).",
+                (200, KpisOut),
+                (401, 403),
+                tag="stats",
+            )
+        },
     }
 
 
@@ -654,6 +858,7 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             )
         },
     }
+    paths.update(_after_the_match_paths())
     _name_operations(paths)
     _link(paths, "/api/v1/tokens", "post", "201", {"RevokeToken": ("revokeToken", "token_id")})
     _link(
@@ -690,6 +895,20 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
         ModelOut,
         ModelReportOut,
         AdoptionOut,
+        KickoffIn,
+        KickoffPick,
+        MessageIn,
+        ActivityIn,
+        CheckInIn,
+        ExportStatusIn,
+        MatchDetailOut,
+        MessageOut,
+        MessageList,
+        ActivityOut,
+        CheckInOut,
+        KickoffOut,
+        ExportStatusOut,
+        KpisOut,
     ]
     return {
         "openapi": "3.1.0",

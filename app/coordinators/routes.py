@@ -44,6 +44,7 @@ from app.security import check_role
 from app.services import (
     accounts,
     audit,
+    checkins,
     cycles,
     decisions,
     directory,
@@ -96,14 +97,33 @@ def _refusal(code: str) -> str:
 def dashboard() -> str:
     """The programme at a glance: charts, with the same numbers as tables."""
     return render_template(
-        "coordinators/dashboard.html", counts=directory.counts(), stats=stats.programme()
+        "coordinators/dashboard.html",
+        counts=directory.counts(),
+        stats=stats.programme(),
+        targets=stats.targets_json(),
+        attention=checkins.needs_attention(),
     )
 
 
 @bp.route("/stats.json")
 def stats_json() -> Response:
     """The dashboard's numbers, for the charts (and for anyone who wants them as JSON)."""
-    return jsonify(stats.programme().as_json())
+    return jsonify({**stats.programme().as_json(), **stats.targets_json()})
+
+
+@bp.route("/targets.csv")
+def targets_csv() -> Response:
+    """The programme's targets and the funnel per cycle and per cohort, as CSV."""
+    audit.record("csv_exported", detail={"kind": "targets"})
+    db.session.commit()
+    return Response(
+        stats.targets_csv(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": "attachment; filename=kexport-targets.csv",
+            "Content-Type": "text/csv; charset=utf-8",
+        },
+    )
 
 
 # --- matches ----------------------------------------------------------------------------------

@@ -90,6 +90,29 @@
       }
     });
   }
+  // The funnel from proposal to first export, per cycle and per cohort (grouped bars).
+  var targets = data.targets || {};
+  function funnel(name, rows, keyLabel) {
+    rows = rows || [];
+    var stages = [["proposed", colours.grey], ["approved", colours.sky], ["active", colours.blue],
+                  ["completed", colours.brand], ["first_export", colours.green]];
+    draw(name, {
+      type: "bar",
+      data: {
+        labels: rows.map(keyLabel),
+        datasets: stages.map(function (s) {
+          return { label: labels[s[0]], data: rows.map(function (r) { return r[s[0]]; }), backgroundColor: s[1], maxBarThickness: 28 };
+        })
+      },
+      options: {
+        scales: { y: { beginAtZero: true, ticks: { precision: 0, callback: function (v) { return number(v); } } } },
+        plugins: { legend: legendBottom() }
+      }
+    });
+  }
+  funnel("funnel_by_cycle", targets.funnel_by_cycle, function (r) { return r.key === "0" ? labels.by_hand : "#" + r.key; });
+  funnel("funnel_by_cohort", targets.funnel_by_cohort, function (r) { return r.key; });
+
   breakdown("markets", stats.markets, true);
   breakdown("industries", stats.industries, true);
   breakdown("regions", stats.regions, true);

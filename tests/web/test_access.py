@@ -37,6 +37,14 @@ ID_ROUTES: dict[str, set[str]] = {
     "coordinators.match": {"coordinator"},
     "smes.candidate_cv": {"sme_s"},
     "api.get_cycle": {"coordinator"},
+    # After the match: the match below is only proposed, so nothing of its second half exists
+    # yet (tests/collaboration/test_access_after_match.py checks an approved one, with files).
+    "matches.workspace": {"coordinator"},
+    "matches.message_file": set(),
+    "matches.activity_file": set(),
+    "matches.kickoff_ics": set(),
+    "api.get_match": {"student_a", "sme_s", "coordinator"},
+    "api.list_messages": set(),
 }
 
 # State-changing routes with an id in them, and the roles that may use them at all. Everyone
@@ -51,6 +59,19 @@ ID_CHANGES: dict[str, set[str]] = {
     "api.reject": {"coordinator"},
     "api.revoke_token": {"student_a", "coordinator"},  # the token is A's
     "auth.revoke_token": {"student_a", "coordinator"},
+    "matches.post_message": {"student_a", "sme_s", "coordinator"},
+    "matches.offer_kickoff": {"sme_s"},
+    "matches.confirm_kickoff": {"student_a"},
+    "matches.log_activity": {"student_a"},
+    "matches.review_activity": {"sme_s"},
+    "matches.check_in": {"student_a", "sme_s"},
+    "matches.complete": {"sme_s", "coordinator"},
+    "matches.student_outcome": {"student_a"},
+    "api.post_message": {"student_a", "sme_s", "coordinator"},
+    "api.log_activity": {"student_a"},
+    "api.check_in": {"student_a", "sme_s"},
+    "api.offer_kickoff": {"sme_s"},
+    "api.confirm_kickoff": {"student_a"},
 }
 
 # What anyone may do without logging in (the JSON API's public calls from CONTRACT.md too).
@@ -200,6 +221,8 @@ class People:
             "user_id": self.student_a.id,
             "match_id": self.match.id,
             "cycle_id": self.cycle.id,
+            "message_id": 1,  # none exists: no thread before approval
+            "activity_id": 1,
             **OTHER_VALUES,
         }
         if self.api:

@@ -90,13 +90,10 @@ def _file(field: str) -> Any:
     return file.stream if file is not None and file.filename else None
 
 
-def _commit_or_remove(stored: str | None) -> None:
-    """Commit; a file written for this request is removed if the commit fails."""
-    try:
+def _commit(change: uploads.FileChange) -> None:
+    """Commit; the file written for this request is published after it, or removed if it fails."""
+    with uploads.after_commit(change):
         db.session.commit()
-    except Exception:
-        uploads.delete_files([stored])
-        raise
 
 
 def _send_pdf(stored: str, name: str) -> Response:
@@ -121,12 +118,12 @@ def workspace_page(match_id: int) -> str:
 def post_message(match_id: int) -> Response | tuple[str, int]:
     """Send a message (and optionally a PDF) in the match's thread."""
     try:
-        _message, stored = threads.post(
+        _message, change = threads.post(
             match_id, current_user, {"body": request.form.get("body", "")}, _file("attachment")
         )
     except InvalidInput as error:
         return _refused(match_id, error, "messages")
-    _commit_or_remove(stored)
+    _commit(change)
     return _back(match_id, "messages")
 
 
@@ -188,10 +185,10 @@ def log_activity(match_id: int) -> Response | tuple[str, int]:
     """The student adds a work-log entry."""
     data = {k: request.form.get(k, "") for k in ("kind", "date", "hours", "note")}
     try:
-        _activity, stored = worklog.log(match_id, current_user, data, _file("attachment"))
+        _activity, change = worklog.log(match_id, current_user, data, _file("attachment"))
     except InvalidInput as error:
         return _refused(match_id, error, "worklog")
-    _commit_or_remove(stored)
+    _commit(change)
     flash(_("The entry is saved; the company is asked to confirm it."), "success")
     return _back(match_id, "worklog")
 

@@ -1,7 +1,7 @@
 """after the match collaboration and outcomes
 
 Revision ID: b7c1a2d3e4f5
-Revises: 7a13f53fee16
+Revises: afae732c72ec
 Create Date: 2026-11-30 10:29:48.881580
 
 Contact details, kickoff meetings, message threads with read marks, the work log, monthly
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c1a2d3e4f5'
-down_revision = '7a13f53fee16'
+down_revision = 'afae732c72ec'
 branch_labels = None
 depends_on = None
 

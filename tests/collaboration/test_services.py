@@ -198,10 +198,11 @@ def test_messages_read_marks_and_strangers(pair: Any) -> None:
 
 
 def test_a_message_with_a_pdf_and_without_one(pair: Any) -> None:
-    message, stored = threads.post(
+    message, change = threads.post(
         pair.match_id, pair.sme, {"body": "the brochure"}, io.BytesIO(PDF)
     )
-    assert stored and message.attachment_size == len(PDF)
+    assert change.new and message.attachment == change.new
+    assert message.attachment_size == len(PDF)
     with pytest.raises(InvalidInput) as caught:
         threads.post(pair.match_id, pair.sme, {"body": "x"}, io.BytesIO(b"MZ not a pdf"))
     assert caught.value.fields["attachment"][0]["type"] == "not_pdf"
@@ -401,18 +402,23 @@ def test_the_funnel_counts_each_stage(pair: Any) -> None:
 
 
 def test_deleting_an_account_deletes_the_collaboration_and_its_files(pair: Any, app: Any) -> None:
+    from pathlib import Path
+
+    from app.services import uploads
+
     _activate(pair)
-    threads.post(pair.match_id, pair.sme, {"body": "brochure"}, io.BytesIO(PDF))
-    worklog.log(
+    _m, first = threads.post(pair.match_id, pair.sme, {"body": "brochure"}, io.BytesIO(PDF))
+    _a, second = worklog.log(
         pair.match_id,
         pair.student,
         {"kind": "other", "date": date.today(), "hours": 1},
         io.BytesIO(PDF),
     )
-    db.session.commit()
-    from pathlib import Path
-
-    from app.services import uploads
+    with uploads.after_commit(first), uploads.after_commit(second):
+        db.session.commit()
+    assert len(list(Path(app.config["UPLOAD_DIR"]).glob("*.pdf"))) == 2
+    # The nightly sweep keeps attachments: a row references them.
+    assert uploads.sweep(grace=timedelta(0))["deleted"] == 0
 
     files = accounts.delete_account(pair.student)
     db.session.commit()
@@ -420,7 +426,7 @@ def test_deleting_an_account_deletes_the_collaboration_and_its_files(pair: Any, 
     assert db.session.get(Match, pair.match_id) is None
     assert db.session.scalar(select(func.count(Message.id))) == 0
     assert db.session.scalar(select(func.count(Activity.id))) == 0
-    assert not any(Path(app.config["UPLOAD_DIR"]).glob("*.pdf"))
+    assert not any(Path(app.config["UPLOAD_DIR"]).iterdir())
 
 
 # --- the scheduler's job and the mail ------------------------------------------------------------

@@ -66,7 +66,7 @@ def seed_demo(
     if if_empty and not demo.is_empty():
         click.echo("The database already has data; no demo data loaded.")
         return
-    result = demo.seed(students=students, smes=smes, seed=seed)
+    result = demo.seed(students=students, smes=smes, seed=seed, journey=True)
     db.session.commit()
     if answer_cycles:
         answered = demo.simulate_answers(cycles=answer_cycles, seed=seed)

@@ -365,8 +365,9 @@ def event_sentence(event: str, student: str, company: str) -> str:
             company=company,
         ),
         "approved": lambda: _(
-            "A coordinator has approved the match of %(student)s with %(company)s. The "
-            "coordinator will contact you about the start.",
+            "A coordinator has approved the match of %(student)s with %(company)s. You can now "
+            "see each other's contact details and write to each other on the match page; the "
+            "company offers times for a first meeting.",
             student=student,
             company=company,
         ),

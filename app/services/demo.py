@@ -35,6 +35,7 @@ from app.models import (
 )
 from app.schemas import BUSINESS_NUMBER_WEIGHTS
 from app.services import cycles as cycle_service
+from app.services import demo_journey
 from app.services.accounts import hash_password
 from matching import FACTORS, SIDES, learning, side_weights
 
@@ -402,14 +403,19 @@ def is_empty() -> bool:
     return not db.session.scalar(select(func.count(User.id)))
 
 
-def seed(students: int = 60, smes: int = 30, seed: int = 1) -> DemoResult:
-    """Add `students` students and `smes` SMEs (plus one demo coordinator), deterministically."""
+def seed(students: int = 60, smes: int = 30, seed: int = 1, *, journey: bool = False) -> DemoResult:
+    """Add `students` students and `smes` SMEs (plus one demo coordinator), deterministically.
+
+    With `journey`, also one match per stage of a pair's life (`demo_journey`), the first demo
+    student and SME working together; only into a database without matches yet."""
     rng = random.Random(seed)
     password = secrets.token_urlsafe(9)
     password_hash = hash_password(password)  # one hash for every demo account: seeding stays fast
     version = current_app.config["CONSENT_POLICY_VERSION"]
     offset = db.session.scalar(select(func.count(User.id))) or 0
     logins: list[tuple[str, str, str]] = []
+    student_users: list[User] = []
+    sme_users: list[User] = []
 
     today = date.today()
     for n in range(students):
@@ -462,6 +468,7 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1) -> DemoResult:
         codes += [StudentCode(kind="region", code=r) for r in sorted(regions)]
         student.code_rows = codes
         db.session.add_all([user, student])
+        student_users.append(user)
         db.session.add(
             Consent(
                 user=user,
@@ -502,6 +509,7 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1) -> DemoResult:
         codes += [SMECode(kind="market", code=m) for m in _pick(rng, MARKETS, rng.randint(1, 3))]
         sme.code_rows = codes
         db.session.add_all([user, sme])
+        sme_users.append(user)
         db.session.add(
             Consent(user=user, policy_version=version, collection=True, provision_to_smes=True)
         )
@@ -520,6 +528,8 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1) -> DemoResult:
         )
         logins.append(("coordinator", coordinator_email, password))
     db.session.flush()
+    if journey and db.session.scalar(select(func.count(Match.id))) == 0:
+        demo_journey.seed(rng, student_users, sme_users)
     return DemoResult(students=students, smes=smes, logins=logins)
 
 

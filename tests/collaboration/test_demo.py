@@ -14,7 +14,8 @@ from app.services import checkins, demo, stats
 def test_demo_data_has_a_match_at_every_stage(app: Any) -> None:
     demo.seed(students=24, smes=14, seed=3, journey=True)
     db.session.commit()
-    statuses = dict(db.session.execute(select(Match.status, func.count()).group_by(Match.status)))
+    rows = db.session.execute(select(Match.status, func.count()).group_by(Match.status)).all()
+    statuses = {status: n for status, n in rows}
     for status in ("proposed", "approved", "active", "completed", "declined", "rejected"):
         assert statuses.get(MatchStatus(status), 0) >= 1, status
     kpis = stats.kpis()

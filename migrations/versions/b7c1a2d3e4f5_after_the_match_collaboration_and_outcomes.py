@@ -1,7 +1,7 @@
 """after the match collaboration and outcomes
 
 Revision ID: b7c1a2d3e4f5
-Revises: afae732c72ec
+Revises: 9d0158dfb849
 Create Date: 2026-11-30 10:29:48.881580
 
 Contact details, kickoff meetings, message threads with read marks, the work log, monthly
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c1a2d3e4f5'
-down_revision = 'afae732c72ec'
+down_revision = '9d0158dfb849'
 branch_labels = None
 depends_on = None
 

@@ -126,8 +126,10 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from app.i18n import init_template_helpers
+    from app.services import explanations
 
     init_template_helpers(app)
+    explanations.init_template_helpers(app)  # every reason and block code, worded
 
 
 def register_cli(app: Flask) -> None:

@@ -144,9 +144,14 @@ def match_run() -> None:
     matches = db.session.scalars(
         select(Match).where(Match.cycle_id == cycle.id).order_by(Match.score.desc())
     )
-    for m in matches:
-        why = "; ".join(r["detail"] for r in m.reasons if r["weight"] > 0)[:160]
-        click.echo(f"  {m.score:.3f}  {m.student.name} → {m.sme.company_name}  ({why})")
+    from flask import current_app
+
+    from app.services.explanations import top_reasons
+
+    with current_app.test_request_context():  # worded in the default language, English
+        for m in matches:
+            why = "; ".join(top_reasons(m.reasons, n=None))[:160]
+            click.echo(f"  {m.score:.3f}  {m.student.name} → {m.sme.company_name}  ({why})")
 
 
 @click.group("model")

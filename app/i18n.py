@@ -211,26 +211,12 @@ def decision_label(decision: str | None) -> str:
     )
 
 
-def _reason_text(reason: dict[str, Any], audience: str = "coordinator") -> str:
-    from app.services.explanations import reason_text
-
-    return reason_text(reason, audience)
-
-
-def _reason_sentences(reasons: list[dict[str, Any]], audience: str = "coordinator") -> list[str]:
-    from app.services.explanations import top_reasons
-
-    return top_reasons(reasons, n=None, audience=audience)
-
-
 def init_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _as_datetime
     app.jinja_env.filters["isodatetime"] = _iso_datetime
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["month"] = _as_month
     app.jinja_env.globals.update(
-        reason_text=_reason_text,
-        reason_sentences=_reason_sentences,
         status_label=status_label,
         decision_label=decision_label,
         action_label=action_label,

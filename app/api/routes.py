@@ -90,6 +90,7 @@ from app.services.errors import (
     InvalidInput,
     NotAllowed,
 )
+from app.services.explanations import reason_text
 from app.services.validation import validate
 
 bp = Blueprint("api", __name__)
@@ -196,8 +197,6 @@ def _address() -> str:
 
 
 def match_out(match: Match) -> MatchOut:
-    from app.services.explanations import reason_text
-
     reasons = [
         ReasonOut(
             factor=str(r.get("factor", "")),

@@ -57,7 +57,7 @@ from app.services import (
     tuning,
 )
 from app.services.errors import DomainError, InvalidInput
-from app.services.explanations import reason_text, top_reasons
+from app.services.explanations import reason_text
 from app.students.routes import send_cv
 from matching import FACTORS
 
@@ -141,7 +141,6 @@ def matches() -> str:
         form=BulkForm(),
         cycles=cycles.recent_cycles(50),
         statuses=directory.MATCH_STATUSES,
-        top_reasons=top_reasons,
     )
 
 

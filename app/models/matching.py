@@ -111,7 +111,8 @@ class Match(db.Model):
     score: Mapped[float] = mapped_column(Float)
     student_view: Mapped[float] = mapped_column(Float)
     sme_view: Mapped[float] = mapped_column(Float)
-    # [{"factor", "key", "params", "weight", "detail"}]: codes, translated when shown.
+    # [{"factor", "key", "params", "weight"}]: codes, worded when shown (services.explanations).
+    # Rows written before the wording moved to the app also carry the engine's English "detail".
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # {"sme_view": {factor: value}, "student_view": {...}}: the unweighted criterion values the
     # score was built from, kept when proposed so answers can teach the weights (None: older rows).

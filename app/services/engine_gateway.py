@@ -283,14 +283,14 @@ def criteria_rows(result: MatchResult) -> list[dict[str, dict[str, float]]]:
 
 
 def reason_rows(reasons: Iterable[Reason]) -> list[dict[str, Any]]:
-    """Reasons as stored on a match: codes and numbers, translated only when shown."""
+    """Reasons as stored on a match: keys, codes and numbers, worded only when shown (by
+    app.services.explanations, in the reader's language; the engine's English is not kept)."""
     return [
         {
             "factor": r.factor,
             "key": r.key,
             "params": dict(r.params),
             "weight": round(float(r.weight), 6),
-            "detail": r.detail,
         }
         for r in reasons
     ]

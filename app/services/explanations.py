@@ -1,10 +1,20 @@
-"""A match's reasons in the reader's words: the engine gives keys and codes; this, sentences."""
+"""Every reason and every "why not" in the reader's words: the ONE place they are worded.
+
+The engine explains a pair with stable keys and codes plus parameters (`matching.REASON_KEYS`:
+why a pair scores what it does; block codes: why a pair may not be proposed at all). It never
+words them for people (its English `Reason.detail` is for logs) and the app stores only the keys,
+so a match's reasons read in whichever language its reader uses. Pages (through the template
+helpers registered here), emails, the API's `detail`, CSV exports and the command line all call
+this module; `tests/eligibility/test_wording.py` fails when the engine has a key or a code that
+is not worded here in English and Korean.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from flask import Flask
 from flask_babel import gettext as _
 
 from app.i18n import code_name
@@ -160,8 +170,8 @@ def reason_text(reason: dict[str, Any], audience: str = "coordinator") -> str:
         return _("Korean: TOPIK level %(topik)s", topik=params.get("topik", 0))
     addressed = AUDIENCES.get(audience)
     make = (addressed() if addressed else {}).get(key) or _sentences().get(key)
-    if make is None:  # a key from a newer engine: its English detail is better than nothing
-        return str(reason.get("detail", ""))
+    if make is None:  # only a stored match from an engine that emitted a key since retired
+        return _("Another reason (%(key)s)", key=key)
     return make(params)
 
 
@@ -172,3 +182,118 @@ def top_reasons(
     positive = sorted((r for r in reasons if r.get("weight", 0) > 0), key=lambda r: -r["weight"])
     sentences = list(dict.fromkeys(reason_text(r, audience) for r in positive))
     return sentences if n is None else sentences[:n]
+
+
+# --- why a pair may not be proposed ----------------------------------------------------------
+
+
+def _blocks() -> dict[str, Callable[[Mapping[str, Any]], str]]:
+    """Block codes (the engine's `check_pair(...).blocked`) as sentences for coordinators.
+
+    Parameters, when the engine gives them, make the sentence precise; without them it still
+    says what is wrong."""
+
+    def hours(p: Mapping[str, Any]) -> str:
+        if p.get("max_hours") is not None:
+            return _(
+                "The SME needs %(needed)s hours a week; the student's visa allows at most "
+                "%(max_hours)s.",
+                needed=p.get("hours_needed", "?"),
+                max_hours=p["max_hours"],
+            )
+        return _("The SME needs more hours a week than the student's visa allows.")
+
+    def manufacturing(p: Mapping[str, Any]) -> str:
+        if p.get("required_topik") is not None:
+            return _(
+                "The SME is a manufacturer (KSIC C): on the student's visa that needs TOPIK "
+                "%(required)s or higher, and the student has %(topik)s.",
+                required=p["required_topik"],
+                topik=p.get("topik", 0),
+            )
+        return _(
+            "The SME is a manufacturer (KSIC C): the student's visa allows this work only with "
+            "a higher TOPIK level."
+        )
+
+    def workplaces(p: Mapping[str, Any]) -> str:
+        if p.get("max_workplaces") is not None:
+            return _(
+                "The student already works at %(current)s places; the visa allows at most %(max)s.",
+                current=p.get("current_workplaces", "?"),
+                max=p["max_workplaces"],
+            )
+        return _("The student already works at as many places as the visa allows.")
+
+    def d4(p: Mapping[str, Any]) -> str:
+        return _(
+            "On a D-4 visa, work is allowed only after %(months)s months in Korea and with "
+            "TOPIK %(topik)s or higher.",
+            months=p.get("required_months", 6),
+            topik=p.get("required_topik", 2),
+        )
+
+    def below(p: Mapping[str, Any]) -> str:
+        if p.get("min_topik") is not None:
+            return _(
+                "TOPIK level %(topik)s is below the SME's minimum (%(min_topik)s).",
+                topik=p.get("topik", 0),
+                min_topik=p["min_topik"],
+            )
+        return _("The student's TOPIK level is below the SME's minimum.")
+
+    return {
+        "visa.manufacturing_topik": manufacturing,
+        "visa.hours": hours,
+        "visa.construction": lambda p: _(
+            "The SME is in construction (KSIC F), where the student's visa does not allow work."
+        ),
+        "visa.workplaces": workplaces,
+        "visa.d4_too_early": d4,
+        "period.no_overlap": lambda p: _(
+            "When the student is available and the SME's project period do not overlap."
+        ),
+        "no_common_language_or_market": lambda p: _(
+            "They share no language and no market: the student could not help this SME export."
+        ),
+        "topik.below_minimum": below,
+        "declined_before": lambda p: _("This pair was declined or rejected before."),
+    }
+
+
+def block_text(code: str, params: Mapping[str, Any] | None = None) -> str:
+    """Why a pair may not be proposed, as a sentence for a coordinator."""
+    make = _blocks().get(code)
+    if make is None:
+        return _("Not allowed by a rule (%(code)s)", code=code)
+    return make(params or {})
+
+
+def block_texts(
+    codes: Iterable[str], params: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[str]:
+    return [block_text(code, (params or {}).get(code)) for code in codes]
+
+
+def worded_reason_keys() -> frozenset[str]:
+    """The reason keys this module has sentences for (every audience falls back to these)."""
+    return frozenset(_sentences())
+
+
+def worded_block_codes() -> frozenset[str]:
+    return frozenset(_blocks())
+
+
+def _reason_sentences(reasons: list[dict[str, Any]], audience: str = "coordinator") -> list[str]:
+    return top_reasons(reasons, n=None, audience=audience)
+
+
+def init_template_helpers(app: Flask) -> None:
+    """The wording as template globals (app.i18n registers the rest, and does not import this)."""
+    app.jinja_env.globals.update(
+        reason_text=reason_text,
+        reason_sentences=_reason_sentences,
+        top_reasons=top_reasons,
+        block_text=block_text,
+        block_texts=block_texts,
+    )

@@ -1,8 +1,10 @@
 """CSV exports of students, SMEs and matches, with the codes of CONTRACT.md.
 
 UTF-8 with a byte-order mark, so Excel opens Korean names correctly. Lists of codes are joined
-with `;` (as the SME import reads them). A cell that starts with = + - @ is prefixed with `'`, so
-a spreadsheet never runs a name as a formula (CSV injection).
+with `;` (as the SME import reads them). A match's reasons are the one column in words, in the
+exporting coordinator's language (app.services.explanations), joined with ` | `. A cell that
+starts with = + - @ is prefixed with `'`, so a spreadsheet never runs a name as a formula (CSV
+injection).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.models import SME, Match, Student
+from app.services.explanations import top_reasons
 
 KINDS = ("students", "smes", "matches")
 BOM = "\ufeff"
@@ -37,7 +40,7 @@ SME_COLUMNS = [
 MATCH_COLUMNS = [
     "id", "cycle", "student_id", "student_name", "sme_id", "company_name", "score", "status",
     "student_decision", "student_reason", "sme_decision", "sme_reason", "proposed_by",
-    "coordinator_note", "outcome", "created_at", "updated_at",
+    "coordinator_note", "outcome", "created_at", "updated_at", "reasons",
 ]  # fmt: skip
 
 
@@ -98,6 +101,7 @@ def _matches() -> Iterator[list[Any]]:
             m.id, m.cycle_id, m.student_id, m.student.name, m.sme_id, m.sme.company_name,
             f"{m.score:.4f}", str(m.status), m.student_decision, m.student_reason, m.sme_decision,
             m.sme_reason, m.proposed_by, m.coordinator_note, m.outcome, m.created_at, m.updated_at,
+            " | ".join(top_reasons(m.reasons or [], n=None)),
         ]  # fmt: skip
 
 

@@ -76,6 +76,12 @@ def _sentences() -> dict[str, Callable[[dict[str, Any]], str]]:
             min_topik=p.get("min_topik", 0),
         ),
         "text.similar": lambda p: _("Their profile texts are about similar things"),
+        "text.not_similar": lambda p: _("Their profile texts have little in common"),
+        "availability.hours": lambda p: _(
+            "Can give %(hours)s hours a week; the SME needs %(hours_needed)s",
+            hours=p.get("hours", 0),
+            hours_needed=p.get("hours_needed", 0),
+        ),
         "priority.unmatched_last_cycle": lambda p: _(
             "Was not matched in the last cycle, so is considered first"
         ),
@@ -119,6 +125,11 @@ def _to_sme() -> dict[str, Callable[[dict[str, Any]], str]]:
             topik=p.get("topik", 0),
             min_topik=p.get("min_topik", 0),
         ),
+        "availability.hours": lambda p: _(
+            "Can give %(hours)s hours a week — you need %(hours_needed)s",
+            hours=p.get("hours", 0),
+            hours_needed=p.get("hours_needed", 0),
+        ),
     }
 
 
@@ -155,6 +166,11 @@ def _to_student() -> dict[str, Callable[[dict[str, Any]], str]]:
         "region.same": lambda p: _(
             "The company is in %(region)s, where you can work",
             region=code_name("regions", p.get("region")),
+        ),
+        "availability.hours": lambda p: _(
+            "The company needs %(hours_needed)s hours a week; you can give %(hours)s",
+            hours=p.get("hours", 0),
+            hours_needed=p.get("hours_needed", 0),
         ),
     }
 
@@ -247,6 +263,10 @@ def _blocks() -> dict[str, Callable[[Mapping[str, Any]], str]]:
         "visa.hours": hours,
         "visa.construction": lambda p: _(
             "The SME is in construction (KSIC F), where the student's visa does not allow work."
+        ),
+        "visa.sector": lambda p: _(
+            "The student's visa does not allow work in the SME's sector (%(section)s).",
+            section=code_name("ksic_sections", p.get("section")) or "?",
         ),
         "visa.workplaces": workplaces,
         "visa.d4_too_early": d4,

@@ -34,12 +34,15 @@ SAMPLE_PARAMS = {
     "topik": 3,
     "min_topik": 4,
     "similarity": 0.42,
+    "hours": 15,
+    "hours_needed": 20,
 }
 # The block codes agreed with the engine side (ENGINE_INTERFACE.md).
 BLOCK_CODES = (
     "visa.manufacturing_topik",
     "visa.hours",
     "visa.construction",
+    "visa.sector",
     "visa.workplaces",
     "visa.d4_too_early",
     "period.no_overlap",
@@ -84,6 +87,7 @@ def test_every_block_code_is_worded_in_both_languages(app, code, with_params):
         "max_workplaces": 2,
         "current_workplaces": 2,
         "required_months": 6,
+        "section": "B",
     }
     assert code in explanations.worded_block_codes(), f"{code} has no wording"
     sentences = {}

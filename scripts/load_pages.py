@@ -31,6 +31,7 @@ import collections
 import http.cookiejar
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -272,7 +273,13 @@ def serve(app_spec: str, workers: int, env: dict[str, str], chdir: Path) -> tupl
     return server, base
 
 
+def _stop(signum: int, frame: Any) -> None:
+    # `timeout` or Ctrl-C: unwind through the `finally`s, so no gunicorn is left behind
+    raise SystemExit(f"stopped by signal {signum}")
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=2000)
     parser.add_argument("--smes", type=int, default=600)

@@ -94,10 +94,12 @@ DECLINE_REASON_USE: Final[Mapping[str, str]] = {
     "capacity": "ignore",
     "schedule": "ignore",
 }
-#: Outcomes that say the pair worked: that pair's accepts count twice.
+#: Outcomes that say the pair worked: that pair's accepts count twice. The
+#: match's outcome (what the SME recorded at completion) counts for both sides;
+#: a student's own outcome (a job offer, an E-7 visa) for the student's side.
 GOOD_OUTCOMES: Final[frozenset[str]] = frozenset(
     {"market_research", "translation", "buyer_contacted", "trade_fair", "contract_signed",
-     "market_entered"}
+     "market_entered", "job_offer", "e7_visa"}
 )  # fmt: skip
 #: A suggestion must beat the current weights' held-out AUC by at least this
 #: much (and its one-sided 95 % lower bound must be above zero) to be claimed.

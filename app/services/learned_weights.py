@@ -8,7 +8,9 @@ label for its own side (`matching.learning.answer_label` says how each decline r
     student accepts/declines  -> an example for the student-view learner
     decline "capacity"/"schedule"  -> not used (says nothing about the pair's fit)
     decline "language"/"market"/"location"/"not_a_fit"/"other" -> a negative, once
-    completed with a good outcome  -> that pair's accepts count twice
+    completed with a good outcome  -> that pair's accepts count twice (the SME's record of the
+                                      pair for both sides; the student's job offer or E-7 visa
+                                      for the student's side)
     coordinator approve/reject     -> not a label for either side: a coordinator's judgement is
                                       not what an SME or a student values (kept on the match)
 
@@ -28,7 +30,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Match, MatchCycle, ModelReport, User, WeightAdoption, utcnow
+from app.models import (
+    Match,
+    MatchCycle,
+    MatchOutcome,
+    ModelReport,
+    User,
+    WeightAdoption,
+    utcnow,
+)
 from app.services import audit, match_settings
 from app.services.errors import DomainError, NotFound
 from matching import SIDES, learning, side_weights
@@ -80,7 +90,9 @@ def examples() -> Examples:
             Match.student_decision,
             Match.student_reason,
             Match.outcome,
+            MatchOutcome.student_outcome,
         )
+        .outerjoin(MatchOutcome, MatchOutcome.match_id == Match.id)
         .where(Match.criteria.is_not(None))
         .order_by(Match.id)
     ).all()
@@ -94,13 +106,18 @@ def examples() -> Examples:
         else:
             at = bisect.bisect_right(starts, row.created_at) - 1
             group = cycles[at].id if at >= 0 else 0
-        for side, decision, reason in (
-            ("sme_view", row.sme_decision, row.sme_reason),
-            ("student_view", row.student_decision, row.student_reason),
+        # What came of a completed pair: the SME's record counts for both sides; a student's
+        # own good outcome (a job offer, an E-7 visa) for the student's side.
+        student_outcome = (
+            row.student_outcome if row.student_outcome in learning.GOOD_OUTCOMES else row.outcome
+        )
+        for side, decision, reason, outcome in (
+            ("sme_view", row.sme_decision, row.sme_reason, row.outcome),
+            ("student_view", row.student_decision, row.student_reason, student_outcome),
         ):
             if decision is None:
                 continue
-            label = learning.answer_label(decision, _reason_code(reason), row.outcome)
+            label = learning.answer_label(decision, _reason_code(reason), outcome)
             if label is None:
                 ignored[side] += 1
                 continue

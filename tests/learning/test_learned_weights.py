@@ -228,3 +228,25 @@ def test_demo_answers_are_real_answers_to_real_cycles(app, answered: dict[str, A
     counts = learned_weights.examples().counts()
     assert counts["sme_view"] > 30 and counts["student_view"] > 30
     assert db.session.scalar(select(func.count(User.id))) > 90
+
+
+def test_good_outcomes_count_a_pairs_accepts_twice(make_student, sme, coordinator):
+    from app.models import MatchOutcome, MatchStatus
+
+    for n in range(2):
+        make_student(email=f"o{n}@example.org")
+    cycles.run_cycle()
+    first, second = db.session.scalars(select(Match).order_by(Match.id)).all()[:2]
+    for match in (first, second):
+        decisions.decide(match.id, match.student.user, "accept")
+        decisions.decide(match.id, sme, "accept")
+    # i11's completion writes the match's outcome and the student's own record.
+    first.status, first.outcome = MatchStatus.COMPLETED, "contract_signed"
+    second.status, second.outcome = MatchStatus.COMPLETED, "none"
+    db.session.add(
+        MatchOutcome(match_id=second.id, markets=[], contracts=0, student_outcome="e7_visa")
+    )
+    db.session.commit()
+    data = learned_weights.examples()
+    assert list(data.answers["sme_view"].sample_weight) == [2.0, 1.0]
+    assert list(data.answers["student_view"].sample_weight) == [2.0, 2.0]

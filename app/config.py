@@ -61,6 +61,15 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "K-Export Warrior Match <no-reply@kexport.example>")
+    # How mail queued by a request is sent: "thread" (a per-process thread woken after the
+    # commit: no request waits on SMTP), "inline" (in the request; tests), "off" (the
+    # scheduler's mail job only).
+    MAIL_AFTER_COMMIT = os.environ.get("MAIL_AFTER_COMMIT", "thread")
+
+    # Sign-ups get a verification link; with this on, nobody unverified is put in a cycle.
+    # Turn it off (0) where addresses are verified elsewhere (a university's own system).
+    REQUIRE_EMAIL_VERIFICATION = os.environ.get("REQUIRE_EMAIL_VERIFICATION", "1") == "1"
+    EMAIL_VERIFICATION_HOURS = int(os.environ.get("EMAIL_VERIFICATION_HOURS", 72))
 
     # Failed logins allowed per account and per address within the window (SECURITY.md item 3).
     LOGIN_MAX_FAILURES = 10
@@ -109,6 +118,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
     # Cheaper scrypt in tests only (thousands of sign-ups); production keeps werkzeug's default.
     PASSWORD_HASH_METHOD = "scrypt:4096:8:1"  # noqa: S105 - a method, not a secret
+    MAIL_AFTER_COMMIT = "inline"  # deterministic: the mail is there when the request returns
 
 
 def _development_secret() -> str:

@@ -115,6 +115,14 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
             "This student has not consented to their profile being given to companies."
         ),
         "student_paused": lambda: _("This student has paused taking part."),
+        "email_unverified": lambda: _(
+            "This person has not confirmed their email address yet: "
+            "send the link again from their page."
+        ),
+        "verification_invalid": lambda: _(
+            "This confirmation link is no longer valid (it was used, or it expired). "
+            "Ask for a new one from your dashboard."
+        ),
         "no_collection_consent": lambda: _(
             "This company has not consented to the current privacy policy."
         ),

@@ -162,11 +162,12 @@ def run_scheduled_cycle(app: Flask) -> None:
 
 
 def deliver_mail(app: Flask) -> None:
-    """Job: email new proposals not yet notified, and retry what failed to send."""
-    from app.services import notifications
+    """Job: reset requests into links, emails for new proposals, retries of what failed to send
+    (the web processes' mail threads do the same right after their commits)."""
+    from app.services import mail
 
     with app.app_context():
-        notifications.send_pending()
+        mail.work()
 
 
 def send_reminders(app: Flask) -> None:

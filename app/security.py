@@ -73,6 +73,8 @@ CONSENT_FREE_ENDPOINTS = {
     "auth.download_data",
     "auth.delete_account",
     "auth.account",
+    "auth.verify_email",
+    "auth.resend_verification",
     "main.privacy",
     "main.set_language",
     "main.index",

@@ -38,7 +38,7 @@ def answer_proposal(match_id: int, back: str) -> Response:
     from flask_login import current_user
 
     from app.extensions import db
-    from app.services import decisions, notifications
+    from app.services import decisions, mail
 
     try:
         decisions.decide(
@@ -52,6 +52,6 @@ def answer_proposal(match_id: int, back: str) -> Response:
         flash_errors(error)
         return redirect(url_for(back, _anchor=f"match-{match_id}"))
     db.session.commit()
-    notifications.send_pending()
+    mail.kick()
     flash(_("Your answer is saved."), "success")
     return redirect(url_for(back))

@@ -70,7 +70,7 @@ from app.services import (
     decisions,
     kickoff,
     learned_weights,
-    notifications,
+    mail,
     outcomes,
     profiles,
     ratelimit,
@@ -268,6 +268,7 @@ def create_student() -> Response:
     _limit("signup", _address(), "API_SIGNUP_LIMIT_PER_ADDRESS", "API_SIGNUP_LIMIT_WINDOW")
     user = accounts.register_student(_body(), locale=current_locale())
     db.session.commit()
+    mail.kick()  # the confirmation link
     assert user.student is not None
     return _json(SignupOut(id=user.id, profile_id=user.student.id), 201)
 
@@ -278,6 +279,7 @@ def create_sme() -> Response:
     _limit("signup", _address(), "API_SIGNUP_LIMIT_PER_ADDRESS", "API_SIGNUP_LIMIT_WINDOW")
     user = accounts.register_sme(_body(), locale=current_locale())
     db.session.commit()
+    mail.kick()  # the confirmation link
     assert user.sme is not None
     return _json(SignupOut(id=user.id, profile_id=user.sme.id), 201)
 
@@ -429,9 +431,8 @@ def create_match() -> Response:
         body.student_id, body.sme_id, user, reason=body.reason, override=body.override
     )
     db.session.commit()
-    out = match_out(match)
-    notifications.send_pending()
-    return _json(out, 201)
+    mail.kick()
+    return _json(match_out(match), 201)
 
 
 # --- cycles ---------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.forms import CsrfOnlyForm
 from app.security import is_safe_next
-from app.services import accounts, mail, privacy, tokens, uploads
+from app.services import accounts, mail, privacy, tokens, uploads, verification
 from app.services.audit import client_ip
 from app.services.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
 from app.web import rerender
@@ -181,7 +181,7 @@ def forgot_password() -> Response | str:
     if form.is_submitted():
         accounts.request_password_reset(form.email.data or "")
         db.session.commit()
-        mail.deliver_pending()  # this one message; anonymous callers trigger nothing else
+        mail.kick()  # the lookup and the email happen off the request path
         flash(
             _(
                 "If an account uses this address, we have sent it a link to reset the password. "
@@ -207,6 +207,38 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
         flash(_("Your password is changed. Log in with the new one."), "success")
         return redirect(url_for(".login"))
     return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/account/verify/<token>", methods=["GET", "POST"])
+def verify_email(token: str) -> Response | str | tuple[str, int]:
+    """Confirm my email address with the link we sent (a button: opening the link, as mail
+    scanners do, changes nothing)."""
+    if request.method == "POST":
+        try:
+            verification.verify(token)
+        except InvalidInput:
+            db.session.rollback()
+            return render_template("auth/verify_email.html", valid=False), 422
+        db.session.commit()
+        flash(_("Thank you: your email address is confirmed."), "success")
+        return redirect(url_for("main.dashboard"))
+    return render_template("auth/verify_email.html", valid=verification.link_is_valid(token))
+
+
+@bp.route("/account/verification/resend", methods=["POST"])
+@login_required
+def resend_verification() -> Response:
+    """Send me the confirmation link again (three an hour at most)."""
+    try:
+        sent = verification.send_link(current_user._get_current_object())
+    except TooManyAttempts as error:
+        db.session.rollback()
+        return render_error(429, retry_after=error.retry_after)
+    db.session.commit()
+    mail.kick()
+    if sent:
+        flash(_("We have sent the link again to %(email)s.", email=current_user.email), "info")
+    return redirect(url_for("main.dashboard"))
 
 
 @bp.route("/account/consent/renew", methods=["GET", "POST"])

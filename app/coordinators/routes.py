@@ -51,12 +51,13 @@ from app.services import (
     exports,
     imports,
     learned_weights,
+    mail,
     match_settings,
-    notifications,
     stats,
     tuning,
+    verification,
 )
-from app.services.errors import DomainError, InvalidInput
+from app.services.errors import DomainError, InvalidInput, TooManyAttempts
 from app.services.explanations import reason_text
 from app.students.routes import send_cv
 from matching import FACTORS
@@ -162,7 +163,7 @@ def bulk() -> Response:
         flash(" ".join(_words(error)), "danger")
         return redirect(back)
     db.session.commit()
-    notifications.send_pending()
+    mail.kick()
     if result.done:
         message = (
             ngettext("%(num)d match approved.", "%(num)d matches approved.", len(result.done))
@@ -213,7 +214,7 @@ def match(match_id: int) -> Response | str | tuple[str, int]:
                 error = caught
             else:
                 db.session.commit()
-                notifications.send_pending()
+                mail.kick()
                 flash(_done_message(action), "success")
                 return redirect(url_for(".match", match_id=match_id))
         db.session.rollback()
@@ -301,7 +302,7 @@ def pair() -> Response | str | tuple[str, int]:
             error = caught
         else:
             db.session.commit()
-            notifications.send_pending()
+            mail.kick()
             flash(
                 _("The pair is proposed. Both sides are told and can accept or decline."), "success"
             )
@@ -591,6 +592,27 @@ def sme(sme_id: int) -> str:
     audit.record("sme_viewed", target=sme)
     db.session.commit()
     return render_template("coordinators/sme.html", sme=sme)
+
+
+@bp.route("/users/<int:user_id>/verification", methods=["POST"])
+def resend_verification(user_id: int) -> Response:
+    """Send a student or an SME their email confirmation link again."""
+    user = db.get_or_404(User, user_id)
+    try:
+        sent = verification.send_link(user, actor=current_user._get_current_object())
+    except TooManyAttempts:
+        db.session.rollback()
+        flash(_("Three links were sent in the last hour; try again later."), "warning")
+    else:
+        db.session.commit()
+        mail.kick()
+        if sent:
+            flash(_("The confirmation link is sent again to %(email)s.", email=user.email), "info")
+    if user.student:
+        return redirect(url_for(".student", student_id=user.student.id))
+    if user.sme:
+        return redirect(url_for(".sme", sme_id=user.sme.id))
+    return redirect(url_for(".dashboard"))
 
 
 # --- CSV out and in ---------------------------------------------------------------------------

@@ -26,7 +26,14 @@ from app.models.matching import (
     MatchStatus,
     OutboxMessage,
 )
-from app.models.privacy import AuditEvent, Consent, LoginFailure, PasswordReset
+from app.models.privacy import (
+    AuditEvent,
+    Consent,
+    EmailVerification,
+    LoginFailure,
+    PasswordReset,
+    PasswordResetRequest,
+)
 from app.models.profiles import SME, SMECode, Student, StudentCode, StudentLanguage
 from app.models.user import Role, User
 
@@ -59,6 +66,8 @@ __all__ = [
     "Consent",
     "LoginFailure",
     "PasswordReset",
+    "PasswordResetRequest",
+    "EmailVerification",
     "Role",
     "SMECode",
     "Student",

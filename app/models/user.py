@@ -41,6 +41,8 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the person opened a verification link (or a reset link: it reached them too).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     student: Mapped[Student | None] = relationship(
         back_populates="user", cascade="all, delete-orphan", uselist=False
@@ -51,6 +53,10 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def rotate_session_token(self) -> None:
         self.session_token = new_session_token()

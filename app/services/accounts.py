@@ -15,8 +15,18 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import schemas
 from app.extensions import db
-from app.models import SME, Consent, LoginFailure, PasswordReset, Role, Student, User, utcnow
-from app.services import audit, privacy, profiles, tokens, uploads
+from app.models import (
+    SME,
+    Consent,
+    LoginFailure,
+    PasswordReset,
+    PasswordResetRequest,
+    Role,
+    Student,
+    User,
+    utcnow,
+)
+from app.services import audit, privacy, profiles, tokens, uploads, verification
 from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.errors import (
     AuthenticationFailed,
@@ -68,6 +78,7 @@ def register_student(data: dict[str, Any], *, locale: str | None = None) -> User
     _record_consent(user, form.consent)
     _flush_unique({"email": "email"})
     audit.record("signup", actor=user, target=user.student)
+    verification.send_link(user)
     return user
 
 
@@ -84,6 +95,7 @@ def register_sme(data: dict[str, Any], *, locale: str | None = None) -> User:
     _record_consent(user, form.consent)
     _flush_unique({"email": "email", "business_number": "business_number"})
     audit.record("signup", actor=user, target=user.sme)
+    verification.send_link(user)
     return user
 
 
@@ -92,6 +104,7 @@ def create_coordinator(email: str, password: str) -> User:
     if find_by_email(creds.email):
         raise Conflict.single("email", "taken")
     user = _add_user(creds.email, hash_password(creds.password), Role.COORDINATOR, None)
+    verification.mark_verified(user)  # created by an operator at the command line
     _flush_unique({"email": "email"})
     audit.record("coordinator_created", actor=None, target=user)
     return user
@@ -234,10 +247,33 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def request_password_reset(email: str) -> str | None:
-    """Email a reset link if the account exists. The caller answers the same either way (an
-    unknown address learns nothing); returns the token for the email, or None."""
-    user = find_by_email((email or "")[:254])
+def request_password_reset(email: str) -> None:
+    """Queue a reset request. The same row is written whatever the address, so a known and an
+    unknown address cost the request the same (no timing oracle): the lookup, the link and the
+    email happen after the commit, in mail.kick()'s worker (see process_reset_requests)."""
+    db.session.add(PasswordResetRequest(email=(email or "").replace("\x00", "").strip()[:254]))
+
+
+def process_reset_requests(limit: int = 100) -> int:
+    """Turn queued requests into reset links; each row is deleted by the worker that takes it
+    (a conditional DELETE: two workers never both take one). Returns the links issued."""
+    issued = 0
+    for row in db.session.scalars(
+        select(PasswordResetRequest).order_by(PasswordResetRequest.id).limit(limit)
+    ).all():
+        taken = db.session.execute(
+            delete(PasswordResetRequest)
+            .where(PasswordResetRequest.id == row.id)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1 and _issue_reset(row.email):
+            issued += 1
+    return issued
+
+
+def _issue_reset(email: str) -> str | None:
+    """Email a reset link if the account exists; returns the token, or None."""
+    user = find_by_email(email)
     if user is None:
         return None
     recent = db.session.scalar(
@@ -302,6 +338,7 @@ def reset_password(token: str, new_password: str) -> User:
     user = db.session.get(User, reset.user_id)
     assert user is not None
     user.password_hash = hash_password(password)
+    verification.mark_verified(user)  # the link reached this address: it is the person's
     end_all_sessions(user)
     audit.record("password_reset", actor=user)
     return user

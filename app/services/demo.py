@@ -416,6 +416,7 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1, *, journey: bool = F
     logins: list[tuple[str, str, str]] = []
     student_users: list[User] = []
     sme_users: list[User] = []
+    now = utcnow()
 
     today = date.today()
     for n in range(students):
@@ -429,6 +430,7 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1, *, journey: bool = F
             password_hash=password_hash,
             role=Role.STUDENT,
             locale=rng.choice(["en", "en", "ko"]),
+            email_verified_at=now,  # demo accounts are verified: their addresses take no mail
         )
         student = Student(
             user=user,
@@ -484,7 +486,13 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1, *, journey: bool = F
     for n in range(smes):
         industries = _pick(rng, INDUSTRY_WEIGHTS, rng.choice([1, 1, 2]))
         email = f"sme{offset + n + 1}@{DEMO_DOMAIN}"
-        user = User(email=email, password_hash=password_hash, role=Role.SME, locale="ko")
+        user = User(
+            email=email,
+            password_hash=password_hash,
+            role=Role.SME,
+            locale="ko",
+            email_verified_at=now,
+        )
         sme = SME(
             user=user,
             contact_name=rng.choice(KO_SURNAMES) + rng.choice(KO_GIVEN),
@@ -524,6 +532,7 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1, *, journey: bool = F
                 password_hash=password_hash,
                 role=Role.COORDINATOR,
                 locale="ko",
+                email_verified_at=now,
             )
         )
         logins.append(("coordinator", coordinator_email, password))

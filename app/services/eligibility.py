@@ -1,7 +1,8 @@
 """Who may be proposed: ONE rule for a cycle's pool and a coordinator's pair by hand.
 
-A student may be put before an SME only with consent to provision under the policy in force and
-while not paused; an SME only with consent to collection. A coordinator's override bypasses the
+A student may be put before an SME only with consent to provision under the policy in force,
+while not paused, and (with REQUIRE_EMAIL_VERIFICATION) with a verified address; an SME only with
+consent to collection and (likewise) a verified address. A coordinator's override bypasses the
 fit rules (a busy student, a full SME, a pair closed before), never these: without them no SME
 may receive the profile or the CV.
 
@@ -18,13 +19,19 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, func, select
 
 from app.extensions import db
-from app.models import SME, Consent, Student
+from app.models import SME, Consent, Student, User
 
 
 def latest_consents() -> Any:
     """Each person's latest answer to the privacy notice, as a subquery."""
     latest = select(func.max(Consent.id).label("id")).group_by(Consent.user_id).subquery("latest")
     return select(Consent).join(latest, Consent.id == latest.c.id).subquery("consent")
+
+
+def _verified() -> dict[str, ColumnElement[bool]]:
+    if not current_app.config["REQUIRE_EMAIL_VERIFICATION"]:
+        return {}
+    return {"email_unverified": User.email_verified_at.is_not(None)}
 
 
 def _student_rules(consent: Any) -> dict[str, ColumnElement[bool]]:
@@ -36,11 +43,12 @@ def _student_rules(consent: Any) -> dict[str, ColumnElement[bool]]:
             & (func.coalesce(consent.c.policy_version, "") == version)
         ),
         "student_paused": Student.paused.is_(False),
+        **_verified(),
     }
 
 
 def _sme_rules(consent: Any) -> dict[str, ColumnElement[bool]]:
-    return {"no_collection_consent": consent.c.collection.is_(True)}
+    return {"no_collection_consent": consent.c.collection.is_(True), **_verified()}
 
 
 def eligible_students() -> Select[tuple[int]]:
@@ -49,6 +57,7 @@ def eligible_students() -> Select[tuple[int]]:
     rules = _student_rules(consent)
     return (
         select(Student.id)
+        .join(User, User.id == Student.user_id)
         .join(consent, consent.c.user_id == Student.user_id)
         .where(*rules.values())
         .order_by(Student.id)
@@ -61,6 +70,7 @@ def eligible_smes() -> Select[tuple[int, int]]:
     rules = _sme_rules(consent)
     return (
         select(SME.id, SME.capacity)
+        .join(User, User.id == SME.user_id)
         .join(consent, consent.c.user_id == SME.user_id)
         .where(*rules.values())
         .order_by(SME.id)
@@ -84,6 +94,7 @@ def _first_failing(model: Any, row_id: int, rules_of: Any) -> str | None:
     row = db.session.execute(
         select(*(rule.label(name) for name, rule in rules.items()))
         .select_from(model)
+        .join(User, User.id == model.user_id)
         .outerjoin(consent, consent.c.user_id == model.user_id)
         .where(model.id == row_id)
     ).one_or_none()

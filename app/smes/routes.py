@@ -14,7 +14,7 @@ from app.extensions import db
 from app.i18n import current_locale, translate_errors
 from app.models import Role
 from app.security import check_role
-from app.services import accounts, audit, decisions, outcomes, profiles, reviews, threads
+from app.services import accounts, audit, decisions, mail, outcomes, profiles, reviews, threads
 from app.services.errors import InvalidInput
 from app.smes.forms import SMEProfileForm, SMESignupForm
 from app.students.routes import send_cv
@@ -43,6 +43,7 @@ def signup() -> Response | str | tuple[str, int]:
         except InvalidInput as error:
             return rerender("smes/signup.html", form, error)
         db.session.commit()
+        mail.kick()  # the confirmation link
         start_session(user)
         flash(
             _(

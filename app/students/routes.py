@@ -14,7 +14,7 @@ from app.forms import CsrfOnlyForm
 from app.i18n import current_locale
 from app.models import Role
 from app.security import check_role
-from app.services import accounts, decisions, profiles, reviews, threads, uploads
+from app.services import accounts, decisions, mail, profiles, reviews, threads, uploads
 from app.services.errors import InvalidInput
 from app.students.forms import CVForm, StudentProfileForm, StudentSignupForm
 from app.web import answer_proposal, flash_errors, rerender
@@ -42,6 +42,7 @@ def signup() -> Response | str | tuple[str, int]:
         except InvalidInput as error:
             return rerender("students/signup.html", form, error)
         db.session.commit()
+        mail.kick()  # the confirmation link
         start_session(user)
         flash(
             _(

@@ -72,6 +72,7 @@ ID_CHANGES: dict[str, set[str]] = {
     "api.check_in": {"student_a", "sme_s"},
     "api.offer_kickoff": {"sme_s"},
     "api.confirm_kickoff": {"student_a"},
+    "coordinators.resend_verification": {"coordinator"},
 }
 
 # What anyone may do without logging in (the JSON API's public calls from CONTRACT.md too).
@@ -85,6 +86,7 @@ PUBLIC_GET = {
     "/healthz",
     "/password/forgot",
     "/password/reset/<token>",
+    "/account/verify/<token>",
     "/api/v1/openapi.json",
     "/api/v1/taxonomy",
 }
@@ -95,6 +97,7 @@ PUBLIC_CHANGE = {
     "/sme/signup",
     "/password/forgot",
     "/password/reset/<token>",
+    "/account/verify/<token>",
     "/api/v1/tokens",
     "/api/v1/students",
     "/api/v1/smes",

@@ -15,14 +15,14 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import EmailVerification, Match, User, utcnow
-from app.services import cycles, decisions, demo
+from app.services import cycles, decisions, demo, engine_gateway, match_settings
 from app.services.errors import Conflict
 
 LINK = r"(/account/verify/\S+)"
 
 
 def _pool():
-    return cycles.load_pool(cycles.get_settings()).student_ids
+    return engine_gateway.load_pool(match_settings.DEFAULT_EXPIRY_DAYS).student_ids
 
 
 def test_sign_up_sends_a_link_that_verifies_once(app, client, inbox, sme):
@@ -82,7 +82,9 @@ def test_unverified_people_are_not_paired_by_hand(make_student, make_sme, coordi
     unverified_sme = make_sme(verified=False, email="u@example.org", business_number="124-81-00998")
     with pytest.raises(Conflict):
         decisions.pair(verified_student.student.id, unverified_sme.sme.id, coordinator)
-    assert cycles.load_pool(cycles.get_settings()).free_seats == {sme.sme.id: 2}
+    assert engine_gateway.load_pool(match_settings.DEFAULT_EXPIRY_DAYS).free_seats == {
+        sme.sme.id: 2
+    }
 
 
 def test_the_rule_can_be_turned_off(app, monkeypatch, make_student, make_sme):

@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     register_database_pragmas(app)
     register_i18n(app)
     register_security(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
@@ -96,6 +97,13 @@ def register_security(app: Flask) -> None:
     from app.security import init_security
 
     init_security(app)
+
+
+def register_url_converters(app: Flask) -> None:
+    """Before any route exists: every `<int:...>` is an id, bounded (app.web.IdConverter)."""
+    from app.web import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
 
 
 def register_blueprints(app: Flask) -> None:

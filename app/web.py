@@ -6,10 +6,44 @@ from typing import Any
 
 from flask import render_template
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from app.forms import apply_errors
 from app.services.errors import InvalidInput
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: ids from 1 to ID_MAX, the largest an INTEGER column holds.
+
+    Anything else matches no route, so it is a 404 before any view or query runs (SQLite raised
+    OverflowError, a 500, for ids of 2**63 and above). Installed as the app's `int` converter,
+    so no route can forget it; the API's bodies and queries use the same bound (api.schemas)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        from app.api.schemas import ID_MAX
+
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_signup_flood() -> Response | None:
+    """Count a sign-up attempt of the client's address (one counter with the API's sign-ups,
+    before any scrypt hash is paid for); past the limit, the 429 page to answer with."""
+    from app.errors import render_error
+    from app.extensions import db
+    from app.services import accounts
+    from app.services.audit import client_ip
+    from app.services.errors import TooManyAttempts
+
+    try:
+        accounts.limit_signups(client_ip() or "unknown")
+    except TooManyAttempts as error:
+        db.session.rollback()
+        return render_error(429, retry_after=error.retry_after)
+    db.session.commit()  # counted even if the sign-up then fails
+    return None
 
 
 def rerender(

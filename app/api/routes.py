@@ -384,6 +384,11 @@ def list_matches() -> Response:
         query = query.where(Match.cycle_id == q.cycle)
     rows, total = _page(query, q, Match.id.desc())
     items = [match_out(m) for m in rows]
+    audit.record(
+        "matches_listed",
+        detail={"api": True, "page": q.page, "status": q.status, "cycle": q.cycle, "n": len(items)},
+    )
+    db.session.commit()
     return _json(MatchList(items=items, total=total, page=q.page, per_page=q.per_page))
 
 

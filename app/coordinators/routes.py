@@ -135,6 +135,8 @@ def matches() -> str:
     """Every match, filtered, with bulk approve and reject."""
     filters = directory.MatchFilters.from_args(request.args)
     page = directory.page_of(directory.match_query(filters), _page())
+    audit.record("matches_listed", detail={"page": page.page, **asdict(filters)})
+    db.session.commit()
     return render_template(
         "coordinators/matches.html",
         page=page,
@@ -278,6 +280,14 @@ def pair() -> Response | str | tuple[str, int]:
     error: InvalidInput | None = None
     searching = request.method == "GET" and "preview" not in request.args
     if searching and (student_id is None or sme_id is None):
+        audit.record(
+            "pair_searched",
+            detail={
+                "students": len(context["student_options"]),
+                "smes": len(context["sme_options"]),
+            },
+        )
+        db.session.commit()
         return render_template("coordinators/pair.html", form=form, **context)
     if student_id is None or sme_id is None:
         fields = {}
@@ -309,6 +319,11 @@ def pair() -> Response | str | tuple[str, int]:
             return redirect(url_for(".match", match_id=created.id))
     try:
         context["preview"] = _pair_preview(student_id, sme_id)
+        if request.method == "GET" and context["preview"]:
+            audit.record(
+                "pair_previewed", target=context["preview"]["student"], detail={"sme_id": sme_id}
+            )
+            db.session.commit()
     except decisions.NotFound:
         error = error or InvalidInput.single(
             "student_id" if db.session.get(Student, student_id or 0) is None else "sme_id",
@@ -582,6 +597,8 @@ def smes() -> str:
     """Every SME, filtered by language, market, industry, region."""
     filters = directory.SMEFilters.from_args(request.args)
     page = directory.page_of(directory.sme_query(filters), _page())
+    audit.record("smes_listed", detail={"page": page.page, **asdict(filters)})
+    db.session.commit()
     return render_template("coordinators/smes.html", page=page, filters=asdict(filters))
 
 

@@ -18,7 +18,7 @@ from app.services import accounts, audit, decisions, mail, outcomes, profiles, r
 from app.services.errors import InvalidInput
 from app.smes.forms import SMEProfileForm, SMESignupForm
 from app.students.routes import send_cv
-from app.web import answer_proposal, rerender
+from app.web import answer_proposal, refuse_signup_flood, rerender
 
 bp = Blueprint("smes", __name__)
 
@@ -38,6 +38,9 @@ def signup() -> Response | str | tuple[str, int]:
         return redirect(url_for("main.dashboard"))
     form = SMESignupForm()
     if form.is_submitted():
+        refused = refuse_signup_flood()
+        if refused is not None:
+            return refused
         try:
             user = accounts.register_sme(form.signup_input(), locale=current_locale())
         except InvalidInput as error:
@@ -76,6 +79,9 @@ def dashboard() -> str:
 def candidates() -> str:
     """Every proposed student on one page, ranked, with the reasons they fit."""
     review = reviews.review_for_sme(current_user.sme)
+    shown = len(review.pending) + len(review.waiting) + len(review.current) + len(review.history)
+    audit.record("candidates_viewed", target=current_user.sme, detail={"students": shown})
+    db.session.commit()
     return render_template(
         "smes/candidates.html",
         sme=current_user.sme,

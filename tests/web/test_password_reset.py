@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from kexport_support import PASSWORD
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -77,3 +78,35 @@ def test_reset_requests_are_capped_per_hour(client, student):
     for _ in range(5):
         client.post("/password/forgot", data={"email": student.email})
     assert len(db.session.scalars(select(PasswordReset)).all()) == 3
+
+
+def _two_links(client, student):
+    client.post("/password/forgot", data={"email": student.email})
+    client.post("/password/forgot", data={"email": student.email})
+    bodies = db.session.scalars(
+        select(OutboxMessage.body_text)
+        .where(OutboxMessage.kind == "password_reset")
+        .order_by(OutboxMessage.id)
+    ).all()
+    return [re.search(r"/password/reset/(\S+)", body).group(1) for body in bodies]
+
+
+def test_using_one_link_ends_every_other(client, student):
+    """Issue 12.9: an older link no longer works once a newer one was used."""
+    older, newer = _two_links(client, student)
+    assert client.post(f"/password/reset/{newer}", data={"password": NEW}).status_code == 302
+    response = client.post(f"/password/reset/{older}", data={"password": "another passphrase"})
+    assert response.status_code == 422
+
+
+def test_a_password_change_ends_every_link(client, login_as, student):
+    """Issue 12.9: changing the password on the account page ends outstanding links."""
+    (link, _) = _two_links(client, student)
+    login_as(student)
+    changed = client.post(
+        "/account/password", data={"current_password": PASSWORD, "new_password": NEW}
+    )
+    assert changed.status_code == 302
+    client.post("/logout")
+    response = client.post(f"/password/reset/{link}", data={"password": "another passphrase"})
+    assert response.status_code == 422

@@ -10,6 +10,10 @@ from pathlib import Path
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable deployment."""
 
@@ -71,20 +75,26 @@ class Config:
     REQUIRE_EMAIL_VERIFICATION = os.environ.get("REQUIRE_EMAIL_VERIFICATION", "1") == "1"
     EMAIL_VERIFICATION_HOURS = int(os.environ.get("EMAIL_VERIFICATION_HOURS", 72))
 
-    # Failed logins allowed per account and per address within the window (SECURITY.md item 3).
-    LOGIN_MAX_FAILURES = 10
-    LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+    # Rate limits (SECURITY.md item 3), counted in the database so every worker counts the
+    # same tries; each can be set from the environment (README: Configuration).
+    # Failed logins per account, and per client address: the address limit is far higher, so
+    # students behind one university network do not lock each other out.
+    LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 10)
+    LOGIN_MAX_FAILURES_PER_ADDRESS = _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 200)
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
 
-    # The JSON API: bearer tokens, and limits counted in the database (SECURITY.md item 3).
-    API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", 30))
-    API_TOKEN_LIMIT_PER_ACCOUNT = 10  # token requests per email ...
-    API_TOKEN_LIMIT_PER_ADDRESS = 30  # ... and per client address ...
-    API_TOKEN_LIMIT_WINDOW = timedelta(minutes=15)  # ... within this window
-    API_SIGNUP_LIMIT_PER_ADDRESS = 20  # sign-ups (students and SMEs together) per address ...
-    API_SIGNUP_LIMIT_WINDOW = timedelta(hours=1)  # ... within this window
+    # The JSON API's bearer tokens, and limits on asking for them and on signing up.
+    API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 30)
+    API_TOKEN_LIMIT_PER_ACCOUNT = _int("API_TOKEN_LIMIT_PER_ACCOUNT", 10)  # per email ...
+    API_TOKEN_LIMIT_PER_ADDRESS = _int("API_TOKEN_LIMIT_PER_ADDRESS", 30)  # ... per address ...
+    API_TOKEN_LIMIT_WINDOW = timedelta(minutes=_int("API_TOKEN_LIMIT_WINDOW_MINUTES", 15))
+    # Sign-ups (students and SMEs, HTML forms and the API together) per address in the window:
+    # each one costs a scrypt hash.
+    API_SIGNUP_LIMIT_PER_ADDRESS = _int("API_SIGNUP_LIMIT_PER_ADDRESS", 20)
+    API_SIGNUP_LIMIT_WINDOW = timedelta(minutes=_int("API_SIGNUP_LIMIT_WINDOW_MINUTES", 60))
     # Messages in a match's thread, per person (pages and API together) within the window.
-    MESSAGE_LIMIT = 30
-    MESSAGE_WINDOW = timedelta(minutes=10)
+    MESSAGE_LIMIT = _int("MESSAGE_LIMIT", 30)
+    MESSAGE_WINDOW = timedelta(minutes=_int("MESSAGE_WINDOW_MINUTES", 10))
     # Share of the legal weekly hours at which both sides of a match are warned.
     HOURS_WARNING_SHARE = 0.8
 
@@ -119,6 +129,8 @@ class TestConfig(Config):
     # Cheaper scrypt in tests only (thousands of sign-ups); production keeps werkzeug's default.
     PASSWORD_HASH_METHOD = "scrypt:4096:8:1"  # noqa: S105 - a method, not a secret
     MAIL_AFTER_COMMIT = "inline"  # deterministic: the mail is there when the request returns
+    # The suite signs hundreds of people up from 127.0.0.1; the tests of the limit set their own.
+    API_SIGNUP_LIMIT_PER_ADDRESS = 100_000
 
 
 def _development_secret() -> str:

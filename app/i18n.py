@@ -77,11 +77,15 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
         "unknown_code": lambda: _("Choose a value from the list."),
         "duplicates": lambda: _("Each value may be chosen only once."),
         "control_chars": lambda: _("Remove the control characters from this text."),
+        "invisible_chars": lambda: _(
+            "Remove the invisible or direction-changing characters from this name."
+        ),
         "period_order": lambda: _("The period must end after it starts."),
         "year_month": lambda: _("Enter a month as YYYY-MM, e.g. 2027-02."),
         "month_in_future": lambda: _("This month has not come yet."),
         "password_short": lambda: _("Use at least 8 characters."),
         "password_long": lambda: _("Use at most 1024 characters."),
+        "password_blank": lambda: _("A password cannot be only spaces."),
         "password_common": lambda: _(
             "This password is among the most common ones; choose another."
         ),

@@ -83,6 +83,44 @@ def Text(max_length: int, min_length: int = 1) -> Any:  # noqa: N802 - reads as 
     ]
 
 
+# Characters that change the direction of the text around them (a company name with U+202E reads
+# backwards in every list), and characters that show nothing: a name made of them looks empty,
+# and one hidden inside a name makes two names look the same.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f"
+    + "".join(map(chr, range(0x202A, 0x202F)))
+    + "".join(map(chr, range(0x2066, 0x206A)))
+)
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")  # fillers that show nothing
+_JOINERS = frozenset("\u200c\u200d")  # spelling in Persian, Indic scripts, emoji: between letters
+
+
+def _check_name(value: str) -> str:
+    for i, ch in enumerate(value):
+        if ch in _BIDI_CONTROLS or ch in _BLANK_LETTERS:
+            raise PydanticCustomError(
+                "invisible_chars", "invisible or direction-changing character"
+            )
+        if unicodedata.category(ch) == "Cf":
+            between_letters = (
+                0 < i < len(value) - 1
+                and (value[i - 1].isalpha() or unicodedata.category(value[i - 1]).startswith("M"))
+                and value[i + 1].isalpha()
+            )
+            if not (ch in _JOINERS and between_letters):
+                raise PydanticCustomError(
+                    "invisible_chars", "invisible or direction-changing character"
+                )
+    if not any(not ch.isspace() and unicodedata.category(ch)[0] in "LNPS" for ch in value):
+        raise PydanticCustomError("invisible_chars", "nothing visible")
+    return value
+
+
+def Name(max_length: int) -> Any:  # noqa: N802 - reads as a type
+    """A person's or a company's name: text, with nothing invisible or direction-changing."""
+    return Annotated[Text(max_length), AfterValidator(_check_name)]
+
+
 Country = Annotated[str, BeforeValidator(_upper), _code_of("countries")]
 Language = Annotated[str, BeforeValidator(_lower), _code_of("languages")]
 Level = Annotated[str, BeforeValidator(_lower), _code_of("levels")]
@@ -138,6 +176,8 @@ def check_password(value: str) -> str:
         raise PydanticCustomError("password_short", "too short")
     if len(value) > PASSWORD_MAX:
         raise PydanticCustomError("password_long", "too long")
+    if not value.strip():  # eight spaces are eight characters, and no secret
+        raise PydanticCustomError("password_blank", "only whitespace")
     if value.lower() in common_passwords():
         raise PydanticCustomError("password_common", "too common")
     return value
@@ -209,7 +249,7 @@ class LanguageSkill(_Input):
 
 
 class StudentProfileIn(_Input):
-    name: Text(100)
+    name: Name(100)
     nationality: Country
     languages: Annotated[list[LanguageSkill], Field(min_length=1, max_length=8)]
     topik_level: Annotated[int, Field(ge=0, le=6)] = 0
@@ -254,8 +294,8 @@ class StudentProfileIn(_Input):
 
 
 class SMEProfileIn(_Input):
-    contact_name: Text(100)
-    company_name: Text(120)
+    contact_name: Name(100)
+    company_name: Name(120)
     industries: CodeList(Industry, 1, 5)
     products: Text(1000)
     markets: CodeList(Country, 1, 10)

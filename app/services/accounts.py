@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,7 +27,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit, privacy, profiles, tokens, uploads, verification
+from app.services import audit, privacy, profiles, ratelimit, tokens, uploads, verification
 from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.errors import (
     AuthenticationFailed,
@@ -162,15 +163,31 @@ def consent_is_current(user: User) -> bool:
 
 
 def _check_throttle(email: str, ip: str) -> None:
+    """Too many failures for this account, or (a far higher number) from this address."""
     config = current_app.config
     since = utcnow() - config["LOGIN_FAILURE_WINDOW"]
-    failures = db.session.scalar(
-        select(func.count(LoginFailure.id)).where(
-            LoginFailure.at >= since, or_(LoginFailure.email == email, LoginFailure.ip == ip)
+    recent = LoginFailure.at >= since
+    for column, value, limit in (
+        (LoginFailure.email, email, config["LOGIN_MAX_FAILURES"]),
+        (LoginFailure.ip, ip, config["LOGIN_MAX_FAILURES_PER_ADDRESS"]),
+    ):
+        failures = db.session.scalar(
+            select(func.count(LoginFailure.id)).where(recent, column == value)
         )
+        if failures and failures >= limit:
+            raise TooManyAttempts(retry_after=int(config["LOGIN_FAILURE_WINDOW"].total_seconds()))
+
+
+def limit_signups(address: str) -> None:
+    """Count a sign-up attempt of this address; TooManyAttempts past the limit (HTML and API:
+    one counter). Flushes only: the caller commits before the work, so a failure still counts."""
+    config = current_app.config
+    ratelimit.hit(
+        "signup",
+        address,
+        limit=config["API_SIGNUP_LIMIT_PER_ADDRESS"],
+        window=config["API_SIGNUP_LIMIT_WINDOW"],
     )
-    if failures and failures >= config["LOGIN_MAX_FAILURES"]:
-        raise TooManyAttempts(retry_after=int(config["LOGIN_FAILURE_WINDOW"].total_seconds()))
 
 
 def authenticate(email: str, password: str, *, ip: str) -> User:
@@ -184,12 +201,20 @@ def authenticate(email: str, password: str, *, ip: str) -> User:
         check_password_hash(_dummy_hash(), password or "")
     if user is None or not check_password_hash(user.password_hash, password or ""):
         db.session.add(LoginFailure(email=email, ip=ip))
-        audit.record("login_failed", actor=user, detail={"email": email} if user is None else None)
+        # What was typed can be a password in the wrong field: keep only a keyed hash of it, so
+        # repeated tries on one address can be told apart without storing the text.
+        detail = {"email_hash": _keyed_hash(email)} if user is None else None
+        audit.record("login_failed", actor=user, detail=detail)
         raise AuthenticationFailed("wrong email or password")
     db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
     user.last_login_at = utcnow()
     audit.record("login", actor=user)
     return user
+
+
+def _keyed_hash(text: str) -> str:
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
 
 
 def _dummy_hash() -> str:
@@ -218,6 +243,7 @@ def change_password(user: User, data: dict[str, Any]) -> None:
         raise InvalidInput.single("current_password", "wrong_password")
     user.password_hash = hash_password(change.new_password)
     end_all_sessions(user)
+    _end_reset_links(user)
     audit.record("password_changed", actor=user)
 
 
@@ -320,6 +346,16 @@ def _mail_reset_link(user: User, token: str) -> None:
     )
 
 
+def _end_reset_links(user: User) -> None:
+    """A password was set: no link asked for before may set another one."""
+    db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def reset_password(token: str, new_password: str) -> User:
     """Use a reset token once: set the new password and end every session of the account."""
     password = validate(schemas.PasswordReset, {"password": new_password}).password
@@ -340,5 +376,6 @@ def reset_password(token: str, new_password: str) -> User:
     user.password_hash = hash_password(password)
     verification.mark_verified(user)  # the link reached this address: it is the person's
     end_all_sessions(user)
+    _end_reset_links(user)
     audit.record("password_reset", actor=user)
     return user

@@ -17,7 +17,7 @@ from app.security import check_role
 from app.services import accounts, decisions, mail, profiles, reviews, threads, uploads
 from app.services.errors import InvalidInput
 from app.students.forms import CVForm, StudentProfileForm, StudentSignupForm
-from app.web import answer_proposal, flash_errors, rerender
+from app.web import answer_proposal, flash_errors, refuse_signup_flood, rerender
 
 bp = Blueprint("students", __name__)
 
@@ -37,6 +37,9 @@ def signup() -> Response | str | tuple[str, int]:
         return redirect(url_for("main.dashboard"))
     form = StudentSignupForm()
     if form.is_submitted():
+        refused = refuse_signup_flood()
+        if refused is not None:
+            return refused
         try:
             user = accounts.register_student(form.signup_input(), locale=current_locale())
         except InvalidInput as error:

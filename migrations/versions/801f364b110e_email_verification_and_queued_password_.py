@@ -1,7 +1,7 @@
 """email verification and queued password reset requests
 
 Revision ID: 801f364b110e
-Revises: cb9724115cbe
+Revises: b7c1a2d3e4f5
 Create Date: 2026-11-30 10:49:06.606511
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '801f364b110e'
-down_revision = 'cb9724115cbe'
+down_revision = 'b7c1a2d3e4f5'
 branch_labels = None
 depends_on = None
 

@@ -96,6 +96,10 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
         "business_number": lambda: _(
             "This business registration number does not exist (its check digit is wrong)."
         ),
+        "consent_renewal": lambda: _(
+            "The privacy policy of %(version)s asks for your consent to collection and use again.",
+            version=ctx.get("policy_version"),
+        ),
         "consent_required": lambda: _(
             "We cannot create an account without your consent to collection and use."
         ),

@@ -13,7 +13,15 @@ from flask_babel import force_locale
 from app.extensions import db, login_manager
 from app.models import Role, User
 from app.services import tokens
-from app.services.errors import DomainError, NotAllowed
+from app.services.errors import ConsentRenewalRequired, DomainError, NotAllowed
+
+# Open while consent is out of date: answering it again, leaving, and managing one's tokens.
+CONSENT_FREE_ENDPOINTS = {
+    "api.renew_consent",
+    "api.delete_me",
+    "api.list_tokens",
+    "api.revoke_token",
+}
 
 
 class Unauthenticated(DomainError):
@@ -47,10 +55,19 @@ def end_api_request(_error: BaseException | None = None) -> None:
 
 
 def api_user(*roles: Role) -> User:
-    """The caller; 401 without a live token, 403 when its role is not one of `roles`."""
+    """The caller; 401 without a live token, 403 when its role is not one of `roles`, and 403
+    `consent_renewal_required` when the privacy policy changed since the caller answered it."""
     user: User | None = g.get("api_user")
     if user is None:
         raise Unauthenticated("a bearer token is required")
     if roles and user.role not in roles:
         raise NotAllowed("not for this role")
+    if request.endpoint not in CONSENT_FREE_ENDPOINTS:
+        from app.services.accounts import consent_is_current
+
+        if not consent_is_current(user):
+            version = current_app.config["CONSENT_POLICY_VERSION"]
+            raise ConsentRenewalRequired.single(
+                "consent.collection", "consent_renewal", policy_version=version
+            )
     return user

@@ -86,6 +86,7 @@ from app.services.audit import client_ip
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
+    ConsentRenewalRequired,
     DomainError,
     InvalidInput,
     NotAllowed,
@@ -119,11 +120,15 @@ def _domain_error(error: DomainError) -> Response:
         audit.record("forbidden", detail={"path": request.path[:200]})
         db.session.commit()
     if isinstance(error, InvalidInput):
-        message = (
-            _("This conflicts with what is already recorded.")
-            if isinstance(error, Conflict)
-            else _("Some fields are not valid.")
-        )
+        if isinstance(error, ConsentRenewalRequired):
+            message = _(
+                "The privacy policy has changed: answer it again with PUT /api/v1/me/consent "
+                "before anything else."
+            )
+        elif isinstance(error, Conflict):
+            message = _("This conflicts with what is already recorded.")
+        else:
+            message = _("Some fields are not valid.")
         body = ErrorOut(
             error=ErrorDetail(
                 code=error.code, message=message, fields=translate_errors(error.fields)
@@ -348,6 +353,15 @@ def get_me() -> Response:
         sme=SMEOut.model_validate(profiles.sme_dict(user.sme)) if user.sme else None,
     )
     return _json(me)
+
+
+@bp.put("/me/consent")
+def renew_consent() -> Response:
+    """Answer the privacy policy in force (again); open while consent is out of date."""
+    user = api_user()
+    row = accounts.update_consent(user, _body())
+    db.session.commit()
+    return _json(ConsentOut.model_validate(row))
 
 
 @bp.delete("/me")

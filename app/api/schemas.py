@@ -433,7 +433,8 @@ REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
     400: "The body is not a JSON object.",
     401: "No valid bearer token (missing, unknown, expired or revoked), or wrong credentials.",
-    403: "This role may not do this.",
+    403: "This role may not do this; or (code `consent_renewal_required`) the privacy policy "
+    "changed and must be answered again with PUT /api/v1/me/consent.",
     404: "No such resource (or not one of yours).",
     409: "A conflict with the current state (taken, already decided, busy).",
     422: "A field breaks a rule; `error.fields` names each field.",
@@ -452,6 +453,7 @@ def _op(
     query: type[BaseModel] | None = None,
     path_id: str | None = None,
     tag: str,
+    consent_free: bool = False,
 ) -> dict[str, Any]:
     status, model = ok
     responses: dict[str, Any] = {}
@@ -475,6 +477,11 @@ def _op(
                 }
             }
         responses[str(code)] = response
+    if auth and 403 not in errors and not consent_free:
+        responses["403"] = {
+            "description": ERROR_TEXT[403],
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorOut")}}},
+        }
     operation: dict[str, Any] = {
         "summary": summary,
         "tags": [tag],
@@ -542,6 +549,7 @@ OPERATION_IDS = {
     ("delete", "/api/v1/tokens/{token_id}"): "revokeToken",
     ("get", "/api/v1/me"): "getMe",
     ("delete", "/api/v1/me"): "deleteMe",
+    ("put", "/api/v1/me/consent"): "renewConsent",
     ("get", "/api/v1/matches"): "listMatches",
     ("post", "/api/v1/matches"): "createMatch",
     ("post", "/api/v1/matches/{match_id}/decision"): "decideMatch",
@@ -678,7 +686,7 @@ def _after_the_match_paths() -> dict[str, Any]:
 
 def openapi_document(server_url: str = "/") -> dict[str, Any]:
     """The OpenAPI 3.1 description of /api/v1, built from the models above and app.schemas."""
-    from app.schemas import Credentials, SMESignup, StudentSignup
+    from app.schemas import ConsentIn, Credentials, SMESignup, StudentSignup
 
     anyone_body = (400, 409, 422, 429)
     paths: dict[str, Any] = {
@@ -739,6 +747,7 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                 (401, 422),
                 query=PageQuery,
                 tag="tokens",
+                consent_free=True,
             ),
         },
         "/api/v1/tokens/{token_id}": {
@@ -748,12 +757,29 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                 (401, 404),
                 path_id="token_id",
                 tag="tokens",
+                consent_free=True,
+            )
+        },
+        "/api/v1/me/consent": {
+            "put": _op(
+                "Answer the privacy policy in force (again): consent to collection and use "
+                "(required) and to provision of the profile to SMEs. Open while consent is out "
+                "of date, like DELETE /api/v1/me and the token calls.",
+                (200, ConsentOut),
+                (400, 401, 422),
+                body=ConsentIn,
+                tag="accounts",
+                consent_free=True,
             )
         },
         "/api/v1/me": {
             "get": _op("My account and profile.", (200, MeOut), (401,), tag="accounts"),
             "delete": _op(
-                "Delete my account and all my data, now.", (204, None), (401,), tag="accounts"
+                "Delete my account and all my data, now.",
+                (204, None),
+                (401,),
+                tag="accounts",
+                consent_free=True,
             ),
         },
         "/api/v1/matches": {
@@ -909,6 +935,7 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
         KickoffOut,
         ExportStatusOut,
         KpisOut,
+        ConsentIn,
     ]
     return {
         "openapi": "3.1.0",

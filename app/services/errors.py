@@ -32,6 +32,14 @@ class Conflict(InvalidInput):
     code = "conflict"
 
 
+class ConsentRenewalRequired(InvalidInput):
+    """The privacy policy changed since the person last answered it: they must answer again
+    before anything else (the API's counterpart of the pages' redirect)."""
+
+    status = 403
+    code = "consent_renewal_required"
+
+
 class AuthenticationFailed(DomainError):
     status = 401
     code = "unauthorized"

@@ -13,12 +13,26 @@ from app.forms import apply_errors
 from app.services.errors import InvalidInput
 
 
+def digits_up_to(limit: int) -> str:
+    """A regular expression for the whole numbers 1..limit, written without leading zeros."""
+    text = str(limit)
+    options = [rf"[1-9]\d{{0,{len(text) - 2}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            options.append(f"{text[:i]}[{low}-{int(digit) - 1}]" + rf"\d{{{len(text) - i - 1}}}")
+    options.append(text)
+    return "(?:" + "|".join(options) + ")"
+
+
 class IdConverter(IntegerConverter):
     """`<int:...>` in every route: ids from 1 to ID_MAX, the largest an INTEGER column holds.
 
     Anything else matches no route, so it is a 404 before any view or query runs (SQLite raised
-    OverflowError, a 500, for ids of 2**63 and above). Installed as the app's `int` converter,
-    so no route can forget it; the API's bodies and queries use the same bound (api.schemas)."""
+    OverflowError, a 500, for ids of 2**63 and above). The bound is in the regular expression,
+    not only in `max`: werkzeug checks `max` after matching methods, so a path that another
+    method's rule shares would be a 405. Installed as the app's `int` converter, so no route can
+    forget it; the API's bodies and queries use the same bound (api.schemas)."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         from app.api.schemas import ID_MAX
@@ -26,6 +40,7 @@ class IdConverter(IntegerConverter):
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
+        self.regex = digits_up_to(ID_MAX)
 
 
 def refuse_signup_flood() -> Response | None:

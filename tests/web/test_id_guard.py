@@ -6,10 +6,15 @@ OverflowError: a 500), for every method of every rule with an `int` part."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.routing import IntegerConverter
 
 from app import create_app
+from app.web import digits_up_to
 
 HUGE = [2**31, 2**63, 2**64, 10**30]
 OTHER_VALUES = {"kind": "students", "token": "no-such-token"}
@@ -48,3 +53,11 @@ def test_ordinary_ids_still_reach_the_view(client, login_as, coordinator, studen
     login_as(coordinator)
     assert client.get(f"/coordinator/students/{student.student.id}").status_code == 200
     assert client.get("/coordinator/students/2147483647").status_code == 404
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 10**12), st.integers(0, 10**13))
+def test_the_id_pattern_is_exactly_one_to_the_limit(limit, number):
+    pattern = re.compile(digits_up_to(limit) + r"\Z")
+    assert bool(pattern.match(str(number))) == (1 <= number <= limit)
+    assert pattern.match(str(limit)) and not pattern.match(str(limit + 1))

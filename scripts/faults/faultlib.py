@@ -7,7 +7,9 @@ with data you want.
 
 from __future__ import annotations
 
+import atexit
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +33,30 @@ SMES_OVER_CAPACITY = (
     "WHERE status IN ('proposed', 'approved', 'active') GROUP BY sme_id) u "
     "ON u.sme_id = s.id WHERE u.n > s.capacity"
 )
+
+
+_CHILDREN: list[subprocess.Popen[Any]] = []
+
+
+def _stop_children() -> None:
+    """Never leave a server or scheduler behind, however the script ends."""
+    for child in _CHILDREN:
+        if child.poll() is None:
+            child.terminate()
+    for child in _CHILDREN:
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+atexit.register(_stop_children)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def track(process: subprocess.Popen[Any]) -> subprocess.Popen[Any]:
+    _CHILDREN.append(process)
+    return process
 
 
 def work_dir(prefix: str) -> Path:
@@ -69,7 +95,7 @@ def flask(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Com
 
 def popen_flask(env: dict[str, str], *args: str, log: Path | None = None) -> subprocess.Popen[Any]:
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([*FLASK, *args], cwd=ROOT, env=env, stdout=out, stderr=out)
+    return track(subprocess.Popen([*FLASK, *args], cwd=ROOT, env=env, stdout=out, stderr=out))
 
 
 def fresh(url: str, env: dict[str, str], students: int, smes: int) -> None:

@@ -35,6 +35,7 @@ from faultlib import (
     fresh,
     machine_note,
     popen_flask,
+    track,
     wait_for_port,
     work_dir,
 )
@@ -106,7 +107,8 @@ def main() -> None:
 
     # The one scheduled cycle is due at a minute boundary M; the outage covers M - 10 s .. M + 10 s.
     now = datetime.now(UTC)
-    due = (now + timedelta(seconds=110)).replace(second=0, microsecond=0)
+    # Far enough ahead for gunicorn and the scheduler to start on a loaded machine.
+    due = (now + timedelta(seconds=240)).replace(second=0, microsecond=0)
     outage_at = due - timedelta(seconds=args.outage / 2)
     schedule = f"{due.minute} {due.hour} * * *"
     env = app_env(relayed, work, MATCH_SCHEDULE=schedule)
@@ -118,10 +120,10 @@ def main() -> None:
     token = requests.post(
         f"{base}/api/v1/tokens",
         json={"email": "coord@example.org", "password": "outage-test-pass-1"},
-        timeout=30,
+        timeout=180,
     ).json()["token"]
     browser = requests.Session()
-    page = browser.get(f"{base}/login", timeout=30).text
+    page = browser.get(f"{base}/login", timeout=180).text
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
     assert csrf, "no CSRF token on the login page"
     browser.post(
@@ -131,7 +133,7 @@ def main() -> None:
             "password": "outage-test-pass-1",
             "csrf_token": csrf.group(1),
         },
-        timeout=30,
+        timeout=180,
     )
     print(
         f"postgresql through relay :{relay.port}; cycle due {due:%H:%M:%S} UTC, outage "
@@ -168,6 +170,8 @@ def main() -> None:
 
     thread = threading.Thread(target=client, daemon=True)
     thread.start()
+    if datetime.now(UTC) > outage_at:
+        sys.exit("the processes took too long to start: the outage would come after the due time")
     time.sleep(max(0.0, (outage_at - datetime.now(UTC)).total_seconds()))
     down_at = time.time()
     relay.down()
@@ -233,12 +237,14 @@ def subprocess_gunicorn(env: dict[str, str], port: int, work):  # type: ignore[n
     import subprocess
 
     out = open(work / "web.log", "w")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "app:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=out,
-        stderr=out,
+    return track(
+        subprocess.Popen(
+            [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "app:create_app()"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
     )
 
 

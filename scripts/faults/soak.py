@@ -33,6 +33,7 @@ from faultlib import (
     fresh,
     machine_note,
     popen_flask,
+    track,
     wait_for_port,
     work_dir,
 )
@@ -57,12 +58,14 @@ def main() -> None:
     port = free_port()
     web_log = open(work / "web.log", "w")  # noqa: SIM115 - lives as long as the process
     processes = [
-        subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "app:create_app()"],
-            cwd=ROOT,
-            env=env,
-            stdout=web_log,
-            stderr=web_log,
+        track(
+            subprocess.Popen(
+                [str(BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "app:create_app()"],
+                cwd=ROOT,
+                env=env,
+                stdout=web_log,
+                stderr=web_log,
+            )
         ),
         popen_flask(env, "scheduler", log=work / "scheduler-1.log"),
         popen_flask(env, "scheduler", log=work / "scheduler-2.log"),

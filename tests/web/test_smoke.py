@@ -6,4 +6,9 @@ def test_public_pages_answer(client):
 def test_healthz_reports_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {
+        "status": "ok",
+        "database": "ok",
+        "database_write": "ok",
+        "uploads": "ok",
+    }

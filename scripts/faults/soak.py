@@ -73,7 +73,7 @@ def main() -> None:
     wait_for_port(port)
     base = f"http://127.0.0.1:{port}/api/v1"
     token = requests.post(
-        f"{base}/tokens", json={"email": "soak@example.org", "password": PASSWORD}, timeout=60
+        f"{base}/tokens", json={"email": "soak@example.org", "password": PASSWORD}, timeout=300
     ).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
     print(
@@ -88,7 +88,7 @@ def main() -> None:
 
     def ask_for_cycles() -> None:
         while not stop.is_set():
-            response = requests.post(f"{base}/cycles", headers=auth, timeout=60)
+            response = requests.post(f"{base}/cycles", headers=auth, timeout=300)
             codes[f"POST /cycles {response.status_code}"] += 1
             if response.status_code == 202:
                 asked, url_ = time.monotonic(), response.json()["url"]
@@ -96,7 +96,7 @@ def main() -> None:
                 while status in ("queued", "running") and time.monotonic() - asked < 180:
                     time.sleep(0.5)
                     status = requests.get(
-                        f"http://127.0.0.1:{port}{url_}", headers=auth, timeout=60
+                        f"http://127.0.0.1:{port}{url_}", headers=auth, timeout=300
                     ).json()["status"]
                 if status == "finished":
                     waits.append(time.monotonic() - asked)
@@ -108,7 +108,7 @@ def main() -> None:
         rng = random.Random(5)
         while not stop.is_set():
             body = {"student_id": rng.choice(students), "sme_id": rng.choice(smes)}
-            response = requests.post(f"{base}/matches", json=body, headers=auth, timeout=60)
+            response = requests.post(f"{base}/matches", json=body, headers=auth, timeout=300)
             codes[f"POST /matches {response.status_code}"] += 1
             stop.wait(0.5)
 

@@ -2,7 +2,10 @@
 
 Entry points (the contract, ``/work/shared/CONTRACT.md``):
 
-* ``run`` (one cycle) and ``explain_pair`` (one pair) - ``matching.pipeline``;
+* ``run`` (one cycle), ``check_pair`` (one pair: acceptable, score, reasons,
+  blocked codes) and ``explain_pair`` - ``matching.pipeline``;
+* ``BLOCK_CODES``, ``load_rules``, ``RuleTable`` - ``matching.eligibility``
+  (visa rules as data in ``matching/rules/``);
 * ``StudentProfile``, ``SMEProfile`` - ``matching.profiles``;
 * ``Reason``, ``REASON_KEYS`` - ``matching.explanations``;
 * ``MatchModel`` (two-sided scores, acceptability) - ``matching.model``, on the
@@ -12,16 +15,19 @@ Entry points (the contract, ``/work/shared/CONTRACT.md``):
 * ``metrics`` - total score, placed share, blocking pairs.
 """
 
-from . import assign, learning, metrics
+from . import assign, eligibility, learning, metrics
 from .assign import optimal, stable
+from .eligibility import BLOCK_CODES, RuleTable, load_rules
 from .explanations import REASON_KEYS, Reason
-from .features import FACTORS, MAIN_FACTORS
+from .features import ALL_FACTORS, FACTORS, MAIN_FACTORS
 from .model import DEFAULT_WEIGHTS, SIDES, MatchModel, side_weights
-from .pipeline import MatchResult, ProposedPair, explain_pair, run
+from .pipeline import MatchResult, PairCheck, ProposedPair, check_pair, explain_pair, run
 from .profiles import SMEProfile, StudentProfile
 from .shortlists import Candidates
 
 __all__ = [
+    "ALL_FACTORS",
+    "BLOCK_CODES",
     "DEFAULT_WEIGHTS",
     "FACTORS",
     "MAIN_FACTORS",
@@ -30,13 +36,18 @@ __all__ = [
     "Candidates",
     "MatchModel",
     "MatchResult",
+    "PairCheck",
     "ProposedPair",
     "Reason",
+    "RuleTable",
     "SMEProfile",
     "StudentProfile",
     "assign",
+    "check_pair",
+    "eligibility",
     "explain_pair",
     "learning",
+    "load_rules",
     "metrics",
     "optimal",
     "run",

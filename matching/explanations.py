@@ -23,9 +23,9 @@ from babel import Locale
 from threadpoolctl import threadpool_limits
 
 from .compute import gc_paused
-from .features import FACTORS
+from .features import ALL_FACTORS, FLEXIBLE_HOURS
 from .profiles import SMEProfile, StudentProfile
-from .taxonomy import INDUSTRY_RELATEDNESS, LEVEL_WEIGHTS, REGION_CLOSENESS, official_languages
+from .taxonomy import INDUSTRY_RELATEDNESS, LEVEL_WEIGHTS, REGION_CLOSENESS, market_languages
 
 if TYPE_CHECKING:
     from .model import MatchModel
@@ -48,10 +48,18 @@ REASON_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
     "korean.meets_minimum": ("topik", "min_topik"),
     "korean.below_minimum": ("topik", "min_topik"),
     "text.similar": ("similarity",),
+    "text.not_similar": ("similarity",),
+    "availability.hours": ("hours", "hours_needed"),
     "priority.unmatched_last_cycle": (),
 }
 #: Factors whose columns collapse into one reason each.
-_ONE_REASON_FACTORS: Final[frozenset[str]] = frozenset({"korean", "text", "priority"})
+_ONE_REASON_FACTORS: Final[frozenset[str]] = frozenset(
+    {"korean", "text", "priority", "availability"}
+)
+#: Texts count as similar from this similarity on (about two standard errors
+#: of the embedding's noise for unrelated texts): below it the text part of
+#: the score (both wrote something) is reported as ``text.not_similar``.
+TEXT_SIMILAR_THRESHOLD: Final[float] = 0.35
 _EN: Final[Locale] = Locale("en")
 
 
@@ -126,6 +134,10 @@ def english(key: str, params: Mapping[str, str | int | float]) -> str:
         f"{p.get('min_topik')}",
         "text.similar": "self-introduction and SME description are similar "
         f"({p.get('similarity')})",
+        "text.not_similar": "self-introduction and SME description have little in common "
+        f"({p.get('similarity')})",
+        "availability.hours": f"can work {p.get('hours')} h a week; the SME needs "
+        f"{p.get('hours_needed')} h",
         "priority.unmatched_last_cycle": "was not matched in the last cycle (priority)",
     }
     return sentences.get(key, key)
@@ -197,7 +209,7 @@ def explain_pairs(
 
 def _explain_pairs(model: MatchModel, si: IntArray, sj: IntArray) -> list[list[Reason]]:
     groups, onehot = model.reason_groups_
-    factors = FACTORS
+    factors = ALL_FACTORS
     fid = {f: q for q, f in enumerate(factors)}
     gf = np.array([fid.get(f, len(factors)) for f, _ in groups], dtype=np.int64)
     xs, ys, xt, yt = model.x_sme_, model.y_sme_, model.x_stu_, model.y_stu_
@@ -227,11 +239,26 @@ def _explain_pairs(model: MatchModel, si: IntArray, sj: IntArray) -> list[list[R
         no_mkt = (~present[:, fid["market"]]).tolist()
         below = (model.topik_[i] < model.min_topik_[j]).tolist()
         tie_l = tie.tolist()
-        text_weight = model.weights_["text"]
+        # Text similarity straight from the embeddings (not inferred from a
+        # weight, which the priority share and the view weights change).
+        text_cols = model.col_factor_ == "text"
+        w_stu = model.view_weights_[1]["text"]
+        w_sme = model.view_weights_[0]["text"] * (1.0 - float(model.priority_bonus))
+        xt_, yt_, scale = (
+            (model.x_stu_, model.y_stu_, w_stu)
+            if w_stu > 0
+            else (model.x_sme_, model.y_sme_, w_sme)
+        )
+        tx, ty = xt_[i][:, text_cols], yt_[j][:, text_cols]
+        # columns are scale * [has, emb] / sqrt 2: the sum is scale * (has_i has_j + cos) / 2
+        both = (tx[:, 0] * ty[:, 0]) > 0 if tx.shape[1] else np.zeros(i.size, bool)
+        sims = np.einsum("ij,ij->i", tx, ty)
+        cos = 2.0 * sims / scale - both if scale > 0 else np.zeros(i.size)
+        cos_l = np.round(cos, 3).tolist()
         for p, (ii, jj) in enumerate(zip(i.tolist(), j.tolist(), strict=True)):
             st, sm = model.students_[ii], model.smes_[jj]
             reasons = [
-                group_reason(*groups[gl[q]], wl[q], st, sm, text_weight)
+                group_reason(*groups[gl[q]], wl[q], st, sm, cos_l[p])
                 for q in range(bounds[p], bounds[p + 1])
             ]
             # Zero-weight reasons, already in (factor, key) order.
@@ -259,7 +286,7 @@ def group_reason(
     weight: float,
     st: StudentProfile,
     sm: SMEProfile,
-    text_weight: float,
+    similarity: float,
 ) -> Reason:
     """The reason for one group of columns of one pair.
 
@@ -271,9 +298,8 @@ def group_reason(
         The group's contribution to the combined score.
     st : StudentProfile
     sm : SMEProfile
-    text_weight : float
-        The model's normalised text weight (to turn ``weight`` back into a
-        similarity).
+    similarity : float
+        The pair's text similarity (rounded).
 
     Returns
     -------
@@ -291,7 +317,7 @@ def group_reason(
             return Reason(f, "market.home", {"market": lab}, wgt)
         if lab in st.markets:
             return Reason(f, "market.known", {"market": lab}, wgt)
-        langs = [g for g in official_languages(lab) if g in st.languages]
+        langs = [g for g in market_languages(lab) if g in st.languages]
         best = max(langs, key=lambda g: LEVEL_WEIGHTS[st.languages[g]]) if langs else ""
         params = {"market": lab, "language": best, "level": st.languages.get(best, "")}
         return Reason(f, "market.language", params, wgt)
@@ -315,6 +341,10 @@ def group_reason(
         params = {"topik": st.topik_level, "min_topik": sm.min_topik}
         return Reason(f, "korean.meets_minimum", params, wgt)
     if f == "text":
-        similarity = round(2 * wgt / max(text_weight, 1e-12) - 1, 3)
-        return Reason(f, "text.similar", {"similarity": similarity}, wgt)
+        key = "text.similar" if similarity >= TEXT_SIMILAR_THRESHOLD else "text.not_similar"
+        return Reason(f, key, {"similarity": similarity}, wgt)
+    if f == "availability":
+        need = sm.hours_needed or FLEXIBLE_HOURS
+        params = {"hours": st.hours_per_week, "hours_needed": need}
+        return Reason(f, "availability.hours", params, wgt)
     return Reason(f, "priority.unmatched_last_cycle", {}, wgt)

@@ -11,14 +11,15 @@ linear, a score splits exactly into per-column contributions (the reasons).
 from __future__ import annotations
 
 import math
+import re
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
+import scipy.sparse as sp
 
 from .profiles import SMEProfile, StudentProfile
 from .taxonomy import (
@@ -31,21 +32,34 @@ from .taxonomy import (
     LEVEL_WEIGHTS,
     REGION_CLOSENESS,
     REGIONS,
-    official_languages,
+    market_languages,
 )
 
-#: Stable factor names, in display order.
+#: Stable names of the factors coordinators weigh, in display order.
 FACTORS: Final[tuple[str, ...]] = ("language", "market", "industry", "region", "korean", "text")
-#: The criteria that make a pair acceptable: a pair scoring zero on all of
-#: them has nothing to work on together.
+#: Every scored factor: ``FACTORS`` plus ``availability`` (weekly hours against
+#: the SME's need), which has a default weight until the settings show it.
+ALL_FACTORS: Final[tuple[str, ...]] = (*FACTORS, "availability")
+#: At least one of these needs a positive weight (something to pair on).
 MAIN_FACTORS: Final[tuple[str, ...]] = ("language", "market", "industry")
+#: A pair needs something in common on one of these to be acceptable
+#: (``no_common_language_or_market``): industry alone does not make a pair.
+PAIRING_FACTORS: Final[tuple[str, ...]] = ("language", "market")
+#: Weekly hours are scored in steps of this many hours, up to ``HOURS_STEPS`` steps.
+HOURS_STEP: Final[int] = 5
+HOURS_STEPS: Final[int] = 9
+#: An SME that needs no particular hours ("flexible") is scored as needing this many:
+#: any student with a few hours a week fits it fully.
+FLEXIBLE_HOURS: Final[int] = 5
+#: TOPIK level from which Korean counts fully in the SME's view.
+KOREAN_SATURATION: Final[int] = 4
+#: Dimensions of the fixed text embedding (random indexing of hashed words).
+TEXT_DIMS: Final[int] = 32
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 #: (student row, language code, level weight) of every student language but Korean.
 LanguageEntries = tuple[IntArray, list[str], FloatArray]
-#: Documents the text model's SVD is fitted on at most.
-SVD_SAMPLE = 20000
 
 
 @dataclass
@@ -85,14 +99,13 @@ def needed_languages(sme: SMEProfile) -> tuple[str, ...]:
     Returns
     -------
     tuple of str
-        ``languages_needed`` when given, else the official languages of the
-        SME's markets.
+        ``languages_needed`` first, then the languages of the SME's markets
+        (CLDR's official ones and the business-language table's): an explicit
+        list adds to the markets' languages, it does not replace them.
     """
-    if sme.languages_needed:
-        return tuple(dict.fromkeys(x for x in sme.languages_needed if x != "ko"))
-    out: list[str] = []
+    out = [x for x in dict.fromkeys(sme.languages_needed) if x != "ko"]
     for c in sme.markets:
-        for lang in official_languages(c):
+        for lang in market_languages(c):
             if lang != "ko" and lang not in out:
                 out.append(lang)
     return tuple(out)
@@ -167,7 +180,12 @@ def language_block(
     langs: LanguageEntries,
     languages: list[str],
 ) -> Block:
-    """Languages: the SME's view is the mean level over its needed languages.
+    """Languages: both views are the mean level over the SME's needed languages.
+
+    The student's view used to be the share of the student's languages the
+    SME needs, which rewards an SME for needing many languages (breadth);
+    the mean does not: needing ten languages of which the student speaks one
+    counts a tenth of needing only that one.
 
     Parameters
     ----------
@@ -187,20 +205,17 @@ def language_block(
     col = {c: i for i, c in enumerate(languages)}
     n, m = len(students), len(needs)
     rows, codes, ws = langs
-    total = np.bincount(rows, weights=ws, minlength=n)
     j = np.fromiter((col.get(c, -1) for c in codes), dtype=np.int64, count=len(codes))
     ok = j >= 0
     lev = np.zeros((n, n_lang))
-    share = np.zeros((n, n_lang))
     lev[rows[ok], j[ok]] = ws[ok]
-    share[rows[ok], j[ok]] = ws[ok] / total[rows[ok]]  # share of the student's language skills
     nr = [(jj, col[c]) for jj, nd in enumerate(needs) for c in nd]
     need = np.zeros((m, n_lang))
     if nr:
         need[tuple(np.array(nr, dtype=np.int64).T)] = 1.0
     cnt = need.sum(axis=1, keepdims=True)
     need_mean = np.divide(need, cnt, out=np.zeros_like(need), where=cnt > 0)
-    return Block("language", list(languages), lev, need_mean, share, need, False)
+    return Block("language", list(languages), lev, need_mean, lev, need_mean, True)
 
 
 def market_block(
@@ -210,6 +225,13 @@ def market_block(
     markets: list[str],
 ) -> Block:
     """Markets: home, known, or reached through a language spoken there.
+
+    Both views are means over the SME's target markets: the SME's view of
+    the student's ability there (home 1, known 0.8, a language of the market
+    0.8 x level), the student's view of the student's interest there (home 1,
+    known 0.8, a language only 0.15 x level). Nothing is normalised by what
+    other SMEs target, so a pair's score does not depend on the pool, and an
+    SME gains nothing in the student's view by listing more markets.
 
     Parameters
     ----------
@@ -228,7 +250,7 @@ def market_block(
     # Which markets each language reaches (CLDR official/de facto).
     reach: dict[str, list[int]] = {}
     for c, j in col.items():
-        for lang in official_languages(c):
+        for lang in market_languages(c):
             reach.setdefault(lang, []).append(j)
     n, m = len(students), len(smes)
     ability = np.zeros((n, n_mkt))
@@ -247,35 +269,24 @@ def market_block(
         w = ws[e_idx][:, None]
         ability[r, js] = np.maximum(ability[r, js], LANGUAGE_MARKET_FACTOR * w)
         pref[r, js] = np.maximum(pref[r, js], LANGUAGE_MARKET_PREFERENCE_FACTOR * w)
-    # Markets the student knows (deduplicated per student); those no SME
-    # targets still count in the student's interest mass ("outside").
+    # Markets the student knows (deduplicated per student).
     known = [(i, col.get(c, -1)) for i, s in enumerate(students) for c in dict.fromkeys(s.markets)]
     kr = np.fromiter((x[0] for x in known), dtype=np.int64, count=len(known))
     kj = np.fromiter((x[1] for x in known), dtype=np.int64, count=len(known))
     kin = kj >= 0
-    outside = KNOWN_MARKET_WEIGHT * np.bincount(kr[~kin], minlength=n).astype(np.float64)
     ability[kr[kin], kj[kin]] = np.maximum(ability[kr[kin], kj[kin]], KNOWN_MARKET_WEIGHT)
     pref[kr[kin], kj[kin]] = np.maximum(pref[kr[kin], kj[kin]], KNOWN_MARKET_WEIGHT)
     jn = np.fromiter((col.get(s.nationality, -1) for s in students), dtype=np.int64, count=n)
-    home_out = np.fromiter(
-        (s.nationality not in col and s.nationality not in s.markets for s in students),
-        dtype=bool,
-        count=n,
-    )
-    outside += np.where(home_out, HOME_MARKET_WEIGHT, 0.0)
     hi = np.flatnonzero(jn >= 0)
     ability[hi, jn[hi]] = HOME_MARKET_WEIGHT
     pref[hi, jn[hi]] = HOME_MARKET_WEIGHT
-    total = pref.sum(axis=1) + outside
-    pos = total > 0
-    pref[pos] /= total[pos, None]  # share of the student's market interest
     tr = [(j, col[c]) for j, e in enumerate(smes) for c in e.markets]
     tgt = np.zeros((m, n_mkt))
     if tr:
         tgt[tuple(np.array(tr, dtype=np.int64).T)] = 1.0
     cnt = tgt.sum(axis=1, keepdims=True)
     tgt_mean = np.divide(tgt, cnt, out=np.zeros_like(tgt), where=cnt > 0)
-    return Block("market", list(markets), ability, tgt_mean, pref, tgt, False)
+    return Block("market", list(markets), ability, tgt_mean, pref, tgt_mean, True)
 
 
 def industry_block(students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> Block:
@@ -328,7 +339,11 @@ def region_block(students: Sequence[StudentProfile], smes: Sequence[SMEProfile])
 
 
 def korean_block(topik: IntArray, min_topik: IntArray) -> Block:
-    """Korean: the SME's view TOPIK / 6, the student's view 1 (minimum met).
+    """Korean: the SME's view min(TOPIK, 4) / 4, the student's view 1 (minimum met).
+
+    TOPIK 4 is the level Korean workplaces (and the visa rules) treat as
+    working Korean; an export project is done in the market's language, so
+    Korean beyond it does not make a student a better fit.
 
     Parameters
     ----------
@@ -346,63 +361,128 @@ def korean_block(topik: IntArray, min_topik: IntArray) -> Block:
     levels = np.arange(7)
     t = topik[:, None]
     ok = t >= levels[None, :]
-    x_sme = np.where(ok, t / 6.0, 0.0)
+    x_sme = np.where(ok, np.minimum(t, KOREAN_SATURATION) / KOREAN_SATURATION, 0.0)
     x_stu = ok.astype(float)
     y = np.zeros((min_topik.size, 7))
     y[np.arange(min_topik.size), min_topik] = 1.0
     return Block("korean", [str(v) for v in levels], x_sme, y, x_stu, y, True)
 
 
-def text_block(
-    students: Sequence[StudentProfile],
-    smes: Sequence[SMEProfile],
-    text_dims: int,
-    random_state: int | None,
-) -> Block:
-    """Free text: ``(both wrote something + cosine of LSA vectors) / 2``.
+def availability_block(students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> Block:
+    """Weekly hours against the SME's need: about ``min(hours, need) / need``.
+
+    Linear in steps of ``HOURS_STEP`` hours: step ``t`` of the student is the
+    part of ``[5t, 5t + 5)`` the student can work, of the SME the part it
+    needs divided by the need; their product summed over steps is
+    ``min(hours, need) / need`` when either is a multiple of 5. An SME with no
+    stated need counts as needing ``FLEXIBLE_HOURS``. Both views alike.
 
     Parameters
     ----------
     students : sequence of StudentProfile
     smes : sequence of SMEProfile
-    text_dims : int
-        Dimensions of the latent-semantic space (0 ignores text).
-    random_state : int or None
-        Seed of the randomized SVD.
 
     Returns
     -------
     Block
     """
+    steps = np.arange(HOURS_STEPS, dtype=np.float64) * HOURS_STEP
+    hours = np.array([s.hours_per_week for s in students], dtype=np.float64)
+    need = np.array([e.hours_needed or FLEXIBLE_HOURS for e in smes], dtype=np.float64)
+    need = np.minimum(need, HOURS_STEP * HOURS_STEPS)
+    x = np.clip(hours[:, None] - steps[None, :], 0.0, HOURS_STEP) / HOURS_STEP
+    y = np.clip(need[:, None] - steps[None, :], 0.0, HOURS_STEP) / need[:, None]
+    labels = [f"hours{int(v)}" for v in steps]
+    return Block("availability", labels, x, y, x, y, True)
+
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def text_embedding(texts: Sequence[str], dims: int = TEXT_DIMS) -> FloatArray:
+    """Fixed, pool-independent unit vectors of texts (random indexing).
+
+    Each word (lower-cased, two characters or more) gets a fixed +-1 vector
+    derived from a hash of the word (no vocabulary, nothing learnt from the
+    cohort); a text is the sum of its words' vectors weighted by
+    ``1 + log(count)``, normalised to length 1. The dot product of two such
+    vectors approximates the cosine of the texts' word counts (standard
+    error about ``1 / sqrt(dims)`` for unrelated texts), and the same two
+    texts give the same value alone and in any cohort.
+
+    Parameters
+    ----------
+    texts : sequence of str
+    dims : int
+
+    Returns
+    -------
+    ndarray, shape (len(texts), dims)
+        Zero rows for texts without words.
+    """
+    vocab: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    for d, text in enumerate(texts):
+        tokens = _TOKEN.findall((text or "").lower())
+        if tokens:
+            ids = [vocab.setdefault(t, len(vocab)) for t in tokens]
+            cols.extend(ids)
+            rows.extend([d] * len(ids))
+    out = np.zeros((len(texts), dims))
+    if not cols:
+        return out
+    n_words = len(vocab)
+    key = np.asarray(rows, dtype=np.int64) * n_words + np.asarray(cols, dtype=np.int64)
+    uniq, counts = np.unique(key, return_counts=True)
+    doc, word = np.divmod(uniq, n_words)
+    # The ids above only index this call's words; each word's vector comes
+    # from a hash of the word itself, so it is the same in every call.
+    hashes = np.fromiter((zlib.crc32(t.encode("utf-8")) for t in vocab), np.uint64, n_words)
+    counts_matrix = sp.csr_array((1.0 + np.log(counts), (doc, word)), shape=(len(texts), n_words))
+    out = np.asarray(counts_matrix @ _hash_signs(hashes, dims))
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    unit: FloatArray = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+    return unit
+
+
+def _hash_signs(keys: npt.NDArray[np.uint64], dims: int) -> FloatArray:
+    """+-1 per (key, dimension) from splitmix64: deterministic on every platform."""
+    with np.errstate(over="ignore"):
+        z = keys[:, None] * np.uint64(dims) + np.arange(dims, dtype=np.uint64)[None, :]
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return np.where((z >> np.uint64(63)) == 1, 1.0, -1.0)
+
+
+def text_block(students: Sequence[StudentProfile], smes: Sequence[SMEProfile], dims: int) -> Block:
+    """Free text: ``(both wrote something + similarity) / 2``, pool-independent.
+
+    The similarity is the dot product of ``text_embedding`` vectors, so it
+    does not depend on who else is in the cohort: a pair scores the same in
+    a cycle and alone.
+
+    Parameters
+    ----------
+    students : sequence of StudentProfile
+    smes : sequence of SMEProfile
+    dims : int
+        Embedding dimensions (0 ignores text).
+
+    Returns
+    -------
+    Block
+        Column 0 is ``has_text``; the others the embedding (all divided by
+        sqrt 2, so the product is the score).
+    """
     texts = [s.text or "" for s in students] + [e.text or "" for e in smes]
     n = len(students)
-    has = np.array([1.0 if t.strip() else 0.0 for t in texts])
-    emb = np.zeros((len(texts), 0))
-    if text_dims > 0 and has.sum() >= 2:
-        try:
-            tfidf = TfidfVectorizer(sublinear_tf=True, max_features=20000, dtype=np.float64)
-            mat = tfidf.fit_transform(texts)
-        except ValueError:  # empty vocabulary: only stop words / punctuation
-            mat = None
-        if mat is not None:
-            if mat.shape[1] <= text_dims:
-                emb = mat.toarray()
-            else:
-                svd = TruncatedSVD(n_components=text_dims, random_state=random_state)
-                rows_n = mat.shape[0]
-                if rows_n > SVD_SAMPLE:
-                    # The latent space is learnt from an evenly spaced
-                    # sample (deterministic); projecting everyone is one
-                    # sparse product. Keeps fit linear with a small slope.
-                    svd.fit(mat[np.linspace(0, rows_n - 1, SVD_SAMPLE).astype(np.int64)])
-                    emb = svd.transform(mat)
-                else:
-                    emb = svd.fit_transform(mat)
-            norms = np.linalg.norm(emb, axis=1, keepdims=True)
-            emb = np.divide(emb, norms, out=np.zeros_like(emb), where=norms > 0)
-            has = has * (norms[:, 0] > 0)
+    emb = text_embedding(texts, dims) if dims > 0 else np.zeros((len(texts), 0))
+    has = (np.abs(emb).sum(axis=1) > 0).astype(np.float64) if dims > 0 else np.zeros(len(texts))
     # text score = (has_i * has_j + cos(u_i, v_j)) / 2, in [0, 1] and 0
     # when either side wrote nothing; linear, so it fits the one product.
     feats = np.hstack([has[:, None], emb]) / math.sqrt(2.0)
-    labels = ["has_text"] + [f"lsa{d}" for d in range(emb.shape[1])]
+    labels = ["has_text"] + [f"emb{d}" for d in range(emb.shape[1])]
     return Block("text", labels, feats[:n], feats[n:], feats[:n], feats[n:], True)

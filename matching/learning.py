@@ -110,8 +110,9 @@ MIN_AUC_GAIN: Final[float] = 0.01
 def _factor_scales(model: MatchModel) -> dict[str, FloatArray]:
     """How much the fitted model multiplied each factor's columns, per view."""
     w = model.side_weights_
-    has_priority = "priority" in set(model.col_factor_.tolist())
-    b = float(model.priority_bonus) if has_priority else 0.0
+    # The SME view always reserves the priority share (scores do not depend
+    # on whether anyone in the pool has priority; issue 9).
+    b = float(model.priority_bonus)
     return {
         "sme_view": np.array([w["sme_view"][f] * (1.0 - b) for f in FACTORS]),
         "student_view": np.array([w["student_view"][f] for f in FACTORS]),

@@ -24,11 +24,16 @@ from threadpoolctl import threadpool_limits
 
 from . import explanations, shortlists
 from .compute import UNACCEPTABLE, gc_paused
+from .eligibility import RuleTable, group_table, load_rules, sme_arrays, student_arrays
 from .explanations import Reason
 from .features import (
+    ALL_FACTORS,
     FACTORS,
     MAIN_FACTORS,
+    PAIRING_FACTORS,
+    TEXT_DIMS,
     Block,
+    availability_block,
     industry_block,
     korean_block,
     language_block,
@@ -42,6 +47,7 @@ from .profiles import SMEProfile, StudentProfile
 from .shortlists import Candidates
 
 __all__ = [
+    "DEFAULT_AVAILABILITY_WEIGHT",
     "DEFAULT_WEIGHTS",
     "FACTORS",
     "MAIN_FACTORS",
@@ -67,14 +73,25 @@ DEFAULT_WEIGHTS: Final[Mapping[str, float]] = {
     "korean": 0.05,
     "text": 0.03,
 }
+#: Weight of ``availability`` when the weights given do not name it (the
+#: settings page does not show it yet); normalised with the others.
+DEFAULT_AVAILABILITY_WEIGHT: Final[float] = 0.05
+#: Scores are rounded to this many decimals, so pairs whose scores are equal
+#: in exact arithmetic compare equal and the lower index wins (not float noise).
+SCORE_DECIMALS: Final[int] = 9
+#: Student groups (by visa limits and availability) folded into the ranking
+#: product as columns at most; with more, blocked pairs are masked per chunk.
+MAX_FOLDED_GROUPS: Final[int] = 64
 
 
-def normalise_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
+def normalise_weights(weights: Mapping[str, Any] | None) -> dict[str, float]:
     """Defaults overridden by ``weights``, normalised to sum 1.
 
     Parameters
     ----------
     weights : mapping factor -> weight, optional
+        Factors of ``ALL_FACTORS``; ``availability`` defaults to
+        ``DEFAULT_AVAILABILITY_WEIGHT``.
 
     Returns
     -------
@@ -87,10 +104,11 @@ def normalise_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
         on the main criteria.
     """
     merged = dict(DEFAULT_WEIGHTS)
+    merged["availability"] = DEFAULT_AVAILABILITY_WEIGHT
     if weights is not None:
         for key, value in weights.items():
-            if key not in FACTORS:
-                raise ValueError(f"unknown factor {key!r}; expected one of {FACTORS}")
+            if key not in ALL_FACTORS:
+                raise ValueError(f"unknown factor {key!r}; expected one of {ALL_FACTORS}")
             if not math.isfinite(float(value)) or float(value) < 0:
                 raise ValueError(f"weight for {key!r} must be finite and >= 0")
             merged[key] = float(value)
@@ -161,17 +179,20 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         their default (``DEFAULT_WEIGHTS``); the result is normalised to sum 1.
         Or two-sided, ``{"sme_view": {...}, "student_view": {...}}``: each
         view scored with its own weights (``side_weights``).
-    text_dims : int, default 24
-        Dimensions of the latent-semantic text space (TF-IDF + truncated
-        SVD). Free text is a tie-breaker; a small dense space keeps the score
-        product narrow. Set 0 to ignore text.
+    text_dims : int, default 32
+        Dimensions of the fixed text embedding (``features.text_embedding``:
+        hashed words, nothing learnt from the cohort). Free text is a
+        tie-breaker; a small dense space keeps the score product narrow. Set 0
+        to ignore text.
     priority_bonus : float, default 0.05
         Share of the SME's view reserved for priority students (those left
         unmatched last cycle): their SME view is ``(1-b) * base + b``, everyone
         else's ``(1-b) * base``. This changes no SME's order among non-priority
         students and lifts priority students by ``b`` in every SME's ranking.
     random_state : int or None
-        Seed of the randomized SVD (the only random step).
+        Kept for compatibility: nothing in the model is random any more.
+    rules : RuleTable, optional
+        Visa rules (``matching.eligibility``); None = the table in force today.
 
     Attributes
     ----------
@@ -180,6 +201,10 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         weights; with flat weights, those weights).
     side_weights_ : dict
         ``{"sme_view": {...}, "student_view": {...}}``, normalised.
+    view_weights_ : (dict, dict)
+        The same as a pair ``(sme_view, student_view)``.
+    rules_ : RuleTable
+        The visa rules applied.
     n_students_, n_smes_ : int
     students_, smes_ : list of profiles
     languages_, markets_ : list of str
@@ -195,19 +220,27 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         The code behind each feature column.
     reason_groups_ : (list of (factor, label), ndarray)
         Columns grouped into reasons (see ``matching.explanations``).
+    pair_x_, pair_y_ : ndarray of float32
+        0/1 indicators of the language and market columns: a pair has a
+        language or market in common iff ``pair_x_[i] . pair_y_[j] > 0``.
+    student_group_, sme_group_, blocked_table_ : ndarray
+        Visa and period rules by group: pair ``(i, j)`` is blocked iff
+        ``blocked_table_[student_group_[i], sme_group_[j]]``.
     """
 
     def __init__(
         self,
         weights: Mapping[str, float] | None = None,
-        text_dims: int = 24,
+        text_dims: int = TEXT_DIMS,
         priority_bonus: float = 0.05,
         random_state: int | None = None,
+        rules: RuleTable | None = None,
     ) -> None:
         self.weights = weights
         self.text_dims = text_dims
         self.priority_bonus = priority_bonus
         self.random_state = random_state
+        self.rules = rules
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -244,7 +277,9 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
     ) -> MatchModel:
         self.side_weights_ = side_weights(self.weights)
         ws, wt = self.side_weights_["sme_view"], self.side_weights_["student_view"]
-        self.weights_ = {f: 0.5 * (ws[f] + wt[f]) for f in FACTORS}
+        self.view_weights_ = (ws, wt)
+        self.weights_ = {f: 0.5 * (ws[f] + wt[f]) for f in ALL_FACTORS}
+        self.rules_ = self.rules if self.rules is not None else load_rules()
         if not 0.0 <= float(self.priority_bonus) < 1.0:
             raise ValueError("priority_bonus must be in [0, 1)")
         n, m = len(students), len(smes)
@@ -270,8 +305,21 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             industry_block(students, smes),
             region_block(students, smes),
             korean_block(self.topik_, self.min_topik_),
-            text_block(students, smes, self.text_dims, self.random_state),
+            text_block(students, smes, self.text_dims),
+            availability_block(students, smes),
         ]
+        # Something in common: unweighted indicators of the language and
+        # market columns (acceptability must not depend on the weights).
+        pair_blocks = [b for b in blocks if b.factor in PAIRING_FACTORS]
+        self.pair_x_ = np.ascontiguousarray(
+            np.hstack([b.x_sme > 0 for b in pair_blocks]), dtype=np.float32
+        )
+        self.pair_y_ = np.ascontiguousarray(
+            np.hstack([b.y_sme > 0 for b in pair_blocks]), dtype=np.float32
+        )
+        gs, gm, table = group_table(student_arrays(students, self.rules_), sme_arrays(smes))
+        self.student_group_, self.sme_group_, self.blocked_table_ = gs, gm, table
+        self.fold_blocked_ = bool(table.any()) and table.shape[0] <= MAX_FOLDED_GROUPS
         if self.priority_bonus > 0 and pri.any():
             ones = np.ones((m, 1))
             flags = pri[:, None].astype(float)
@@ -289,9 +337,10 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         intermediate stacks): at 100,000 students the copies cost more than
         the features themselves.
         """
-        self.__dict__.pop("_f32", None)  # derived from the previous fit
-        w_sme, w_stu = self.side_weights_["sme_view"], self.side_weights_["student_view"]
-        b = float(self.priority_bonus) if any(bl.factor == "priority" for bl in blocks) else 0.0
+        w_sme, w_stu = self.view_weights_
+        # The SME view always reserves the priority share (even when nobody
+        # has priority), so a pair's score does not depend on the pool.
+        b = float(self.priority_bonus)
         n, m = self.n_students_, self.n_smes_
         widths = [bl.x_sme.shape[1] for bl in blocks]
         n_cols = sum(widths)
@@ -314,8 +363,8 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         self.x_sme_, self.y_sme_, self.x_stu_, self.y_stu_ = xs, ys, xt, yt
         self.col_factor_ = np.array(fs, dtype=object).astype(str) if fs else np.zeros(0, dtype=str)
         self.col_label_ = [lab for bl in blocks for lab in bl.labels]
-        self._main_cols = np.isin(self.col_factor_, MAIN_FACTORS)
         self.reason_groups_ = explanations.reason_groups(self)
+        self._exact = _ExactScorer(self, b)
         # Ranking matrices are built on first use (stable mode never needs
         # the combined one: 70 MB at 100,000 students).
         self._layout = [
@@ -369,6 +418,15 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         # columns in every product).
         kx, kf, ky = parts[kor_at]
         parts[kor_at] = (kx * kf + pen, 1.0, ky)
+        if self.fold_blocked_:
+            # Blocked (student group, SME group) pairs: a one-hot of the
+            # student's group times UNACCEPTABLE where the SME's group is
+            # blocked for it; a few columns instead of a pass per chunk.
+            groups = self.blocked_table_.shape[0]
+            onehot = np.zeros((n, groups))
+            onehot[np.arange(n), self.student_group_] = 1.0
+            pen_y = np.where(self.blocked_table_[:, self.sme_group_].T, UNACCEPTABLE, 0.0)
+            parts.append((onehot, 1.0, pen_y))
         width_all = sum(px.shape[1] for px, _, _ in parts)
         # YT is the transpose *view* of a C-contiguous (SMEs x features)
         # matrix: BLAS multiplies X @ Y.T about twice as fast as with a
@@ -409,26 +467,18 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         """
         self._check_fitted()
         si, sj = _pair_indices(student_idx, sme_idx)
-        stu = np.empty(si.size)
-        sme = np.empty(si.size)
-        step = 1 << 16  # bounded temporaries: step x columns x 8 bytes
-        for a in range(0, si.size, step):
-            i, j = si[a : a + step], sj[a : a + step]
-            stu[a : a + step] = np.einsum("ij,ij->i", self.x_stu_[i], self.y_stu_[j])
-            sme[a : a + step] = np.einsum("ij,ij->i", self.x_sme_[i], self.y_sme_[j])
-        # Clamp float noise so documented bounds hold exactly.
-        np.clip(stu, 0.0, 1.0, out=stu)
-        np.clip(sme, 0.0, 1.0, out=sme)
-        return 0.5 * (stu + sme), stu, sme
+        stu, sme = self._exact.views(si, sj)
+        return _quantised(stu, sme)
 
     def shortlist_scores(
         self, student_idx: IntArray, sme_idx: IntArray
     ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
-        """Float32 pair scores plus acceptability, for shortlists.
+        """Exact pair scores (as ``score_pairs``) plus acceptability.
 
-        Shortlist values only order pairs; computing them per pair (not from
-        a block) makes the same pair get the same value in every query,
-        which deferred acceptance relies on when lists grow.
+        Computed per pair (not from a float32 block), so the same pair gets
+        the same value in every query, which deferred acceptance relies on
+        when lists grow, and equal scores are equal (ties go to the lower
+        index, not to float32 rounding).
 
         Parameters
         ----------
@@ -439,29 +489,13 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         combined, student_view, sme_view : ndarray of float64
         acceptable : ndarray of bool
         """
-        if not hasattr(self, "_f32"):
-            main = self._main_cols
-            self._f32 = tuple(
-                np.ascontiguousarray(a[:, cols], dtype=np.float32)
-                for cols in (main, ~main)
-                for a in (self.x_stu_, self.y_stu_, self.x_sme_, self.y_sme_)
-            )
-        xtm, ytm, xsm, ysm, xtr, ytr, xsr, ysr = self._f32
         si, sj = student_idx, sme_idx
-        n = si.size
-        stu, sme = np.empty(n), np.empty(n)
         ok = self.topik_[si] >= self.min_topik_[sj]
-        step = 1 << 15
-        for a in range(0, n, step):
-            i, j = si[a : a + step], sj[a : a + step]
-            mt = np.einsum("ij,ij->i", xtm[i], ytm[j])
-            ms = np.einsum("ij,ij->i", xsm[i], ysm[j])
-            ok[a : a + step] &= (mt + ms) > 1e-7
-            stu[a : a + step] = mt + np.einsum("ij,ij->i", xtr[i], ytr[j])
-            sme[a : a + step] = ms + np.einsum("ij,ij->i", xsr[i], ysr[j])
-        np.clip(stu, 0.0, 1.0, out=stu)
-        np.clip(sme, 0.0, 1.0, out=sme)
-        return 0.5 * (stu + sme), stu, sme, ok
+        ok &= ~self.blocked_table_[self.student_group_[si], self.sme_group_[sj]]
+        ok &= self._exact.common(si, sj)
+        stu, sme = self._exact.views(si, sj)
+        comb, stu, sme = _quantised(stu, sme)
+        return comb, stu, sme, ok
 
     def acceptable(
         self, student_idx: npt.ArrayLike, sme_idx: npt.ArrayLike
@@ -469,8 +503,9 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         """Whether pairs are acceptable at all.
 
         A pair is unacceptable when the student's TOPIK is below the SME's
-        ``min_topik`` or when it scores zero on every main criterion
-        (language, market, industry) in both views.
+        ``min_topik``, when it has no language and no market in common
+        (industry alone does not make a pair), or when a visa or period rule
+        blocks it (``matching.eligibility``).
 
         Parameters
         ----------
@@ -482,16 +517,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         """
         self._check_fitted()
         si, sj = _pair_indices(student_idx, sme_idx)
-        ok = self.topik_[si] >= self.min_topik_[sj]
-        main = np.zeros(si.size)
-        mc = self._main_cols
-        step = 1 << 16
-        for a in range(0, si.size, step):
-            i, j = si[a : a + step], sj[a : a + step]
-            main[a : a + step] = np.einsum(
-                "ij,ij->i", self.x_stu_[i][:, mc], self.y_stu_[j][:, mc]
-            ) + np.einsum("ij,ij->i", self.x_sme_[i][:, mc], self.y_sme_[j][:, mc])
-        return ok & (main > 1e-12)
+        return self.shortlist_scores(si, sj)[3]
 
     def score_matrix(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Dense (students x SMEs) score matrices; for small problems and tests.
@@ -588,6 +614,104 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         si, sj = _pair_indices(student_idx, sme_idx)
         return explanations.explain_pairs(self, si, sj)
+
+
+class _ExactScorer:
+    """Exact pair scores without gathering whole feature rows.
+
+    SME rows are sparse (a few needed languages, markets, industries, one
+    region, one TOPIK level, a few hour steps): the non-text part of a view
+    is a sum over the SME's nonzero columns of ``x[i, f] * y[j, f]`` in
+    float64, summed in the same order for every pair, so a pair always gets
+    the same value and pairs equal in exact arithmetic come out equal after
+    rounding. The text part (dense, continuous) is a float32 dot product of
+    the unweighted embedding, shared by both views.
+    """
+
+    def __init__(self, model: MatchModel, priority_share: float) -> None:
+        text = model.col_factor_ == "text"
+        rest = np.flatnonzero(~text)
+        self.x_sme, self.x_stu = model.x_sme_, model.x_stu_
+        self.width = model.x_sme_.shape[1]
+        self.y_sme = _csr_of_columns(model.y_sme_, rest)
+        self.y_stu = _csr_of_columns(model.y_stu_, rest)
+        w_sme, w_stu = model.view_weights_
+        self.text_sme = w_sme["text"] * (1.0 - priority_share)
+        self.text_stu = w_stu["text"]
+        # unweighted text features (the y side is unweighted already)
+        self.y_text = np.ascontiguousarray(model.y_stu_[:, text], dtype=np.float32)
+        scale = self.text_stu if self.text_stu > 0 else self.text_sme
+        x_text = model.x_stu_[:, text] if self.text_stu > 0 else model.x_sme_[:, text]
+        self.x_text = np.ascontiguousarray(
+            x_text / scale if scale > 0 else np.zeros_like(x_text), dtype=np.float32
+        )
+        self.pair_x = model.pair_x_
+        self.pair_y = _csr_of_columns(
+            model.pair_y_.astype(np.float64), np.arange(model.pair_y_.shape[1])
+        )
+        self.pair_width = model.pair_x_.shape[1]
+
+    def views(self, si: IntArray, sj: IntArray) -> tuple[FloatArray, FloatArray]:
+        """(student view, SME view) of pairs, before clipping and rounding."""
+        stu = _sparse_dot(self.x_stu, self.width, self.y_stu, si, sj)
+        sme = _sparse_dot(self.x_sme, self.width, self.y_sme, si, sj)
+        if self.x_text.shape[1] and (self.text_stu > 0 or self.text_sme > 0):
+            dot = np.empty(si.size)
+            step = 1 << 16
+            for a in range(0, si.size, step):
+                i, j = si[a : a + step], sj[a : a + step]
+                dot[a : a + step] = np.einsum("ij,ij->i", self.x_text[i], self.y_text[j])
+            stu += self.text_stu * dot
+            sme += self.text_sme * dot
+        return stu, sme
+
+    def common(self, si: IntArray, sj: IntArray) -> npt.NDArray[np.bool_]:
+        """Whether pairs have a language or market in common."""
+        return _sparse_dot(self.pair_x, self.pair_width, self.pair_y, si, sj) > 0.5
+
+
+def _csr_of_columns(y: FloatArray, cols: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
+    """CSR parts ``(indptr, column, value)`` of ``y[:, cols]``, columns as in ``y``."""
+    sub = y[:, cols]
+    r, c = np.nonzero(sub)
+    indptr = np.zeros(y.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r, minlength=y.shape[0]), out=indptr[1:])
+    return indptr, cols[c].astype(np.int64), sub[r, c].astype(np.float64)
+
+
+def _sparse_dot(
+    x: npt.NDArray[np.floating[Any]],
+    width: int,
+    y: tuple[IntArray, IntArray, FloatArray],
+    si: IntArray,
+    sj: IntArray,
+) -> FloatArray:
+    """``x[si[p]] . y[sj[p]]`` over the stored entries of sparse ``y`` rows."""
+    indptr, col, val = y
+    out = np.zeros(si.size)
+    flat = x.reshape(-1)
+    step = 1 << 16
+    for a in range(0, si.size, step):
+        i, j = si[a : a + step], sj[a : a + step]
+        counts = indptr[j + 1] - indptr[j]
+        total = int(counts.sum())
+        if total == 0:
+            continue
+        pair = np.repeat(np.arange(i.size), counts)
+        first = np.cumsum(counts) - counts
+        pos = np.repeat(indptr[j], counts) + (np.arange(total) - np.repeat(first, counts))
+        terms = flat[i[pair] * width + col[pos]] * val[pos]
+        out[a : a + step] = np.bincount(pair, weights=terms, minlength=i.size)
+    return out
+
+
+def _quantised(stu: FloatArray, sme: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Clamp float noise into [0, 1] and round to ``SCORE_DECIMALS``."""
+    np.clip(stu, 0.0, 1.0, out=stu)
+    np.clip(sme, 0.0, 1.0, out=sme)
+    np.round(stu, SCORE_DECIMALS, out=stu)
+    np.round(sme, SCORE_DECIMALS, out=sme)
+    return 0.5 * (stu + sme), stu, sme
 
 
 def _pair_indices(student_idx: npt.ArrayLike, sme_idx: npt.ArrayLike) -> tuple[IntArray, IntArray]:

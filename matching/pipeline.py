@@ -17,13 +17,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
 from . import assign, learning, metrics
+from .eligibility import RuleTable, blocked_params, load_rules
 from .explanations import Reason
 from .model import MatchModel
 from .profiles import SMEProfile, StudentProfile
@@ -121,7 +123,7 @@ def run(
     smes: Sequence[SMEProfile],
     *,
     mode: Literal["stable", "optimal"] = "stable",
-    weights: Mapping[str, float] | None = None,
+    weights: Mapping[str, Any] | None = None,
     k: int = 50,
     locked: Iterable[tuple[int, int]] = (),
     excluded: Iterable[tuple[int, int]] = (),
@@ -129,6 +131,7 @@ def run(
     capacity_override: Mapping[int, int] | None = None,
     explain: bool = True,
     random_state: int = 0,
+    rules: RuleTable | None = None,
 ) -> MatchResult:
     """Run one matching cycle.
 
@@ -141,7 +144,8 @@ def run(
         SMEs by the student's view, SMEs rank students by the SME's view; no
         blocking pairs. ``"optimal"``: maximum total combined score.
     weights : mapping, optional
-        Criterion weights (see ``MatchModel``).
+        Criterion weights (see ``MatchModel``): flat, or two-sided
+        ``{"sme_view": {...}, "student_view": {...}}``.
     k : int
         Shortlist length per student. Lists grow for students left unmatched
         while an acceptable seat is free, so ``k`` trades speed, not quality,
@@ -160,7 +164,10 @@ def run(
     explain : bool
         Build reasons for every new pair (the slowest part per pair).
     random_state : int
-        Seed for the text model's SVD; fixed so reruns agree.
+        Kept for compatibility (nothing is random).
+    rules : RuleTable, optional
+        Visa rules (``matching.eligibility.load_rules``); None = the table in
+        force today. A pair they block is unacceptable: never proposed.
 
     Returns
     -------
@@ -172,7 +179,7 @@ def run(
         raise ValueError("k must be >= 1")
     cycle = _prepare(students, smes, locked, excluded, priority, capacity_override)
     t0 = time.perf_counter()
-    model = MatchModel(weights=weights, random_state=random_state).fit(
+    model = MatchModel(weights=weights, random_state=random_state, rules=rules).fit(
         cycle.students, cycle.smes, priority=cycle.priority
     )
     cycle.timings["fit"] = time.perf_counter() - t0
@@ -380,14 +387,98 @@ def _finish(
     )
 
 
+@dataclass(frozen=True)
+class PairCheck:
+    """Everything about one pair, proposed or not.
+
+    Attributes
+    ----------
+    acceptable : bool
+        Whether a cycle could propose it (no block code).
+    score, student_view, sme_view : float
+        As a cycle scores it (the same value: scores do not depend on the pool).
+    reasons : tuple of Reason
+        As a cycle's reasons for it.
+    blocked : tuple of str
+        Codes of ``BLOCK_CODES`` that make it unacceptable, sorted.
+    blocked_params : mapping
+        Code -> its parameters (e.g. ``{"visa.hours": {"hours_needed": 20,
+        "max_hours": 10}}``).
+    rules_version : str
+        The visa rule table applied.
+    """
+
+    acceptable: bool
+    score: float
+    student_view: float
+    sme_view: float
+    reasons: tuple[Reason, ...]
+    blocked: tuple[str, ...]
+    blocked_params: Mapping[str, Mapping[str, Any]]
+    rules_version: str
+
+
+def check_pair(
+    student: StudentProfile,
+    sme: SMEProfile,
+    *,
+    weights: Mapping[str, Any] | None = None,
+    rules: RuleTable | None = None,
+    declined_before: bool = False,
+    priority: bool = False,
+) -> PairCheck:
+    """Score, explain and check one pair ("why not?" for coordinators).
+
+    Parameters
+    ----------
+    student : StudentProfile
+    sme : SMEProfile
+    weights : mapping, optional
+        As for ``run``.
+    rules : RuleTable, optional
+        None = the table in force today.
+    declined_before : bool
+        One side declined this pair (adds ``declined_before``).
+    priority : bool
+        The student was unmatched last cycle (as ``run``'s ``priority``).
+
+    Returns
+    -------
+    PairCheck
+        ``acceptable`` agrees with ``run`` (a pair is proposable iff nothing
+        blocks it) and ``score`` equals the cycle's score for the pair.
+    """
+    table = rules if rules is not None else load_rules()
+    model = MatchModel(weights=weights, rules=table).fit(
+        [student], [sme], priority=np.array([priority])
+    )
+    comb, stu, smev, ok = model.shortlist_scores(np.zeros(1, np.int64), np.zeros(1, np.int64))
+    codes = blocked_params(student, sme, table)
+    if declined_before:
+        codes["declined_before"] = {}
+    codes = dict(sorted(codes.items()))
+    if bool(ok[0]) != (not (codes.keys() - {"declined_before"})):
+        raise AssertionError("eligibility and the model disagree about a pair")  # a bug, not input
+    return PairCheck(
+        acceptable=not codes,
+        score=float(comb[0]),
+        student_view=float(stu[0]),
+        sme_view=float(smev[0]),
+        reasons=tuple(model.explain(0, 0)),
+        blocked=tuple(codes),
+        blocked_params=MappingProxyType({k: MappingProxyType(v) for k, v in codes.items()}),
+        rules_version=table.version,
+    )
+
+
 def explain_pair(
-    student: StudentProfile, sme: SMEProfile, weights: Mapping[str, float] | None = None
+    student: StudentProfile, sme: SMEProfile, weights: Mapping[str, Any] | None = None
 ) -> tuple[float, float, float, list[Reason]]:
     """Score and explain one pair, e.g. for a coordinator's manual pairing.
 
-    The text similarity is computed on these two texts alone, so it can
-    differ slightly from the value inside a cycle (where the text space is
-    learnt from everyone).
+    Scores do not depend on the pool (text included: the text embedding is
+    fixed), so this is the pair's score in any cycle. ``check_pair`` also
+    says whether the pair is acceptable and why not.
 
     Parameters
     ----------

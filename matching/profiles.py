@@ -6,11 +6,17 @@ SQLAlchemy, so it can be tested and benchmarked on its own.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from .taxonomy import LEVEL_WEIGHTS
+
+#: Degree levels a student may have ("" = unknown).
+DEGREE_LEVELS = ("", "language", "associate", "bachelor", "master", "doctorate")
+#: KSIC (한국표준산업분류) 대분류 sections, A-U ("" = unknown).
+KSIC_SECTIONS = tuple("ABCDEFGHIJKLMNOPQRSTU")
 
 
 @dataclass(frozen=True)
@@ -36,9 +42,23 @@ class StudentProfile:
     topik_level : int
         TOPIK level 0-6 (0 = none).
     hours_per_week : int
-        Availability; carried for the app, not scored.
+        Weekly hours the student can work; scored against the SME's
+        ``hours_needed`` (the ``availability`` factor).
     text : str
         Free-text self-introduction.
+    visa : str
+        The app's visa code (``d2``, ``d4``, ``d10``, ``e7``, ``f2``, ...);
+        ``""`` unknown (no visa rule applies).
+    degree_level : str
+        One of ``DEGREE_LEVELS``.
+    year_of_study : int
+        1, 2, ... (0 unknown).
+    months_in_korea : int or None
+        Months since arrival (D-4's six-month rule); None unknown.
+    available_from, available_until : datetime.date or None
+        When the student can work; None = open-ended.
+    current_workplaces : int
+        Approved or active placements now (the visa's workplace limit).
     """
 
     id: int
@@ -50,9 +70,30 @@ class StudentProfile:
     topik_level: int
     hours_per_week: int
     text: str = ""
+    visa: str = ""
+    degree_level: str = ""
+    year_of_study: int = 0
+    months_in_korea: int | None = None
+    available_from: datetime.date | None = None
+    available_until: datetime.date | None = None
+    current_workplaces: int = 0
 
     def __post_init__(self) -> None:
         # Normalise codes once so every later comparison is exact.
+        degree = str(self.degree_level or "").lower()
+        if degree not in DEGREE_LEVELS:
+            raise ValueError(f"degree_level must be one of {DEGREE_LEVELS[1:]}, got {degree!r}")
+        if int(self.hours_per_week) < 0 or int(self.year_of_study) < 0:
+            raise ValueError("hours_per_week and year_of_study must be >= 0")
+        if int(self.current_workplaces) < 0:
+            raise ValueError("current_workplaces must be >= 0")
+        object.__setattr__(self, "visa", str(self.visa or "").lower().replace("-", ""))
+        object.__setattr__(self, "degree_level", degree)
+        object.__setattr__(self, "year_of_study", int(self.year_of_study))
+        object.__setattr__(self, "hours_per_week", int(self.hours_per_week))
+        object.__setattr__(self, "current_workplaces", int(self.current_workplaces))
+        if self.months_in_korea is not None:
+            object.__setattr__(self, "months_in_korea", int(self.months_in_korea))
         langs = {str(k).lower(): str(v).lower() for k, v in dict(self.languages).items()}
         for code, level in langs.items():
             if level not in LEVEL_WEIGHTS:
@@ -90,6 +131,13 @@ class SMEProfile:
         Minimum TOPIK level; students below it are unacceptable.
     text : str
         Free-text description of the firm and its products.
+    ksic_section : str
+        KSIC section letter A-U (``C`` manufacturing, ``F`` construction);
+        ``""`` unknown.
+    hours_needed : int
+        Weekly hours the SME needs from a student (0 = flexible).
+    period_start, period_end : datetime.date or None
+        The project period; None = open-ended.
     """
 
     id: int
@@ -100,8 +148,19 @@ class SMEProfile:
     capacity: int = 1
     min_topik: int = 0
     text: str = field(default="")
+    ksic_section: str = ""
+    hours_needed: int = 0
+    period_start: datetime.date | None = None
+    period_end: datetime.date | None = None
 
     def __post_init__(self) -> None:
+        section = str(self.ksic_section or "").upper()
+        if section and section not in KSIC_SECTIONS:
+            raise ValueError(f"ksic_section must be a letter A-U, got {self.ksic_section!r}")
+        if int(self.hours_needed) < 0:
+            raise ValueError("hours_needed must be >= 0")
+        object.__setattr__(self, "ksic_section", section)
+        object.__setattr__(self, "hours_needed", int(self.hours_needed))
         if int(self.capacity) < 0:
             raise ValueError(f"capacity must be >= 0, got {self.capacity!r}")
         if not 0 <= int(self.min_topik) <= 6:

@@ -32,6 +32,14 @@ PoolPart = tuple[Float32Array, IntArray, IntArray]
 #: Target size of one dense score block per worker: big enough for BLAS to
 #: run at full speed, small enough that the passes over it stay near cache.
 BLOCK_TARGET_BYTES = 16 << 20
+#: Student-ranked lists keep every pair within this of the k-th float32 score
+#: (near-ties), then drop, by exact score, those below ``k-th - NEAR_TIE +
+#: FLOAT32_ERROR``: so a list holds every pair scoring above its last pair,
+#: exactly, and exact ties are decided by the lower index, not float32
+#: rounding. ``FLOAT32_ERROR`` bounds |float32 product - exact score| for
+#: scores in [0, 1] over a few hundred columns.
+NEAR_TIE = 1e-4
+FLOAT32_ERROR = 2e-5
 
 
 @dataclass(frozen=True)
@@ -205,6 +213,7 @@ def candidates(
     # 3. top-k pass
     got_i: list[IntArray] = []
     got_j: list[IntArray] = []
+    cutoff = np.full(n, -np.inf)  # per student: exact score a listed pair must reach
     if rows_all.size and cols.size:
         query = TopKPass(
             model,
@@ -220,6 +229,7 @@ def candidates(
             max_block_bytes=max_block_bytes,
         )
         got_i, got_j = query.run()
+        cutoff = query.cutoff
     # 4. union
     in_i, in_j = as_pairs(include, n, m)
     gi, gj = _union(
@@ -259,6 +269,8 @@ def candidates(
             gi, gj, okp = gi[order], gj[order], okp[order]
             comb, stu, sme = comb[order], stu[order], sme[order]
     # 7. assemble
+    if by == "student" and not sme_side:
+        okp &= stu >= cutoff[gi]
     if prices is not None:
         u = np.asarray(prices[0], dtype=np.float64)
         v = np.asarray(prices[1], dtype=np.float64)
@@ -347,7 +359,7 @@ class TopKPass:
             self.x_floor, yt_floor = model.ranking_matrices("sme")
             self.y_floor = np.ascontiguousarray(yt_floor.T[cols])
             floor = np.asarray(sme_floor, dtype=np.float64)[cols]
-            self.floor = floor.astype(np.float32) - np.float32(1e-5)
+            self.floor = floor.astype(np.float32) - np.float32(NEAR_TIE)
         self.priced = prices is not None
         self.student_price = np.zeros(0, dtype=np.float32)
         self.sme_price = np.zeros(0, dtype=np.float32)
@@ -364,6 +376,16 @@ class TopKPass:
         self.step = chunk_size or max(1, min(rows_all.size, per_block // (4 * cols.size)))
         self.k = k
         self.list_length = min(k, cols.size)
+        self.near_tie = NEAR_TIE if by == "student" else 0.0
+        self.cutoff = np.full(model.n_students_, -np.inf)
+        # Pairs with no language and no market in common are unacceptable;
+        # that is not linear, so a narrow second product (0/1 indicators of
+        # languages and markets) masks them before the top k are chosen.
+        self.pair_x = model.pair_x_
+        self.pair_y = np.ascontiguousarray(model.pair_y_[cols])
+        self.blocked: tuple[IntArray, IntArray, npt.NDArray[np.bool_]] | None = None
+        if model.blocked_table_.any() and not model.fold_blocked_:
+            self.blocked = (model.student_group_, model.sme_group_[cols], model.blocked_table_)
         self.pool: SmeTopK | None = SmeTopK(cols.size, k) if sme_side else None
 
     def run(self) -> tuple[list[IntArray], list[IntArray]]:
@@ -433,11 +455,21 @@ class TopKPass:
         else:
             block = self.x[rows] @ self.y.T
         self._mask_excluded(block, rows)
+        common = self.pair_x[rows] @ self.pair_y.T
+        np.putmask(block, common < 0.5, np.float32(UNACCEPTABLE))
+        del common
+        if self.blocked is not None:
+            # Too many student groups to fold into the product: mask by group.
+            s_group, m_group, table = self.blocked
+            block[table[s_group[rows]][:, m_group]] = UNACCEPTABLE
         if self.priced:
             block -= self.student_price[rows][:, None]
             block -= self.sme_price[None, :]
         absent = -1e-4 if self.priced else UNACCEPTABLE / 2
-        r_loc, c_loc = topk_rows(block, self.list_length, absent)
+        r_loc, c_loc, kth = topk_rows(block, self.list_length, absent, self.near_tie)
+        if self.near_tie > 0:
+            full = np.isfinite(kth)
+            self.cutoff[rows[full]] = kth[full] - self.near_tie + FLOAT32_ERROR
         keep = block[r_loc, c_loc] > absent  # with prices: a float32 screen, exact test later
         part = SmeTopK.part(block, rows, self.k, self.pool.tau) if self.pool is not None else None
         return rows[r_loc[keep]], self.cols[c_loc[keep]], part
@@ -458,8 +490,14 @@ class TopKPass:
         block[rpos[ok], self.col_pos[ec[ok]]] = UNACCEPTABLE
 
 
-def topk_rows(block: Float32Array, k: int, floor: float = -np.inf) -> tuple[IntArray, IntArray]:
+def topk_rows(
+    block: Float32Array, k: int, floor: float = -np.inf, near_tie: float = 0.0
+) -> tuple[IntArray, IntArray, Float32Array]:
     """Top-k column positions per row; ties at the k-th value -> lower column.
+
+    With ``near_tie > 0``, every entry within ``near_tie`` of the row's k-th
+    value is kept instead (a superset of the top k that the caller trims
+    with exact scores).
 
     A lower bound ``tau`` on each row's k-th largest value comes from a
     strided sample of the columns (the k-th largest of a subset can only be
@@ -482,25 +520,38 @@ def topk_rows(block: Float32Array, k: int, floor: float = -np.inf) -> tuple[IntA
     -------
     rows, columns : ndarray of int
         Positions of the kept entries.
+    kth : ndarray of float32, shape (rows,)
+        Each row's k-th value when the row has k entries above ``floor``,
+        else ``-inf``.
     """
     c, m = block.shape
+    none = np.full(c, -np.inf, dtype=np.float32)
     if c == 0 or k <= 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), none
     floor32 = block.dtype.type(floor)
     if m <= k:
         flat = np.flatnonzero(block > floor32)
         r, col = np.divmod(flat.astype(np.int64), m)
-        return r, col
+        return r, col, none
     stride = max(1, min(8, m // (4 * k)))
     sub = block[:, ::stride] if stride > 1 else block
     ns = sub.shape[1]
     tau = np.partition(sub, ns - k, axis=1)[:, ns - k]
+    if near_tie > 0:
+        tau -= block.dtype.type(near_tie)
     np.maximum(tau, floor32, out=tau)
     flat = np.flatnonzero(block > tau[:, None])
     r = flat // m
     col = flat - r * m
     v = block.ravel()[flat]
     count = np.bincount(r, minlength=c)
+    if near_tie > 0:
+        # Every row with k entries above the floor has k survivors (the
+        # sample's k-th value, lowered by near_tie, bounds its k-th value).
+        big = count >= k
+        kth = _kth_values(block, k, r, v, count, big)
+        keep = ~big[r] | (v >= kth[r] - block.dtype.type(near_tie))
+        return r[keep], col[keep], np.where(big, kth, -np.inf).astype(np.float32)
     out_r: list[IntArray] = []
     out_c: list[IntArray] = []
     # Rows with fewer than k above tau: the k-th value is tau itself (ties
@@ -534,7 +585,7 @@ def topk_rows(block: Float32Array, k: int, floor: float = -np.inf) -> tuple[IntA
     else:
         out_r.append(r)
         out_c.append(col)
-    return np.concatenate(out_r), np.concatenate(out_c)
+    return np.concatenate(out_r), np.concatenate(out_c), none
 
 
 def _kth_values(
@@ -611,7 +662,7 @@ class SmeTopK:
         PoolPart
         """
         kk = min(k, block.shape[0])
-        c_loc, r_loc = topk_rows(np.ascontiguousarray(block.T), kk, UNACCEPTABLE / 2)
+        c_loc, r_loc, _ = topk_rows(np.ascontiguousarray(block.T), kk, UNACCEPTABLE / 2)
         v = block[r_loc, c_loc]
         ok = (v > UNACCEPTABLE / 2) & (v > tau[c_loc])
         return v[ok], rows[r_loc[ok]], c_loc[ok]

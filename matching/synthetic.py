@@ -9,6 +9,9 @@ electronics and auto parts. Deterministic for a given seed.
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import replace
+
 import numpy as np
 
 from .profiles import SMEProfile, StudentProfile
@@ -205,3 +208,71 @@ def population(
             )
         )
     return students, smes
+
+
+_VISAS = {"d2": 0.70, "d4": 0.15, "d10": 0.06, "e7": 0.03, "f2": 0.02, "f4": 0.02, "f5": 0.01,
+          "f6": 0.01}  # fmt: skip
+_DEGREES = {"bachelor": 0.55, "master": 0.28, "doctorate": 0.10, "associate": 0.07}
+_SECTIONS = {"C": 0.60, "G": 0.18, "J": 0.10, "M": 0.07, "F": 0.03, "H": 0.02}
+
+
+def with_visa_fields(
+    students: list[StudentProfile], smes: list[SMEProfile], seed: int = 0
+) -> tuple[list[StudentProfile], list[SMEProfile]]:
+    """Add visa, degree, availability and SME section / hours / period fields.
+
+    Rough shares as Korea's international students (most on D-2 degree
+    visas, then D-4 language trainees, a few job seekers and residents) and
+    programme SMEs (mostly manufacturers). Deterministic for a given seed.
+
+    Parameters
+    ----------
+    students, smes : lists of profiles
+    seed : int
+
+    Returns
+    -------
+    students, smes : lists of profiles
+        Copies with the fields set.
+    """
+    rng = np.random.default_rng(seed + 7919)
+    v_keys, v_p = _p(_VISAS)
+    d_keys, d_p = _p(_DEGREES)
+    s_keys, s_p = _p(_SECTIONS)
+    start = datetime.date(2026, 3, 1)
+    out_students = []
+    for s in students:
+        visa = v_keys[int(rng.choice(len(v_keys), p=v_p))]
+        degree = d_keys[int(rng.choice(len(d_keys), p=d_p))] if visa == "d2" else ""
+        degree = "language" if visa == "d4" else degree
+        frm = start + datetime.timedelta(days=int(rng.integers(0, 120)))
+        until = frm + datetime.timedelta(days=int(rng.integers(60, 360)))
+        open_ended = rng.random() < 0.4
+        out_students.append(
+            replace(
+                s,
+                visa=visa,
+                degree_level=degree,
+                year_of_study=int(rng.integers(1, 5)) if degree else 0,
+                months_in_korea=int(rng.integers(1, 48)),
+                available_from=None if open_ended else frm,
+                available_until=None if open_ended else until,
+                current_workplaces=int(rng.choice([0, 0, 0, 0, 0, 0, 1, 1, 2])),
+            )
+        )
+    out_smes = []
+    for e in smes:
+        p_start = start + datetime.timedelta(days=int(rng.integers(0, 200)))
+        has_period = rng.random() < 0.5
+        out_smes.append(
+            replace(
+                e,
+                ksic_section=s_keys[int(rng.choice(len(s_keys), p=s_p))],
+                hours_needed=int(rng.choice([0, 0, 0, 10, 10, 15, 20, 20, 30, 40])),
+                period_start=p_start if has_period else None,
+                period_end=p_start + datetime.timedelta(days=int(rng.integers(30, 180)))
+                if has_period
+                else None,
+            )
+        )
+    return out_students, out_smes

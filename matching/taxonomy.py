@@ -6,7 +6,9 @@ cosmetics count half for pharma_bio?") are answered by reading one table.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Final
 
 from babel.languages import get_official_languages
@@ -171,4 +173,47 @@ def official_languages(territory: str) -> tuple[str, ...]:
         base = code.split("_", 1)[0].lower()
         if len(base) == 2 and base not in out:
             out.append(base)
+    return tuple(out)
+
+
+_BUSINESS_LANGUAGES_FILE: Final[Path] = Path(__file__).with_name("data") / "business_languages.json"
+
+
+@lru_cache(maxsize=1)
+def business_languages() -> dict[str, tuple[str, ...]]:
+    """The sourced business-language table: market -> languages used in trade there.
+
+    Returns
+    -------
+    dict
+        Alpha-2 market -> ISO 639-1 codes, from
+        ``matching/data/business_languages.json`` (sources are in the file).
+    """
+    data = json.loads(_BUSINESS_LANGUAGES_FILE.read_text(encoding="utf-8"))
+    return {
+        str(market).upper(): tuple(str(x).lower() for x in entry["languages"])
+        for market, entry in data["markets"].items()
+    }
+
+
+@lru_cache(maxsize=512)
+def market_languages(territory: str) -> tuple[str, ...]:
+    """Languages that reach a market: CLDR's official ones, then the business table's.
+
+    Parameters
+    ----------
+    territory : str
+        ISO 3166-1 alpha-2 country code, any case.
+
+    Returns
+    -------
+    tuple of str
+        ``official_languages(territory)`` followed by the languages of
+        ``business_languages()`` for it that CLDR does not list (Russian in
+        Uzbekistan, English in the Gulf, Chinese in Malaysia, ...).
+    """
+    out = list(official_languages(territory))
+    for lang in business_languages().get(territory.upper(), ()):
+        if lang not in out:
+            out.append(lang)
     return tuple(out)

@@ -122,12 +122,19 @@ def test_settings_preview_writes_nothing_and_shows_differences(
 
 
 def test_settings_preview_counts_changed_pairs(coord_client, make_student, make_sme, bn):
-    make_student(email="x1@example.org", name="Lang Person", markets=["US"])
+    make_student(
+        email="x1@example.org",
+        name="Lang Person",
+        languages=[{"code": "vi", "level": "native"}],
+        markets=["US"],
+    )
     make_student(
         email="x2@example.org",
         name="Market Person",
         nationality="US",
-        languages=[{"code": "en", "level": "native"}],
+        # Needed languages add to the market's (engine, issue 9): the SME needs en and vi,
+        # so a little Vietnamese is what makes this student the better speaker.
+        languages=[{"code": "en", "level": "native"}, {"code": "vi", "level": "basic"}],
         markets=["VN"],
     )
     make_sme(

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 from matching import DEFAULT_WEIGHTS, FACTORS, MatchModel, explain_pair, learning
+from matching.model import normalise_weights
 from matching.synthetic import population
 
 
@@ -148,10 +149,19 @@ def test_mapping_back_is_weights_and_explanations_add_up(c_sme, c_stu, pair) -> 
         comb, stu, sme = model.score_pairs([i], [j])
         vals = learning.criterion_values(model, [i], [j])
         sides = learning.sided_weights(weights)
-        for side, score in (("sme_view", sme[0]), ("student_view", stu[0])):
+        # Since issue 9 the SME view always reserves the priority share b, and
+        # the availability factor (not learnt here) adds its own part.
+        b = model.priority_bonus
+        avail = model.col_factor_ == "availability"
+        for side, score, x, y, share in (
+            ("sme_view", sme[0], model.x_sme_, model.y_sme_, 1 - b),
+            ("student_view", stu[0], model.x_stu_, model.y_stu_, 1.0),
+        ):
             w = np.array([sides[side][f] for f in FACTORS])
-            assert vals[side][0] @ w == pytest.approx(score, abs=1e-9)
-        assert sum(r.weight for r in model.explain(i, j)) == pytest.approx(comb[0], abs=1e-9)
+            rest = float(x[i, avail] @ y[j, avail])
+            # (the text part of a score is a float32 dot product: 1e-6)
+            assert share * (vals[side][0] @ w) + rest == pytest.approx(score, abs=1e-6)
+        assert sum(r.weight for r in model.explain(i, j)) == pytest.approx(comb[0], abs=1e-6)
 
 
 _POP: list = []
@@ -180,15 +190,30 @@ def test_cycle_and_hand_pair_carry_their_criterion_values() -> None:
     assert result.pairs
     for side in learning.SIDES:
         assert result.criteria[side].shape == (len(result.pairs), len(FACTORS))
-    w = np.array([DEFAULT_WEIGHTS[f] for f in FACTORS])
+    # Since issue 9 the weights also hold availability (not learnt; its part is
+    # read from the model) and the SME view always reserves the priority share.
+    weights = normalise_weights(None)
+    w = np.array([weights[f] for f in FACTORS])
+    model = MatchModel().fit(students, smes)
+    avail = model.col_factor_ == "availability"
+    row = {s.id: i for i, s in enumerate(students)}
+    col = {e.id: j for j, e in enumerate(smes)}
+
+    def avail_part(i: int, j: int) -> float:
+        return float(model.x_stu_[i, avail] @ model.y_stu_[j, avail])
+
     for p, pair in enumerate(result.pairs):
-        assert result.criteria["student_view"][p] @ w == pytest.approx(pair.student_view)
+        i, j = row[pair.student_id], col[pair.sme_id]
+        expected = result.criteria["student_view"][p] @ w + avail_part(i, j)
+        assert expected == pytest.approx(pair.student_view, abs=1e-5)
     s, e = students[0], smes[0]
     _, stu, sme, _ = explain_pair(s, e)
     vals = learning.pair_criteria(s, e)
-    assert sum(DEFAULT_WEIGHTS[f] * vals["sme_view"][f] for f in FACTORS) == pytest.approx(
-        sme, abs=1e-5
+    b = model.priority_bonus
+    part = avail_part(0, 0)
+    assert (1 - b) * (sum(weights[f] * vals["sme_view"][f] for f in FACTORS) + part) == (
+        pytest.approx(sme, abs=1e-5)
     )
-    assert sum(DEFAULT_WEIGHTS[f] * vals["student_view"][f] for f in FACTORS) == pytest.approx(
+    assert sum(weights[f] * vals["student_view"][f] for f in FACTORS) + part == pytest.approx(
         stu, abs=1e-5
     )

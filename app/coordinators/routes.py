@@ -135,9 +135,7 @@ def matches() -> str:
     """Every match, filtered, with bulk approve and reject."""
     filters = directory.MatchFilters.from_args(request.args)
     page = directory.page_of(directory.match_query(filters), _page())
-    audit.record("matches_listed", detail={"page": page.page, **asdict(filters)})
-    db.session.commit()
-    return render_template(
+    html = render_template(
         "coordinators/matches.html",
         page=page,
         filters=asdict(filters),
@@ -145,6 +143,10 @@ def matches() -> str:
         cycles=cycles.recent_cycles(50),
         statuses=directory.MATCH_STATUSES,
     )
+    # Recorded after rendering: a commit before it would expire the rows the page reads.
+    audit.record("matches_listed", detail={"page": page.page, **asdict(filters)})
+    db.session.commit()
+    return html
 
 
 @bp.route("/matches/bulk", methods=["POST"])
@@ -597,9 +599,10 @@ def smes() -> str:
     """Every SME, filtered by language, market, industry, region."""
     filters = directory.SMEFilters.from_args(request.args)
     page = directory.page_of(directory.sme_query(filters), _page())
+    html = render_template("coordinators/smes.html", page=page, filters=asdict(filters))
     audit.record("smes_listed", detail={"page": page.page, **asdict(filters)})
-    db.session.commit()
-    return render_template("coordinators/smes.html", page=page, filters=asdict(filters))
+    db.session.commit()  # after rendering: a commit before it would expire the rows
+    return html
 
 
 @bp.route("/smes/<int:sme_id>")

@@ -80,14 +80,16 @@ def candidates() -> str:
     """Every proposed student on one page, ranked, with the reasons they fit."""
     review = reviews.review_for_sme(current_user.sme)
     shown = len(review.pending) + len(review.waiting) + len(review.current) + len(review.history)
-    audit.record("candidates_viewed", target=current_user.sme, detail={"students": shown})
-    db.session.commit()
-    return render_template(
+    html = render_template(
         "smes/candidates.html",
         sme=current_user.sme,
         review=review,
         decline_reasons=decisions.decline_reason_labels(),
     )
+    # Recorded after rendering: a commit before it would expire the rows the page reads.
+    audit.record("candidates_viewed", target=current_user.sme, detail={"students": shown})
+    db.session.commit()
+    return html
 
 
 @bp.route("/candidates/<int:match_id>/decision", methods=["POST"])

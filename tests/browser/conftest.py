@@ -81,9 +81,6 @@ def live_server_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/browser.sqlite3",
             "UPLOAD_DIR": str(uploads),
             "WTF_CSRF_ENABLED": True,
-            # The journeys sign people up in the browser and match them at once; confirming the
-            # address is tested through a real SMTP server in tests/privacy.
-            "REQUIRE_EMAIL_VERIFICATION": False,
         }
     )
     with app.app_context():

@@ -119,6 +119,10 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
         ),
         "student_busy": lambda: _("This student already has a pending or approved match."),
         "pair_closed": lambda: _("This pair was declined or rejected before."),
+        "pair_blocked": lambda: _(
+            "A rule does not allow this pair (see why below). To pair them anyway, tick the "
+            "override and give a reason."
+        ),
         "no_provision_consent": lambda: _(
             "This student has not consented to their profile being given to companies."
         ),

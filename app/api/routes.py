@@ -24,6 +24,7 @@ from app.api.schemas import (
     AdoptIn,
     AdoptionOut,
     ApproveIn,
+    BlockOut,
     CheckInOut,
     ConsentOut,
     ContactOut,
@@ -45,6 +46,7 @@ from app.api.schemas import (
     ModelOut,
     ModelReportOut,
     PageQuery,
+    PairCheckOut,
     PairIn,
     ReasonOut,
     RejectIn,
@@ -68,9 +70,11 @@ from app.services import (
     checkins,
     cycles,
     decisions,
+    engine_gateway,
     kickoff,
     learned_weights,
     mail,
+    match_settings,
     outcomes,
     profiles,
     ratelimit,
@@ -91,7 +95,7 @@ from app.services.errors import (
     InvalidInput,
     NotAllowed,
 )
-from app.services.explanations import reason_text
+from app.services.explanations import block_text, reason_text
 from app.services.validation import validate
 
 bp = Blueprint("api", __name__)
@@ -201,17 +205,18 @@ def _address() -> str:
     return client_ip() or "unknown"
 
 
+def _reason_out(r: dict[str, Any]) -> ReasonOut:
+    return ReasonOut(
+        factor=str(r.get("factor", "")),
+        key=str(r.get("key", "")),
+        params=r.get("params") or {},
+        weight=float(r.get("weight", 0)),
+        detail=reason_text(r),
+    )
+
+
 def match_out(match: Match) -> MatchOut:
-    reasons = [
-        ReasonOut(
-            factor=str(r.get("factor", "")),
-            key=str(r.get("key", "")),
-            params=r.get("params") or {},
-            weight=float(r.get("weight", 0)),
-            detail=reason_text(r),
-        )
-        for r in match.reasons or []
-    ]
+    reasons = [_reason_out(r) for r in match.reasons or []]
     return MatchOut(
         id=match.id,
         cycle=match.cycle_id,
@@ -417,6 +422,34 @@ def decide(match_id: int) -> Response:
     match = decisions.decide(match_id, user, body.decision, reason=body.reason, note=body.note)
     db.session.commit()
     return _json(match_out(match))
+
+
+@bp.get("/pairs/<int:student_id>/<int:sme_id>")
+def pair_check(student_id: int, sme_id: int) -> Response:
+    """Why (not): any pair as the next cycle would see it (coordinators)."""
+    api_user(Role.COORDINATOR)
+    check = engine_gateway.check_pair(
+        _check_id(student_id), _check_id(sme_id), match_settings.engine_weights()
+    )
+    return _json(
+        PairCheckOut(
+            acceptable=check.acceptable,
+            score=check.score,
+            student_view=check.student_view,
+            sme_view=check.sme_view,
+            reasons=[_reason_out(r) for r in check.reasons],
+            blocked=check.blocked,
+            blocks=[
+                BlockOut(
+                    code=code,
+                    params=check.blocked_params.get(code, {}),
+                    message=block_text(code, check.blocked_params.get(code)),
+                )
+                for code in check.blocked
+            ],
+            rules_version=check.rules_version,
+        )
+    )
 
 
 @bp.post("/matches/<int:match_id>/approve")

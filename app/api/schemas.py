@@ -218,6 +218,37 @@ class ReasonOut(_Out):
     detail: str = Field(description="The reason as a sentence in the reader's language.")
 
 
+class BlockOut(_Out):
+    code: str = Field(examples=["visa.hours"])
+    params: dict[str, Any] = Field(
+        description='What the rule compared, e.g. `{"hours_needed": 20, "max_hours": 10}`.'
+    )
+    message: str = Field(description="Why, as a sentence in the reader's language.")
+
+
+class PairCheckOut(_Out):
+    """Any pair, proposed or not, as the next cycle would see it."""
+
+    acceptable: bool = Field(description="Whether a cycle could propose it (nothing blocks it).")
+    score: Annotated[float, Field(ge=0, le=1)] = Field(
+        description="The combined score, the same as in a cycle (scores do not depend on the pool)."
+    )
+    student_view: float
+    sme_view: float
+    reasons: list[ReasonOut]
+    blocked: list[str] = Field(
+        description="Codes of the rules that make the pair unacceptable, sorted: "
+        "`visa.manufacturing_topik`, `visa.hours`, `visa.construction`, `visa.sector`, "
+        "`visa.workplaces`, `visa.d4_too_early`, `period.no_overlap`, "
+        "`no_common_language_or_market`, `topik.below_minimum`, `declined_before`. Empty when "
+        "acceptable."
+    )
+    blocks: list[BlockOut] = Field(description="The same codes with their parameters and words.")
+    rules_version: str = Field(
+        description="The visa rule table applied (guidance the programme must confirm)."
+    )
+
+
 Decision = Literal["accept", "decline"] | None
 
 
@@ -510,6 +541,30 @@ def _op(
     return operation
 
 
+def _pair_check_operation() -> dict[str, Any]:
+    operation = _op(
+        "Why (not): any pair's acceptability, score, reasons and the rules that block it "
+        "(coordinators). 404 for an unknown student or SME id.",
+        (200, PairCheckOut),
+        (401, 403, 404),
+        tag="matches",
+    )
+    operation["parameters"] = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": description,
+            "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+        }
+        for name, description in (
+            ("student_id", "The student's id (`profile_id` at sign-up)."),
+            ("sme_id", "The SME's id (`profile_id` at sign-up)."),
+        )
+    ]
+    return operation
+
+
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template=REF)
     out = []
@@ -553,6 +608,7 @@ OPERATION_IDS = {
     ("get", "/api/v1/matches"): "listMatches",
     ("post", "/api/v1/matches"): "createMatch",
     ("post", "/api/v1/matches/{match_id}/decision"): "decideMatch",
+    ("get", "/api/v1/pairs/{student_id}/{sme_id}"): "checkPair",
     ("post", "/api/v1/matches/{match_id}/approve"): "approveMatch",
     ("post", "/api/v1/matches/{match_id}/reject"): "rejectMatch",
     ("post", "/api/v1/cycles"): "runCycle",
@@ -782,6 +838,9 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                 consent_free=True,
             ),
         },
+        "/api/v1/pairs/{student_id}/{sme_id}": {
+            "get": _pair_check_operation(),
+        },
         "/api/v1/matches": {
             "get": _op(
                 "Matches: coordinators see all; students and SMEs their own.",
@@ -936,6 +995,8 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
         ExportStatusOut,
         KpisOut,
         ConsentIn,
+        PairCheckOut,
+        BlockOut,
     ]
     return {
         "openapi": "3.1.0",

@@ -23,6 +23,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.coordinators.forms import (
@@ -48,6 +49,7 @@ from app.services import (
     cycles,
     decisions,
     directory,
+    engine_gateway,
     exports,
     imports,
     learned_weights,
@@ -58,7 +60,7 @@ from app.services import (
     verification,
 )
 from app.services.errors import DomainError, InvalidInput, TooManyAttempts
-from app.services.explanations import reason_text
+from app.services.explanations import block_text, reason_text
 from app.students.routes import send_cv
 from matching import FACTORS
 
@@ -68,6 +70,12 @@ bp = Blueprint("coordinators", __name__)
 @bp.before_request
 def _coordinators_only() -> None:
     check_role(Role.COORDINATOR)
+
+
+@bp.context_processor
+def _visa_rules() -> dict[str, Any]:
+    # Cheap: the engine parses the rule files once per process.
+    return {"visa_rules": engine_gateway.rules_in_force()}
 
 
 MAX_PAGE = 100_000  # far past any real list; keeps OFFSET within a 64-bit integer
@@ -343,24 +351,47 @@ def pair() -> Response | str | tuple[str, int]:
     return render_template("coordinators/pair.html", form=form, **context)
 
 
+@bp.route("/no-fit")
+def no_fit() -> str:
+    """Students for whom no SME is acceptable yet, their closest SMEs and what is missing."""
+    settings = match_settings.current()
+    rows = engine_gateway.no_fit_yet(match_settings.engine_weights(), settings["expiry_days"])
+    students = {
+        s.id: s
+        for s in db.session.scalars(
+            select(Student).where(Student.id.in_([r.student_id for r in rows]))
+        )
+    }
+    smes = {
+        s.id: s
+        for s in db.session.scalars(
+            select(SME).where(SME.id.in_({c.sme_id for r in rows for c in r.closest}))
+        )
+    }
+    return render_template("coordinators/no_fit.html", rows=rows, students=students, smes=smes)
+
+
 def _id(value: Any) -> int | None:
     text = str(value or "").strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 def _pair_preview(student_id: int | None, sme_id: int | None) -> dict[str, Any] | None:
-    """The model's score and reasons for the pair, before anything is written."""
+    """The pair as the next cycle would see it (score, reasons, what blocks it), before
+    anything is written: the same answer as GET /api/v1/pairs/{student_id}/{sme_id}."""
     if student_id is None or sme_id is None:
         return None
-    score, student_view, sme_view, reasons = decisions.preview_pair(student_id, sme_id)
+    check = engine_gateway.check_pair(student_id, sme_id, match_settings.engine_weights())
     return {
         "student": db.session.get(Student, student_id),
         "sme": db.session.get(SME, sme_id),
-        "score": score,
-        "student_view": student_view,
-        "sme_view": sme_view,
+        "score": check.score,
+        "student_view": check.student_view,
+        "sme_view": check.sme_view,
+        "acceptable": check.acceptable,
+        "blocks": [block_text(code, check.blocked_params.get(code)) for code in check.blocked],
         "reasons": [
-            (r, reason_text(r)) for r in sorted(reasons, key=lambda r: -r.get("weight", 0))
+            (r, reason_text(r)) for r in sorted(check.reasons, key=lambda r: -r.get("weight", 0))
         ],
     }
 

@@ -226,7 +226,9 @@ def pair(
 
     The cycle's eligibility always applies (app.services.eligibility: consent, pause). Without
     `override`, its fit rules apply too (student free, SME with a free place, pair not closed
-    before); with it, a reason is required and kept."""
+    before, and nothing in `engine_gateway.check_pair`'s block codes: visa rules, periods, a
+    language or market in common, the SME's TOPIK minimum); with it, a reason is required and
+    kept, and the audit entry names the rules it bypassed."""
     _coordinator(coordinator)
     hold_off_cycle_saves()  # a cycle saving now sees this pair, or this sees its proposals
     reason = _reason_text(reason)
@@ -275,6 +277,10 @@ def pair(
     )
     if closed_before and not override:
         raise Conflict.single("sme_id", "pair_closed")
+    check = engine_gateway.check_pair(student_id, sme_id, match_settings.engine_weights())
+    rules = [code for code in check.blocked if code != "declined_before"]  # pair_closed above
+    if rules and not override:
+        raise Conflict.single("sme_id", "pair_blocked", codes=rules)
     scored = engine_gateway.score_pair(student_id, sme_id, match_settings.engine_weights())
     match = Match(
         student_id=student_id,
@@ -294,7 +300,11 @@ def pair(
         "match_paired",
         actor=coordinator,
         target=match,
-        detail={"override": bool(override), "reason": reason or None},
+        detail={
+            "override": bool(override),
+            "reason": reason or None,
+            **({"blocked": check.blocked} if check.blocked else {}),
+        },
     )
     return match
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select
+import numpy as np
+from sqlalchemy import and_, func, or_, select
 
 import matching
 from app.extensions import db
@@ -128,9 +129,18 @@ def load_pool(expiry_days: int) -> Pool:
 # --- rows as profiles -----------------------------------------------------------------------
 
 
+def months_since(month: date | None, today: date | None = None) -> int | None:
+    """Whole months from a month (its first day) to today's month; None when not stated."""
+    if month is None:
+        return None
+    today = today or date.today()
+    return max(0, (today.year - month.year) * 12 + today.month - month.month)
+
+
 def load_students(ids: Sequence[int]) -> list[StudentProfile]:
     languages: dict[int, dict[str, str]] = defaultdict(dict)
     codes: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    workplaces: dict[int, int] = defaultdict(int)
     rows: list[Any] = []
     for chunk in chunks(ids):
         rows += db.session.execute(
@@ -141,8 +151,24 @@ def load_students(ids: Sequence[int]) -> list[StudentProfile]:
                 Student.hours_per_week,
                 Student.major,
                 Student.bio,
+                Student.visa,
+                Student.degree_level,
+                Student.year_of_study,
+                Student.in_korea_since,
+                Student.available_from,
+                Student.available_until,
             ).where(Student.id.in_(chunk))
         ).all()
+        # Placements held now: the visa rules cap how many workplaces a student may have.
+        for sid, count in db.session.execute(
+            select(Match.student_id, func.count(Match.id))
+            .where(
+                Match.student_id.in_(chunk),
+                Match.status.in_((MatchStatus.APPROVED, MatchStatus.ACTIVE)),
+            )
+            .group_by(Match.student_id)
+        ):
+            workplaces[sid] = count
         for sid, code, level in db.session.execute(
             select(StudentLanguage.student_id, StudentLanguage.code, StudentLanguage.level).where(
                 StudentLanguage.student_id.in_(chunk)
@@ -166,6 +192,13 @@ def load_students(ids: Sequence[int]) -> list[StudentProfile]:
             topik_level=row.topik_level,
             hours_per_week=row.hours_per_week,
             text=f"{row.major}. {row.bio or ''}",
+            visa=row.visa or "",
+            degree_level=row.degree_level or "",
+            year_of_study=row.year_of_study or 0,
+            months_in_korea=months_since(row.in_korea_since),
+            available_from=row.available_from,
+            available_until=row.available_until,
+            current_workplaces=workplaces[row.id],
         )
         for row in rows
     ]
@@ -177,7 +210,16 @@ def load_smes(ids: Sequence[int]) -> list[SMEProfile]:
     for chunk in chunks(ids):
         rows += db.session.execute(
             select(
-                SME.id, SME.region, SME.capacity, SME.min_topik, SME.products, SME.description
+                SME.id,
+                SME.region,
+                SME.capacity,
+                SME.min_topik,
+                SME.products,
+                SME.description,
+                SME.ksic_section,
+                SME.hours_needed,
+                SME.period_start,
+                SME.period_end,
             ).where(SME.id.in_(chunk))
         ).all()
         for sme_id, kind, code in db.session.execute(
@@ -194,6 +236,10 @@ def load_smes(ids: Sequence[int]) -> list[SMEProfile]:
             capacity=row.capacity,
             min_topik=row.min_topik,
             text=f"{row.products}. {row.description or ''}",
+            ksic_section=row.ksic_section or "",
+            hours_needed=row.hours_needed,
+            period_start=row.period_start,
+            period_end=row.period_end,
         )
         for row in rows
     ]
@@ -268,6 +314,142 @@ def score_pair(student_id: int, sme_id: int, weights: Mapping[str, Any] | None) 
         reasons=reason_rows(reasons),
         criteria=matching.learning.pair_criteria(students[0], smes[0], weights or None),
     )
+
+
+# --- "why not": one pair, and the students nothing fits ----------------------------------------
+
+
+def rules_in_force() -> matching.RuleTable:
+    """The visa rule table the engine applies today (matching/rules/, by effective date)."""
+    return matching.load_rules()
+
+
+def _closed_before(student_id: int, sme_id: int) -> bool:
+    """The pair ended before (declined, rejected, expired, withdrawn): never proposed again."""
+    return bool(
+        db.session.scalar(
+            select(func.count(Match.id)).where(
+                Match.student_id == student_id,
+                Match.sme_id == sme_id,
+                or_(
+                    Match.status.in_(CLOSED_STATUSES),
+                    Match.student_decision == "decline",
+                    Match.sme_decision == "decline",
+                ),
+            )
+        )
+    )
+
+
+def _unplaced_last_cycle() -> set[int]:
+    last = db.session.scalar(
+        select(MatchCycle)
+        .where(MatchCycle.status == CycleStatus.FINISHED)
+        .order_by(MatchCycle.id.desc())
+        .limit(1)
+    )
+    return set(last.unplaced_student_ids or []) if last else set()
+
+
+@dataclass(frozen=True)
+class PairCheck:
+    """One pair, proposed or not, as a cycle would see it now (plain values for the views)."""
+
+    acceptable: bool
+    score: float
+    student_view: float
+    sme_view: float
+    reasons: list[dict[str, Any]]
+    blocked: list[str]
+    blocked_params: dict[str, dict[str, Any]]
+    rules_version: str
+
+
+def check_pair(student_id: int, sme_id: int, weights: Mapping[str, Any] | None) -> PairCheck:
+    """Score, reasons and block codes of any pair (`matching.check_pair`), with what only the
+    app knows: whether the pair was closed before, and last cycle's priority. NotFound if an id
+    is unknown."""
+    students = load_students([student_id])
+    smes = load_smes([sme_id])
+    if not students or not smes:
+        raise NotFound("no such student or SME")
+    result = matching.check_pair(
+        students[0],
+        smes[0],
+        weights=weights or None,
+        declined_before=_closed_before(student_id, sme_id),
+        priority=student_id in _unplaced_last_cycle(),
+    )
+    return PairCheck(
+        acceptable=result.acceptable,
+        score=round(result.score, 6),
+        student_view=round(result.student_view, 6),
+        sme_view=round(result.sme_view, 6),
+        reasons=reason_rows(result.reasons),
+        blocked=list(result.blocked),
+        blocked_params={k: dict(v) for k, v in result.blocked_params.items()},
+        rules_version=result.rules_version,
+    )
+
+
+@dataclass(frozen=True)
+class Closest:
+    sme_id: int
+    score: float
+    blocked: list[str]
+    blocked_params: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class NoFit:
+    student_id: int
+    closest: list[Closest]
+
+
+def no_fit_yet(
+    weights: Mapping[str, Any] | None, expiry_days: int, n_closest: int = 3
+) -> list[NoFit]:
+    """Students waiting in the pool for whom no SME of the programme is acceptable (every pair
+    is blocked by a rule, or closed before), each with its closest SMEs and what blocks them.
+
+    SMEs count whether or not they have a free place: a full SME is "no place yet", not "no
+    fit". Reads only."""
+    pool = load_pool(expiry_days)
+    sme_ids = [row[0] for row in db.session.execute(eligibility.eligible_smes())]
+    students, smes = load_students(pool.student_ids), load_smes(sme_ids)
+    if not students or not smes:
+        return []
+    students.sort(key=lambda p: p.id)
+    smes.sort(key=lambda p: p.id)
+    rules = rules_in_force()
+    model = matching.MatchModel(weights=weights or None, rules=rules, random_state=0).fit(
+        students, smes
+    )
+    row_of = {p.id: i for i, p in enumerate(students)}
+    col_of = {p.id: j for j, p in enumerate(smes)}
+    closed = [(row_of[a], col_of[b]) for a, b in pool.excluded if a in row_of and b in col_of]
+    lists = model.candidates(1, exclude=closed or None)
+    counts = np.diff(lists.combined.indptr)
+    out = []
+    m = len(smes)
+    for i in np.flatnonzero(counts == 0):
+        combined, _, _ = model.score_pairs(np.full(m, i), np.arange(m))
+        nearest = np.argsort(-combined, kind="stable")[:n_closest]
+        closest = []
+        for j in nearest:
+            params = matching.eligibility.blocked_params(students[i], smes[j], rules)
+            if (students[i].id, smes[j].id) in pool.excluded:
+                params["declined_before"] = {}
+            closest.append(
+                Closest(
+                    sme_id=smes[j].id,
+                    score=round(float(combined[j]), 6),
+                    blocked=sorted(params),
+                    blocked_params={k: dict(v) for k, v in params.items()},
+                )
+            )
+        out.append(NoFit(student_id=students[i].id, closest=closest))
+    return out
 
 
 def criteria_rows(result: MatchResult) -> list[dict[str, dict[str, float]]]:

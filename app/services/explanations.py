@@ -242,6 +242,16 @@ def _blocks() -> dict[str, Callable[[Mapping[str, Any]], str]]:
         return _("The student already works at as many places as the visa allows.")
 
     def d4(p: Mapping[str, Any]) -> str:
+        if p.get("months_in_korea") is not None:
+            return _(
+                "On a D-4 visa, work is allowed only after %(months)s months in Korea and with "
+                "TOPIK %(topik)s or higher; the student has been here %(have)s months and has "
+                "TOPIK %(level)s.",
+                months=p.get("required_months", 6),
+                topik=p.get("required_topik", 2),
+                have=p["months_in_korea"],
+                level=p.get("topik", 0),
+            )
         return _(
             "On a D-4 visa, work is allowed only after %(months)s months in Korea and with "
             "TOPIK %(topik)s or higher.",

@@ -37,19 +37,24 @@ SAMPLE_PARAMS = {
     "hours": 15,
     "hours_needed": 20,
 }
-# The block codes agreed with the engine side (ENGINE_INTERFACE.md).
-BLOCK_CODES = (
-    "visa.manufacturing_topik",
-    "visa.hours",
-    "visa.construction",
-    "visa.sector",
-    "visa.workplaces",
-    "visa.d4_too_early",
-    "period.no_overlap",
-    "no_common_language_or_market",
-    "topik.below_minimum",
-    "declined_before",
-)
+# A plausible value for every parameter of a block code (matching.BLOCK_CODES), as above.
+SAMPLE_BLOCK_PARAMS = {
+    "topik": 2,
+    "required_topik": 4,
+    "min_topik": 3,
+    "hours_needed": 20,
+    "max_hours": 10,
+    "visa": "d2",
+    "section": "B",
+    "current_workplaces": 2,
+    "max_workplaces": 2,
+    "months_in_korea": 3,
+    "required_months": 6,
+    "available_from": "2026-01-01",
+    "available_until": "2026-02-28",
+    "period_start": "2026-03-01",
+    "period_end": "2026-08-31",
+}
 
 
 def _words(text: str, locale: str) -> None:
@@ -75,20 +80,12 @@ def test_every_reason_key_is_worded_in_both_languages(app, key, audience):
     assert sentences["en"] != sentences["ko"]
 
 
-@pytest.mark.parametrize("code", BLOCK_CODES)
+@pytest.mark.parametrize("code", sorted(matching.BLOCK_CODES))
 @pytest.mark.parametrize("with_params", [False, True])
 def test_every_block_code_is_worded_in_both_languages(app, code, with_params):
-    params = {
-        "max_hours": 10,
-        "hours_needed": 20,
-        "required_topik": 4,
-        "topik": 2,
-        "min_topik": 3,
-        "max_workplaces": 2,
-        "current_workplaces": 2,
-        "required_months": 6,
-        "section": "B",
-    }
+    missing = set(matching.BLOCK_CODES[code]) - set(SAMPLE_BLOCK_PARAMS)
+    assert not missing, f"{code}: no sample for {missing}; word the new parameter first"
+    params = {p: SAMPLE_BLOCK_PARAMS[p] for p in matching.BLOCK_CODES[code]}
     assert code in explanations.worded_block_codes(), f"{code} has no wording"
     sentences = {}
     for locale in ("en", "ko"):

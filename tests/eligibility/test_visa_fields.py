@@ -264,10 +264,7 @@ def test_demo_data_fill_the_fields_consistently(app):
 
 def test_the_migration_steps_down_and_up(tmp_path):
     """The step down drops exactly the new columns; the step up brings them back, with
-    `hours_needed` defaulting to 0 for rows that existed before (flexible, as the forms say).
-
-    (Profiles are not kept through the round trip: on SQLite, stepping down through the later
-    migrations that rebuild `users` loses the rows that cascade from it. Reported, not ours.)"""
+    `hours_needed` defaulting to 0 for rows that existed before (flexible, as the forms say)."""
     from alembic.script import ScriptDirectory
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import inspect

@@ -37,6 +37,7 @@ ID_ROUTES: dict[str, set[str]] = {
     "coordinators.match": {"coordinator"},
     "smes.candidate_cv": {"sme_s"},
     "api.get_cycle": {"coordinator"},
+    "api.pair_check": {"coordinator"},
     # After the match: the match below is only proposed, so nothing of its second half exists
     # yet (tests/collaboration/test_access_after_match.py checks an approved one, with files).
     "matches.workspace": {"coordinator"},

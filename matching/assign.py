@@ -426,22 +426,30 @@ def stable(
     # 2. A student who ran out unplaced gets the rest of their list, minus
     #    SMEs that already refuse them (cutoffs only rise, so a pair refused
     #    now is refused for good); the others' rests are never sorted.
-    while True:
-        need = np.flatnonzero(st_ok & (da.match < 0) & (da.ptr >= np.diff(da.indptr)) & has_rest)
-        if need.size == 0:
-            break
-        has_rest[need] = False
-        cnt = rest_ptr[need + 1] - rest_ptr[need]
-        e = np.repeat(rest_ptr[need] - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
-        e = e[smev[e] >= da.cutoffs()[cols[e]]]
-        da.add(rows[e], cols[e], stu[e], smev[e])
-        da.run(st_ok)
-    del rows, cols, stu, smev
-    # 2. Lists the caller grows, for students who ran out of all of theirs.
+    # 3. Lists the caller grows, for students who ran out of all of theirs.
+    #    Step 2 comes first in every pass, also after growth: growth displaces
+    #    students who had not needed their rest yet, and ``grow`` leaves out
+    #    every pair the caller listed, so a displaced student sent straight
+    #    to growth would skip the rest of their list for good (blocking pairs
+    #    within the lists).
     exhausted = np.zeros(n, bool)
     ex_i, ex_j = _pair_arrays(excluded)
     ex_keys = np.unique(ex_i * m + ex_j) if ex_i.size else np.zeros(0, np.int64)
-    while grow is not None:
+    while True:
+        need = np.flatnonzero(st_ok & (da.match < 0) & (da.ptr >= np.diff(da.indptr)) & has_rest)
+        if need.size:
+            has_rest[need] = False
+            cnt = rest_ptr[need + 1] - rest_ptr[need]
+            e = np.repeat(rest_ptr[need] - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+            e = e[smev[e] >= da.cutoffs()[cols[e]]]
+            da.add(rows[e], cols[e], stu[e], smev[e])
+            da.run(st_ok)
+            if not has_rest.any():  # (memory: the rests are list-sized)
+                rows, cols = np.zeros(0, np.int64), np.zeros(0, np.int64)
+                stu, smev = np.zeros(0), np.zeros(0)
+            continue
+        if grow is None:
+            break
         todo = np.flatnonzero(st_ok & (da.match < 0) & ~exhausted)
         if todo.size == 0:
             break

@@ -36,7 +36,7 @@ KST = ZoneInfo("Asia/Seoul")
 def accepted_proposal(app: Any, tag: str, run: Run) -> dict[str, Any]:
     """A student and an SME who both accepted a hand-made proposal, waiting for approval."""
     from app.extensions import db
-    from app.services import accounts, decisions
+    from app.services import accounts, decisions, verification
 
     consent = {"collection": True, "provision_to_smes": True}
     with app.app_context():
@@ -75,6 +75,10 @@ def accepted_proposal(app: Any, tag: str, run: Run) -> dict[str, Any]:
             },
             locale=run.lang,
         )
+        # This journey starts at approval: both confirmed their addresses long before (only
+        # verified people can be proposed, by a cycle or by hand).
+        verification.mark_verified(student)
+        verification.mark_verified(sme)
         db.session.commit()
         coordinator = accounts.create_coordinator(f"pair-{tag}@example.org", PASSWORD)
         match = decisions.pair(student.student.id, sme.sme.id, coordinator)

@@ -134,10 +134,11 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from app.i18n import init_template_helpers
-    from app.services import explanations
+    from app.services import clock, explanations
 
     init_template_helpers(app)
     explanations.init_template_helpers(app)  # every reason and block code, worded
+    clock.init_template_helpers(app)  # `korea_time`: times as people in the programme read them
 
 
 def register_cli(app: Flask) -> None:

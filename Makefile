@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in emails point where `make run` listens (PORT=8080 → :8080), unless PUBLIC_URL is set;
+# a server listening everywhere (HOST=0.0.0.0) is linked on the loopback address.
+PUBLIC_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 # The demo runs a matching cycle every ten minutes, so one can be watched; production: weekly.
 DEMO_SCHEDULE ?= */10 * * * *
 export FLASK_APP := app
@@ -38,7 +41,7 @@ run: install
 	@APP_ENV=development $(FLASK) seed-demo --if-empty --logins-file instance/demo-logins.txt >/dev/null
 	@echo; echo "Demo logins (also in instance/demo-logins.txt):"; cat instance/demo-logins.txt
 	@echo "Matching cycles run on '$(DEMO_SCHEDULE)'; a coordinator can also run one from Cycles."; echo
-	APP_ENV=development MATCH_SCHEDULE="$(DEMO_SCHEDULE)" $(FLASK) serve --host $(HOST) --port $(PORT)
+	APP_ENV=development MATCH_SCHEDULE="$(DEMO_SCHEDULE)" PUBLIC_URL="$(PUBLIC_URL)" $(FLASK) serve --host $(HOST) --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

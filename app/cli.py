@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 
+from app.config import listening_url
 from app.extensions import db
 from app.services import accounts, demo, learned_weights
 from app.services.errors import InvalidInput
@@ -97,6 +99,11 @@ def serve(host: str, port: int, scheduler: bool) -> None:
 
     _log_to_console()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not os.environ.get("PUBLIC_URL"):
+        # Emailed links follow the port this server listens on (`make run PORT=8080`),
+        # never a default port where nothing runs.
+        app.config["PUBLIC_URL"] = listening_url(host, port)
+    click.echo(f"Links in emails point at {app.config['PUBLIC_URL']}")
     background = None
     if scheduler:
         background = make_scheduler(background=True)

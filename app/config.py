@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from datetime import timedelta
@@ -32,7 +33,8 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # a 5 MB CV plus the form around it
     CV_MAX_BYTES = 5 * 1024 * 1024
-    # Where people reach the platform: links in emails are built on it.
+    # Where people reach the platform: links in emails are built on it. Set it in production;
+    # `flask serve` (and so `make run PORT=...`) without it uses the address it listens on.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     MATCH_SCHEDULE = os.environ.get("MATCH_SCHEDULE", "0 6 * * mon")  # weekly, Monday 06:00
     # Answers each side must have given before the model may suggest weights (issue 10).
@@ -105,6 +107,11 @@ class Config:
                 "SECRET_KEY must be set outside development and tests "
                 "(export SECRET_KEY=... or APP_ENV=development)."
             )
+        if config.get("ENV_NAME") == "production" and "PUBLIC_URL" not in os.environ:
+            # Not fatal (scripts run gunicorn locally), but every emailed link would be wrong.
+            logging.getLogger("app").warning(
+                "PUBLIC_URL is not set: links in emails point at %s", config.get("PUBLIC_URL")
+            )
 
 
 class DevelopmentConfig(Config):
@@ -141,6 +148,18 @@ def _development_secret() -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def listening_url(host: str, port: int) -> str:
+    """The base URL of a development server listening on `host`:`port`, for emailed links: a
+    wildcard address (listen everywhere) is reached locally on the loopback address."""
+    if host in ("0.0.0.0", "", "*"):  # noqa: S104 - comparing, not binding
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
 
 
 CONFIGS = {"production": Config, "development": DevelopmentConfig, "testing": TestConfig}

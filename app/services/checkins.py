@@ -212,7 +212,7 @@ def send_reminders(now: datetime | None = None) -> int:
                 match,
                 [user],
                 "checkin_reminder",
-                lambda: _("Your monthly check-in is missing"),
+                lambda _user, p=period: _("Your check-in for %(month)s is missing", month=p),
                 lambda _user, p=period: [
                     _(
                         "We have no check-in from you for %(month)s. It takes a minute: how "

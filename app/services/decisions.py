@@ -130,7 +130,7 @@ def decide(match_id: int, user: User, decision: str, reason: str = "", note: str
     db.session.expire_all()
     match = _match(match_id)
     audit.record(f"match_{decision}", actor=user, target=match, detail={"side": side})
-    _notify(match, f"{side}_{decision}")
+    _notify(match, f"{side}_{decision}", actor=user)
     return match
 
 
@@ -401,27 +401,48 @@ def event_sentence(event: str, student: str, company: str) -> str:
     return sentences[event]()
 
 
-def _notify(match: Match, event: str) -> None:
-    """Tell the student and the SME, each in their own language, what just happened."""
-    from flask import current_app, url_for
-    from flask_babel import force_locale
+def event_subject(event: str, other: str) -> str:
+    """The subject of a match update, in the current language: what happened, and with whom
+    (`other` is the other side of the match for the recipient)."""
     from flask_babel import gettext as _
 
+    subjects = {
+        "student_accept": lambda: _("%(name)s accepted the proposal", name=other),
+        "sme_accept": lambda: _("%(name)s accepted the proposal", name=other),
+        "student_decline": lambda: _("%(name)s declined the proposal", name=other),
+        "sme_decline": lambda: _("%(name)s declined the proposal", name=other),
+        "approved": lambda: _("Approved: your match with %(name)s", name=other),
+        "rejected": lambda: _("Not approved: your match with %(name)s", name=other),
+        "active": lambda: _("Started: your work with %(name)s", name=other),
+        "completed": lambda: _("Completed: your match with %(name)s", name=other),
+    }
+    return subjects[event]()
+
+
+def _notify(match: Match, event: str, *, actor: User | None = None) -> None:
+    """Tell the match's student and SME, each in their own language, what just happened; the
+    person who caused it (`actor`) is not told about their own action: the page already did."""
+    from flask import current_app, url_for
+    from flask_babel import force_locale
+
+    student, company = match.student.name, match.sme.company_name
     people = [
-        (match.student.user, "students.dashboard", match.student.name),
-        (match.sme.user, "smes.dashboard", match.sme.company_name),
+        (match.student.user, "students.dashboard", student, company),
+        (match.sme.user, "smes.dashboard", company, student),
     ]
     messages = []
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-        for user, endpoint, name in people:
+        for user, endpoint, name, other in people:
+            if actor is not None and user.id == actor.id:
+                continue
             locale = user.locale or ("ko" if user.role == Role.SME else "en")
             with force_locale(locale):
                 # Worded here, printed by both templates: the HTML one escapes it like any value.
-                sentence = event_sentence(event, match.student.name, match.sme.company_name)
+                sentence = event_sentence(event, student, company)
             content = mail.compose(
                 "match_update",
                 locale,
-                lambda: _("Update on your K-Export Warrior match"),
+                lambda other=other: event_subject(event, other),
                 name=name,
                 sentence=sentence,
                 link=url_for(endpoint, _external=True),

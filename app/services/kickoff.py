@@ -81,7 +81,9 @@ def offer(match_id: int, user: User, data: dict) -> Kickoff:
         match,
         [match.student.user],
         "kickoff_offered",
-        lambda: _("Pick a time for your first meeting"),
+        lambda _user: _(
+            "%(company)s offers times for a first meeting", company=match.sme.company_name
+        ),
         lambda _user: [
             _(
                 "%(company)s offers these times for your first meeting (Korea time). "
@@ -132,7 +134,9 @@ def confirm(match_id: int, user: User, data: dict) -> Kickoff:
         match,
         workspace.parties(match),
         "kickoff_confirmed",
-        lambda: _("Your first meeting is agreed"),
+        lambda person: _(
+            "First meeting agreed with %(name)s", name=workspace.other_side(match, person)
+        ),
         lambda _user: [
             _(
                 "%(student)s and %(company)s meet for the first time (Korea time):",
@@ -142,6 +146,7 @@ def confirm(match_id: int, user: User, data: dict) -> Kickoff:
             slot_text(chosen),
             _("The invitation is attached as a calendar file."),
         ],
+        actor=user,
         attachments=[ics_attachment(match, kickoff)],
     )
     return kickoff
@@ -214,7 +219,10 @@ def send_reminders(now: datetime | None = None) -> int:
             match,
             workspace.parties(match),
             "kickoff_reminder",
-            lambda: _("Reminder: your first meeting is tomorrow"),
+            lambda person, match=match: _(
+                "Reminder: your first meeting with %(name)s is tomorrow",
+                name=workspace.other_side(match, person),
+            ),
             lambda _user, chosen=chosen: [
                 _("A reminder of your first meeting (Korea time):"),
                 slot_text(chosen),

@@ -103,7 +103,9 @@ def complete(match_id: int, user: User, data: dict[str, Any]) -> Match:
         match,
         workspace.parties(match),
         "match_completed",
-        lambda: _("Your K-Export Warrior match is completed"),
+        lambda person: _(
+            "Completed: your match with %(name)s", name=workspace.other_side(match, person)
+        ),
         lambda person: [
             _(
                 "The work of %(student)s with %(company)s is completed. Thank you for taking part.",
@@ -114,6 +116,7 @@ def complete(match_id: int, user: User, data: dict[str, Any]) -> Match:
             if person.role == Role.STUDENT
             else _("Keep your export status up to date: it is the programme's real result."),
         ],
+        actor=user,
     )
     return match
 

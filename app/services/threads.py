@@ -9,6 +9,7 @@ per person in the database, so every web worker counts the same messages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
@@ -210,14 +211,16 @@ def notify_unread(now: datetime | None = None) -> int:
             latest = unread[-1].body
             preview = latest if len(latest) <= PREVIEW_CHARS else latest[:PREVIEW_CHARS] + "…"
             count = len(unread)
+            author = _author_name(match, unread[-1].author_id)
             workspace.tell(
                 match,
                 [user],
                 "messages_unread",
-                lambda n=count: ngettext(
-                    "%(num)s new message about your match",
-                    "%(num)s new messages about your match",
+                lambda _user, n=count, a=author: ngettext(
+                    "%(num)s new message from %(name)s",
+                    "%(num)s new messages, the latest from %(name)s",
                     n,
+                    name=a(),
                 ),
                 lambda _user, n=count, p=preview: [
                     ngettext(
@@ -231,3 +234,13 @@ def notify_unread(now: datetime | None = None) -> int:
             )
             sent += 1
     return sent
+
+
+def _author_name(match: Match, author_id: int | None) -> Callable[[], str]:
+    """Who wrote, as the reader knows them (the company, the student, or the coordinators);
+    worded when called, in the reader's language."""
+    if author_id is not None and author_id == match.sme.user_id:
+        return lambda: match.sme.company_name
+    if author_id is not None and author_id == match.student.user_id:
+        return lambda: match.student.name
+    return lambda: _("the programme's coordinators")

@@ -136,7 +136,7 @@ def log(
     )
     threshold = limit * current_app.config["HOURS_WARNING_SHARE"]
     if before < threshold <= total:
-        _warn(access.match, entry.date, total, limit)
+        _warn(access.match, entry.date, total, limit, actor=user)
     return activity, change
 
 
@@ -144,14 +144,16 @@ def _n(hours: float) -> str:
     return f"{hours:g}"
 
 
-def _warn(match: Match, day: date, total: float, limit: int) -> None:
+def _warn(match: Match, day: date, total: float, limit: int, *, actor: User) -> None:
     start, _end = week_of(day)
     audit.record("hours_warning", target=match, detail={"week": start.isoformat(), "hours": total})
     workspace.tell(
         match,
         workspace.parties(match),
         "hours_warning",
-        lambda: _("Working hours: close to the weekly limit"),
+        lambda _user: _(
+            "Working hours: %(student)s is close to the weekly limit", student=match.student.name
+        ),
         lambda _user: [
             _(
                 "%(student)s has logged %(total)s of at most %(limit)s hours in the week of "
@@ -162,6 +164,7 @@ def _warn(match: Match, day: date, total: float, limit: int) -> None:
                 week=start.isoformat(),
             )
         ],
+        actor=actor,  # the student who logged the hours sees the warning on the page
     )
 
 

@@ -171,26 +171,31 @@ def tell(
     match: Match,
     recipients: list[User],
     kind: str,
-    subject: Callable[[], str],
+    subject: Callable[[User], str],
     lines: Callable[[User], list[str]],
     *,
+    actor: User | None = None,
     attachments: list[dict[str, str]] | None = None,
 ) -> int:
     """Queue one email per recipient, each in their language, linking to the match's page.
 
-    `subject` and `lines` run in the recipient's locale. The HTML version escapes every line
-    (user text such as a message or a place goes through Jinja's autoescape)."""
+    `subject` and `lines` run in the recipient's locale, given the recipient: a subject says
+    what happened and with whom. The person who caused the event (`actor`) is left out: nobody
+    is emailed about their own action. The HTML version escapes every line (user text such as
+    a message or a place goes through Jinja's autoescape)."""
     messages = []
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
         link = url_for("matches.workspace", match_id=match.id, _external=True)
         for user in recipients:
+            if actor is not None and user.id == actor.id:
+                continue
             locale = locale_of(user)
             with force_locale(locale):
                 text_lines = [str(line) for line in lines(user)]
             content = mail.compose(
                 "collab_update",
                 locale,
-                subject,
+                lambda user=user: subject(user),
                 name=display_name(user),
                 lines=text_lines,
                 link=link,
@@ -206,6 +211,16 @@ def tell(
                 }
             )
     return mail.queue_many(messages)
+
+
+def other_side(match: Match, user: User) -> str:
+    """How `user` knows the other side of `match`: the company for its student, the student's
+    name for its SME (and, for anyone else, both)."""
+    if user.id == match.student.user_id:
+        return match.sme.company_name
+    if user.id == match.sme.user_id:
+        return match.student.name
+    return f"{match.student.name} × {match.sme.company_name}"
 
 
 def display_name(user: User) -> str:

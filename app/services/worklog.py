@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from app import schemas
 from app.extensions import db
 from app.models import Activity, Match, MatchStatus, Student, User, utcnow
-from app.services import audit, uploads, workspace
+from app.services import audit, engine_gateway, uploads, workspace
 from app.services.decisions import NotFound
 from app.services.errors import Conflict, InvalidInput
 from app.services.validation import validate
@@ -43,11 +43,15 @@ STATUSES = {
 
 
 def weekly_limit(student: Student) -> int:
-    """The most hours a week this student may work.
-
-    The one place the limit comes from, so it can be swapped: once the visa rule table
-    (`matching.eligibility.load_rules().limits(profile).max_hours`) is in main, call it here;
-    until then, the hours a week the student said they can work."""
+    """The most hours a week this student may legally work: the visa rule table in force
+    (the same one the engine applies, by degree, year and TOPIK), read through the engine
+    gateway's own profile of the student. Where no rule sets a limit (no visa given, "other",
+    or a visa without one: D-10, E-7, F), the hours a week the student said they can work."""
+    profiles = engine_gateway.load_students([student.id])
+    if profiles:
+        legal = engine_gateway.rules_in_force().limits(profiles[0]).max_hours
+        if legal is not None:
+            return legal
     return student.hours_per_week
 
 

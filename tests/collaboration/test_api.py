@@ -104,8 +104,11 @@ def test_the_whole_second_half_through_the_api(pair: Any, api: Any) -> None:
     assert sme("POST", path + "/activities", entry).status_code == 404
     logged = student("POST", path + "/activities", entry)
     assert logged.status_code == 201
-    assert logged.json["weekly_limit"] == 12 and logged.json["week_hours"] == 3
-    over = student("POST", path + "/activities", {**entry, "hours": 10})
+    # D-2 with TOPIK 4: 30 hours a week by the visa rules (the student said 12).
+    assert logged.json["weekly_limit"] == 30 and logged.json["week_hours"] == 3
+    over = student("POST", path + "/activities", {**entry, "hours": 24})
+    assert over.status_code == 201
+    over = student("POST", path + "/activities", {**entry, "hours": 3.5})
     assert over.status_code == 422 and "hours" in over.json["error"]["fields"]
 
     # check-ins

@@ -263,18 +263,44 @@ def test_work_log_needs_an_active_match_and_the_student(pair: Any) -> None:
 
 def test_weekly_hours_warn_before_and_refuse_past_the_limit(pair: Any) -> None:
     _activate(pair)
-    limit = worklog.weekly_limit(pair.match.student)
-    assert limit == 12  # the student's stated hours until the visa rule table is in main
+    student = pair.match.student
+    student.topik_level = 2  # a D-2 undergraduate below TOPIK 3-4: 10 hours a week by law
+    db.session.commit()
+    limit = worklog.weekly_limit(student)
+    assert limit == 10 and student.hours_per_week == 12  # the law, not the stated hours
     monday = date.today() - timedelta(days=date.today().weekday())
-    worklog.log(pair.match_id, pair.student, {"kind": "other", "date": monday, "hours": 9})
+    worklog.log(pair.match_id, pair.student, {"kind": "other", "date": monday, "hours": 7})
     assert _warnings() == 0
     worklog.log(pair.match_id, pair.student, {"kind": "other", "date": monday, "hours": 1})
-    assert _warnings() == 1  # 10 of 12 hours: the SME told (the student, on the page)
+    assert _warnings() == 1  # 8 of 10 hours: the SME told (the student, on the page)
     with pytest.raises(InvalidInput) as caught:
         worklog.log(pair.match_id, pair.student, {"kind": "other", "date": monday, "hours": 2.5})
     assert caught.value.fields["hours"][0]["type"] == "weekly_limit"
     worklog.log(pair.match_id, pair.student, {"kind": "other", "date": monday, "hours": 2})
     assert _warnings() == 1  # one warning a week
+
+
+@pytest.mark.parametrize(
+    ("visa", "topik", "degree", "expected"),
+    [
+        ("d2", 4, None, 30),  # undergraduate with the Korean requirement
+        ("d2", 2, None, 10),  # ... without it
+        ("d2", 4, "master", 35),
+        ("d2", 3, "master", 15),
+        ("d4", 2, None, 10),
+        ("e7", 0, None, 12),  # no hour limit in the rules: the stated hours (12)
+        ("other", 0, None, 12),  # no rule at all: the stated hours
+    ],
+)
+def test_the_weekly_limit_is_the_visa_rules_limit(
+    student: Any, visa: str, topik: int, degree: str | None, expected: int
+) -> None:
+    profile = student.student
+    profile.visa, profile.topik_level, profile.degree_level = visa, topik, degree
+    profile.in_korea_since = date(2020, 1, 1)
+    db.session.commit()
+    assert profile.hours_per_week == 12
+    assert worklog.weekly_limit(profile) == expected
 
 
 def _warnings() -> int:

@@ -70,7 +70,7 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("Please log in to see this page.")
 
-    from app.auth.sessions import load_user
+    from app.sessions import load_user
 
     login_manager.user_loader(load_user)
 
@@ -108,7 +108,7 @@ def register_url_converters(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.auth.routes import bp as auth_bp
-    from app.coordinators.routes import bp as coordinators_bp
+    from app.coordinators import bp as coordinators_bp
     from app.main.routes import bp as main_bp
     from app.matches.routes import bp as matches_bp
     from app.smes.routes import bp as smes_bp

@@ -29,7 +29,7 @@ CSP = "; ".join(
 def init_security(app: Flask) -> None:
     @app.before_request
     def _expire_old_sessions() -> None:
-        from app.auth.sessions import end_session, session_too_old
+        from app.sessions import end_session, session_too_old
 
         if current_user.is_authenticated and session_too_old():
             end_session()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import render_template, send_file
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from app.forms import apply_errors
+from app.models import Student
+from app.services import uploads
 from app.services.errors import InvalidInput
 
 
@@ -104,3 +106,17 @@ def answer_proposal(match_id: int, back: str) -> Response:
     mail.kick()
     flash(_("Your answer is saved."), "success")
     return redirect(url_for(back))
+
+
+def send_cv(student: Student) -> Response:
+    """Serve a CV: attachment, never rendered inline, never cached (students, their SMEs and
+    coordinators all download it this way)."""
+    response = send_file(
+        uploads.path_of(student.cv_stored_name),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"cv-{student.id}.pdf",
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

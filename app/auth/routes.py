@@ -18,7 +18,6 @@ from app.auth.forms import (
     PasswordChangeForm,
     ResetPasswordForm,
 )
-from app.auth.sessions import end_session, start_session
 from app.errors import render_error
 from app.extensions import db
 from app.forms import CsrfOnlyForm
@@ -26,6 +25,7 @@ from app.security import is_safe_next
 from app.services import accounts, mail, privacy, tokens, uploads, verification
 from app.services.audit import client_ip
 from app.services.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
+from app.sessions import end_session, start_session
 from app.web import rerender
 
 bp = Blueprint("auth", __name__)

@@ -9,16 +9,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.auth.sessions import start_session
 from app.extensions import db
 from app.i18n import current_locale, translate_errors
 from app.models import Role
 from app.security import check_role
 from app.services import accounts, audit, decisions, mail, outcomes, profiles, reviews, threads
 from app.services.errors import InvalidInput
+from app.sessions import start_session
 from app.smes.forms import SMEProfileForm, SMESignupForm
-from app.students.routes import send_cv
-from app.web import answer_proposal, refuse_signup_flood, rerender
+from app.web import answer_proposal, refuse_signup_flood, rerender, send_cv
 
 bp = Blueprint("smes", __name__)
 

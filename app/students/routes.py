@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.auth.sessions import start_session
 from app.extensions import db
 from app.forms import CsrfOnlyForm
 from app.i18n import current_locale
@@ -16,8 +15,9 @@ from app.models import Role
 from app.security import check_role
 from app.services import accounts, decisions, mail, profiles, reviews, threads, uploads
 from app.services.errors import InvalidInput
+from app.sessions import start_session
 from app.students.forms import CVForm, StudentProfileForm, StudentSignupForm
-from app.web import answer_proposal, flash_errors, refuse_signup_flood, rerender
+from app.web import answer_proposal, flash_errors, refuse_signup_flood, rerender, send_cv
 
 bp = Blueprint("students", __name__)
 
@@ -199,16 +199,3 @@ def delete_cv() -> Response:
         db.session.commit()
     flash(_("Your CV is removed."), "success")
     return redirect(url_for(".profile"))
-
-
-def send_cv(student) -> Response:  # type: ignore[no-untyped-def]
-    """Serve a CV: attachment, never rendered inline, never cached (shared with coordinators)."""
-    response = send_file(
-        uploads.path_of(student.cv_stored_name),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"cv-{student.id}.pdf",
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response

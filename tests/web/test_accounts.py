@@ -590,7 +590,7 @@ def test_idle_timeout(
 def test_absolute_timeout(
     app: Flask, client: FlaskClient, student: User, login_as: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.auth import sessions
+    from app import sessions
 
     limit = app.config["SESSION_ABSOLUTE_HOURS"] * 3600
     assert 0 < limit <= 24 * 3600
@@ -611,7 +611,7 @@ def test_absolute_timeout_of_zero_hours(
 ) -> None:
     login_as(student)
     monkeypatch.setitem(app.config, "SESSION_ABSOLUTE_HOURS", 0)
-    from app.auth import sessions
+    from app import sessions
 
     real = time.time
     monkeypatch.setattr(sessions, "time", SimpleNamespace(time=lambda: real() + 1))

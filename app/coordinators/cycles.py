@@ -1,0 +1,218 @@
+"""Coordinator pages for cycles: run one now, the schedule, the settings, learned weights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.coordinators.common import bp
+from app.coordinators.forms import (
+    FACTOR_LABELS,
+    ScheduleForm,
+    SettingsForm,
+    settings_input,
+    show_errors,
+)
+from app.extensions import db
+from app.forms import CsrfOnlyForm
+from app.services import cycles, learned_weights, match_settings, tuning
+from app.services.errors import DomainError, InvalidInput
+from matching import FACTORS
+
+# --- cycles, schedule, settings -------------------------------------------------------------
+
+
+@bp.route("/cycles", endpoint="cycles")
+def cycles_page() -> str:
+    """Run a cycle now, set the schedule, and see every cycle's figures."""
+    return _cycles_page(ScheduleForm(schedule=match_settings.current()["schedule"] or ""))
+
+
+def _cycles_page(form: ScheduleForm, form_errors: list[str] | None = None) -> str:
+    next_run = match_settings.next_run()
+    return render_template(
+        "coordinators/cycles.html",
+        form=form,
+        form_errors=form_errors or [],
+        history=cycles.recent_cycles(30),
+        next_run=next_run,
+        default_schedule=current_app.config["MATCH_SCHEDULE"],
+        timezone=current_app.config["SCHEDULER_TIMEZONE"],
+        settings=match_settings.current(),
+        factor_labels=FACTOR_LABELS,
+    )
+
+
+@bp.route("/cycles/run", methods=["POST"])
+def run_cycle() -> Response:
+    """Ask for a matching cycle now: the scheduler process runs it, never this request."""
+    if not ScheduleForm().validate_on_submit():
+        abort(400)
+    try:
+        cycle = cycles.request_cycle(trigger="manual", started_by=current_user)
+    except cycles.CycleBusy:
+        flash(_("A cycle is already queued or running. Try again when it has finished."), "warning")
+        return redirect(url_for(".cycles"))
+    db.session.commit()
+    flash(
+        _(
+            "Cycle #%(id)s is queued: the scheduler starts it within a few seconds. This page "
+            "shows how it goes.",
+            id=cycle.id,
+        ),
+        "info",
+    )
+    return redirect(url_for(".cycles"))
+
+
+@bp.route("/cycles/schedule", methods=["POST"])
+def schedule() -> Response | tuple[str, int]:
+    """Change when cycles run by themselves (a cron expression)."""
+    form = ScheduleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        match_settings.set_schedule(form.schedule.data or "", current_user)
+    except InvalidInput as error:
+        db.session.rollback()
+        form_errors = show_errors(form, error.fields)
+        return _cycles_page(form, form_errors), error.status
+    db.session.commit()
+    flash(_("The schedule is saved. The scheduler picks it up within a minute."), "success")
+    return redirect(url_for(".cycles"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> Response | str | tuple[str, int]:
+    """The weights of the criteria and the cycle's options, with a preview before saving."""
+    saved = match_settings.current()
+    if request.method == "GET":
+        values = {f"weight_{f}": _plain(saved["weights"][f]) for f in FACTORS}
+        form = SettingsForm(
+            data={
+                "mode": saved["mode"],
+                "candidates_k": str(saved["candidates_k"]),
+                "expiry_days": str(saved["expiry_days"]),
+                **values,
+            }
+        )
+        return _settings_page(form, saved)
+    form = SettingsForm()
+    if not form.validate():
+        abort(400)
+    data = settings_input(form)
+    try:
+        if request.form.get("action") == "save":
+            match_settings.save(data, current_user)
+            db.session.commit()
+            flash(_("The settings are saved; the next cycle uses them."), "success")
+            return redirect(url_for(".settings"))
+        result = tuning.preview(data)
+    except InvalidInput as error:
+        db.session.rollback()
+        return _settings_page(form, saved, show_errors(form, error.fields)), error.status
+    return _settings_page(form, saved, preview=result)
+
+
+def _plain(number: float) -> str:
+    return f"{number:g}"
+
+
+def _settings_page(
+    form: SettingsForm,
+    saved: dict[str, Any],
+    form_errors: list[str] | None = None,
+    preview: tuning.Preview | None = None,
+) -> str:
+    return render_template(
+        "coordinators/settings.html",
+        form=form,
+        saved=saved,
+        form_errors=form_errors or [],
+        preview=preview,
+        factors=FACTORS,
+        factor_labels=FACTOR_LABELS,
+        learned_in_force=learned_weights.status_source() == "adopted",
+    )
+
+
+# --- learned weights ------------------------------------------------------------------------------
+
+
+@bp.get("/learned-weights", endpoint="learned_weights")
+def learned_weights_page() -> str:
+    """Current vs suggested weights per side, the held-out figures, Adopt / Keep, roll-back."""
+    state = learned_weights.status()
+    report = state.latest
+    preview = None
+    adopted_ids = {a.report_id for a in state.history if a.report_id}
+    if report is not None and report.better and report.id not in adopted_ids and not state.needed:
+        preview = tuning.preview_weights(report.weights)
+    return render_template(
+        "coordinators/learned_weights.html",
+        state=state,
+        report=report,
+        preview=preview,
+        adopted_ids=adopted_ids,
+        form=CsrfOnlyForm(),
+        factors=FACTORS,
+        factor_labels=FACTOR_LABELS,
+    )
+
+
+def _learned_action(action: Any, success: str) -> Response:
+    if not CsrfOnlyForm().validate():
+        abort(400)
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        flash(learned_weights.message(error), "danger")
+        return redirect(url_for(".learned_weights"))
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for(".learned_weights"))
+
+
+@bp.post("/learned-weights/train")
+def learned_weights_train() -> Response:
+    """Learn from the answers so far (adopts nothing)."""
+    return _learned_action(
+        lambda: learned_weights.train(current_user),
+        _("New suggestion computed. Nothing changes until you adopt it."),
+    )
+
+
+@bp.post("/learned-weights/adopt")
+def learned_weights_adopt() -> Response:
+    """Use a report's weights from the next cycle."""
+    report_id = request.form.get("report_id", type=int) or 0
+    return _learned_action(
+        lambda: learned_weights.adopt(report_id, current_user),
+        _("Adopted: the next cycle uses these weights."),
+    )
+
+
+@bp.post("/learned-weights/keep")
+def learned_weights_keep() -> Response:
+    """Keep the weights in force; the suggestion is noted as declined."""
+    report_id = request.form.get("report_id", type=int) or 0
+    return _learned_action(
+        lambda: learned_weights.keep(report_id, current_user),
+        _("Kept the weights in force."),
+    )
+
+
+@bp.post("/learned-weights/rollback")
+def learned_weights_rollback() -> Response:
+    """Put an earlier weight set back in force, or the settings' own weights."""
+    adoption_id = request.form.get("adoption_id", type=int)
+    if adoption_id:
+        action: Any = lambda: learned_weights.roll_back(adoption_id, current_user)  # noqa: E731
+    else:
+        action = lambda: learned_weights.back_to_settings(current_user)  # noqa: E731
+    return _learned_action(action, _("Rolled back: the next cycle uses that set."))

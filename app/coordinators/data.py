@@ -1,0 +1,128 @@
+"""Coordinator pages for the programme's data: the dashboard and its numbers, CSV out and in, the
+audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import ngettext
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.coordinators.common import bp, page_number
+from app.coordinators.forms import ImportForm
+from app.extensions import db
+from app.i18n import error_message
+from app.services import audit, checkins, directory, exports, imports, stats
+
+# --- the programme ----------------------------------------------------------------------------
+
+
+@bp.route("/")
+def dashboard() -> str:
+    """The programme at a glance: charts, with the same numbers as tables."""
+    return render_template(
+        "coordinators/dashboard.html",
+        counts=directory.counts(),
+        stats=stats.programme(),
+        targets=stats.targets_json(),
+        attention=checkins.needs_attention(),
+    )
+
+
+@bp.route("/stats.json")
+def stats_json() -> Response:
+    """The dashboard's numbers, for the charts (and for anyone who wants them as JSON)."""
+    return jsonify({**stats.programme().as_json(), **stats.targets_json()})
+
+
+@bp.route("/targets.csv")
+def targets_csv() -> Response:
+    """The programme's targets and the funnel per cycle and per cohort, as CSV."""
+    audit.record("csv_exported", detail={"kind": "targets"})
+    db.session.commit()
+    return Response(
+        stats.targets_csv(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": "attachment; filename=kexport-targets.csv",
+            "Content-Type": "text/csv; charset=utf-8",
+        },
+    )
+
+
+# --- CSV out and in ---------------------------------------------------------------------------
+
+
+@bp.route("/export/<kind>.csv")
+def export_csv(kind: str) -> Response:
+    """Students, SMEs or matches as CSV (UTF-8 with a BOM, so Excel reads Korean)."""
+    if kind not in exports.KINDS:
+        abort(404)
+    body, count = exports.csv_bytes(kind)
+    audit.record("csv_exported", detail={"kind": kind, "rows": count})
+    db.session.commit()
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f"attachment; filename=kexport-{kind}.csv",
+            "Content-Type": "text/csv; charset=utf-8",
+        },
+    )
+
+
+@bp.route("/smes/import", methods=["GET", "POST"])
+def import_smes() -> Response | str | tuple[str, int]:
+    """Create SME accounts from a CSV: every row valid, or nothing written."""
+    form = ImportForm()
+    if not form.is_submitted():
+        return render_template("coordinators/import.html", form=form, columns=imports.COLUMNS)
+    if not form.validate():
+        abort(400)
+    upload = form.file.data
+    try:
+        created = imports.import_smes(
+            upload.read() if upload else b"",
+            current_user,
+            consent_confirmed=bool(form.consent_confirmed.data),
+        )
+    except imports.ImportRejected as rejected:
+        db.session.rollback()
+        return (
+            render_template(
+                "coordinators/import.html",
+                form=form,
+                columns=imports.COLUMNS,
+                report=rejected.rows,
+                form_errors=rejected.messages(),
+            ),
+            422,
+        )
+    db.session.commit()
+    flash(
+        ngettext("%(num)d SME imported.", "%(num)d SMEs imported.", len(created)),
+        "success",
+    )
+    return redirect(url_for(".smes"))
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+
+@bp.route("/audit", endpoint="audit")
+def audit_log() -> tuple[str, int] | str:
+    """Who did what and when, newest first, filtered."""
+    filters, errors = directory.AuditFilters.from_args(request.args)
+    page = directory.page_of(directory.audit_query(filters), page_number(), per_page=50)
+    field_errors = {name: error_message(code, {}) for name, code in errors.items()}
+    body = render_template(
+        "coordinators/audit.html",
+        page=page,
+        filters=asdict(filters),
+        raw=request.args,
+        field_errors=field_errors,
+        actions=directory.audit_actions(),
+    )
+    return (body, 400) if field_errors else body

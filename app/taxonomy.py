@@ -15,6 +15,8 @@ from functools import cache
 import pycountry
 from babel import Locale
 
+from matching import taxonomy as engine
+
 LOCALES = ("en", "ko")
 
 
@@ -31,59 +33,80 @@ class Term:
         return {"code": self.code, "name_en": self.name_en, "name_ko": self.name_ko}
 
 
-LEVELS: tuple[Term, ...] = (
-    Term("native", "Native", "원어민"),
-    Term("fluent", "Fluent", "유창함"),
-    Term("business", "Business", "업무 가능"),
-    Term("conversational", "Conversational", "일상 회화"),
-    Term("basic", "Basic", "기초"),
+def _named(codes: tuple[str, ...], names: dict[str, tuple[str, str]]) -> tuple[Term, ...]:
+    """The engine's codes, in the engine's order, with their English and Korean names.
+
+    The engine (matching.taxonomy) is the one source of which levels, industries and regions
+    exist; this module only names them. A code without a name, or a name without a code, fails
+    here at import, so the two lists cannot drift apart."""
+    if set(codes) != set(names) or len(codes) != len(set(codes)):
+        unnamed, unknown = set(codes) - set(names), set(names) - set(codes)
+        raise RuntimeError(f"taxonomy out of step: unnamed {unnamed}, unknown {unknown}")
+    return tuple(Term(code, *names[code]) for code in codes)
+
+
+LEVELS: tuple[Term, ...] = _named(
+    tuple(engine.LEVEL_WEIGHTS),
+    {
+        "native": ("Native", "원어민"),
+        "fluent": ("Fluent", "유창함"),
+        "business": ("Business", "업무 가능"),
+        "conversational": ("Conversational", "일상 회화"),
+        "basic": ("Basic", "기초"),
+    },
 )
 
 # Export-relevant sectors of Korean SMEs. The engine keeps which sectors are related.
-INDUSTRIES: tuple[Term, ...] = (
-    Term("cosmetics", "Cosmetics and beauty", "화장품·뷰티"),
-    Term("processed_food", "Processed food and beverages", "가공식품·음료"),
-    Term("agri_fishery", "Agricultural and fishery products", "농수산물"),
-    Term("machinery", "Machinery and equipment", "기계·장비"),
-    Term("auto_parts", "Auto parts", "자동차 부품"),
-    Term("electronics", "Electronics", "전자제품"),
-    Term("semiconductors", "Semiconductors and displays", "반도체·디스플레이"),
-    Term("medical_devices", "Medical devices", "의료기기"),
-    Term("pharma_bio", "Pharmaceuticals and biotech", "제약·바이오"),
-    Term("software_it", "Software and IT services", "소프트웨어·IT 서비스"),
-    Term("content_games", "Content and games", "콘텐츠·게임"),
-    Term("fashion_textiles", "Fashion and textiles", "패션·섬유"),
-    Term("chemicals", "Chemicals", "화학"),
-    Term("plastics_rubber", "Plastics and rubber", "플라스틱·고무"),
-    Term("metals", "Metals and metal products", "금속·금속가공"),
-    Term("shipbuilding_marine", "Shipbuilding and marine equipment", "조선·해양기자재"),
-    Term("energy_environment", "Energy and environment", "에너지·환경"),
-    Term("household_goods", "Household goods", "생활용품"),
-    Term("furniture_interior", "Furniture and interior", "가구·인테리어"),
-    Term("construction_materials", "Construction materials", "건축자재"),
-    Term("logistics_services", "Logistics and trade services", "물류·무역 서비스"),
-    Term("education_services", "Education services", "교육 서비스"),
+INDUSTRIES: tuple[Term, ...] = _named(
+    engine.INDUSTRIES,
+    {
+        "cosmetics": ("Cosmetics and beauty", "화장품·뷰티"),
+        "processed_food": ("Processed food and beverages", "가공식품·음료"),
+        "agri_fishery": ("Agricultural and fishery products", "농수산물"),
+        "machinery": ("Machinery and equipment", "기계·장비"),
+        "auto_parts": ("Auto parts", "자동차 부품"),
+        "electronics": ("Electronics", "전자제품"),
+        "semiconductors": ("Semiconductors and displays", "반도체·디스플레이"),
+        "medical_devices": ("Medical devices", "의료기기"),
+        "pharma_bio": ("Pharmaceuticals and biotech", "제약·바이오"),
+        "software_it": ("Software and IT services", "소프트웨어·IT 서비스"),
+        "content_games": ("Content and games", "콘텐츠·게임"),
+        "fashion_textiles": ("Fashion and textiles", "패션·섬유"),
+        "chemicals": ("Chemicals", "화학"),
+        "plastics_rubber": ("Plastics and rubber", "플라스틱·고무"),
+        "metals": ("Metals and metal products", "금속·금속가공"),
+        "shipbuilding_marine": ("Shipbuilding and marine equipment", "조선·해양기자재"),
+        "energy_environment": ("Energy and environment", "에너지·환경"),
+        "household_goods": ("Household goods", "생활용품"),
+        "furniture_interior": ("Furniture and interior", "가구·인테리어"),
+        "construction_materials": ("Construction materials", "건축자재"),
+        "logistics_services": ("Logistics and trade services", "물류·무역 서비스"),
+        "education_services": ("Education services", "교육 서비스"),
+    },
 )
 
 # The 17 first-level divisions of Korea (시·도).
-REGIONS: tuple[Term, ...] = (
-    Term("seoul", "Seoul", "서울특별시"),
-    Term("busan", "Busan", "부산광역시"),
-    Term("daegu", "Daegu", "대구광역시"),
-    Term("incheon", "Incheon", "인천광역시"),
-    Term("gwangju", "Gwangju", "광주광역시"),
-    Term("daejeon", "Daejeon", "대전광역시"),
-    Term("ulsan", "Ulsan", "울산광역시"),
-    Term("sejong", "Sejong", "세종특별자치시"),
-    Term("gyeonggi", "Gyeonggi-do", "경기도"),
-    Term("gangwon", "Gangwon", "강원특별자치도"),
-    Term("chungbuk", "Chungcheongbuk-do", "충청북도"),
-    Term("chungnam", "Chungcheongnam-do", "충청남도"),
-    Term("jeonbuk", "Jeonbuk", "전북특별자치도"),
-    Term("jeonnam", "Jeollanam-do", "전라남도"),
-    Term("gyeongbuk", "Gyeongsangbuk-do", "경상북도"),
-    Term("gyeongnam", "Gyeongsangnam-do", "경상남도"),
-    Term("jeju", "Jeju", "제주특별자치도"),
+REGIONS: tuple[Term, ...] = _named(
+    engine.REGIONS,
+    {
+        "seoul": ("Seoul", "서울특별시"),
+        "busan": ("Busan", "부산광역시"),
+        "daegu": ("Daegu", "대구광역시"),
+        "incheon": ("Incheon", "인천광역시"),
+        "gwangju": ("Gwangju", "광주광역시"),
+        "daejeon": ("Daejeon", "대전광역시"),
+        "ulsan": ("Ulsan", "울산광역시"),
+        "sejong": ("Sejong", "세종특별자치시"),
+        "gyeonggi": ("Gyeonggi-do", "경기도"),
+        "gangwon": ("Gangwon", "강원특별자치도"),
+        "chungbuk": ("Chungcheongbuk-do", "충청북도"),
+        "chungnam": ("Chungcheongnam-do", "충청남도"),
+        "jeonbuk": ("Jeonbuk", "전북특별자치도"),
+        "jeonnam": ("Jeollanam-do", "전라남도"),
+        "gyeongbuk": ("Gyeongsangbuk-do", "경상북도"),
+        "gyeongnam": ("Gyeongsangnam-do", "경상남도"),
+        "jeju": ("Jeju", "제주특별자치도"),
+    },
 )
 
 VISA_TYPES: tuple[Term, ...] = (

@@ -8,6 +8,7 @@ import pycountry
 import pytest
 
 from app import taxonomy
+from matching import taxonomy as engine
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -173,3 +174,17 @@ def test_ksic_sections_are_the_21_official_letters_named_twice() -> None:
     assert sections["F"].name_ko == "F. 건설업"
     assert all(HANGUL.search(t.name_ko) and t.name_en.isascii() for t in sections.values())
     assert len({t.name_ko for t in sections.values()}) == 21
+
+
+def test_levels_industries_and_regions_are_the_engines_codes_in_its_order() -> None:
+    """One source (issue 16): the engine says which codes exist, the app only names them."""
+    assert [t.code for t in taxonomy.INDUSTRIES] == list(engine.INDUSTRIES)
+    assert [t.code for t in taxonomy.REGIONS] == list(engine.REGIONS)
+    assert [t.code for t in taxonomy.LEVELS] == list(engine.LEVEL_WEIGHTS)
+
+
+def test_a_code_without_a_name_fails_at_import() -> None:
+    with pytest.raises(RuntimeError, match="unnamed"):
+        taxonomy._named(("a", "b"), {"a": ("A", "에이")})
+    with pytest.raises(RuntimeError, match="unknown"):
+        taxonomy._named(("a",), {"a": ("A", "에이"), "b": ("B", "비")})

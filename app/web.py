@@ -82,8 +82,9 @@ def flash_errors(error: InvalidInput) -> None:
             flash(message, "danger")
 
 
-def answer_proposal(match_id: int, back: str) -> Response:
-    """The current student's or SME's answer to a proposal, then back to `back` (an endpoint)."""
+def answer_proposal(match_id: int, back: str, back_args: dict[str, str] | None = None) -> Response:
+    """The current student's or SME's answer to a proposal, then back to `back` (an endpoint,
+    with `back_args` in its query string: the filters the list was shown with)."""
     from flask import flash, redirect, request, url_for
     from flask_babel import gettext as _
     from flask_login import current_user
@@ -101,11 +102,11 @@ def answer_proposal(match_id: int, back: str) -> Response:
         )
     except InvalidInput as error:
         flash_errors(error)
-        return redirect(url_for(back, _anchor=f"match-{match_id}"))
+        return redirect(url_for(back, _anchor=f"match-{match_id}", **(back_args or {})))
     db.session.commit()
     mail.kick()
     flash(_("Your answer is saved."), "success")
-    return redirect(url_for(back))
+    return redirect(url_for(back, **(back_args or {})))
 
 
 def send_cv(student: Student) -> Response:
@@ -117,6 +118,10 @@ def send_cv(student: Student) -> Response:
         as_attachment=True,
         download_name=f"cv-{student.id}.pdf",
         max_age=0,
+    )
+    # Named after the student (RFC 5987 filename* for names in any script).
+    response.headers["Content-Disposition"] = uploads.attachment_disposition(
+        uploads.cv_filename(student.name), fallback=f"cv-{student.id}.pdf"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -113,6 +113,8 @@ def decide(match_id: int, user: User, decision: str, reason: str = "", note: str
     note = _reason_text(note)
     text = f"{reason}: {note}" if reason and note else (reason or note)
     values: dict[str, Any] = {f"{side}_decision": decision, f"{side}_reason": text or None}
+    if side == "sme":
+        values["sme_shortlisted"] = False  # the shortlist is for deciding; the SME has decided
     if decision == "decline":
         values["status"] = MatchStatus.DECLINED
     result = db.session.execute(

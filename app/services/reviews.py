@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import selectinload
 
+from app import taxonomy
 from app.extensions import db
 from app.models import SME, Match, MatchStatus, Student, User, utcnow
 from app.services import audit, eligibility
 from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.decisions import NotFound, places_taken, withdraw_pending_for_student
+from app.services.errors import InvalidInput
 
 # An SME never sees a proposal hidden because the student withdrew consent or paused.
 SME_VISIBLE = tuple(s for s in MatchStatus if s != MatchStatus.WITHDRAWN)
@@ -29,13 +32,100 @@ def sme_can_see(sme_id: int) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+# Above this many candidates waiting for an answer, the page offers filters and sorting.
+FILTER_FROM = 5
+SORTS = ("fit", "topik", "name", "newest")
+
+
+@dataclass(frozen=True)
+class CandidateFilters:
+    """What an SME narrows its waiting candidates to (the page's query string)."""
+
+    language: str = ""  # speaks it (ISO 639-1)
+    market: str = ""  # knows it (ISO 3166-1: nationality or a market listed)
+    topik: int = 0  # at least this TOPIK level
+    region: str = ""  # can work there
+    shortlisted: bool = False
+    sort: str = "fit"  # fit (shortlisted first, then score), topik, name, newest
+
+    @property
+    def active(self) -> bool:
+        return self != CandidateFilters(sort=self.sort)
+
+    def keeps(self, match: Match) -> bool:
+        student = match.student
+        return (
+            (not self.language or any(r.code == self.language for r in student.language_rows))
+            and (
+                not self.market
+                or self.market == student.nationality
+                or self.market in student.markets
+            )
+            and student.topik_level >= self.topik
+            and (not self.region or self.region in student.regions)
+            and (not self.shortlisted or match.sme_shortlisted)
+        )
+
+
+def candidate_filters(args: Mapping[str, str]) -> CandidateFilters:
+    """Read the filters from a query string. Raises InvalidInput naming each field that is not
+    a code of the taxonomy (or a TOPIK level 0-6, or a known sort)."""
+    errors: dict[str, list[dict]] = {}
+
+    def code(name: str, kind: str) -> str:
+        value = (args.get(name) or "").strip()
+        if value and not taxonomy.is_valid(kind, value):
+            errors[name] = [{"type": "unknown_code", "ctx": {"code": value[:20]}}]
+            return ""
+        return value
+
+    language, market = code("language", "languages"), code("market", "countries")
+    region = code("region", "regions")
+    raw_topik = (args.get("topik") or "0").strip() or "0"
+    topik = int(raw_topik) if raw_topik.isdigit() and int(raw_topik) <= 6 else -1
+    if topik < 0:
+        errors["topik"] = [{"type": "less_than_equal", "ctx": {"le": 6}}]
+        topik = 0
+    sort = (args.get("sort") or "fit").strip() or "fit"
+    if sort not in SORTS:
+        errors["sort"] = [{"type": "unknown_code", "ctx": {"code": sort[:20]}}]
+        sort = "fit"
+    if errors:
+        raise InvalidInput(errors)
+    return CandidateFilters(
+        language=language,
+        market=market,
+        topik=topik,
+        region=region,
+        shortlisted=args.get("shortlisted") in ("1", "on", "true"),
+        sort=sort,
+    )
+
+
+@dataclass
+class FilterOptions:
+    """The codes the waiting candidates actually have: the choices worth offering."""
+
+    languages: list[str] = field(default_factory=list)
+    markets: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+
+
 @dataclass
 class SMEReview:
-    pending: list[Match]  # awaiting this SME's answer, best first
+    pending: list[Match]  # awaiting this SME's answer, best first (after any filters)
     waiting: list[Match]  # answered by the SME, awaiting the student or a coordinator
     current: list[Match]  # approved or active
     history: list[Match]  # declined, rejected, expired, completed
     places_left: int
+    pending_total: int = 0  # awaiting an answer, before filters
+    filters: CandidateFilters = field(default_factory=CandidateFilters)
+    options: FilterOptions = field(default_factory=FilterOptions)
+
+    @property
+    def filterable(self) -> bool:
+        """Filters are offered once there are more than a handful (or some are in use)."""
+        return self.pending_total > FILTER_FROM or self.filters.active
 
 
 def _with_people(query, *, sme: bool = True):  # type: ignore[no-untyped-def]
@@ -51,7 +141,10 @@ def _with_people(query, *, sme: bool = True):  # type: ignore[no-untyped-def]
     return query.options(*options)
 
 
-def review_for_sme(sme: SME) -> SMEReview:
+def review_for_sme(sme: SME, filters: CandidateFilters | None = None) -> SMEReview:
+    """Everything an SME's candidates page shows, in a fixed number of queries: the filters
+    and sorting work on the rows already loaded with their people."""
+    filters = filters or CandidateFilters()
     matches = db.session.scalars(
         _with_people(select(Match), sme=False)
         .where(*sme_can_see(sme.id))
@@ -65,9 +158,40 @@ def review_for_sme(sme: SME) -> SMEReview:
         key=lambda m: m.updated_at,
         reverse=True,
     )
+    # The choices: what the waiting candidates have, plus what is chosen (so it stays shown).
+    chosen = lambda value: {value} if value else set()  # noqa: E731
+    options = FilterOptions(
+        languages=sorted(
+            {r.code for m in pending for r in m.student.language_rows} | chosen(filters.language)
+        ),
+        markets=sorted(
+            {c for m in pending for c in (m.student.nationality, *m.student.markets)}
+            | chosen(filters.market)
+        ),
+        regions=sorted({c for m in pending for c in m.student.regions} | chosen(filters.region)),
+    )
+    total = len(pending)
+    pending = [m for m in pending if filters.keeps(m)]
+    pending.sort(key=_SORT_KEYS[filters.sort])
+    return SMEReview(
+        pending,
+        waiting,
+        current,
+        history,
+        places_left=places_left(sme),
+        pending_total=total,
+        filters=filters,
+        options=options,
+    )
+
+
+_SORT_KEYS = {
     # Shortlisted candidates first, then by score.
-    pending.sort(key=lambda m: (not m.sme_shortlisted, -m.score, m.id))
-    return SMEReview(pending, waiting, current, history, places_left=places_left(sme))
+    "fit": lambda m: (not m.sme_shortlisted, -m.score, m.id),
+    "topik": lambda m: (-m.student.topik_level, -m.score, m.id),
+    "name": lambda m: (m.student.name.casefold(), m.id),
+    "newest": lambda m: (-m.created_at.timestamp(), m.id),
+}
 
 
 def places_left(sme: SME) -> int:

@@ -14,13 +14,16 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import secrets
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import IO
+from urllib.parse import quote
 
 from flask import current_app
 from sqlalchemy import select
@@ -246,3 +249,31 @@ def sweep(grace: timedelta = timedelta(hours=1)) -> dict[str, int]:
             _unlink(path)
             report["deleted"] += 1
     return report
+
+
+# --- downloads -----------------------------------------------------------------------------------
+
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;]+')
+
+
+def cv_filename(student_name: str) -> str:
+    """The file name a downloaded CV gets: the student's name, so a folder of downloaded CVs
+    says whose each one is ("Nguyen Thi Linh - CV.pdf", "김민지 - CV.pdf"). Characters that
+    are not allowed in file names on common systems are left out."""
+    name = " ".join(_UNSAFE_IN_NAME.sub(" ", unicodedata.normalize("NFC", student_name)).split())
+    return f"{name[:80].strip() or 'student'} - CV.pdf"
+
+
+def attachment_disposition(filename: str, fallback: str) -> str:
+    """`Content-Disposition: attachment` naming `filename` (RFC 6266): an ASCII `filename` for
+    old clients (the name's ASCII letters, or `fallback` when it has none, as a Korean name)
+    and `filename*` (RFC 5987, UTF-8, percent-encoded) for everyone else."""
+    # Accents come off ("Nguyễn" → "Nguyen"); a letter with no ASCII form (Hangul, "Đ") means
+    # the fallback, rather than a name with letters missing.
+    bare = "".join(
+        c for c in unicodedata.normalize("NFKD", filename) if not unicodedata.combining(c)
+    )
+    ascii_name = " ".join(re.sub(r"[^A-Za-z0-9._() -]+", " ", bare).split())
+    if not bare.isascii() or not re.search(r"[A-Za-z0-9]", ascii_name.removesuffix("CV.pdf")):
+        ascii_name = fallback
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.i18n import current_locale, translate_errors
+from app.i18n import code_name, current_locale, translate_errors
 from app.models import Role
 from app.security import check_role
 from app.services import accounts, audit, decisions, mail, outcomes, profiles, reviews, threads
@@ -75,27 +75,65 @@ def dashboard() -> str:
 
 
 @bp.route("/candidates")
-def candidates() -> str:
-    """Every proposed student on one page, ranked, with the reasons they fit."""
-    review = reviews.review_for_sme(current_user.sme)
+def candidates() -> tuple[str, int]:
+    """Every proposed student on one page, ranked, with the reasons they fit; filtered and
+    sorted by the query string (a plain GET form: works without JavaScript)."""
+    filter_errors: dict[str, list[str]] = {}
+    try:
+        filters = reviews.candidate_filters(request.args)
+    except InvalidInput as error:
+        filters, filter_errors = reviews.CandidateFilters(), translate_errors(error.fields)
+    review = reviews.review_for_sme(current_user.sme, filters)
     shown = len(review.pending) + len(review.waiting) + len(review.current) + len(review.history)
     html = render_template(
         "smes/candidates.html",
         sme=current_user.sme,
         review=review,
         decline_reasons=decisions.decline_reason_labels(),
+        filter_errors=filter_errors,
+        filter_choices=_filter_choices(review),
+        filter_labels={
+            "language": _("Speaks"),
+            "market": _("Knows the market"),
+            "topik": _("TOPIK at least"),
+            "region": _("Can work in"),
+            "shortlisted": _("Shortlisted only"),
+            "sort": _("Sort by"),
+        },
+        back_args=_filter_args(),
     )
     # Recorded after rendering: a commit before it would expire the rows the page reads.
     audit.record("candidates_viewed", target=current_user.sme, detail={"students": shown})
     db.session.commit()
-    return html
+    return html, 400 if filter_errors else 200
+
+
+FILTER_KEYS = ("language", "market", "topik", "region", "shortlisted", "sort")
+
+
+def _filter_choices(review: reviews.SMEReview) -> dict[str, list[tuple[str, str]]]:
+    """The filters' choices, named in the reader's language and sorted as they read."""
+    options = review.options
+    return {
+        kind: sorted(((c, code_name(kind, c)) for c in codes), key=lambda pair: pair[1])
+        for kind, codes in (
+            ("languages", options.languages),
+            ("countries", options.markets),
+            ("regions", options.regions),
+        )
+    }
+
+
+def _filter_args() -> dict[str, str]:
+    """The list's filters, carried through a button press back to the list."""
+    return {k: request.args[k][:20] for k in FILTER_KEYS if request.args.get(k)}
 
 
 @bp.route("/candidates/<int:match_id>/decision", methods=["POST"])
 def decide(match_id: int) -> Response:
     """Accept or decline one candidate."""
     reviews.sme_match(current_user.sme, match_id)  # 404 unless it is this SME's
-    return answer_proposal(match_id, "smes.candidates")
+    return answer_proposal(match_id, "smes.candidates", _filter_args())
 
 
 @bp.route("/candidates/<int:match_id>/shortlist", methods=["POST"])
@@ -103,7 +141,7 @@ def shortlist(match_id: int) -> Response:
     """Put a candidate on (or off) the shortlist."""
     reviews.toggle_shortlist(current_user, match_id)
     db.session.commit()
-    return redirect(url_for(".candidates", _anchor=f"match-{match_id}"))
+    return redirect(url_for(".candidates", _anchor=f"match-{match_id}", **_filter_args()))
 
 
 @bp.route("/candidates/<int:match_id>/cv")

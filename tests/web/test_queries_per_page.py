@@ -89,6 +89,8 @@ def _programme(make_student: Any, make_sme: Any, rows: int) -> tuple[User, User]
 
 PAGES = [
     ("sme", "/sme/candidates"),
+    ("sme", "/sme/candidates?language=vi&market=VN&topik=2&region=seoul&sort=topik"),
+    ("sme", "/sme/candidates?shortlisted=1&sort=name"),
     ("sme", "/sme/"),
     ("student", "/student/proposals"),
     ("student", "/student/"),

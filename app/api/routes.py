@@ -70,6 +70,7 @@ from app.services import (
     checkins,
     cycles,
     decisions,
+    directory,
     engine_gateway,
     kickoff,
     learned_weights,
@@ -244,10 +245,10 @@ def cycle_out(cycle: MatchCycle) -> CycleOut:
     return CycleOut.model_validate(data)
 
 
-def _page(query: Any, q: PageQuery, order: Any) -> tuple[list[Any], int]:
+def _page(query: Any, q: PageQuery, *order: Any) -> tuple[list[Any], int]:
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
-        query.order_by(order).limit(q.per_page).offset((q.page - 1) * q.per_page)
+        query.order_by(*order).limit(q.per_page).offset((q.page - 1) * q.per_page)
     ).all()
     return list(rows), total
 
@@ -393,15 +394,19 @@ def _visible_matches(user: User) -> Any:
 
 @bp.get("/matches")
 def list_matches() -> Response:
-    """Coordinators: every match; students and SMEs: their own. Filters: status, cycle."""
+    """Coordinators: every match; students and SMEs: their own. Filters: status (or `ready`,
+    oldest first), cycle."""
     user = api_user()
     q: MatchQuery = _query(MatchQuery)
     query = _visible_matches(user)
-    if q.status is not None:
+    if q.status == directory.READY:
+        query = query.where(*directory.ready_conditions())
+    elif q.status is not None:
         query = query.where(Match.status == q.status)
     if q.cycle is not None:
         query = query.where(Match.cycle_id == q.cycle)
-    rows, total = _page(query, q, Match.id.desc())
+    order = directory.READY_ORDER if q.status == directory.READY else (Match.id.desc(),)
+    rows, total = _page(query, q, *order)
     items = [match_out(m) for m in rows]
     audit.record(
         "matches_listed",

@@ -78,8 +78,21 @@ class PageQuery(_Body):
     per_page: Annotated[int, Field(ge=1, le=PER_PAGE_MAX)] = PER_PAGE_DEFAULT
 
 
+# A stored status, or `ready`: proposals both sides accepted, waiting for a coordinator.
+MatchStatusFilter = Literal[
+    "proposed", "approved", "declined", "rejected", "active", "completed", "expired", "withdrawn",
+    "ready",
+]  # fmt: skip
+
+
 class MatchQuery(PageQuery):
-    status: MatchStatus | None = None
+    status: Annotated[
+        MatchStatusFilter | None,
+        Field(
+            description="A match status, or `ready`: proposals both the student and the SME "
+            "accepted, waiting for a coordinator's approval, oldest first."
+        ),
+    ] = None
     cycle: Id | None = None
 
 

@@ -23,6 +23,7 @@ from app.models import (
     StudentCode,
     StudentLanguage,
 )
+from app.services.clock import KST
 
 PER_PAGE = 25
 
@@ -140,6 +141,28 @@ def counts() -> dict[str, int]:
 # --- matches -------------------------------------------------------------------------------------
 
 MATCH_STATUSES = tuple(status.value for status in MatchStatus)
+# Not a stored status: proposals both sides accepted, waiting for a coordinator (the queue).
+READY = "ready"
+STATUS_FILTERS = (*MATCH_STATUSES, READY)
+
+
+def ready_conditions() -> tuple[Any, ...]:
+    """A proposal both the student and the SME accepted: only a coordinator can move it on."""
+    return (
+        Match.status == MatchStatus.PROPOSED,
+        Match.student_decision == "accept",
+        Match.sme_decision == "accept",
+    )
+
+
+# Oldest first: the second acceptance is the proposal's last change before a coordinator acts,
+# so `updated_at` is when it started waiting.
+READY_ORDER = (Match.updated_at.asc(), Match.id.asc())
+
+
+def ready_count() -> int:
+    """How many proposals wait for a coordinator (one COUNT, for the menu and the dashboard)."""
+    return db.session.scalar(select(func.count(Match.id)).where(*ready_conditions())) or 0
 
 
 @dataclass(frozen=True)
@@ -158,7 +181,7 @@ class MatchFilters:
         status = (args.get("status") or "").strip().lower()
         cycle = (args.get("cycle") or "").strip()
         return cls(
-            status=status if status in MATCH_STATUSES else "",
+            status=status if status in STATUS_FILTERS else "",
             cycle=cycle if cycle.isascii() and cycle.isdigit() and len(cycle) < 10 else "",
             market=_code(args, "market", "countries"),
             industry=_code(args, "industry", "industries"),
@@ -178,7 +201,9 @@ def _score(value: Any) -> str:
 
 def match_query(filters: MatchFilters) -> Select[tuple[Match]]:
     query = select(Match).options(joinedload(Match.student), joinedload(Match.sme))
-    if filters.status:
+    if filters.status == READY:
+        query = query.where(*ready_conditions())
+    elif filters.status:
         query = query.where(Match.status == filters.status)
     if filters.cycle:
         query = query.where(Match.cycle_id == int(filters.cycle))
@@ -193,6 +218,8 @@ def match_query(filters: MatchFilters) -> Select[tuple[Match]]:
             )
     if filters.score_min:
         query = query.where(Match.score >= float(filters.score_min))
+    if filters.status == READY:
+        return query.order_by(*READY_ORDER)
     return query.order_by(Match.created_at.desc(), Match.id.desc())
 
 
@@ -248,7 +275,8 @@ class AuditFilters:
 
 
 def audit_query(filters: AuditFilters) -> Select[tuple[AuditEvent]]:
-    """Newest first. Dates are whole days in UTC, both ends included."""
+    """Newest first. Dates are whole days in Korea time (as the page shows every time), both
+    ends included."""
     query = select(AuditEvent)
     if filters.action:
         query = query.where(AuditEvent.action == filters.action)
@@ -258,12 +286,12 @@ def audit_query(filters: AuditFilters) -> Select[tuple[AuditEvent]]:
         query = query.where(AuditEvent.target_type == filters.target_type)
     if filters.target_id:
         query = query.where(AuditEvent.target_id == int(filters.target_id))
-    if filters.date_from:
-        start = datetime.combine(date.fromisoformat(filters.date_from), time.min, tzinfo=UTC)
-        query = query.where(AuditEvent.at >= start)
+    if filters.date_from and date.fromisoformat(filters.date_from) > date.min:
+        start = datetime.combine(date.fromisoformat(filters.date_from), time.min, tzinfo=KST)
+        query = query.where(AuditEvent.at >= start.astimezone(UTC))
     if filters.date_to and date.fromisoformat(filters.date_to) < date.max:
-        end = datetime.combine(date.fromisoformat(filters.date_to), time.min, tzinfo=UTC)
-        query = query.where(AuditEvent.at < end + timedelta(days=1))
+        end = datetime.combine(date.fromisoformat(filters.date_to), time.min, tzinfo=KST)
+        query = query.where(AuditEvent.at < (end + timedelta(days=1)).astimezone(UTC))
     return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 

@@ -134,11 +134,14 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from app.i18n import init_template_helpers
-    from app.services import clock, explanations
+    from app.services import audit_words, clock, directory, explanations
 
     init_template_helpers(app)
     explanations.init_template_helpers(app)  # every reason and block code, worded
     clock.init_template_helpers(app)  # `korea_time`: times as people in the programme read them
+    audit_words.init_template_helpers(app)  # every audit event, decline and schedule, worded
+    # The coordinators' menu and dashboard show how many proposals wait for them (one COUNT).
+    app.jinja_env.globals["ready_count"] = directory.ready_count
 
 
 def register_cli(app: Flask) -> None:

@@ -207,24 +207,6 @@ def status_label(status: str | None) -> str:
     return labels.get(str(status), str(status or ""))
 
 
-def action_label(action: str) -> str:
-    """An audit action in words (the log keeps stable codes)."""
-    labels = {
-        "match_accept": _("Accepted"),
-        "match_decline": _("Declined"),
-        "match_approved": _("Approved by a coordinator"),
-        "match_rejected": _("Not approved by a coordinator"),
-        "match_activated": _("Work started"),
-        "match_completed": _("Completed"),
-        "match_paired": _("Paired by a coordinator"),
-        "match_viewed": _("Viewed by a coordinator"),
-        "matches_withdrawn": _("Proposals withdrawn"),
-        "shortlist_toggled": _("Shortlist changed"),
-        "cycle_finished": _("Matching cycle finished"),
-    }
-    return labels.get(action, action.replace("_", " "))
-
-
 def decision_label(decision: str | None) -> str:
     return {"accept": _("Accepted"), "decline": _("Declined")}.get(
         decision or "", _("No answer yet")
@@ -239,7 +221,6 @@ def init_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         status_label=status_label,
         decision_label=decision_label,
-        action_label=action_label,
         code_name=code_name,
         code_names=code_names,
         level_phrase=level_phrase,

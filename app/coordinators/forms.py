@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from app.forms import RawNumberField, apply_errors
 from app.i18n import translate_errors
 from app.services.decisions import OUTCOMES
-from app.services.match_settings import MESSAGES
+from app.services.match_settings import EVERY_WEEKS_MAX, MESSAGES, WEEKDAY_NAMES, picked
 from matching import FACTORS
 
 
@@ -40,7 +40,42 @@ class PairForm(FlaskForm):
 
 
 class ScheduleForm(FlaskForm):
+    """The picker (day, time, every N weeks) writes the cron expression; experts may type it."""
+
+    schedule_day = SelectField(_l("Day"), validate_choice=False)
+    schedule_time = StringField(_l("Time (Korea)"))
+    schedule_weeks = SelectField(_l("How often"), validate_choice=False)
     schedule = StringField(_l("Schedule (cron expression)"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schedule_day.choices = [
+            SelectChoice(code, str(name)) for code, name in WEEKDAY_NAMES.items()
+        ]
+        self.schedule_weeks.choices = [
+            SelectChoice(
+                str(n), str(_l("Every week")) if n == 1 else str(_l("Every %(n)s weeks", n=n))
+            )
+            for n in range(1, EVERY_WEEKS_MAX + 1)
+        ]
+
+    @classmethod
+    def showing(cls, expression: str | None, default: str) -> ScheduleForm:
+        """The form for the schedule in force: the picker set to it when it can say it."""
+        chosen = picked(expression or default)
+        data: dict[str, Any] = {"schedule": expression or ""}
+        if chosen is not None:
+            data.update(
+                schedule_day=chosen.day, schedule_time=chosen.time, schedule_weeks=str(chosen.weeks)
+            )
+        return cls(data=data)
+
+    def picker(self) -> tuple[str, str, Any]:
+        return (
+            self.schedule_day.data or "",
+            self.schedule_time.data or "",
+            self.schedule_weeks.data or "1",
+        )
 
 
 FACTOR_LABELS = {

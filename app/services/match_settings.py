@@ -12,11 +12,14 @@ weights that leave nothing to pair on, so the same rule is checked here before s
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from apscheduler.triggers.cron import CronTrigger
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -39,9 +42,10 @@ MESSAGES = {
         "Give at least one of language, target market or industry a weight above 0."
     ),
     "weight_not_finite": _l("Enter a number of at least 0."),
+    "time_format": _l("Enter a time as HH:MM, e.g. 06:00."),
     "cron_invalid": _l(
         "This is not a cron expression. Write five fields: minute hour day month weekday, "
-        "e.g. 0 6 * * mon (Mondays at 06:00)."
+        "e.g. 0 6 * * mon (Mondays at 06:00), or choose a day and a time above."
     ),
 }
 
@@ -178,8 +182,96 @@ def save(data: dict[str, Any], coordinator: User) -> MatchSettings:
 
 
 def cron_trigger(expression: str, timezone: str) -> CronTrigger:
-    """A cron expression as APScheduler's trigger; ValueError when it is not one."""
+    """A cron expression as APScheduler's trigger; ValueError when it is not one.
+
+    Five fields (minute hour day month weekday) as in crontab, or a sixth for the ISO week
+    number, as APScheduler's `week` field: `0 6 * * mon */2` runs on Mondays of odd weeks (every
+    second week; a 53-week year runs in weeks 53 and 1 in a row). Plain cron cannot say "every N
+    weeks", and the schedule picker needs to."""
+    fields = expression.split()
+    if len(fields) == 6:
+        minute, hour, day, month, day_of_week, week = fields
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=day_of_week,
+            week=week,
+            timezone=timezone,
+        )
     return CronTrigger.from_crontab(expression, timezone=timezone)
+
+
+# --- the schedule picker: day, time, every N weeks <-> a cron expression ------------------------
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = {
+    "mon": _l("Monday"),
+    "tue": _l("Tuesday"),
+    "wed": _l("Wednesday"),
+    "thu": _l("Thursday"),
+    "fri": _l("Friday"),
+    "sat": _l("Saturday"),
+    "sun": _l("Sunday"),
+}
+EVERY_WEEKS_MAX = 4
+_PICKED = re.compile(
+    r"(?P<minute>\d{1,2}) (?P<hour>\d{1,2}) \* \* (?P<day>[a-z]{3})(?: \*/(?P<weeks>\d))?"
+)
+
+
+@dataclass(frozen=True)
+class Picked:
+    """A schedule as the picker shows it: a weekday, a time (HH:MM) and every N weeks."""
+
+    day: str
+    time: str
+    weeks: int
+
+
+def cron_from_picker(day: str, time: str, weeks: Any) -> str:
+    """The cron expression for "every `weeks` weeks on `day` at `time`"; InvalidInput naming
+    the picker's field when one is not valid."""
+    day = (day or "").strip().lower()[:3]
+    if day not in WEEKDAYS:
+        raise InvalidInput.single("schedule_day", "unknown_code", code=day)
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", (time or "").strip())
+    if match is None:
+        raise InvalidInput.single("schedule_time", "time_format")
+    try:
+        every = int(str(weeks).strip() or "1")
+    except ValueError:
+        raise InvalidInput.single("schedule_weeks", "int_parsing") from None
+    if not 1 <= every <= EVERY_WEEKS_MAX:
+        raise InvalidInput.single("schedule_weeks", "less_than_equal", le=EVERY_WEEKS_MAX)
+    hour, minute = int(match[1]), int(match[2])
+    return f"{minute} {hour} * * {day}" + (f" */{every}" if every > 1 else "")
+
+
+def picked(expression: str | None) -> Picked | None:
+    """The picker's values for an expression it could have written, else None (an expert's)."""
+    match = _PICKED.fullmatch(" ".join((expression or "").split()).lower())
+    if match is None or match["day"] not in WEEKDAYS:
+        return None
+    hour, minute, weeks = int(match["hour"]), int(match["minute"]), int(match["weeks"] or 1)
+    if hour > 23 or minute > 59 or not 1 <= weeks <= EVERY_WEEKS_MAX:
+        return None
+    return Picked(match["day"], f"{hour:02d}:{minute:02d}", weeks)
+
+
+def schedule_words(expression: str | None) -> str:
+    """A schedule in the reader's words ("Every Monday at 06:00"); an expression the picker
+    could not have written is shown as itself, named as a cron expression."""
+    if not expression:
+        return _("the default schedule")
+    chosen = picked(expression)
+    if chosen is None:
+        return _("cron expression %(expression)s", expression=expression)
+    day = WEEKDAY_NAMES[chosen.day]
+    if chosen.weeks == 1:
+        return _("every %(day)s at %(time)s", day=day, time=chosen.time)
+    return _("every %(n)s weeks on %(day)s at %(time)s", n=chosen.weeks, day=day, time=chosen.time)
 
 
 def schedule() -> str:
@@ -187,8 +279,14 @@ def schedule() -> str:
     return current()["schedule"] or current_app.config["MATCH_SCHEDULE"]
 
 
-def set_schedule(expression: str, coordinator: User) -> MatchSettings:
-    """A new cron schedule for the cycles; empty goes back to the default (MATCH_SCHEDULE)."""
+def set_schedule(
+    expression: str, coordinator: User, *, picker: tuple[str, str, Any] | None = None
+) -> MatchSettings:
+    """A new cron schedule for the cycles; empty goes back to the default (MATCH_SCHEDULE).
+
+    `picker` (day, time, every N weeks) writes the expression instead of the typed one."""
+    if picker is not None:
+        expression = cron_from_picker(*picker)
     text = " ".join((expression or "").split())
     if len(text) > 100 or any(ord(ch) < 32 for ch in text):
         raise InvalidInput.single("schedule", "cron_invalid")
@@ -232,6 +330,7 @@ __all__ = [
     "MESSAGES",
     "MODES",
     "SettingsIn",
+    "cron_from_picker",
     "cron_trigger",
     "current",
     "engine_weights",
@@ -239,7 +338,9 @@ __all__ = [
     "get_row",
     "next_run",
     "parse",
+    "picked",
     "save",
     "schedule",
+    "schedule_words",
     "set_schedule",
 ]

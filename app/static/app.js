@@ -37,3 +37,40 @@
     box.addEventListener("change", showChosen);
   });
 })();
+
+// "Select all on this page" for the coordinators' queue. Without JavaScript each box still ticks.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-select-all]").forEach(function (all) {
+    var scope = all.closest("[data-select-all-scope]");
+    var boxes = Array.prototype.slice.call(scope.querySelectorAll("input[name=match_ids]"));
+    all.addEventListener("change", function () {
+      boxes.forEach(function (box) { box.checked = all.checked; });
+    });
+    scope.addEventListener("change", function (event) {
+      if (event.target !== all) {
+        all.checked = boxes.every(function (box) { return box.checked; });
+      }
+    });
+  });
+})();
+
+// The schedule picker writes the cron expression as the coordinator chooses, so the expert field
+// always shows what will be saved. Without JavaScript the server writes the same expression.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-schedule-picker]").forEach(function (form) {
+    var day = form.querySelector("[name=schedule_day]");
+    var time = form.querySelector("[name=schedule_time]");
+    var weeks = form.querySelector("[name=schedule_weeks]");
+    var cron = form.querySelector("[data-cron]");
+    function write() {
+      var parts = (time.value || "").split(":");
+      if (parts.length < 2) { return; }
+      var every = parseInt(weeks.value, 10) || 1;
+      cron.value = parseInt(parts[1], 10) + " " + parseInt(parts[0], 10) + " * * " + day.value +
+        (every > 1 ? " */" + every : "");
+    }
+    [day, time, weeks].forEach(function (input) { input.addEventListener("change", write); });
+  });
+})();

@@ -5,6 +5,13 @@ with `;` (as the SME import reads them). A match's reasons are the one column in
 exporting coordinator's language (app.services.explanations), joined with ` | `. A cell that
 starts with = + - @ is prefixed with `'`, so a spreadsheet never runs a name as a formula (CSV
 injection).
+
+Two header rows (documented in the README, "CSV"): the first names each column in the reader's
+language, the second keeps its code (`company_name`, `markets`...), which stays the same in every
+language. Programs read the second row; the SME import reads either (and the template to fill in
+has the same two rows), so a file exported here imports back as it is. Times are written in Korea
+time with their offset (`2026-03-02T15:00:00+09:00`): unambiguous for programs, and the time
+people in the programme expect.
 """
 
 from __future__ import annotations
@@ -12,14 +19,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.models import SME, Match, Student
+from app.services.audit_words import decline_text
+from app.services.clock import to_kst
 from app.services.explanations import top_reasons
 
 KINDS = ("students", "smes", "matches")
@@ -44,6 +54,67 @@ MATCH_COLUMNS = [
 ]  # fmt: skip
 
 
+# Every column's name for people (the codes are the second header row). One table for the three
+# exports and the SME import, so a header means the same thing wherever it appears.
+HEADERS = {
+    "id": _l("Id"),
+    "email": _l("Email"),
+    "name": _l("Name"),
+    "nationality": _l("Nationality"),
+    "languages": _l("Languages (code:level)"),
+    "topik_level": _l("TOPIK level"),
+    "university": _l("University"),
+    "major": _l("Major"),
+    "markets": _l("Target markets"),
+    "industries": _l("Industries"),
+    "regions": _l("Regions"),
+    "hours_per_week": _l("Hours per week"),
+    "available_from": _l("Available from"),
+    "available_until": _l("Available until"),
+    "visa": _l("Visa"),
+    "degree_level": _l("Degree level"),
+    "year_of_study": _l("Year of study"),
+    "expected_graduation": _l("Expected graduation"),
+    "in_korea_since": _l("In Korea since"),
+    "paused": _l("Paused"),
+    "created_at": _l("Signed up (Korea time)"),
+    "contact_name": _l("Contact person"),
+    "company_name": _l("Company name"),
+    "business_number": _l("Business registration number"),
+    "products": _l("Products"),
+    "languages_needed": _l("Languages needed"),
+    "region": _l("Region"),
+    "capacity": _l("Capacity"),
+    "exporting": _l("Already exporting"),
+    "min_topik": _l("Minimum TOPIK level"),
+    "ksic_section": _l("Industry section (KSIC)"),
+    "hours_needed": _l("Hours per week needed"),
+    "period_start": _l("Project starts"),
+    "period_end": _l("Project ends"),
+    "description": _l("Description"),
+    "cycle": _l("Cycle"),
+    "student_id": _l("Student id"),
+    "student_name": _l("Student"),
+    "sme_id": _l("Company id"),
+    "score": _l("Score"),
+    "status": _l("Status"),
+    "student_decision": _l("Student's answer"),
+    "student_reason": _l("Student's reason"),
+    "sme_decision": _l("Company's answer"),
+    "sme_reason": _l("Company's reason"),
+    "proposed_by": _l("Proposed by"),
+    "coordinator_note": _l("Coordinator's note"),
+    "outcome": _l("Outcome"),
+    "updated_at": _l("Last change (Korea time)"),
+    "reasons": _l("Why this pair"),
+}
+
+
+def header_rows(columns: list[str]) -> list[list[str]]:
+    """The two header rows: names in the reader's language, then the codes."""
+    return [[str(HEADERS[c]) for c in columns], list(columns)]
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -51,6 +122,8 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return ";".join(str(v) for v in value)
+    if isinstance(value, datetime):
+        return to_kst(value).isoformat()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     text = str(value)
@@ -99,8 +172,9 @@ def _matches() -> Iterator[list[Any]]:
     for m in _batches(query):
         yield [
             m.id, m.cycle_id, m.student_id, m.student.name, m.sme_id, m.sme.company_name,
-            f"{m.score:.4f}", str(m.status), m.student_decision, m.student_reason, m.sme_decision,
-            m.sme_reason, m.proposed_by, m.coordinator_note, m.outcome, m.created_at, m.updated_at,
+            f"{m.score:.4f}", str(m.status), m.student_decision, decline_text(m.student_reason),
+            m.sme_decision, decline_text(m.sme_reason), m.proposed_by, m.coordinator_note,
+            m.outcome, m.created_at, m.updated_at,
             " | ".join(top_reasons(m.reasons or [], n=None)),
         ]  # fmt: skip
 
@@ -126,7 +200,7 @@ def csv_bytes(kind: str) -> tuple[bytes, int]:
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerows(header_rows(columns))
     count = 0
     for row in rows():
         writer.writerow([_cell(v) for v in row])

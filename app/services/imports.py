@@ -22,48 +22,50 @@ import csv
 import io
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Annotated, Any
 
 from flask import current_app
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from pydantic import BeforeValidator, EmailStr, Field, field_validator
 from sqlalchemy import select
 
-from app import schemas
+from app import schemas, taxonomy
 from app.extensions import db
-from app.i18n import translate_errors
+from app.i18n import current_locale, translate_errors
 from app.models import SME, Consent, Role, User
-from app.services import accounts, audit, profiles
+from app.services import accounts, audit, codebook, profiles
 from app.services.errors import InvalidInput
+from app.services.exports import HEADERS, header_rows
 from app.services.validation import validate
 
 MAX_ROWS = 2000
 LIST_COLUMNS = ("industries", "markets", "languages_needed")
-COLUMNS = {
-    "email": _l("Email"),
-    "contact_name": _l("Contact person"),
-    "company_name": _l("Company name"),
-    "business_number": _l("Business registration number"),
-    "industries": _l("Industries"),
-    "products": _l("Products"),
-    "markets": _l("Target markets"),
-    "languages_needed": _l("Languages needed"),
-    "region": _l("Region"),
-    "capacity": _l("Capacity"),
-    "exporting": _l("Already exporting"),
-    "ksic_section": _l("Industry section (KSIC)"),
-    "hours_needed": _l("Hours per week needed"),
-    "period_start": _l("Project starts"),
-    "period_end": _l("Project ends"),
-    "description": _l("Description"),
+# Which taxonomy each coded column takes its values from: codes or English or Korean names.
+CODED_COLUMNS = {
+    "industries": "industries",
+    "markets": "countries",
+    "languages_needed": "languages",
+    "region": "regions",
+    "ksic_section": "ksic_sections",
 }
+# Short lists are named in full in an error; countries and languages by an example and the list
+# on the page (hundreds of names in one message help nobody).
+LISTED_IN_ERRORS = ("industries", "regions", "ksic_sections")
+IMPORTED = (
+    "email", "contact_name", "company_name", "business_number", "industries", "products",
+    "markets", "languages_needed", "region", "capacity", "exporting", "min_topik", "ksic_section",
+    "hours_needed", "period_start", "period_end", "description",
+)  # fmt: skip
+COLUMNS = {name: HEADERS[name] for name in IMPORTED}
 OPTIONAL_COLUMNS = (
     "languages_needed",
     "description",
     "exporting",
+    "min_topik",
     "ksic_section",
     "hours_needed",
     "period_start",
@@ -123,25 +125,102 @@ def _bool(value: str) -> Any:
     return word  # pydantic says what is wrong with it
 
 
+def _defused(value: str) -> str:
+    """A cell as the export wrote it, without the `'` that keeps a spreadsheet from running it
+    as a formula (exports._cell), so an exported file imports back as it was."""
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@", "\t", "\r"):
+        return value[1:]
+    return value
+
+
+def _code(column: str, value: str) -> str:
+    """A name (English or Korean) as its code; left as written when it names nothing, so the
+    rules say it is not in the list."""
+    return codebook.resolve(CODED_COLUMNS[column], value) or value
+
+
 def _row_input(row: dict[str, str]) -> dict[str, Any]:
-    data: dict[str, Any] = {k: (row.get(k) or "").strip() for k in COLUMNS}
+    data: dict[str, Any] = {k: _defused((row.get(k) or "").strip()) for k in COLUMNS}
     for name in LIST_COLUMNS:
-        data[name] = _list(data[name])
+        data[name] = [_code(name, v) for v in _list(data[name])]
+    for name in ("region", "ksic_section"):
+        data[name] = _code(name, data[name]) if data[name] else ""
     data["exporting"] = _bool(data["exporting"])
     # An empty cell is a missing value: the rules then say "required" (or use the default), not
     # "invalid". Only an empty description is a value of its own.
     return {k: v for k, v in data.items() if v != "" or k == "description"}
 
 
-def _reasons(fields: dict[str, list[dict[str, Any]]]) -> list[str]:
+def valid_values(kind: str) -> list[tuple[str, str, str]]:
+    """(code, name in the reader's language, name in the other) for the page and the errors."""
+    other = "en" if current_locale().startswith("ko") else "ko"
+    return [
+        (term.code, term.name(current_locale()), term.name(other))
+        for term in taxonomy.TABLES[kind]()
+    ]
+
+
+def _not_in_list(column: str, value: str) -> str:
+    kind = CODED_COLUMNS[column]
+    if kind in LISTED_IN_ERRORS:
+        values = "; ".join(f"{name} ({code})" for code, name, _other in valid_values(kind))
+        return _(
+            "“%(value)s” is not in the list. Write a code or a name: %(values)s.",
+            value=value,
+            values=values,
+        )
+    return _(
+        "“%(value)s” is not in the list. Write a code or a name in English or Korean, "
+        "e.g. %(example)s (see “Valid values” on the import page).",
+        value=value,
+        example=codebook.examples(kind),
+    )
+
+
+def _typed(data: dict[str, Any], path: str) -> str:
+    """What the row held at `markets.1` (as typed: the rules upper- or lower-case codes)."""
+    column, _dot, index = path.partition(".")
+    value = data.get(column, "")
+    if isinstance(value, list):
+        return str(value[int(index)]) if index.isdigit() and int(index) < len(value) else ""
+    return str(value)
+
+
+def _reasons(fields: dict[str, list[dict[str, Any]]], data: dict[str, Any]) -> list[str]:
     out = []
     for path, messages in translate_errors(fields).items():
-        label = str(COLUMNS.get(path.split(".")[0], path))
-        out += [f"{label}: {message}" for message in messages]
+        column = path.split(".")[0]
+        label = str(COLUMNS.get(column, path))
+        for error, message in zip(fields[path], messages, strict=True):
+            if error["type"] == "unknown_code" and column in CODED_COLUMNS:
+                message = _not_in_list(column, _typed(data, path))
+            out.append(f"{label}: {message}")
     return out
 
 
-def _read(content: bytes) -> csv.DictReader[str]:
+@cache
+def _header_names() -> dict[str, str]:
+    """Folded header -> column code: the codes, and the names in English and in Korean."""
+    names = {codebook.fold(code): code for code in COLUMNS}
+    for locale in ("en", "ko"):
+        with force_locale(locale):
+            names.update({codebook.fold(str(label)): code for code, label in COLUMNS.items()})
+    return names
+
+
+def _header(cells: list[str]) -> list[str] | None:
+    """The columns a header row names (unknown columns kept as written, to be ignored), or None
+    when the row names none of ours (it is data, not a header)."""
+    names = _header_names()
+    mapped = [names.get(codebook.fold(cell), codebook.fold(cell)) for cell in cells]
+    return mapped if any(cell in COLUMNS for cell in mapped) else None
+
+
+def _read(content: bytes) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """The columns, and each row after the header rows with its line number.
+
+    The header is the first row, in codes or in either language's names; when the second row
+    also names columns (the exports' and the template's code row), it is a header too."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -152,46 +231,64 @@ def _read(content: bytes) -> csv.DictReader[str]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel  # type: ignore[assignment]
-    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
-    missing = [c for c in COLUMNS if c not in header and c not in OPTIONAL_COLUMNS]
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+    header = _header(next(reader, []))
+    missing = [c for c in COLUMNS if c not in (header or []) and c not in OPTIONAL_COLUMNS]
     if not header or missing:
         raise ImportRejected(
             [],
             [
                 _(
                     "The first line must name the columns. Missing: %(columns)s.",
-                    columns=", ".join(missing or list(COLUMNS)),
+                    columns=", ".join(str(COLUMNS[c]) for c in (missing or list(COLUMNS))),
                 )
             ],
         )
-    reader.fieldnames = header
-    return reader
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        first = True
+        for cells in reader:
+            if first and _header(cells) is not None:
+                first = False
+                continue  # the second header row: the codes
+            first = False
+            yield reader.line_num, dict(zip(header, cells, strict=False))
+
+    return header, rows()
+
+
+def template_bytes() -> bytes:
+    """The file to fill in: the two header rows of the exports, for the columns imported."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    csv.writer(out, lineterminator="\r\n").writerows(header_rows(list(COLUMNS)))
+    return out.getvalue().encode("utf-8")
 
 
 def check(content: bytes) -> list[tuple[int, SMEImportRow]]:
     """Every row, validated; raises ImportRejected listing every rejected line."""
     if not content.strip():
         raise ImportRejected([], [_("Choose a CSV file to upload.")])
-    reader = _read(content)
+    _columns, rows = _read(content)
     valid: list[tuple[int, SMEImportRow]] = []
     rejected: list[RejectedRow] = []
+    line = 1
     try:
-        for row in reader:
+        for line, row in rows:
             if len(valid) + len(rejected) >= MAX_ROWS:
                 raise ImportRejected(
                     [], [_("Import at most %(n)s companies per file.", n=MAX_ROWS)]
                 )
-            line = reader.line_num
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue  # a blank line
+            data = _row_input(row)
             try:
-                valid.append((line, validate(SMEImportRow, _row_input(row))))
+                valid.append((line, validate(SMEImportRow, data)))
             except InvalidInput as error:
-                rejected.append(RejectedRow(line, _reasons(error.fields)))
+                rejected.append(RejectedRow(line, _reasons(error.fields, data)))
     except csv.Error as error:
         raise ImportRejected(
-            [], [_("The file is not valid CSV (line %(n)s).", n=reader.line_num)]
+            [], [_("The file is not valid CSV (line %(n)s).", n=line + 1)]
         ) from error
     if not valid and not rejected:
         raise ImportRejected([], [_("The file has no companies in it.")])

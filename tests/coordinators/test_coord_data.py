@@ -92,9 +92,11 @@ def test_dashboard_with_no_data(coord_client):
 
 
 def _rows(response):
+    """The rows after the header of names in the reader's language: the codes, then the data."""
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs
-    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    _names, *rows = csv.reader(io.StringIO(body.decode("utf-8-sig")))
+    return rows
 
 
 def test_csv_exports(coord_client, programme):
@@ -201,7 +203,7 @@ def test_csv_import_refuses_duplicates_of_existing_and_bad_files(coord_client, s
     r = _upload(coord_client, IMPORT_HEADER + _import_line(1, bn), confirm=False)
     assert r.status_code == 422 and "Confirm that the companies agreed" in r.get_data(as_text=True)
     r = _upload(coord_client, "name,company\nx,y\n")
-    assert r.status_code == 422 and "Missing: email" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "Missing: Email" in r.get_data(as_text=True)
     r = coord_client.post(
         "/coordinator/smes/import",
         data={"file": (io.BytesIO("이메일".encode("cp949")), "x.csv"), "consent_confirmed": "y"},
@@ -219,11 +221,13 @@ def test_audit_log_filters(coord_client, programme, coordinator):
         f"/coordinator/matches/{match.id}", data={"action": "reject", "reason": "dup"}
     )
     html = coord_client.get("/coordinator/audit?action=match_rejected").get_data(as_text=True)
-    assert f"match #{match.id}" in html and "signup" not in html.split("<tbody>")[1]
+    rows = html.split("<tbody>")[1]
+    assert f"{match.student.name} and {match.sme.company_name}" in rows
+    assert "Signed up" not in rows
     html = coord_client.get(
         f"/coordinator/audit?target_type=match&target_id={match.id}&actor_id={coordinator.id}"
     ).get_data(as_text=True)
-    assert "match_rejected" in html.split("<tbody>")[1]
+    assert "Not approved by a coordinator" in html.split("<tbody>")[1]
     html = coord_client.get("/coordinator/audit?date_from=2000-01-01&date_to=2000-01-02").get_data(
         as_text=True
     )
@@ -231,7 +235,7 @@ def test_audit_log_filters(coord_client, programme, coordinator):
     html = coord_client.get("/coordinator/audit?date_from=2000-01-01&date_to=9999-12-31").get_data(
         as_text=True
     )
-    assert "match_rejected" in html
+    assert "Not approved by a coordinator" in html
     r = coord_client.get("/coordinator/audit?date_from=yesterday&actor_id=x")
     assert r.status_code == 400
     assert "Enter a date as YYYY-MM-DD." in r.get_data(as_text=True)

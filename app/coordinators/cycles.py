@@ -29,7 +29,11 @@ from matching import FACTORS
 @bp.route("/cycles", endpoint="cycles")
 def cycles_page() -> str:
     """Run a cycle now, set the schedule, and see every cycle's figures."""
-    return _cycles_page(ScheduleForm(schedule=match_settings.current()["schedule"] or ""))
+    return _cycles_page(
+        ScheduleForm.showing(
+            match_settings.current()["schedule"], current_app.config["MATCH_SCHEDULE"]
+        )
+    )
 
 
 def _cycles_page(form: ScheduleForm, form_errors: list[str] | None = None) -> str:
@@ -76,7 +80,8 @@ def schedule() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         abort(400)
     try:
-        match_settings.set_schedule(form.schedule.data or "", current_user)
+        picker = form.picker() if request.form.get("action") == "picker" else None
+        match_settings.set_schedule(form.schedule.data or "", current_user, picker=picker)
     except InvalidInput as error:
         db.session.rollback()
         form_errors = show_errors(form, error.fields)

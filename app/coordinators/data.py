@@ -4,6 +4,7 @@ audit trail."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import ngettext
@@ -14,7 +15,7 @@ from app.coordinators.common import bp, page_number
 from app.coordinators.forms import ImportForm
 from app.extensions import db
 from app.i18n import error_message
-from app.services import audit, checkins, directory, exports, imports, stats
+from app.services import audit, audit_words, checkins, directory, exports, imports, stats
 
 # --- the programme ----------------------------------------------------------------------------
 
@@ -78,7 +79,7 @@ def import_smes() -> Response | str | tuple[str, int]:
     """Create SME accounts from a CSV: every row valid, or nothing written."""
     form = ImportForm()
     if not form.is_submitted():
-        return render_template("coordinators/import.html", form=form, columns=imports.COLUMNS)
+        return render_template("coordinators/import.html", form=form, **_import_context())
     if not form.validate():
         abort(400)
     upload = form.file.data
@@ -94,8 +95,8 @@ def import_smes() -> Response | str | tuple[str, int]:
             render_template(
                 "coordinators/import.html",
                 form=form,
-                columns=imports.COLUMNS,
                 report=rejected.rows,
+                **_import_context(),
                 form_errors=rejected.messages(),
             ),
             422,
@@ -106,6 +107,23 @@ def import_smes() -> Response | str | tuple[str, int]:
         "success",
     )
     return redirect(url_for(".smes"))
+
+
+def _import_context() -> dict[str, Any]:
+    return {"columns": imports.COLUMNS, "valid_values": imports.valid_values}
+
+
+@bp.route("/smes/import/template.csv")
+def import_template() -> Response:
+    """The file to fill in: the columns named in the reader's language, over their codes."""
+    return Response(
+        imports.template_bytes(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": "attachment; filename=kexport-smes-template.csv",
+            "Content-Type": "text/csv; charset=utf-8",
+        },
+    )
 
 
 # --- the audit trail --------------------------------------------------------------------------
@@ -123,6 +141,7 @@ def audit_log() -> tuple[str, int] | str:
         filters=asdict(filters),
         raw=request.args,
         field_errors=field_errors,
-        actions=directory.audit_actions(),
+        lines=audit_words.lines(page.items),
+        actions=audit_words.action_choices(directory.audit_actions()),
     )
     return (body, 400) if field_errors else body

@@ -17,8 +17,17 @@ from app.coordinators.common import bp, page_number
 from app.coordinators.forms import BulkForm, MatchActionForm, PairForm, show_errors
 from app.extensions import db
 from app.i18n import error_message, translate_errors
-from app.models import SME, AuditEvent, Match, Student, User
-from app.services import audit, cycles, decisions, directory, engine_gateway, mail, match_settings
+from app.models import SME, Match, Student
+from app.services import (
+    audit,
+    audit_words,
+    cycles,
+    decisions,
+    directory,
+    engine_gateway,
+    mail,
+    match_settings,
+)
 from app.services.errors import DomainError, InvalidInput
 from app.services.explanations import block_text, reason_text
 
@@ -58,6 +67,17 @@ def matches() -> str:
     return html
 
 
+@bp.route("/matches/ready")
+def ready() -> str:
+    """Proposals both sides accepted, oldest first: the coordinator's queue, approved in bulk."""
+    filters = directory.MatchFilters(status=directory.READY)
+    page = directory.page_of(directory.match_query(filters), page_number())
+    html = render_template("coordinators/ready.html", page=page, form=BulkForm(), filters={})
+    audit.record("ready_listed", detail={"page": page.page})
+    db.session.commit()  # after rendering: a commit before it would expire the rows
+    return html
+
+
 @bp.route("/matches/bulk", methods=["POST"])
 def bulk() -> Response:
     """Approve or reject the ticked proposals; say how many, and why the others were refused."""
@@ -66,7 +86,7 @@ def bulk() -> Response:
         abort(400)
     ids = [int(v) for v in request.form.getlist("match_ids") if _id(v) is not None]
     action = request.form.get("action", "")
-    back = url_for(".matches", **_filter_args())
+    back = _bulk_back()
     if not ids:
         flash(_("Tick at least one match first."), "warning")
         return redirect(back)
@@ -87,6 +107,14 @@ def bulk() -> Response:
     for match_id, code in sorted(result.failed.items()):
         flash(_("Match #%(id)s: %(reason)s", id=match_id, reason=_refusal(code)), "warning")
     return redirect(back)
+
+
+def _bulk_back() -> str:
+    """Where the bulk form came from: the queue, or the list with its filters."""
+    if request.form.get("queue") == directory.READY:
+        page = request.form.get("page", "")
+        return url_for(".ready", **({"page": page} if page.isdigit() else {}))
+    return url_for(".matches", **_filter_args())
 
 
 def _filter_args() -> dict[str, str]:
@@ -152,12 +180,6 @@ def _done_message(action: str) -> str:
 
 
 def _match_page(match: Match, form: MatchActionForm, messages: list[str] | None = None) -> str:
-    history = db.session.execute(
-        db.select(AuditEvent, User.email)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.target_type == "match", AuditEvent.target_id == match.id)
-        .order_by(AuditEvent.at, AuditEvent.id)
-    ).all()
     reasons = sorted(match.reasons or [], key=lambda r: -r.get("weight", 0))
     return render_template(
         "coordinators/match.html",
@@ -165,7 +187,7 @@ def _match_page(match: Match, form: MatchActionForm, messages: list[str] | None 
         form=form,
         form_errors=messages or [],
         reasons=[(r, reason_text(r)) for r in reasons],
-        history=history,
+        history=audit_words.match_history(match.id),
         outcomes=decisions.OUTCOMES,
         decline_reasons=decisions.DECLINE_REASONS,
     )

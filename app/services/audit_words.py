@@ -255,7 +255,8 @@ def _details() -> dict[str, _Detail]:
         "mode": (lambda: _("Mode"), lambda v, n: _setting_value("mode", v)),
         "role": (lambda: _("Role"), lambda v, n: _role(v)),
         "reason": (lambda: _("Reason"), lambda v, n: _reason(v)),
-        "override": (lambda: _("Override reason"), plain),
+        # A reason when approving over the acceptances; a yes/no when pairing by hand.
+        "override": (None, lambda v, n: _override(v)),
         "outcome": (lambda: _("Outcome"), lambda v, n: _outcome(v)),
         "blocked": (
             lambda: _("Rules overridden"),
@@ -290,6 +291,12 @@ def _details() -> dict[str, _Detail]:
         "report_id": (lambda: _("Suggestion"), lambda v, n: f"#{v}"),
         "rolled_back_to": (lambda: _("Back to set"), lambda v, n: f"#{v}"),
     }
+
+
+def _override(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("paired despite the cycle's rules") if value else ""
+    return _("Override reason: %(reason)s", reason=value)
 
 
 def _status(value: Any) -> str:

@@ -250,3 +250,20 @@ def test_a_schedule_change_reads_as_words_in_the_log(app, coordinator):
             )
         )
     assert line.details == ["every Monday at 06:00 → every 2 weeks on Tuesday at 07:00"]
+
+
+def test_details_read_as_words(app):
+    names = audit_words.Names()
+    with app.test_request_context():
+        paired = audit_words.detail_parts(
+            "match_paired", {"override": True, "reason": "met at a fair"}, names
+        )
+        approved = audit_words.detail_parts(
+            "match_approved", {"override": "agreed by phone"}, names
+        )
+        listed = audit_words.detail_parts(
+            "students_listed", {"page": 2, "market": "VN", "region": "", "q": ""}, names
+        )
+    assert paired == ["paired despite the cycle's rules", "Reason: met at a fair"]
+    assert approved == ["Override reason: agreed by phone"]
+    assert listed == ["Page: 2", "Market: Vietnam"]

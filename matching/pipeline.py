@@ -35,6 +35,9 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 #: Column generation rounds at most (each adds the best violating pairs per student).
 MAX_PRICING_ROUNDS = 50
+#: Optimal mode's full pricing pass also lists the pairs within this much of their price (scores
+#: are in [0, 1]), so that the next rounds need to re-price only what moved (``_run_optimal``).
+PRICING_MARGIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -300,48 +303,145 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
     """The optimum on combined-score shortlists, extended by column generation.
 
     Prices ``(u, v)`` prove the assignment optimal on the lists; any pair
-    outside them scoring above ``u_i + v_j`` could raise the total, so the
-    best such pairs per student join the lists and the optimum is re-solved.
-    When none is left the assignment is optimal over *all* acceptable pairs.
-    (An unmatched student next to a free seat is such a pair: u = v = 0.)
+    outside them scoring above ``u_i + v_j`` could raise the total, so such
+    pairs join the lists and the optimum is re-solved (from scratch: OR-tools'
+    solver gains nothing from the previous prices, see
+    ``assign._solve_min_cost_flow``). When none is left the assignment is
+    optimal over *all* acceptable pairs. (An unmatched student next to a free
+    seat is such a pair: u = v = 0.)
+
+    Most rounds do not look at every pair again. A *full* pricing pass (all
+    students x all open SMEs) also adds the pairs within ``PRICING_MARGIN``
+    of their price, so afterwards every pair still outside the lists scores
+    at most ``u_i + v_j - PRICING_MARGIN`` at that pass's prices, except for
+    the students who had ``k`` or more such pairs (*unbounded*). Prices move
+    little between rounds: a pair (i, j) can only come to violate if ``u_i``
+    or ``v_j`` fell by more than ``0.4 x PRICING_MARGIN`` since that pass (or
+    i is unbounded). So the next rounds price only those students against
+    all SMEs and all students against those SMEs; if neither finds a pair,
+    the assignment is optimal over all pairs, by the same weak-duality
+    argument. When more than a quarter of the students or SMEs moved, the
+    round makes a full pass again.
     """
     timings, free_cap, active = cycle.timings, cycle.free_capacity, cycle.active
     todo = np.flatnonzero(active)
+    open_smes = free_cap > 0
     t0 = time.perf_counter()
     lists = model.candidates(
         k,
         by="combined",
         exclude=cycle.excluded,
         students=todo,
-        sme_mask=free_cap > 0,
+        sme_mask=open_smes,
         sme_side=True,
     )
     timings["candidates"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     pricing_time = 0.0
     new = assign.optimal(lists.combined, free_cap, active_students=active)
+    # the last full pass: its prices, and the students it could not bound
+    ref: tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]] | None = None
+    moved = 0.4 * PRICING_MARGIN
+    rounds = full = 0
     for _ in range(MAX_PRICING_ROUNDS):
         u, v = assign.optimal_prices(lists.combined, free_cap, new, active_students=active)
         g0 = time.perf_counter()
         listed = sp.coo_array(lists.combined)
         skip = np.vstack([cycle.excluded, np.column_stack([listed.row, listed.col])])
-        more = model.candidates(
-            k, by="combined", exclude=skip, students=todo, sme_mask=free_cap > 0, prices=(u, v)
-        )
+        found: list[Candidates] = []
+        if ref is not None:
+            ref_u, ref_v, unbounded = ref
+            fell_students = np.flatnonzero(active & ((u < ref_u - moved) | unbounded))
+            fell_smes = open_smes & (v < ref_v - moved)
+            if 4 * fell_students.size > todo.size or 4 * fell_smes.sum() > open_smes.sum():
+                ref = None  # prices moved too much: price everything again
+            else:
+                if fell_students.size:
+                    found.append(
+                        model.candidates(
+                            k,
+                            by="combined",
+                            exclude=skip,
+                            students=fell_students,
+                            sme_mask=open_smes,
+                            prices=(u, v),
+                        )
+                    )
+                if fell_smes.any():
+                    found.append(
+                        model.candidates(
+                            k,
+                            by="combined",
+                            exclude=skip,
+                            students=todo,
+                            sme_mask=fell_smes,
+                            prices=(u, v),
+                        )
+                    )
+        if ref is None:
+            full += 1
+            near = model.candidates(
+                k,
+                by="combined",
+                exclude=skip,
+                students=todo,
+                sme_mask=open_smes,
+                prices=(u - PRICING_MARGIN, v),
+            )
+            ref = (u, v, np.diff(near.combined.indptr) >= k)
+            hit = sp.coo_array(near.combined)
+            if not (hit.data > u[hit.row] + v[hit.col] + 1e-9).any():
+                found = []  # nothing beats its price: optimal over all pairs
+            else:
+                found = [near]  # the violating pairs, and the near ones that may soon be
         pricing_time += time.perf_counter() - g0
-        if more.combined.nnz == 0:
+        rounds += 1
+        more = [c for c in found if c.combined.nnz]
+        if not more:
             break
+        if len(more) == 2:  # the two restricted passes may find the same pair
+            more = [_union_candidates(more[0], more[1])]
         lists = Candidates(
-            _merge(lists.combined, more.combined),
-            _merge(lists.student_view, more.student_view),
-            _merge(lists.sme_view, more.sme_view),
+            _merge(lists.combined, more[0].combined),
+            _merge(lists.student_view, more[0].student_view),
+            _merge(lists.sme_view, more[0].sme_view),
             k,
             lists.by,
         )
         new = assign.optimal(lists.combined, free_cap, active_students=active)
     timings["assign"] = time.perf_counter() - t0 - pricing_time
     timings["grow"] = pricing_time
+    timings["pricing_rounds"] = rounds
+    timings["full_pricing_passes"] = full
     return new, lists
+
+
+def _union_candidates(a: Candidates, b: Candidates) -> Candidates:
+    """Pairs of either, once (both come from the same model, so shared pairs have equal values)."""
+    ka = sp.coo_array(a.combined)
+    kb = sp.coo_array(b.combined)
+    m = a.combined.shape[1]
+    keys_a = ka.row.astype(np.int64) * m + ka.col
+    keys_b = kb.row.astype(np.int64) * m + kb.col
+    only_b = ~np.isin(keys_b, keys_a)
+    if only_b.all():
+        pick: Any = slice(None)
+    else:
+        pick = only_b
+
+    def part(x: sp.csr_array, y: sp.csr_array) -> sp.csr_array:
+        yc = sp.coo_array(y)
+        rows, cols, vals = yc.row[pick], yc.col[pick], yc.data[pick]
+        extra = sp.csr_array((vals, (rows, cols)), shape=y.shape)
+        return _merge(x, extra) if rows.size else x
+
+    return Candidates(
+        part(a.combined, b.combined),
+        part(a.student_view, b.student_view),
+        part(a.sme_view, b.sme_view),
+        a.k,
+        a.by,
+    )
 
 
 def _finish(

@@ -12,6 +12,7 @@ is not worded here in English and Korean.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from flask import Flask
@@ -24,6 +25,10 @@ def _level(code: str) -> str:
     return code_name("levels", code).lower() if code else ""
 
 
+# Built once per process: each entry calls `_()` only when it words a reason, so one table
+# serves every language (a page words ~200 reasons; rebuilding the tables per reason cost more
+# than wording them).
+@cache
 def _sentences() -> dict[str, Callable[[dict[str, Any]], str]]:
     lang = lambda p: code_name("languages", p.get("language"))  # noqa: E731
     market = lambda p: code_name("countries", p.get("market"))  # noqa: E731
@@ -88,6 +93,7 @@ def _sentences() -> dict[str, Callable[[dict[str, Any]], str]]:
     }
 
 
+@cache
 def _to_sme() -> dict[str, Callable[[dict[str, Any]], str]]:
     """The same reasons addressed to the SME reading its candidates ("you target Vietnam")."""
     lang = lambda p: code_name("languages", p.get("language"))  # noqa: E731
@@ -133,6 +139,7 @@ def _to_sme() -> dict[str, Callable[[dict[str, Any]], str]]:
     }
 
 
+@cache
 def _to_student() -> dict[str, Callable[[dict[str, Any]], str]]:
     """The same reasons addressed to the student reading a proposal ("they target Vietnam")."""
     lang = lambda p: code_name("languages", p.get("language"))  # noqa: E731
@@ -203,6 +210,7 @@ def top_reasons(
 # --- why a pair may not be proposed ----------------------------------------------------------
 
 
+@cache
 def _blocks() -> dict[str, Callable[[Mapping[str, Any]], str]]:
     """Block codes (the engine's `check_pair(...).blocked`) as sentences for coordinators.
 

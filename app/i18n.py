@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import taxonomy
+from app.services import clock
 
 
 def select_locale() -> str:
@@ -254,11 +255,12 @@ def translate_errors(fields: dict[str, list[dict[str, Any]]]) -> dict[str, list[
 
 
 def _as_datetime(value: datetime | date | None, fmt: str = "medium") -> str:
+    """A date or moment in the reader's locale; always a four-digit year (clock.date_format)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return format_datetime(value, fmt)
-    return format_date(value, fmt)
+        return format_datetime(value, clock.datetime_format(fmt, current_locale()))
+    return format_date(value, clock.date_format(fmt, current_locale()))
 
 
 def _as_month(value: date | None) -> str:

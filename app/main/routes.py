@@ -31,6 +31,12 @@ def index() -> str:
     return render_template("main/index.html")
 
 
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """Browsers and feed readers ask for /favicon.ico whatever the page links to."""
+    return current_app.send_static_file("favicon.ico")
+
+
 @bp.route("/privacy")
 def privacy() -> str:
     """The privacy notice (PIPA): purpose, items, retention, rights."""

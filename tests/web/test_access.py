@@ -80,6 +80,7 @@ ID_CHANGES: dict[str, set[str]] = {
 PUBLIC_GET = {
     "/",
     "/privacy",
+    "/favicon.ico",
     "/signup",
     "/login",
     "/student/signup",

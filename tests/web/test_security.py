@@ -381,7 +381,7 @@ def test_the_cv_is_served_as_an_attachment(uploader: FlaskClient, student: User)
     assert response.mimetype == "application/pdf"
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith("attachment")
-    assert f"cv-{student.student.id}.pdf" in disposition
+    assert 'filename="Nguyen Thi Linh - CV.pdf"' in disposition  # named after the student
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response.headers["Cache-Control"]
 

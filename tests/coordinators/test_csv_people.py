@@ -8,14 +8,14 @@ import io
 
 import pytest
 from flask_babel import force_locale
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app import taxonomy
 from app.extensions import db
 from app.models import SME, User
-from app.services import accounts, codebook, exports
+from app.services import accounts, codebook, exports, imports
 
 KINDS = ("countries", "languages", "industries", "regions", "ksic_sections")
 
@@ -176,3 +176,25 @@ def test_an_export_imports_back_as_it_was(coord_client, make_sme, bn):
         s.user.email: {f: getattr(s, f) for f in fields} for s in db.session.scalars(select(SME))
     }
     assert after == before
+
+
+CODED = ("industries", "markets", "languages_needed", "region", "ksic_section")
+
+
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60, deadline=None
+)
+@given(cells=st.lists(st.text(max_size=30), min_size=len(CODED), max_size=len(CODED)))
+def test_any_text_in_a_coded_cell_is_read_or_refused_in_words(app, cells):
+    """Whatever a person types in the coded columns: imported, or refused with a message naming
+    the column; never an exception of another kind."""
+    header = "email,contact_name,company_name,business_number,products,capacity," + ",".join(CODED)
+    row = ["h@import.example", "Kim", "Hanbit", "220-81-62517", "food", "2", *cells]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header.split(","), row])
+    with app.test_request_context():
+        try:
+            imports.check(buffer.getvalue().encode())
+        except imports.ImportRejected as rejected:
+            reasons = [r for line in rejected.rows for r in line.reasons] + rejected.problems
+            assert reasons and all(isinstance(r, str) and r for r in reasons)

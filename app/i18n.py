@@ -13,8 +13,7 @@ from flask_babel import get_translations as _babel_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import taxonomy
-from app.services import clock
+from app import dates, taxonomy
 
 
 def select_locale() -> str:
@@ -255,12 +254,12 @@ def translate_errors(fields: dict[str, list[dict[str, Any]]]) -> dict[str, list[
 
 
 def _as_datetime(value: datetime | date | None, fmt: str = "medium") -> str:
-    """A date or moment in the reader's locale; always a four-digit year (clock.date_format)."""
+    """A date or moment in the reader's locale; always a four-digit year (app.dates)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return format_datetime(value, clock.datetime_format(fmt, current_locale()))
-    return format_date(value, clock.date_format(fmt, current_locale()))
+        return format_datetime(value, dates.datetime_format(fmt, current_locale()))
+    return format_date(value, dates.date_format(fmt, current_locale()))
 
 
 def _as_month(value: date | None) -> str:

@@ -5,17 +5,16 @@ service: it imports nothing of the app but Flask-Babel's locale)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
 from flask import Flask
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from app.dates import date_format
 from app.models.base import utcnow
 
 KST = ZoneInfo("Asia/Seoul")
@@ -30,28 +29,6 @@ def to_kst(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo("UTC"))
     return value.astimezone(KST)
-
-
-def date_format(fmt: str, locale: str) -> str:
-    """Babel's date format `fmt` for `locale`, always with a four-digit year: CLDR's short
-    dates write two ("11/30/26", "26. 11. 30."), which a programme running for years and
-    people reading dates in several conventions cannot afford. Other lengths already write
-    four; a pattern of one's own passes through."""
-    if fmt != "short":
-        return fmt
-    return re.sub(r"y+", "y", Locale.parse(locale).date_formats["short"].pattern)
-
-
-def datetime_format(fmt: str, locale: str) -> str:
-    """As `date_format`, for a date and time (the locale's own order and separator)."""
-    if fmt != "short":
-        return fmt
-    parsed = Locale.parse(locale)
-    return (
-        parsed.datetime_formats["short"]
-        .replace("{1}", date_format("short", locale))
-        .replace("{0}", parsed.time_formats["short"].pattern)
-    )
 
 
 def korea_time(value: datetime | date | None, fmt: str = "medium", *, label: bool = True) -> str:

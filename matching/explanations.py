@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 from babel import Locale
-from threadpoolctl import threadpool_limits
 
-from .compute import gc_paused
+from .compute import blas_single_thread, gc_paused
 from .features import ALL_FACTORS, FLEXIBLE_HOURS
 from .profiles import SMEProfile, StudentProfile
 from .taxonomy import INDUSTRY_RELATEDNESS, LEVEL_WEIGHTS, REGION_CLOSENESS, market_languages
@@ -203,7 +202,7 @@ def explain_pairs(
         overlap get a zero-weight ``*.no_overlap`` reason; a TOPIK below the
         minimum gets ``korean.below_minimum``.
     """
-    with gc_paused(), threadpool_limits(limits=1, user_api="blas"):
+    with gc_paused(), blas_single_thread():
         return _explain_pairs(model, student_idx, sme_idx)
 
 

@@ -20,10 +20,9 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator
-from threadpoolctl import threadpool_limits
 
 from . import explanations, shortlists
-from .compute import UNACCEPTABLE, gc_paused
+from .compute import UNACCEPTABLE, blas_single_thread, gc_paused
 from .eligibility import RuleTable, group_table, load_rules, sme_arrays, student_arrays
 from .explanations import Reason
 from .features import (
@@ -266,7 +265,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         # Single-threaded BLAS: fit's dense operations are small (the SVD's
         # QR/LU on tall, narrow matrices), and BLAS threads only add overhead
         # there, a lot when other processes compete for the cores.
-        with gc_paused(), threadpool_limits(limits=1, user_api="blas"):
+        with gc_paused(), blas_single_thread():
             return self._fit(students, smes, priority)
 
     def _fit(

@@ -258,8 +258,18 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     timings["candidates"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     grown = np.zeros(len(cycle.students), dtype=np.int64)
+    # A student whose last query returned every SME that passed its screens
+    # (fewer than asked for) has nothing more to gain from a new query:
+    # cutoffs only rise. Growing them anyway cost a pass over all SMEs per
+    # student who cannot be placed, to prove what the last one showed.
+    complete = (
+        lists.complete.copy()
+        if lists.complete is not None
+        else np.zeros(len(cycle.students), dtype=bool)
+    )
     grow_time = 0.0
     n_smes = max(len(cycle.smes), 1)
+    n_students = len(cycle.students)
 
     def grow(
         who: IntArray, cutoff: FloatArray, listed_rows: IntArray, listed_cols: IntArray
@@ -268,6 +278,11 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         # so a student rejected often needs few passes over all SMEs.
         nonlocal grow_time
         g0 = time.perf_counter()
+        who = who[~complete[who]]
+        if who.size == 0:
+            grow_time += time.perf_counter() - g0
+            empty = sp.csr_array((n_students, len(cycle.smes)))
+            return empty, empty
         skip = np.vstack([cycle.excluded, np.column_stack([listed_rows, listed_cols])])
         level = grown[who]
         out_s: sp.csr_array | None = None
@@ -282,6 +297,8 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
                 sme_mask=free_cap > 0,
                 sme_floor=cutoff,
             )
+            if more.complete is not None:
+                np.logical_or(complete, more.complete, out=complete)
             if out_s is None or out_m is None:
                 out_s, out_m = more.student_view, more.sme_view
             else:

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
-from .compute import UNACCEPTABLE, workers
+from .compute import UNACCEPTABLE, blas_single_thread, workers
 
 if TYPE_CHECKING:
     from .model import MatchModel
@@ -56,6 +55,10 @@ class Candidates:
         Requested list length.
     by : str
         Which score the per-student top-k ranked by.
+    complete : ndarray of bool, shape (students,), optional
+        Student-ranked queries: students whose row holds *every* SME that
+        passed the query's screens (fewer than ``k`` did), so asking again
+        with the same or a higher ``sme_floor`` can bring nothing new.
     """
 
     combined: sp.csr_array
@@ -63,6 +66,7 @@ class Candidates:
     sme_view: sp.csr_array
     k: int
     by: str
+    complete: npt.NDArray[np.bool_] | None = None
 
 
 def as_pairs(pairs: Any, n: int, m: int) -> tuple[IntArray, IntArray]:
@@ -214,6 +218,9 @@ def candidates(
     got_i: list[IntArray] = []
     got_j: list[IntArray] = []
     cutoff = np.full(n, -np.inf)  # per student: exact score a listed pair must reach
+    complete = np.zeros(n, bool)
+    if rows_all.size and not cols.size:
+        complete[rows_all] = True
     if rows_all.size and cols.size:
         query = TopKPass(
             model,
@@ -230,6 +237,7 @@ def candidates(
         )
         got_i, got_j = query.run()
         cutoff = query.cutoff
+        complete = query.complete
     # 4. union
     in_i, in_j = as_pairs(include, n, m)
     gi, gj = _union(
@@ -285,7 +293,7 @@ def candidates(
         out.has_canonical_format = True
         return out
 
-    return Candidates(csr(comb), csr(stu), csr(sme), k, by)
+    return Candidates(csr(comb), csr(stu), csr(sme), k, by, complete if by == "student" else None)
 
 
 def _union(
@@ -355,11 +363,17 @@ class TopKPass:
         self.x_floor: Float32Array | None = None
         self.y_floor: Float32Array | None = None
         self.floor = np.zeros(0, dtype=np.float32)
+        # Only SMEs with a finite floor can refuse anyone: an SME with a free
+        # seat (floor -inf) takes part in the ranking product only. After the
+        # first round of deferred acceptance about half the SMEs of a skewed
+        # cohort still have a free seat.
+        self.floor_at = np.zeros(0, dtype=np.int64)  # positions in cols
         if sme_floor is not None:
-            self.x_floor, yt_floor = model.ranking_matrices("sme")
-            self.y_floor = np.ascontiguousarray(yt_floor.T[cols])
             floor = np.asarray(sme_floor, dtype=np.float64)[cols]
-            self.floor = floor.astype(np.float32) - np.float32(NEAR_TIE)
+            self.floor_at = np.flatnonzero(floor > -np.inf)
+            self.x_floor, yt_floor = model.ranking_matrices("sme")
+            self.y_floor = np.ascontiguousarray(yt_floor.T[cols[self.floor_at]])
+            self.floor = floor[self.floor_at].astype(np.float32) - np.float32(NEAR_TIE)
         self.priced = prices is not None
         self.student_price = np.zeros(0, dtype=np.float32)
         self.sme_price = np.zeros(0, dtype=np.float32)
@@ -378,6 +392,7 @@ class TopKPass:
         self.list_length = min(k, cols.size)
         self.near_tie = NEAR_TIE if by == "student" else 0.0
         self.cutoff = np.full(model.n_students_, -np.inf)
+        self.complete = np.zeros(model.n_students_, bool)
         # Pairs with no language and no market in common are unacceptable;
         # that is not linear, so a narrow second product (0/1 indicators of
         # languages and markets) masks them before the top k are chosen.
@@ -412,7 +427,7 @@ class TopKPass:
             # numpy and BLAS release the GIL: chunks run on all cores, BLAS
             # single-threaded inside each; results come in order.
             with (
-                threadpool_limits(limits=1, user_api="blas"),
+                blas_single_thread(),
                 ThreadPoolExecutor(self.workers) as pool,
             ):
                 collect(pool.map(self.chunk, starts))
@@ -440,17 +455,26 @@ class TopKPass:
         """
         rows = self.rows_all[start : start + self.step]
         block: Float32Array
-        if self.x_floor is not None and self.y_floor is not None:
+        if self.x_floor is not None and self.y_floor is not None and self.floor_at.size:
             # SME view first: students no SME would accept now are dropped
             # before the (student-view) product is made.
             refused = (self.x_floor[rows] @ self.y_floor.T) < self.floor[None, :]
-            live = ~refused.all(axis=1)
-            if not live.all():
-                rows, refused = rows[live], refused[live]
-            if rows.size == 0:
-                return rows, rows, None
+            every = self.floor_at.size == self.cols.size
+            if every:
+                live = ~refused.all(axis=1)
+                if not live.all():
+                    self.complete[rows[~live]] = True  # nobody takes them now
+                    rows, refused = rows[live], refused[live]
+                if rows.size == 0:
+                    return rows, rows, None
             block = self.x[rows] @ self.y.T
-            block[refused] = UNACCEPTABLE
+            if every:
+                block[refused] = UNACCEPTABLE
+            else:
+                screened = block[:, self.floor_at]
+                screened[refused] = UNACCEPTABLE
+                block[:, self.floor_at] = screened
+                del screened
             del refused
         else:
             block = self.x[rows] @ self.y.T
@@ -470,6 +494,7 @@ class TopKPass:
         if self.near_tie > 0:
             full = np.isfinite(kth)
             self.cutoff[rows[full]] = kth[full] - self.near_tie + FLOAT32_ERROR
+            self.complete[rows[~full]] = True
         keep = block[r_loc, c_loc] > absent  # with prices: a float32 screen, exact test later
         part = SmeTopK.part(block, rows, self.k, self.pool.tau) if self.pool is not None else None
         return rows[r_loc[keep]], self.cols[c_loc[keep]], part

@@ -171,6 +171,46 @@ def test_candidates_are_the_top_k(n: int, m: int, seed: int, k: int, by: str) ->
             ).all()
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(1, 30),
+    st.integers(1, 30),
+    st.integers(0, 10_000),
+    st.integers(1, 8),
+    st.floats(0.0, 1.0),
+)
+def test_floor_queries_and_complete_rows(n: int, m: int, seed: int, k: int, free: float) -> None:
+    """List growth's query: SMEs with a floor drop the students below it (SMEs
+    with a free seat, floor -inf, drop nobody), and ``complete`` marks exactly
+    the students whose row holds every pair that passes: asking again can
+    bring nothing new (issue 14, growth stops without a pass to prove it)."""
+    students, smes = population(n, m, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    _, stu, smev = model.score_matrix()
+    rng = np.random.default_rng(seed)
+    floor = np.where(rng.random(m) < free, -np.inf, rng.uniform(0.2, 0.9, m))
+    asked = np.flatnonzero(rng.random(n) < 0.7)
+    cand = model.candidates(k, by="student", students=asked, sme_floor=floor, chunk_size=4)
+    assert cand.complete is not None and cand.complete.shape == (n,)
+    assert not cand.complete[np.setdiff1d(np.arange(n), asked)].any()
+    got = cand.student_view.toarray() != 0
+    coo = cand.student_view.tocoo()
+    got[:] = False
+    got[coo.row, coo.col] = True
+    for i in asked.tolist():
+        # what any query with this floor may return (the screen is lenient
+        # by NEAR_TIE: an extra proposal is harmless, a missed one is not)
+        passes = np.isfinite(stu[i]) & (smev[i] >= floor - NEAR_TIE)
+        surely = np.isfinite(stu[i]) & (smev[i] >= floor + NEAR_TIE)
+        assert not (got[i] & ~passes).any()
+        if cand.complete[i]:
+            assert not (surely & ~got[i]).any()  # nothing left to ask for
+        else:
+            assert got[i].sum() >= k  # a full row: the next query asks for more
+        if got[i].any():  # a prefix of the student's order among what passes
+            assert (stu[i][surely & ~got[i]] < stu[i][got[i]].min()).all()
+
+
 def test_candidates_exclude_include_and_masks() -> None:
     students, smes = population(20, 15, seed=4)
     model = MatchModel().fit(students, smes)

@@ -232,3 +232,36 @@ def test_optimal_mode_is_not_stopped_by_unacceptable_picks() -> None:
     full = run(students, smes, mode="optimal", k=10, explain=False)
     short = run(students, smes, mode="optimal", k=1, explain=False)
     assert abs(short.total_score - full.total_score) < 1e-4
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(5, 40), st.integers(2, 12), st.integers(0, 1000), st.integers(1, 3))
+def test_growth_never_asks_again_for_a_complete_list(n: int, m: int, seed: int, k: int) -> None:
+    """A student whose last query returned everything that passed (fewer than
+    asked for) is not queried again: cutoffs only rise, so a new pass over all
+    SMEs could only prove what the last one showed (issue 14: at 100,000 x
+    30,000 that proof cost a pass per student who cannot be placed). The
+    result is unchanged (``test_short_lists_grow_to_the_full_list_result``)."""
+    students, smes = population(n, m, seed=seed)
+    asked: list[tuple[np.ndarray, object]] = []
+    original = MatchModel.candidates
+
+    def spy(self: MatchModel, k: int, **kw: object) -> object:
+        out = original(self, k, **kw)  # type: ignore[arg-type]
+        asked.append((np.asarray(kw.get("students")), out.complete))
+        return out
+
+    try:
+        MatchModel.candidates = spy  # type: ignore[assignment,method-assign]
+        res = run(students, smes, mode="stable", k=k, explain=False)
+    finally:
+        MatchModel.candidates = original  # type: ignore[method-assign]
+    done = np.zeros(n, bool)
+    for who, complete in asked:
+        assert not done[who].any()
+        assert complete is not None
+        done |= np.asarray(complete)
+    full = run(students, smes, mode="stable", k=m, explain=False)
+    assert [(p.student_id, p.sme_id) for p in res.pairs] == [
+        (p.student_id, p.sme_id) for p in full.pairs
+    ]

@@ -549,6 +549,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         prices: tuple[FloatArray, FloatArray] | None = None,
         chunk_size: int | None = None,
         max_block_bytes: int = 128 << 20,
+        reserve: int = 0,
     ) -> Candidates:
         """Top-k acceptable SMEs per student: ``matching.shortlists.candidates``.
 
@@ -556,7 +557,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         ----------
         k : int
         by, exclude, include, students, sme_mask, sme_side, sme_floor, prices,
-        chunk_size, max_block_bytes
+        chunk_size, max_block_bytes, reserve
             See ``matching.shortlists.candidates``.
 
         Returns
@@ -577,6 +578,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             prices=prices,
             chunk_size=chunk_size,
             max_block_bytes=max_block_bytes,
+            reserve=reserve,
         )
 
     # ------------------------------------------------------------- explain

@@ -38,6 +38,10 @@ MAX_PRICING_ROUNDS = 50
 #: Optimal mode's full pricing pass also lists the pairs within this much of their price (scores
 #: are in [0, 1]), so that the next rounds need to re-price only what moved (``_run_optimal``).
 PRICING_MARGIN = 0.01
+#: Stable mode keeps the next ``RESERVE_FACTOR x k`` SMEs of every student
+#: from the first pass, unscored, for the students who run out of their list
+#: (two thirds at 100,000 x 30,000): their first growth needs no new pass.
+RESERVE_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,15 @@ def _merge(a: sp.csr_array, b: sp.csr_array) -> sp.csr_array:
     indptr = np.zeros(a.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=a.shape[0]), out=indptr[1:])
     return sp.csr_array((vals[order], cols[order], indptr), shape=a.shape)
+
+
+def _csr(rows: IntArray, cols: IntArray, vals: FloatArray, shape: tuple[int, int]) -> sp.csr_array:
+    """CSR from entries in (row, column) order, explicit zeros kept."""
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    out = sp.csr_array((vals, cols, indptr), shape=shape)
+    out.has_canonical_format = True
+    return out
 
 
 def run(
@@ -254,8 +267,11 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         exclude=cycle.excluded,
         students=np.flatnonzero(cycle.active),
         sme_mask=free_cap > 0,
+        reserve=RESERVE_FACTOR * k,
     )
     timings["candidates"] = time.perf_counter() - t0
+    reserve = lists.reserve
+    reserve_left = np.ones(len(cycle.students), dtype=bool)
     t0 = time.perf_counter()
     grown = np.zeros(len(cycle.students), dtype=np.int64)
     # A student whose last query returned every SME that passed its screens
@@ -279,14 +295,35 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         nonlocal grow_time
         g0 = time.perf_counter()
         who = who[~complete[who]]
-        if who.size == 0:
-            grow_time += time.perf_counter() - g0
-            empty = sp.csr_array((n_students, len(cycle.smes)))
-            return empty, empty
-        skip = np.vstack([cycle.excluded, np.column_stack([listed_rows, listed_cols])])
-        level = grown[who]
         out_s: sp.csr_array | None = None
         out_m: sp.csr_array | None = None
+        if reserve is not None and who.size:
+            # A student's first growth is their reserve: scored now, without
+            # the SMEs that refuse them now (cutoffs only rise). Only if none
+            # is left do they get a pass over all SMEs, below.
+            first = who[reserve_left[who]]
+            reserve_left[first] = False
+            ri, rj = reserve.of(first)
+            _, rs, rm, ok = model.shortlist_scores(ri, rj)
+            ok &= (rs >= reserve.cutoff[ri]) & (rm >= cutoff[rj])
+            ri, rj, rs, rm = ri[ok], rj[ok], rs[ok], rm[ok]
+            # every acceptable SME is in list or reserve: nothing more to ask for
+            complete[first[np.isneginf(reserve.cutoff[first])]] = True
+            served = np.zeros(n_students, dtype=bool)
+            served[ri] = True
+            who = who[~served[who] & ~complete[who]]
+            order = np.argsort(ri * max(n_smes, 1) + rj, kind="stable")
+            ri, rj, rs, rm = ri[order], rj[order], rs[order], rm[order]
+            out_s = _csr(ri, rj, rs, (n_students, len(cycle.smes)))
+            out_m = _csr(ri, rj, rm, (n_students, len(cycle.smes)))
+        if who.size == 0:
+            grow_time += time.perf_counter() - g0
+            if out_s is None or out_m is None:
+                empty = sp.csr_array((n_students, len(cycle.smes)))
+                return empty, empty
+            return out_s, out_m
+        skip = np.vstack([cycle.excluded, np.column_stack([listed_rows, listed_cols])])
+        level = grown[who]
         for g in np.unique(level).tolist():
             length = min(k << min(g + 1, 30), n_smes)
             more = model.candidates(

@@ -211,6 +211,46 @@ def test_floor_queries_and_complete_rows(n: int, m: int, seed: int, k: int, free
             assert (stu[i][surely & ~got[i]] < stu[i][got[i]].min()).all()
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 40),
+    st.integers(0, 10_000),
+    st.integers(1, 6),
+    st.integers(1, 12),
+)
+def test_reserve_follows_the_list(n: int, m: int, seed: int, k: int, r: int) -> None:
+    """The reserve kept from the first pass (issue 14) continues each
+    student's list: the list is the same as without it, and list plus reserve
+    hold every acceptable pair from ``reserve.cutoff`` on (all of them when it
+    is -inf), so list growth can hand it out instead of a new pass. Small
+    chunks: several workers fill it at once."""
+    students, smes = population(n, m, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    _, stu, _ = model.score_matrix()
+    plain = model.candidates(k, by="student", chunk_size=3)
+    cand = model.candidates(k, by="student", chunk_size=3, reserve=r)
+    assert cand.reserve is not None and plain.reserve is None
+    assert (cand.student_view != plain.student_view).nnz == 0
+    coo = plain.student_view.tocoo()
+    listed = np.zeros((n, m), bool)
+    listed[coo.row, coo.col] = True
+    ri, rj = cand.reserve.of(np.arange(n))
+    reserved = np.zeros((n, m), bool)
+    reserved[ri, rj] = True
+    assert ri.size == reserved.sum()  # no pair twice
+    assert not (listed & reserved).any()
+    for i in range(n):
+        acc = np.isfinite(stu[i])
+        need = acc & (stu[i] >= cand.reserve.cutoff[i])
+        assert not (need & ~listed[i] & ~reserved[i]).any()
+        if acc.sum() > k + r:  # a full reserve: no more than the next r and near-ties
+            assert np.isfinite(cand.reserve.cutoff[i])
+            assert (stu[i][reserved[i] & acc] >= cand.reserve.cutoff[i] - 2 * NEAR_TIE).all()
+    with pytest.raises(ValueError, match="reserve"):
+        model.candidates(k, by="combined", reserve=r)
+
+
 def test_candidates_exclude_include_and_masks() -> None:
     students, smes = population(20, 15, seed=4)
     model = MatchModel().fit(students, smes)

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Login
-from tests.browser.test_journey import catalogue, log_in
+from tests.browser.test_journey import PHONE, catalogue, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("korean_catalogue")]
 
@@ -96,3 +96,124 @@ def test_every_page_links_a_favicon_that_is_served(page: Page) -> None:
     assert root.ok and root.body()[:4] == b"\x00\x00\x01\x00"  # an ICO file
     touch = page.locator('head link[rel="apple-touch-icon"]').get_attribute("href")
     assert touch and page.request.get(touch).body()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def a_pair_by_hand(app: Any) -> int:
+    """A student and an SME paired by hand (no cycle: other tests share the database)."""
+    from app.extensions import db
+    from app.services import accounts, decisions, verification
+    from tests.browser.test_journey import business_number
+
+    tag = uuid.uuid4().hex[:8]
+    consent = {"collection": True, "provision_to_smes": True}
+    with app.app_context():
+        student = accounts.register_student(
+            {
+                "email": f"cards-{tag}@example.org",
+                "password": PASSWORD,
+                "name": f"Nguyen Van Cards {tag}",
+                "nationality": "VN",
+                "languages": [{"code": "vi", "level": "native"}],
+                "topik_level": 4,
+                "university": "Pusan National University",
+                "major": "Trade",
+                "markets": ["VN"],
+                "industries": ["cosmetics"],
+                "regions": ["busan"],
+                "hours_per_week": 10,
+                "visa": "d2",
+                "consent": consent,
+            }
+        )
+        sme = accounts.register_sme(
+            {
+                "email": f"cards-sme-{tag}@example.org",
+                "password": PASSWORD,
+                "contact_name": "김민준",
+                "company_name": f"카드 {tag}",
+                "business_number": business_number(),
+                "industries": ["cosmetics"],
+                "products": "선크림",
+                "markets": ["VN"],
+                "region": "busan",
+                "capacity": 2,
+                "consent": consent,
+            }
+        )
+        verification.mark_verified(student)
+        verification.mark_verified(sme)
+        coordinator = accounts.create_coordinator(f"cards-coord-{tag}@example.org", PASSWORD)
+        match = decisions.pair(student.student.id, sme.sme.id, coordinator)
+        db.session.commit()
+        return match.id
+
+
+WIDE_PAGES = [
+    "/coordinator/",
+    "/coordinator/matches",
+    "/coordinator/students",
+    "/coordinator/smes",
+    "/coordinator/cycles",
+    "/coordinator/audit",
+]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_wide_tables_are_cards_on_a_phone(
+    lang: str,
+    new_page: Callable[..., Page],
+    snap: Callable[..., Any],
+    live_server_app: Any,
+    coordinator: Login,
+) -> None:
+    a_pair_by_hand(live_server_app)
+    page = new_page(locale=LOCALES[lang], viewport=PHONE)
+    log_in(page, coordinator.email, coordinator.password)
+    for url in WIDE_PAGES:
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{url} scrolls sideways on a phone ({width}px)"
+        tables = page.locator("table.table-cards")
+        assert tables.count() >= 1, f"{url} has no table shown as cards"
+        cells = page.locator("table.table-cards > tbody > tr > td[data-label]")
+        if cells.count() == 0:
+            continue  # only an empty-list row on this page today
+        cell = cells.first
+        row_display = cell.evaluate("td => getComputedStyle(td.parentElement).display")
+        assert row_display == "block", f"{url}: rows are not cards ({row_display})"
+        label = cell.evaluate("td => getComputedStyle(td, '::before').content")
+        assert label.strip('"') == cell.get_attribute("data-label"), (url, label)
+        head = page.locator("table.table-cards > thead").first.bounding_box()
+        assert head is None or head["height"] <= 1, f"{url}: the header row is still shown"
+        scroller = cell.evaluate(
+            "td => { const w = td.closest('.table-responsive');"
+            " return w ? w.scrollWidth - w.clientWidth : 0; }"
+        )
+        assert scroller <= 1, f"{url}: the table still scrolls sideways by {scroller}px"
+        snap(page, "cards-" + url.strip("/").replace("/", "-"))
+
+    # On a desktop the same pages stay tables.
+    desk = new_page(locale=LOCALES[lang])
+    log_in(desk, coordinator.email, coordinator.password)
+    desk.goto("/coordinator/matches")
+    row = desk.locator("table.table-cards > tbody > tr").first
+    assert row.evaluate("tr => getComputedStyle(tr).display") == "table-row"
+
+
+def test_the_score_block_sits_under_the_name_on_a_phone(
+    new_page: Callable[..., Page], live_server_app: Any
+) -> None:
+    from tests.browser.test_sme_candidates import candidates_of_one_sme
+
+    sme = candidates_of_one_sme(live_server_app, uuid.uuid4().hex[:8], "ko")
+    page = new_page(locale="ko-KR", viewport=PHONE)
+    log_in(page, sme["email"], PASSWORD)
+    page.goto("/sme/candidates")
+    card = page.locator("article.candidate").first
+    score = card.locator(".score-block .score").bounding_box()
+    label = card.locator(".score-block .small").bounding_box()
+    name = card.locator("h3").bounding_box()
+    assert score and label and name
+    assert abs(score["x"] - name["x"]) <= 2  # aligned with the name, not pushed right
+    assert label["x"] > score["x"] + score["width"] - 1  # "적합도" beside the figure
+    assert label["y"] < score["y"] + score["height"]  # on the same line

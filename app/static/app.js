@@ -74,3 +74,44 @@
     [day, time, weeks].forEach(function (input) { input.addEventListener("change", write); });
   });
 })();
+
+// A region that scrolls (a wide table on a phone, a long list in a box) must be reachable by
+// keyboard, or people without a mouse cannot see what is cut off (WCAG 2.1.1). When a region
+// actually scrolls and holds nothing focusable, make it a tab stop named by its heading.
+(function () {
+  "use strict";
+  var FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
+  var SCROLLS = /(auto|scroll)/;
+  var counter = 0;
+  function headingOf(region) {
+    var box = region.closest("section, .card, main");
+    var heading = box && box.querySelector("h1, h2, h3, h4, h5, h6, caption");
+    if (!heading) { return null; }
+    if (!heading.id) { heading.id = "scroll-label-" + (++counter); }
+    return heading.id;
+  }
+  function mark() {
+    document.querySelectorAll("main *").forEach(function (el) {
+      var wide = el.scrollWidth > el.clientWidth + 1;
+      var tall = el.scrollHeight > el.clientHeight + 1;
+      if (!wide && !tall) { return; }
+      var style = window.getComputedStyle(el);
+      if (!SCROLLS.test((wide ? style.overflowX : "") + (tall ? style.overflowY : ""))) { return; }
+      if (el.hasAttribute("tabindex") || el.querySelector(FOCUSABLE)) { return; }
+      el.setAttribute("tabindex", "0");
+      if (!el.hasAttribute("role")) {
+        var label = headingOf(el);
+        if (label) {
+          el.setAttribute("role", "region");
+          el.setAttribute("aria-labelledby", label);
+        }
+      }
+    });
+  }
+  mark();
+  var pending;
+  window.addEventListener("resize", function () {
+    clearTimeout(pending);
+    pending = setTimeout(mark, 200);
+  });
+})();

@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     register_error_handlers(app)
     register_template_helpers(app)
     register_cli(app)
+    register_static_files(app)
     return app
 
 
@@ -148,6 +149,13 @@ def register_cli(app: Flask) -> None:
     from app.cli import init_cli
 
     init_cli(app)
+
+
+def register_static_files(app: Flask) -> None:
+    """Last: WhiteNoise wraps the finished WSGI app (and any proxy fix) to answer /static/."""
+    from app.static_files import init_static_files
+
+    init_static_files(app)
 
 
 def _project_root():  # type: ignore[no-untyped-def]

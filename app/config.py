@@ -31,6 +31,12 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # `flask static build` writes fingerprinted, precompressed copies of app/static here; the app
+    # serves them when it finds the manifest at start-up (app/static_files.py).
+    STATIC_BUILD_DIR: str | None = os.environ.get(
+        "STATIC_BUILD_DIR", str(INSTANCE_DIR / "static-build")
+    )
+    STATIC_MAX_AGE = int(os.environ.get("STATIC_MAX_AGE", 300))  # seconds, for unhashed names
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # a 5 MB CV plus the form around it
     CV_MAX_BYTES = 5 * 1024 * 1024
     # Where people reach the platform: links in emails are built on it. Set it in production;
@@ -119,6 +125,8 @@ class DevelopmentConfig(Config):
 
     ENV_NAME = "development"
     SESSION_COOKIE_SECURE = False
+    # app/static as it is, edits shown at once; `STATIC_BUILD_DIR=... make run` tries a build.
+    STATIC_BUILD_DIR = os.environ.get("STATIC_BUILD_DIR")
 
     @classmethod
     def check(cls, config: dict) -> None:
@@ -129,6 +137,7 @@ class DevelopmentConfig(Config):
 class TestConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+    STATIC_BUILD_DIR = None  # tests of the build make their own (tests/web/test_static_files.py)
     SECRET_KEY = "test-secret-key"  # noqa: S105 - fixed so test sessions are reproducible
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     SESSION_COOKIE_SECURE = False

@@ -25,6 +25,15 @@ CSP = "; ".join(
     ]
 )
 
+# On every response, static files included (app.static_files hands them to WhiteNoise).
+STATIC_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
 
 def init_security(app: Flask) -> None:
     @app.before_request
@@ -53,11 +62,8 @@ def init_security(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        for name, value in STATIC_HEADERS.items():
+            headers.setdefault(name, value)
         if request.endpoint != "static":
             # Pages can show personal data; no browser or proxy may keep a copy.
             headers["Cache-Control"] = "no-store"

@@ -49,6 +49,7 @@ EXCLUDED = {
     "auth.download_data": "a download: the person's data as JSON",
     "coordinators.export_csv": "a download: CSV",
     "coordinators.targets_csv": "a download: CSV",
+    "coordinators.import_template": "a download: the SME import template (CSV)",
     "coordinators.stats_json": "JSON behind the dashboard's charts",
     "coordinators.student_cv": "a download: the student's CV (PDF)",
     "smes.candidate_cv": "a download: the candidate's CV (PDF)",

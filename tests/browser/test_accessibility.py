@@ -45,6 +45,7 @@ EXCLUDED_BLUEPRINTS = {
 EXCLUDED = {
     "static": "files: styles, scripts, images",
     "main.healthz": "JSON for load balancers",
+    "main.favicon": "an image: the site icon at /favicon.ico",
     "main.dashboard": "a redirect to each role's home page (checked)",
     "auth.download_data": "a download: the person's data as JSON",
     "coordinators.export_csv": "a download: CSV",

@@ -74,7 +74,9 @@ class MatchResult:
         nobody leaves.
     n_students, n_smes : int
     timings : dict
-        Seconds spent in ``fit``, ``candidates``, ``assign``, ``grow``, ``explain``.
+        Seconds spent in ``fit``, ``candidates``, ``assign``, ``grow``, ``explain``
+        (in optimal mode ``grow`` is the pricing passes); optimal mode also
+        counts ``pricing_rounds`` and ``full_pricing_passes``.
     criteria : dict
         ``{"sme_view": ndarray (pairs, factors), "student_view": ...}``: the
         unweighted criterion values of each new pair (``pairs`` order,

@@ -139,7 +139,13 @@ def init_error_handlers(app: Flask) -> None:
 
             audit.record("forbidden", detail={"path": request.path[:200]})
             db.session.commit()
-        return render_error(status)
+        response = render_error(status)
+        # What the exception says about itself beyond its body: a 405's `Allow` (the methods the
+        # URL takes, which RFC 9110 requires), a 401's `WWW-Authenticate`...
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(InternalServerError)
     def _internal(error: InternalServerError):  # type: ignore[no-untyped-def]

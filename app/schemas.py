@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any
 
+import email_validator
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -57,6 +59,17 @@ def _code_of(kind: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _codes_enum(kind: str) -> Any:
+    """The taxonomy's codes as the field's `enum` in the OpenAPI document (read when the document
+    is built, from the same table the validator checks: one list, never copied by hand)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema.pop("maxLength", None)
+        schema["enum"] = sorted(taxonomy.codes(kind))
+
+    return Field(json_schema_extra=extra)
+
+
 def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
@@ -71,13 +84,28 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
-def Text(max_length: int, min_length: int = 1) -> Any:  # noqa: N802 - reads as a type
+# The rules of _clean_text and _strip as JSON Schema patterns, for the OpenAPI document: no
+# control characters but tab and line breaks; a required text has something besides whitespace.
+_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+TEXT_PATTERN = f"^[^{_CONTROL}]*$"
+FILLED_TEXT_PATTERN = f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
+
+
+def Text(  # noqa: N802 - reads as a type
+    max_length: int, min_length: int = 1, *, pattern: Callable[[], str] | None = None
+) -> Any:
     # The lengths sit on `str` itself (before the validators wrap it), so a blank or long text is
     # reported as `string_too_short`/`string_too_long`, not as a list's `too_short`/`too_long`.
     # _strip still runs first: a BeforeValidator wraps everything listed before it.
+    def extra(schema: dict[str, Any]) -> None:
+        if pattern is not None:
+            schema["pattern"] = pattern()
+        else:
+            schema["pattern"] = FILLED_TEXT_PATTERN if min_length else TEXT_PATTERN
+
     return Annotated[
         str,
-        Field(min_length=min_length, max_length=max_length),
+        Field(min_length=min_length, max_length=max_length, json_schema_extra=extra),
         BeforeValidator(_strip),
         AfterValidator(_clean_text),
     ]
@@ -116,24 +144,85 @@ def _check_name(value: str) -> str:
     return value
 
 
+def _ranges(chars: list[int]) -> str:
+    """Code points as a regular expression character class's body (`\\uXXXX-\\uYYYY...`)."""
+    out: list[str] = []
+    start = prev = None
+    for cp in [*chars, None]:
+        if cp is not None and prev is not None and cp == prev + 1:
+            prev = cp
+            continue
+        if start is not None and prev is not None:
+            out.append(_escape(start) if start == prev else f"{_escape(start)}-{_escape(prev)}")
+        start = prev = cp
+    return "".join(out)
+
+
+def _escape(cp: int) -> str:
+    # \\uXXXX reads the same in Python and ECMA-262 patterns; above the BMP the character itself
+    # (a JSON parser turns its surrogate pair back into one character).
+    return f"\\u{cp:04x}" if cp <= 0xFFFF else chr(cp)
+
+
+@cache
+def name_pattern() -> str:
+    """_check_name as a pattern, computed from the Unicode tables this Python validates with: no
+    control character but tab and line breaks (as any text), no format character (bidi controls
+    among them), no invisible filler, and at least one visible letter, digit, punctuation or symbol. Stricter than the server in one corner
+    only: a zero-width joiner between two letters is accepted but not described."""
+    hidden: list[int] = []
+    shown: list[int] = []
+    # Letters, digits, punctuation and symbols live in planes 0-3; format characters also in
+    # plane 14 (tags). The rest is unassigned or private use: neither hidden nor shown.
+    for cp in (*range(0x40000), *range(0xE0000, 0xE1000)):
+        ch = chr(cp)
+        category = unicodedata.category(ch)
+        if (category in ("Cc", "Cf") and ch not in "\t\n\r") or ch in _BLANK_LETTERS:
+            hidden.append(cp)
+        elif category[0] in "LNPS" and not ch.isspace():
+            shown.append(cp)
+    other = _ranges(hidden)
+    return f"^[^{other}]*[{_ranges(shown)}][^{other}]*$"
+
+
 def Name(max_length: int) -> Any:  # noqa: N802 - reads as a type
     """A person's or a company's name: text, with nothing invisible or direction-changing."""
-    return Annotated[Text(max_length), AfterValidator(_check_name)]
+    return Annotated[Text(max_length, pattern=name_pattern), AfterValidator(_check_name)]
 
 
-Country = Annotated[str, BeforeValidator(_upper), _code_of("countries")]
-Language = Annotated[str, BeforeValidator(_lower), _code_of("languages")]
-Level = Annotated[str, BeforeValidator(_lower), _code_of("levels")]
-Industry = Annotated[str, BeforeValidator(_lower), _code_of("industries")]
-Region = Annotated[str, BeforeValidator(_lower), _code_of("regions")]
-Visa = Annotated[str, BeforeValidator(_lower), _code_of("visa_types")]
-DegreeLevel = Annotated[str, BeforeValidator(_lower), _code_of("degree_levels")]
-KsicSection = Annotated[str, BeforeValidator(_upper), _code_of("ksic_sections")]
+def _taxonomy_code(kind: str, normalise: Callable[[Any], Any]) -> Any:
+    """A code of the taxonomy's `kind`: checked against it, and described as its enum."""
+    return Annotated[str, BeforeValidator(normalise), _code_of(kind), _codes_enum(kind)]
+
+
+Country = _taxonomy_code("countries", _upper)
+Language = _taxonomy_code("languages", _lower)
+Level = _taxonomy_code("levels", _lower)
+Industry = _taxonomy_code("industries", _lower)
+Region = _taxonomy_code("regions", _lower)
+Visa = _taxonomy_code("visa_types", _lower)
+DegreeLevel = _taxonomy_code("degree_levels", _lower)
+KsicSection = _taxonomy_code("ksic_sections", _upper)
 
 
 def _blank_is_none(value: Any) -> Any:
     # An optional choice sent as "" (an unchosen <select>, an empty CSV cell) means "not stated".
     return None if isinstance(value, str) and not value.strip() else value
+
+
+def _blank_branch(schema: dict[str, Any]) -> None:
+    schema.setdefault("anyOf", []).append(
+        {"type": "string", "pattern": r"^\s*$", "description": "Blank: not stated, as null."}
+    )
+
+
+# The OpenAPI side of _blank_is_none: a blank string is a third way to leave the choice out.
+_BLANK_IS_NULL = Field(json_schema_extra=_blank_branch)
+
+
+def OrBlank(item: Any) -> Any:  # noqa: N802 - reads as a type
+    """T, null, or a blank string (read as null: an unchosen <select>, an empty CSV cell)."""
+    return Annotated[item | None, BeforeValidator(_blank_is_none), _BLANK_IS_NULL]
 
 
 def _year_month(value: Any) -> Any:
@@ -155,7 +244,14 @@ def _year_month(value: Any) -> Any:
 YearMonth = Annotated[
     date,
     BeforeValidator(_year_month),
-    Field(json_schema_extra={"format": "year-month", "examples": ["2027-02"]}),
+    Field(
+        json_schema_extra={
+            "format": "year-month",
+            # What _year_month reads: a month of 1990-2100, or a date in it.
+            "pattern": r"^\s*(199[0-9]|20[0-9]{2}|2100)-(0?[1-9]|1[0-2])(-[0-9]{1,2})?\s*$",
+            "examples": ["2025-03"],
+        }
+    ),
 ]
 
 
@@ -183,7 +279,20 @@ def check_password(value: str) -> str:
     return value
 
 
-Password = Annotated[str, AfterValidator(check_password)]
+Password = Annotated[
+    str,
+    AfterValidator(check_password),
+    Field(
+        json_schema_extra={
+            "format": "password",
+            "minLength": PASSWORD_MIN,
+            "maxLength": PASSWORD_MAX,
+            "pattern": r"\S",
+            "description": f"{PASSWORD_MIN}-{PASSWORD_MAX} characters, not only whitespace, and "
+            "not one of the 30,000 most common passwords (zxcvbn's list).",
+        }
+    ),
+]
 
 BUSINESS_NUMBER_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
 
@@ -199,6 +308,7 @@ def business_number_is_valid(digits: str) -> bool:
 
 
 def check_business_number(value: Any) -> str:
+    # A spreadsheet cell may hold a number; a JSON body must send text (app.services.validation).
     if not isinstance(value, str | int):
         raise PydanticCustomError("business_number", "invalid business registration number")
     text = str(value).strip()
@@ -210,15 +320,40 @@ def check_business_number(value: Any) -> str:
     return digits
 
 
-BusinessNumber = Annotated[str, BeforeValidator(check_business_number)]
+BUSINESS_NUMBER_FORMAT = "kr-business-number"
+BusinessNumber = Annotated[
+    str,
+    BeforeValidator(check_business_number),
+    Field(
+        json_schema_extra={
+            "pattern": r"^\s*[0-9]{3}-?[0-9]{2}-?[0-9]{5}\s*$",
+            "format": BUSINESS_NUMBER_FORMAT,
+            "description": "사업자등록번호: 10 digits, optionally written 123-45-67890, whose "
+            "last digit is the National Tax Service check digit (format "
+            f"`{BUSINESS_NUMBER_FORMAT}`; README: Codes). Answered without dashes.",
+            "examples": ["220-81-62517"],
+        }
+    ),
+]
 
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="ignore", str_max_length=10_000)
 
 
+def _special_use_domains(schema: dict[str, Any]) -> None:
+    # email-validator refuses the special-use domains (RFC 6761: `.test`, `.local`...): so does the
+    # description, from the validator's own list.
+    names = "|".join(map(re.escape, email_validator.SPECIAL_USE_DOMAIN_NAMES))
+    schema["pattern"] = rf"^(?!.*@(.*\.)?({names})\.?\s*$)"
+
+
 class Credentials(_Input):
-    email: Annotated[EmailStr, BeforeValidator(_strip), Field(max_length=254)]
+    email: Annotated[
+        EmailStr,
+        BeforeValidator(_strip),
+        Field(max_length=254, json_schema_extra=_special_use_domains),
+    ]
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
 
     @field_validator("email")
@@ -232,7 +367,8 @@ class NewCredentials(Credentials):
 
 
 class ConsentIn(_Input):
-    collection: bool
+    # Required and must be true: without consent to collection there is no account.
+    collection: Annotated[bool, Field(json_schema_extra={"const": True})]
     provision_to_smes: bool = False
 
     @field_validator("collection")
@@ -263,12 +399,10 @@ class StudentProfileIn(_Input):
     available_until: date | None = None
     visa: Visa
     # For the visa rules: optional (older profiles and clients do without), asked by the forms.
-    degree_level: Annotated[DegreeLevel | None, BeforeValidator(_blank_is_none)] = None
-    year_of_study: Annotated[
-        Annotated[int, Field(ge=1, le=10)] | None, BeforeValidator(_blank_is_none)
-    ] = None
-    expected_graduation: Annotated[YearMonth | None, BeforeValidator(_blank_is_none)] = None
-    in_korea_since: Annotated[YearMonth | None, BeforeValidator(_blank_is_none)] = None
+    degree_level: OrBlank(DegreeLevel) = None
+    year_of_study: OrBlank(Annotated[int, Field(ge=1, le=10)]) = None
+    expected_graduation: OrBlank(YearMonth) = None
+    in_korea_since: OrBlank(YearMonth) = None
     bio: Text(2000, min_length=0) = ""
 
     @field_validator("in_korea_since")
@@ -305,11 +439,11 @@ class SMEProfileIn(_Input):
     exporting: bool = False
     min_topik: Annotated[int, Field(ge=0, le=6)] = 0
     # For the visa rules: optional (older profiles and clients do without), asked by the forms.
-    ksic_section: Annotated[KsicSection | None, BeforeValidator(_blank_is_none)] = None
+    ksic_section: OrBlank(KsicSection) = None
     # A week of at most 52 hours is the legal maximum (40 + 12 overtime); 0 means flexible.
     hours_needed: Annotated[int, Field(ge=0, le=52)] = 0
-    period_start: Annotated[date | None, BeforeValidator(_blank_is_none)] = None
-    period_end: Annotated[date | None, BeforeValidator(_blank_is_none)] = None
+    period_start: OrBlank(date) = None
+    period_end: OrBlank(date) = None
     description: Text(2000, min_length=0) = ""
 
     @model_validator(mode="after")

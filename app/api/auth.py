@@ -12,7 +12,7 @@ from flask_babel import force_locale
 
 from app.extensions import db, login_manager
 from app.models import Role, User
-from app.services import tokens
+from app.services import tokens, validation
 from app.services.errors import ConsentRenewalRequired, DomainError, NotAllowed
 
 # Open while consent is out of date: answering it again, leaving, and managing one's tokens.
@@ -43,12 +43,17 @@ def load_api_user() -> None:
     # Entered here, left in end_api_request: error handlers speak the same language.
     g.api_locale = force_locale(language or config["BABEL_DEFAULT_LOCALE"])
     g.api_locale.__enter__()
+    # JSON bodies are checked strictly, exactly as the OpenAPI document describes them.
+    g.api_strict_json = validation.begin_strict_json()
 
 
 def end_api_request(_error: BaseException | None = None) -> None:
     # Views commit what they change; whatever a read left open ends here, not at the context's
     # end (on SQLite every transaction holds the write lock).
     db.session.rollback()
+    strict = g.pop("api_strict_json", None)
+    if strict is not None:
+        validation.end_strict_json(strict)
     locale = g.pop("api_locale", None)
     if locale is not None:
         locale.__exit__(None, None, None)

@@ -863,9 +863,10 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                 tag="matches",
             ),
             "post": _op(
-                "Pair a student and an SME by hand (coordinators).",
+                "Pair a student and an SME by hand (coordinators); 404 (naming the field) when "
+                "`student_id` or `sme_id` is no one's.",
                 (201, MatchOut),
-                (400, 401, 403, 409, 422),
+                (400, 401, 403, 404, 409, 422),
                 body=PairIn,
                 tag="matches",
             ),

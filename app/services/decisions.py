@@ -32,7 +32,14 @@ from app.models import (
 )
 from app.services import audit, eligibility, engine_gateway, mail, match_settings
 from app.services.cycle_lock import hold_off_cycle_saves
-from app.services.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from app.services.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    UnknownReference,
+)
 
 DECLINE_REASONS = {
     "not_a_fit": _l("Not a good fit"),
@@ -239,9 +246,9 @@ def pair(
     student = db.session.get(Student, student_id)
     sme = db.session.get(SME, sme_id)
     if student is None:
-        raise InvalidInput.single("student_id", "unknown_code", code=str(student_id))
+        raise UnknownReference.single("student_id", "unknown_code", code=str(student_id))
     if sme is None:
-        raise InvalidInput.single("sme_id", "unknown_code", code=str(sme_id))
+        raise UnknownReference.single("sme_id", "unknown_code", code=str(sme_id))
     # The cycle's own eligibility (consent, pause): an override bypasses fit, never consent.
     refusal = eligibility.why_not_student(student_id)
     if refusal:

@@ -25,6 +25,14 @@ class InvalidInput(DomainError):
         return cls({field: [{"type": error_type, "ctx": ctx}]})
 
 
+class UnknownReference(InvalidInput):
+    """An id in the input names nothing: 404 (it is well formed, as the API's description says),
+    with the field named like any other broken rule."""
+
+    status = 404
+    code = "not_found"
+
+
 class Conflict(InvalidInput):
     """A unique value (an email, a business number) is already taken."""
 

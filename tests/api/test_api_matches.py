@@ -195,7 +195,8 @@ def test_a_coordinator_pairs_by_hand(as_user, student, sme, coordinator):
     forced = api.post("/matches", {**body, "override": True, "reason": ""})
     assert forced.status_code == 422 and list(forced.json["error"]["fields"]) == ["reason"]
     unknown = api.post("/matches", {"student_id": 999999, "sme_id": sme.sme.id})
-    assert unknown.status_code == 422 and list(unknown.json["error"]["fields"]) == ["student_id"]
+    # Well formed but no one's: 404 (422 is for what the description refuses), the field named.
+    assert unknown.status_code == 404 and list(unknown.json["error"]["fields"]) == ["student_id"]
     typed = api.post("/matches", {"student_id": "x", "sme_id": 2**40})
     assert typed.status_code == 422 and set(typed.json["error"]["fields"]) == {
         "student_id",

@@ -166,10 +166,11 @@ def _escape(cp: int) -> str:
 
 @cache
 def name_pattern() -> str:
-    """_check_name as a pattern, computed from the Unicode tables this Python validates with: no
-    control character but tab and line breaks (as any text), no format character (bidi controls
-    among them), no invisible filler, and at least one visible letter, digit, punctuation or symbol. Stricter than the server in one corner
-    only: a zero-width joiner between two letters is accepted but not described."""
+    """_check_name as a pattern, computed from the Unicode tables this Python validates with:
+    no control character but tab and line breaks (as any text), no format character (bidi
+    controls among them), no invisible filler, and at least one visible letter, digit,
+    punctuation or symbol. Stricter than the server in one corner only: a zero-width joiner
+    between two letters is accepted but not described."""
     hidden: list[int] = []
     shown: list[int] = []
     # Letters, digits, punctuation and symbols live in planes 0-3; format characters also in
@@ -257,7 +258,13 @@ YearMonth = Annotated[
 
 def CodeList(item: Any, min_length: int, max_length: int) -> Any:  # noqa: N802
     return Annotated[
-        list[item], Field(min_length=min_length, max_length=max_length), AfterValidator(_unique)
+        list[item],
+        Field(
+            min_length=min_length,
+            max_length=max_length,
+            json_schema_extra={"uniqueItems": True},  # what _unique checks
+        ),
+        AfterValidator(_unique),
     ]
 
 
@@ -387,7 +394,15 @@ class LanguageSkill(_Input):
 class StudentProfileIn(_Input):
     name: Name(100)
     nationality: Country
-    languages: Annotated[list[LanguageSkill], Field(min_length=1, max_length=8)]
+    languages: Annotated[
+        list[LanguageSkill],
+        Field(
+            min_length=1,
+            max_length=8,
+            description="Each language once (one level per `code`).",
+            json_schema_extra={"uniqueItems": True},
+        ),
+    ]
     topik_level: Annotated[int, Field(ge=0, le=6)] = 0
     university: Text(120)
     major: Text(120)

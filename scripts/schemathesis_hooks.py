@@ -9,10 +9,11 @@ this issues one straight into the database: to the first remaining seeded person
 to a new coordinator.
 
 Rules JSON Schema cannot state, which the OpenAPI document names instead (README: JSON API):
-the business number's check digit (format `kr-business-number`), a month of arrival that has come
-(format `year-month`), and periods that end after they start. Valid values for the two formats
-and periods in order are what a client would send; without them a valid-looking request that
-breaks one of these rules would be counted as "valid data rejected".
+the business number's check digit (format `kr-business-number`), a month of arrival that has
+come (format `year-month`), periods that end after they start, and one level per language. The
+formats get valid values, periods are put in order and bodies naming a language twice are left
+out: that is what a client would send; without it a valid-looking request breaking one of these
+rules would be counted as "valid data rejected".
 """
 
 from __future__ import annotations
@@ -107,6 +108,18 @@ def map_body(context: Any, body: Any) -> Any:
             if isinstance(a, str) and isinstance(b, str) and _iso(a) and _iso(b) and b < a:
                 body = {**body, start: b, end: a}
     return body
+
+
+@schemathesis.hook
+def filter_body(context: Any, body: Any) -> bool:
+    """One level per language: two skills with the same code are refused (a rule across items).
+    Dropped rather than mended, which could turn an invalid body (too many items) valid."""
+    languages = body.get("languages") if isinstance(body, dict) else None
+    if not isinstance(languages, list):
+        return True
+    codes = [skill.get("code") for skill in languages if isinstance(skill, dict)]
+    strings = [code for code in codes if isinstance(code, str)]
+    return len(set(strings)) == len(strings)
 
 
 def _iso(text: str) -> bool:

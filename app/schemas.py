@@ -534,6 +534,11 @@ def _phone(value: str) -> str:
 Code = Annotated[str, Field(max_length=40), BeforeValidator(_lower)]
 
 
+def OneOf(*codes: str) -> Any:  # noqa: N802 - reads as a type
+    """One of these codes: checked, and described as their enum."""
+    return Annotated[Code, _one_of(*codes), Field(json_schema_extra={"enum": list(codes)})]
+
+
 class ContactIn(_Input):
     """What a person adds to their name and email for the other side of an approved match."""
 
@@ -562,14 +567,14 @@ class MessageIn(_Input):
 
 
 class ActivityIn(_Input):
-    kind: Annotated[Code, _one_of(*ACTIVITY_KINDS)]
+    kind: OneOf(*ACTIVITY_KINDS)
     date: date
     hours: Annotated[float, Field(gt=0, le=24, allow_inf_nan=False)]
     note: Text(2000, min_length=0) = ""
 
 
 class ActivityReviewIn(_Input):
-    decision: Annotated[Code, _one_of("confirm", "dispute")]
+    decision: OneOf("confirm", "dispute")
     comment: Text(1000, min_length=0) = ""
 
 
@@ -580,7 +585,20 @@ class CheckInIn(_Input):
 
 
 class ExportStatusIn(_Input):
-    status: Annotated[Code, _one_of(*EXPORT_LADDER)]
+    # Above "none", the date of the first export is required (_first_export_dated).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "properties": {"status": {"enum": list(EXPORT_LADDER[1:])}},
+                "required": ["status"],
+            },
+            "then": {
+                "properties": {"first_export_on": {"type": "string"}},
+                "required": ["first_export_on"],
+            },
+        }
+    )
+    status: OneOf(*EXPORT_LADDER)
     # Checked even when left out: every rung above "none" starts with a dated first export.
     first_export_on: Annotated[date | None, Field(validate_default=True)] = None
     markets: CodeList(Country, 0, 20) = []
@@ -601,5 +619,5 @@ class CompletionIn(ExportStatusIn):
 
 
 class StudentOutcomeIn(_Input):
-    outcome: Annotated[Code, _one_of(*STUDENT_OUTCOMES)]
+    outcome: OneOf(*STUDENT_OUTCOMES)
     note: Text(2000, min_length=0) = ""

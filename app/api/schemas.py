@@ -37,11 +37,26 @@ def _decline_reason(value: str) -> str:
     return value
 
 
-Note = Annotated[str, Field(max_length=REASON_MAX)]
+# What decisions._reason_text refuses: control characters below U+0020 but tab and line breaks.
+NOTE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
+Note = Annotated[str, Field(max_length=REASON_MAX, json_schema_extra={"pattern": NOTE_PATTERN})]
+FILLED = "\\S"  # more than whitespace (the service strips)
+
+
+def _requires(flag: str, value: Any, field: str, rule: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema's if/then: when `flag` is `value`, `field` is required and follows `rule`."""
+    return {
+        "if": {"properties": {flag: {"const": value}}, "required": [flag]},
+        "then": {"properties": {field: rule}, "required": [field]},
+    }
 
 
 class DecisionIn(_Body):
     """The student's or the SME's answer to a proposal; declining needs a reason code."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_requires("decision", "decline", "reason", {"enum": [*DECLINE_REASONS]})
+    )
 
     decision: Annotated[
         str, Field(max_length=20, json_schema_extra={"enum": ["accept", "decline"]})
@@ -67,6 +82,10 @@ class RejectIn(_Body):
 class PairIn(_Body):
     """A coordinator's pair made by hand; `override` skips the cycle's rules and needs a reason."""
 
+    model_config = ConfigDict(
+        json_schema_extra=_requires("override", True, "reason", {"pattern": FILLED})
+    )
+
     student_id: Id
     sme_id: Id
     reason: Note = ""
@@ -79,10 +98,8 @@ class PageQuery(_Body):
 
 
 # A stored status, or `ready`: proposals both sides accepted, waiting for a coordinator.
-MatchStatusFilter = Literal[
-    "proposed", "approved", "declined", "rejected", "active", "completed", "expired", "withdrawn",
-    "ready",
-]  # fmt: skip
+# Generated from MatchStatus (one list): a status added there is a filter value here too.
+MatchStatusFilter = Literal[(*(status.value for status in MatchStatus), "ready")]  # type: ignore[valid-type]
 
 
 class MatchQuery(PageQuery):

@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # kickoff, export status). Bounded so that the whole test stays near a minute on a quiet machine.
 SIGNUPS = ["--exclude-operation-id", "createStudent", "--exclude-operation-id", "createSme"]
 RUNS = (
-    ("coordinator", 5, ["--phases", "examples,coverage,stateful", *SIGNUPS]),
-    ("coordinator", 5, ["--phases", "fuzzing"]),
-    ("student", 3, ["--phases", "fuzzing,stateful"]),
-    ("sme", 3, ["--phases", "fuzzing,stateful"]),
+    ("coordinator", 4, ["--phases", "examples,coverage,stateful", *SIGNUPS]),
+    ("coordinator", 4, ["--phases", "fuzzing"]),
+    ("student", 2, ["--phases", "fuzzing,stateful", *SIGNUPS]),
+    ("sme", 2, ["--phases", "fuzzing,stateful", *SIGNUPS]),
 )
 
 

@@ -127,6 +127,7 @@ class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = False
     # app/static as it is, edits shown at once; `STATIC_BUILD_DIR=... make run` tries a build.
     STATIC_BUILD_DIR = os.environ.get("STATIC_BUILD_DIR")
+    STATIC_MAX_AGE = 0  # the browser asks again each time, so an edited app.css shows on reload
 
     @classmethod
     def check(cls, config: dict) -> None:

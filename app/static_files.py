@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -36,6 +37,8 @@ from flask.cli import AppGroup
 from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
 
+log = logging.getLogger(__name__)
+
 MANIFEST = "manifest.json"
 # name.<12 hex digits>.ext: what build() writes, and all that is cached for good.
 FINGERPRINTED = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$")
@@ -47,6 +50,12 @@ def init_static_files(app: Flask) -> None:
     build = app.config.get("STATIC_BUILD_DIR")
     manifest = _read_manifest(Path(build)) if build else None
     root = Path(build) if manifest is not None else Path(app.static_folder or "")
+    if manifest is None and app.config.get("ENV_NAME") == "production":
+        log.warning(
+            "No static build in %s: static files are served uncompressed under plain names "
+            "(run `flask --app app static build`, then restart)",
+            build,
+        )
     app.wsgi_app = WhiteNoise(  # type: ignore[method-assign]
         app.wsgi_app,
         root=str(root),

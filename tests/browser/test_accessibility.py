@@ -18,6 +18,7 @@ with the page, the rule and the elements.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,15 @@ ERROR_PAGES = {
 }
 
 
+@dataclass(frozen=True)
+class Check:
+    """One page to check: its URL, and whether to send its form empty first (the errors)."""
+
+    name: str
+    url: str
+    submit: bool = False
+
+
 @dataclass
 class Site:
     """The seeded server the pass runs against, and what the pass learnt about it."""
@@ -76,7 +86,7 @@ class Site:
     logins: dict[str, tuple[str, str]]  # role -> (email, password)
     arguments: dict[str, Any]  # URL argument name -> a value from the seeded data
     states: dict[tuple[str, str], Any] = field(default_factory=dict)  # (role, lang) -> cookies
-    pages: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # role -> [(name, url)]
+    pages: dict[str, list[Check]] = field(default_factory=dict)  # role -> what to check
     misses: dict[str, list[str]] = field(default_factory=dict)  # endpoint -> why not checked
 
 
@@ -204,12 +214,16 @@ def _page_urls(site: Site) -> dict[str, str | None]:
     return urls
 
 
-def _discover(browser: Any, site: Site, role: str) -> list[tuple[str, str]]:
-    """The pages `role` gets: each route that answers it 200 with HTML, plus the error pages."""
+def _discover(browser: Any, site: Site, role: str) -> list[Check]:
+    """The pages `role` gets: each route that answers it 200 with HTML, plus the error pages.
+
+    Anonymous forms (log in, sign up, password) are also checked as they come back after being
+    sent empty: error messages are where forms most often fail people using a screen reader.
+    Only anonymous ones: a logged-in person's forms change the data the other checks read."""
     if role in site.pages:
         return site.pages[role]
     context = _context(browser, site, role, "en", DEFAULT_VIEWPORT)
-    pages: list[tuple[str, str]] = []
+    pages: list[Check] = []
     try:
         for endpoint, url in sorted(_page_urls(site).items()):
             if url is None:
@@ -218,7 +232,10 @@ def _discover(browser: Any, site: Site, role: str) -> list[tuple[str, str]]:
             kind = response.headers.get("content-type", "")
             assert response.status < 500, f"{role}: GET {url} answered {response.status}"
             if response.status == 200 and kind.startswith("text/html"):
-                pages.append((endpoint, url))
+                pages.append(Check(endpoint, url))
+                main = response.text().partition("<main")[2]
+                if role == "anonymous" and re.search(r"<form[^>]*method=.post", main):
+                    pages.append(Check(f"{endpoint}, sent empty", url, submit=True))
             elif response.status == 200:
                 site.misses.setdefault(endpoint, []).append(
                     f"answers {kind} (a download? then add it to EXCLUDED with the reason)"
@@ -229,7 +246,7 @@ def _discover(browser: Any, site: Site, role: str) -> list[tuple[str, str]]:
         context.close()
     for name, (url, roles) in ERROR_PAGES.items():
         if role in roles:
-            pages.append((name, url))
+            pages.append(Check(name, url))
     site.pages[role] = pages
     return pages
 
@@ -247,27 +264,32 @@ AXE_RESULT = "() => window.__axe"
 TABS = 2
 
 
-def _check(context: Any, pages: list[tuple[str, str]]) -> list[str]:
+def _check(context: Any, pages: list[Check]) -> list[str]:
     """Every page through axe, in TABS tabs at once; each critical or serious violation worded."""
     queue = list(pages)
-    running: list[tuple[Any, str, str]] = []
+    running: list[tuple[Any, Check]] = []
     found: list[str] = []
 
     def start(tab: Any) -> None:
-        name, url = queue.pop(0)
-        tab.goto(url, wait_until="load")
+        check = queue.pop(0)
+        tab.goto(check.url, wait_until="load")
+        if check.submit:
+            with tab.expect_navigation() as navigation:
+                tab.locator("main form[method=post] [type=submit]").first.click()
+            answer = navigation.value
+            assert answer is None or answer.status < 500, f"{check.url}: {answer.status}"
         tab.add_script_tag(path=str(AXE_JS))
         tab.evaluate(AXE_START)
-        running.append((tab, name, url))
+        running.append((tab, check))
 
     for tab in [context.new_page() for _ in range(min(TABS, len(queue)))]:
         start(tab)
     while running:
-        tab, name, url = running.pop(0)
+        tab, check = running.pop(0)
         for v in tab.evaluate(AXE_RESULT):
             if v["impact"] in FAILING_IMPACTS:
                 found.append(
-                    f"{url} ({name}): {v['impact']} {v['id']}: {v['help']}\n"
+                    f"{check.url} ({check.name}): {v['impact']} {v['id']}: {v['help']}\n"
                     + "".join(f"    {target}\n" for target in v["nodes"])
                 )
         if queue:
@@ -294,7 +316,7 @@ def test_no_serious_axe_violations(
 
 def test_every_get_route_is_checked_or_excluded(browser: Any, site: Site) -> None:
     """A GET route that is no page for any role must be in EXCLUDED, with the reason."""
-    checked = {name for role in ROLES for name, _ in _discover(browser, site, role)}
+    checked = {check.name for role in ROLES for check in _discover(browser, site, role)}
     urls = _page_urls(site)
     unchecked = sorted(set(urls) - checked)
     assert not unchecked, "GET routes neither checked by axe nor excluded:\n" + "\n".join(

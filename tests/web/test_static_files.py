@@ -117,3 +117,14 @@ def test_without_a_build_plain_names_and_short_caching(client: Any) -> None:
 def test_an_unknown_static_file_is_a_404_page(built_client: Any) -> None:
     response = built_client.get("/static/no-such-file.9caac977a0af.css")
     assert response.status_code == 404
+
+
+def test_the_build_command_writes_what_the_app_then_serves(tmp_path: Path) -> None:
+    target = tmp_path / "static-build"
+    app = create_app({"TESTING": True, "STATIC_BUILD_DIR": str(target)})
+    result = app.test_cli_runner().invoke(args=["static", "build"])
+    assert result.exit_code == 0, result.output
+    assert (target / "manifest.json").is_file()
+    fresh = create_app({"TESTING": True, "STATIC_BUILD_DIR": str(target)}).test_client()
+    urls = static_urls(fresh.get("/login").get_data(as_text=True))
+    assert all((target / url.removeprefix("/static/")).is_file() for url in urls)

@@ -9,7 +9,9 @@ Each size runs in its own subprocess so peak memory (``ru_maxrss``) belongs
 to that size alone. Measured: the whole engine as the app runs it,
 ``pipeline.run(mode="stable", explain=True)`` (fit + candidates + deferred
 acceptance with list growth + reasons for every proposed pair), with its own
-stage timings and the peak memory right after it; then, where students x SMEs
+stage timings, its CPU seconds (process time, all threads: on a shared machine
+they move far less with the load than wall time), the 1-minute load average
+and the peak memory right after it; then, where students x SMEs
 <= --optimal-cap, ``pipeline.run(mode="optimal", explain=False)`` (optimal
 with column generation); then, where students x SME seats <= --baseline-cap,
 the textbook baseline: dense cosine similarity of the same feature vectors +
@@ -50,9 +52,14 @@ def child(n: int, m: int, k: int, baseline_cap: int, optimal_cap: int, seed: int
     # The whole engine as the app runs it: fit + candidates + stable assignment
     # with list growth + reasons for every proposed pair. Peak memory is taken
     # right after it, before anything else runs in this process.
-    t = time.perf_counter()
+    # CPU seconds (all threads) and the load average beside wall time: on a
+    # shared machine wall time moves with the load far more than CPU time.
+    load0 = os.getloadavg()[0]
+    t, cpu = time.perf_counter(), time.process_time()
     res = pipeline.run(students, smes, mode="stable", k=k, explain=True)
     out["pipeline_stable"] = time.perf_counter() - t
+    out["cpu_stable"] = time.process_time() - cpu
+    out["load_stable"] = max(load0, os.getloadavg()[0])
     out["peak_rss_stable_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["population_rss_mib"] = rss0
     for key, val in res.timings.items():
@@ -157,6 +164,8 @@ def main() -> None:
         "grow",
         "explain",
         "pipeline_stable",
+        "cpu_stable",
+        "load_stable",
         "pipeline_optimal",
         "baseline_similarity",
         "baseline_lsa",

@@ -16,11 +16,19 @@ from wtforms import (
     Field,
     Form,
     FormField,
+    PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
 )
-from wtforms.widgets import CheckboxInput, DateInput, ListWidget, MonthInput, NumberInput
+from wtforms.widgets import (
+    CheckboxInput,
+    DateInput,
+    ListWidget,
+    MonthInput,
+    NumberInput,
+    PasswordInput,
+)
 
 from app import taxonomy
 from app.i18n import current_locale, translate_errors
@@ -144,6 +152,38 @@ def _field_at(form: Any, path: str) -> Field | None:
         return node
     # A language row as a whole (e.g. "languages.1"): show it on its code.
     return getattr(node, "code", None)
+
+
+class KeptPasswordField(PasswordField):
+    """A password that a form sent back with errors keeps, unless the password itself was wrong
+    (then it is asked again): nobody retypes a good password because a date was mistyped."""
+
+    widget = PasswordInput(hide_value=False)
+
+
+def forget_wrong_passwords(form: FlaskForm) -> None:
+    """After the errors are put on a form: empty every password field that has one."""
+    for field in form:
+        if isinstance(field, PasswordField) and field.errors:
+            field.data = ""
+            field.raw_data = []
+
+
+def step_errors(
+    form: FlaskForm, fields: dict[str, list[dict[str, Any]]], steps: dict[str, int], step: int
+) -> dict[str, list[str]]:
+    """The messages of one step of a stepped form, by the HTML name of the field they belong to
+    (what the page's script marks). `steps` maps a schema field's first part to its step."""
+    apply_errors(form, fields)
+    forget_wrong_passwords(form)
+    out: dict[str, list[str]] = {}
+    for path in fields:
+        if steps.get(path.split(".")[0], 0) != step:
+            continue
+        field = _field_at(form, {"consent.collection": "consent_collection"}.get(path, path))
+        if field is not None and field.errors:
+            out[field.name] = [str(e) for e in field.errors if isinstance(e, str)]
+    return out
 
 
 class CsrfOnlyForm(FlaskForm):

@@ -155,6 +155,9 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
         "unknown_code": lambda: _("Choose a value from the list."),
         "duplicates": lambda: _("Each value may be chosen only once."),
         "control_chars": lambda: _("Remove the control characters from this text."),
+        "one_language_required": lambda: _(
+            "Write this in Korean or in English (at least one of the two)."
+        ),
         "invisible_chars": lambda: _(
             "Remove the invisible or direction-changing characters from this name."
         ),
@@ -187,6 +190,15 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
         "no_file": lambda: _("Choose a file to upload."),
         "not_pending": lambda: _(
             "This proposal has already been decided; reload to see its state."
+        ),
+        "answer_unchanged": lambda: _("This is already your answer."),
+        "answer_final": lambda: _(
+            "A coordinator or the other side has acted on this proposal since, so your answer "
+            "can no longer be changed; reload to see its state."
+        ),
+        "pair_moved_on": lambda: _(
+            "This decline can no longer be undone: the student or the company has been proposed "
+            "elsewhere since, or the company has no free place."
         ),
         "not_accepted": lambda: _(
             "Both the student and the SME must accept first (or give a reason to override)."
@@ -292,6 +304,11 @@ def decision_label(decision: str | None) -> str:
     )
 
 
+def written_in(lang: str | None) -> str:
+    """The label of a text shown in a language other than the reader's."""
+    return {"ko": _("written in Korean"), "en": _("written in English")}.get(lang or "", "")
+
+
 def init_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _as_datetime
     app.jinja_env.filters["isodatetime"] = _iso_datetime
@@ -303,6 +320,7 @@ def init_template_helpers(app: Flask) -> None:
         code_name=code_name,
         code_names=code_names,
         level_phrase=level_phrase,
+        written_in=written_in,
         current_locale=current_locale,
         taxonomy=taxonomy,
     )

@@ -32,6 +32,7 @@ from pydantic_core import PydanticCustomError
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from app import taxonomy
+from app.bilingual import home_lang
 
 __all__ = ["ValidationError"]
 
@@ -442,11 +443,34 @@ class StudentProfileIn(_Input):
         return self
 
 
+def _one_of_two(field: str) -> Any:
+    """The `_en` half of a Korean/English pair: at least one of the two must be given (the `_ko`
+    half is validated first, so it is in `info.data` when given and valid)."""
+
+    def check(value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get(f"{field}_ko") is None:
+            if f"{field}_ko" in info.data:  # not given (an invalid one is reported by itself)
+                raise PydanticCustomError(
+                    "one_language_required", "give it in Korean or English (at least one)"
+                )
+        return value
+
+    return check
+
+
+BILINGUAL_FIELDS = ("company_name", "products", "description")
+
+
 class SMEProfileIn(_Input):
     contact_name: Name(100)
-    company_name: Name(120)
+    # In Korean and/or English: one of each pair is required for the name and the products.
+    # Clients of the first API version send `company_name`, `products` and `description` in one
+    # language: each goes to the field of its script (Hangul → Korean, other letters → English).
+    company_name_ko: OrBlank(Name(120)) = None
+    company_name_en: Annotated[OrBlank(Name(120)), Field(validate_default=True)] = None
     industries: CodeList(Industry, 1, 5)
-    products: Text(1000)
+    products_ko: OrBlank(Text(1000)) = None
+    products_en: Annotated[OrBlank(Text(1000)), Field(validate_default=True)] = None
     markets: CodeList(Country, 1, 10)
     languages_needed: CodeList(Language, 0, 8) = []
     region: Region
@@ -459,7 +483,26 @@ class SMEProfileIn(_Input):
     hours_needed: Annotated[int, Field(ge=0, le=52)] = 0
     period_start: OrBlank(date) = None
     period_end: OrBlank(date) = None
-    description: Text(2000, min_length=0) = ""
+    description_ko: OrBlank(Text(2000)) = None
+    description_en: OrBlank(Text(2000)) = None
+
+    _company_name_given = field_validator("company_name_en")(_one_of_two("company_name"))
+    _products_given = field_validator("products_en")(_one_of_two("products"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_language_fields(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for field in BILINGUAL_FIELDS:
+            value = data.pop(field, None)
+            if not (isinstance(value, str) and value.strip()):
+                continue
+            if _blank_is_none(data.get(f"{field}_ko")) or _blank_is_none(data.get(f"{field}_en")):
+                continue  # the two-language fields win
+            data[f"{field}_{home_lang(value)}"] = value
+        return data
 
     @model_validator(mode="after")
     def _period_in_order(self) -> SMEProfileIn:

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
-from app.forms import apply_errors
+from app.forms import apply_errors, forget_wrong_passwords
 from app.models import Student
 from app.services import uploads
 from app.services.errors import InvalidInput
@@ -68,6 +68,7 @@ def rerender(
 ) -> tuple[str, int]:
     """The same form again, each message beside its field, with the error's 4xx status."""
     form_errors = apply_errors(form, error.fields)
+    forget_wrong_passwords(form)
     return render_template(template, form=form, form_errors=form_errors, **context), error.status
 
 
@@ -82,9 +83,12 @@ def flash_errors(error: InvalidInput) -> None:
             flash(message, "danger")
 
 
-def answer_proposal(match_id: int, back: str, back_args: dict[str, str] | None = None) -> Response:
-    """The current student's or SME's answer to a proposal, then back to `back` (an endpoint,
-    with `back_args` in its query string: the filters the list was shown with)."""
+def answer_proposal(
+    match_id: int, back: str, back_args: dict[str, str] | None = None, *, change: bool = False
+) -> Response:
+    """The current student's or SME's answer to a proposal (or, with `change`, their new answer
+    to one they answered), then back to `back` (an endpoint, with `back_args` in its query
+    string: the filters the list was shown with)."""
     from flask import flash, redirect, request, url_for
     from flask_babel import gettext as _
     from flask_login import current_user
@@ -93,7 +97,7 @@ def answer_proposal(match_id: int, back: str, back_args: dict[str, str] | None =
     from app.services import decisions, mail
 
     try:
-        decisions.decide(
+        (decisions.change_answer if change else decisions.decide)(
             match_id,
             current_user,
             request.form.get("decision", ""),
@@ -105,6 +109,9 @@ def answer_proposal(match_id: int, back: str, back_args: dict[str, str] | None =
         return redirect(url_for(back, _anchor=f"match-{match_id}", **(back_args or {})))
     db.session.commit()
     mail.kick()
+    if change:
+        flash(_("Your new answer is saved."), "success")
+        return redirect(url_for(back, _anchor=f"match-{match_id}", **(back_args or {})))
     flash(_("Your answer is saved."), "success")
     return redirect(url_for(back, **(back_args or {})))
 

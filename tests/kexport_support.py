@@ -100,8 +100,18 @@ def student_form(**overrides: Any) -> dict[str, Any]:
 
 
 def sme_form(**overrides: Any) -> dict[str, Any]:
-    """sme_data() as the sign-up form posts it; an override of None leaves the key out."""
-    return _as_form(sme_data(), overrides)
+    """sme_data() as the sign-up form posts it; an override of None leaves the key out.
+
+    The form asks the name, products and description in Korean and English: a one-language
+    value (`company_name=...`) goes to the field of its script, as the API does with it."""
+    from app.bilingual import home_lang
+
+    form = _as_form(sme_data(), overrides)
+    for field in ("company_name", "products", "description"):
+        value = form.pop(field, None)
+        if value:
+            form[f"{field}_{home_lang(value)}"] = value
+    return form
 
 
 def profile_form(form: dict[str, Any]) -> dict[str, Any]:

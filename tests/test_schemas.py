@@ -324,9 +324,13 @@ def test_topik_defaults_to_zero() -> None:
 STUDENT_TEXT = [("name", 100, 1), ("university", 120, 1), ("major", 120, 1), ("bio", 2000, 0)]
 SME_TEXT = [
     ("contact_name", 100, 1),
-    ("company_name", 120, 1),
-    ("products", 1000, 1),
-    ("description", 2000, 0),
+    # Each language of a bilingual text: blank is "not given" (the pair's rule is tested below).
+    ("company_name_ko", 120, 0),
+    ("company_name_en", 120, 0),
+    ("products_ko", 1000, 0),
+    ("products_en", 1000, 0),
+    ("description_ko", 2000, 0),
+    ("description_en", 2000, 0),
 ]
 
 
@@ -352,6 +356,35 @@ def test_sme_text_lengths(field: str, longest: int, shortest: int) -> None:
     if shortest:
         error = sme_fails(field, **{field: "  "})
         assert types_of(error, field) == {"string_too_short"}
+    else:
+        base, lang = field.rsplit("_", 1)
+        other = f"{base}_{'en' if lang == 'ko' else 'ko'}"
+        assert getattr(sme(**{base: None, other: "x", field: "  "}), field) is None
+
+
+@pytest.mark.parametrize("field", ["company_name", "products"])
+def test_sme_texts_need_one_language_of_two(field: str) -> None:
+    """Issue 13 item 4: Korean, English or both; neither is refused, naming the pair."""
+    assert getattr(sme(**{field: None, f"{field}_ko": "한빛"}), f"{field}_ko") == "한빛"
+    only_en = sme(**{field: None, f"{field}_en": "Hanbit"})
+    assert getattr(only_en, f"{field}_en") == "Hanbit"
+    assert getattr(only_en, f"{field}_ko") is None
+    for blank in (None, "", "   "):
+        error = sme_fails(f"{field}_en", **{field: blank, f"{field}_ko": blank})
+        assert types_of(error, f"{field}_en") == {"one_language_required"}
+    # A Korean text that is itself wrong is reported on its own field, not as "missing".
+    sme_fails(f"{field}_ko", **{field: None, f"{field}_ko": "x\x00"})
+
+
+def test_one_language_fields_of_the_first_api_go_by_script() -> None:
+    """`company_name`, `products`, `description` (the contract's fields) keep working: Hangul
+    goes to the Korean field, other letters to the English one; explicit fields win."""
+    form = sme(company_name="한빛코스메틱", products="Sunscreen, masks", description="")
+    assert (form.company_name_ko, form.company_name_en) == ("한빛코스메틱", None)
+    assert (form.products_ko, form.products_en) == (None, "Sunscreen, masks")
+    assert (form.description_ko, form.description_en) == (None, None)
+    form = sme(company_name="Ignored", company_name_ko="한빛", company_name_en="")
+    assert (form.company_name_ko, form.company_name_en) == ("한빛", None)
 
 
 def test_text_is_stripped_and_nfc_normalised() -> None:
@@ -368,7 +401,9 @@ def test_control_characters_are_refused(field: str, bad: str) -> None:
     assert types_of(error, field) == {"control_chars"}
 
 
-@pytest.mark.parametrize("field", ["contact_name", "company_name", "products", "description"])
+@pytest.mark.parametrize(
+    "field", ["contact_name", "company_name_ko", "company_name_en", "products_ko", "description_en"]
+)
 def test_nul_is_refused_in_sme_text(field: str) -> None:
     sme_fails(field, **{field: "한빛\x00코스메틱"})
 
@@ -381,7 +416,7 @@ def test_lone_surrogates_are_refused(field: str) -> None:
 
 def test_line_breaks_and_tabs_are_allowed_in_long_text() -> None:
     assert student(bio="line one\r\nline two\tend").bio == "line one\r\nline two\tend"
-    assert sme(description="첫 줄\n둘째 줄").description == "첫 줄\n둘째 줄"
+    assert sme(description="첫 줄\n둘째 줄").description_ko == "첫 줄\n둘째 줄"
 
 
 def test_text_of_the_wrong_type_is_refused() -> None:

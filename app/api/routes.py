@@ -430,6 +430,21 @@ def decide(match_id: int) -> Response:
     return _json(match_out(match))
 
 
+@bp.put("/matches/<int:match_id>/decision")
+def change_decision(match_id: int) -> Response:
+    """The student or the SME changes its answer until a coordinator acts on it."""
+    user = api_user()
+    _check_id(match_id)
+    if db.session.scalar(_visible_matches(user).where(Match.id == match_id)) is None:
+        raise decisions.NotFound("no such match")
+    body = validate(DecisionIn, _body())
+    match = decisions.change_answer(
+        match_id, user, body.decision, reason=body.reason, note=body.note
+    )
+    db.session.commit()
+    return _json(match_out(match))
+
+
 @bp.get("/pairs/<int:student_id>/<int:sme_id>")
 def pair_check(student_id: int, sme_id: int) -> Response:
     """Why (not): any pair as the next cycle would see it (coordinators)."""

@@ -205,10 +205,16 @@ class StudentOut(_Out):
 class SMEOut(_Out):
     id: int
     contact_name: str
-    company_name: str
+    company_name: str = Field(
+        description="In the reader's language (Accept-Language), else the other one."
+    )
+    company_name_ko: str | None
+    company_name_en: str | None
     business_number: str
     industries: list[str]
-    products: str
+    products: str = Field(description="In the reader's language, else the other one.")
+    products_ko: str | None
+    products_en: str | None
     markets: list[str]
     languages_needed: list[str]
     region: str
@@ -220,6 +226,8 @@ class SMEOut(_Out):
     period_start: date | None
     period_end: date | None
     description: str | None
+    description_ko: str | None
+    description_en: str | None
 
 
 class ConsentOut(_Out):
@@ -638,6 +646,7 @@ OPERATION_IDS = {
     ("get", "/api/v1/matches"): "listMatches",
     ("post", "/api/v1/matches"): "createMatch",
     ("post", "/api/v1/matches/{match_id}/decision"): "decideMatch",
+    ("put", "/api/v1/matches/{match_id}/decision"): "changeDecision",
     ("get", "/api/v1/pairs/{student_id}/{sme_id}"): "checkPair",
     ("post", "/api/v1/matches/{match_id}/approve"): "approveMatch",
     ("post", "/api/v1/matches/{match_id}/reject"): "rejectMatch",
@@ -896,7 +905,18 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                 body=DecisionIn,
                 path_id="match_id",
                 tag="matches",
-            )
+            ),
+            "put": _op(
+                "Change an answer already given, until a coordinator acts on it (its student or "
+                "SME): an acceptance becomes a decline, or a decline is undone and the pair "
+                "proposed again with this side accepting; 409 once a coordinator or the other "
+                "side has acted, or when the pair can no longer stand.",
+                (200, MatchOut),
+                (400, 401, 404, 409, 422),
+                body=DecisionIn,
+                path_id="match_id",
+                tag="matches",
+            ),
         },
         "/api/v1/matches/{match_id}/approve": {
             "post": _op(

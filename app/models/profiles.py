@@ -4,10 +4,13 @@ so coordinators can filter on them with plain SQL on SQLite and PostgreSQL alike
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, func
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.bilingual import LocalizedText, as_written, pick
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
 from app.models.user import User
@@ -46,6 +49,11 @@ class Student(db.Model):
         cascade="all, delete-orphan", order_by="StudentLanguage.position"
     )
     code_rows: Mapped[list[StudentCode]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def bio_as_written(self) -> LocalizedText:
+        """The bio with the language its script tells (for a `lang` attribute and a label)."""
+        return as_written(self.bio)
 
     @property
     def languages(self) -> list[dict[str, str]]:
@@ -96,9 +104,13 @@ class SME(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     contact_name: Mapped[str] = mapped_column(String(100))
-    company_name: Mapped[str] = mapped_column(String(120))
+    # Name, products and description in Korean and/or English (at least one of each pair for the
+    # name and the products): readers see their language, the other one labelled as a fallback.
+    company_name_ko: Mapped[str | None] = mapped_column(String(120))
+    company_name_en: Mapped[str | None] = mapped_column(String(120))
     business_number: Mapped[str] = mapped_column(String(10), unique=True)
-    products: Mapped[str] = mapped_column(Text)
+    products_ko: Mapped[str | None] = mapped_column(Text)
+    products_en: Mapped[str | None] = mapped_column(Text)
     region: Mapped[str] = mapped_column(String(20), index=True)
     capacity: Mapped[int] = mapped_column(Integer)
     exporting: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -109,11 +121,37 @@ class SME(db.Model):
     hours_needed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: flexible
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
-    description: Mapped[str] = mapped_column(Text, default="")
+    description_ko: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship(back_populates="sme")
+
+    def localized(self, field: str, locale: str | None = None) -> LocalizedText:
+        """`company_name`, `products` or `description` in `locale` (default: the reader's),
+        the other language when that one was not given; `.lang` says which it is."""
+        return pick(getattr(self, f"{field}_ko"), getattr(self, f"{field}_en"), locale)
+
+    # Read-only views in the reader's language, for every page, email and export that shows one
+    # text; in SQL, the Korean name else the English one (search and sort use both columns).
+    @hybrid_property
+    def company_name(self) -> LocalizedText:
+        return self.localized("company_name")
+
+    @company_name.inplace.expression
+    @classmethod
+    def _company_name_expression(cls) -> Any:
+        return func.coalesce(cls.company_name_ko, cls.company_name_en)
+
+    @property
+    def products(self) -> LocalizedText:
+        return self.localized("products")
+
+    @property
+    def description(self) -> LocalizedText:
+        return self.localized("description")
+
     code_rows: Mapped[list[SMECode]] = relationship(cascade="all, delete-orphan")
 
     def codes(self, kind: str) -> list[str]:

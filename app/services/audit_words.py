@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.i18n import code_name, status_label
+from app.i18n import code_name, decision_label, status_label
 from app.models import SME, AuditEvent, Match, Student, User
 from app.services import match_settings
 from app.services.decisions import DECLINE_REASONS, OUTCOMES
@@ -61,6 +61,7 @@ def _actions() -> dict[str, str]:
         "logout": _("Logged out"),
         "match_accept": _("Proposal accepted"),
         "match_activated": _("Work started"),
+        "match_answer_changed": _("Answer changed"),
         "match_approved": _("Approved by a coordinator"),
         "match_completed": _("Match completed"),
         "match_decline": _("Proposal declined"),
@@ -250,6 +251,7 @@ def _details() -> dict[str, _Detail]:
         # what, who, how
         "kind": (lambda: _("What"), lambda v, n: _kind_label(v)),
         "side": (lambda: _("By"), lambda v, n: _side(v)),
+        "answer": (lambda: _("New answer"), lambda v, n: decision_label(str(v))),
         "by": (None, lambda v, n: _("after the kickoff meeting was agreed")),
         "trigger": (lambda: _("Started"), lambda v, n: _trigger(v)),
         "mode": (lambda: _("Mode"), lambda v, n: _setting_value("mode", v)),

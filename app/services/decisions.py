@@ -5,6 +5,11 @@
     approved ──> active ──> completed (with an optional outcome)
     proposed ──(consent withdrawn, account paused)──> withdrawn
 
+Until a coordinator acts, a person may change their answer (`change_answer`): an acceptance
+becomes a decline (proposed ──> declined), and a decline is undone (declined ──> proposed, their
+side accepted) while the pair can still stand — the student holds no other open match, the SME
+has a free place, the other side has not declined and both are still eligible.
+
 Every transition is one `UPDATE ... WHERE id = :id AND status = :expected` that must touch
 exactly one row: of twenty simultaneous clicks, one is recorded and the others get a Conflict.
 Approval also locks the SME's row (PostgreSQL `FOR UPDATE`; SQLite's transactions are already
@@ -104,21 +109,29 @@ def _compare_and_set(match_id: int, expected: MatchStatus, **values: Any) -> Non
     db.session.expire_all()
 
 
-def decide(match_id: int, user: User, decision: str, reason: str = "", note: str = "") -> Match:
-    """The student or the SME of a proposal accepts or declines it (once)."""
-    match = _match(match_id)
+def _side(match: Match, user: User) -> str:
     if user.role == Role.STUDENT and user.student and match.student_id == user.student.id:
-        side = "student"
-    elif user.role == Role.SME and user.sme and match.sme_id == user.sme.id:
-        side = "sme"
-    else:
-        raise NotFound("no such match")  # never reveal that someone else's match exists
+        return "student"
+    if user.role == Role.SME and user.sme and match.sme_id == user.sme.id:
+        return "sme"
+    raise NotFound("no such match")  # never reveal that someone else's match exists
+
+
+def _answer(decision: str, reason: str, note: str) -> str:
+    """The answer's stored reason text; refuses an unknown decision or a decline without reason."""
     if decision not in ("accept", "decline"):
         raise InvalidInput.single("decision", "unknown_code", code=str(decision)[:20])
     if decision == "decline" and reason not in DECLINE_REASONS:
         raise InvalidInput.single("reason", "missing" if not reason else "unknown_code")
     note = _reason_text(note)
-    text = f"{reason}: {note}" if reason and note else (reason or note)
+    return f"{reason}: {note}" if reason and note else (reason or note)
+
+
+def decide(match_id: int, user: User, decision: str, reason: str = "", note: str = "") -> Match:
+    """The student or the SME of a proposal accepts or declines it (once)."""
+    match = _match(match_id)
+    side = _side(match, user)
+    text = _answer(decision, reason, note)
     values: dict[str, Any] = {f"{side}_decision": decision, f"{side}_reason": text or None}
     if side == "sme":
         values["sme_shortlisted"] = False  # the shortlist is for deciding; the SME has decided
@@ -141,6 +154,141 @@ def decide(match_id: int, user: User, decision: str, reason: str = "", note: str
     audit.record(f"match_{decision}", actor=user, target=match, detail={"side": side})
     _notify(match, f"{side}_{decision}", actor=user)
     return match
+
+
+def change_answer(
+    match_id: int, user: User, decision: str, reason: str = "", note: str = ""
+) -> Match:
+    """The student or the SME changes the answer they gave, until a coordinator acts on it.
+
+    accept → decline: the proposal is declined, as a first decline would have.
+    decline → accept: the decline is undone and the pair restored (proposed, this side accepted),
+    if it can still stand: the other side has not declined too, the student holds no other open
+    match (a cycle since may have proposed another), the SME has a free place, and both are still
+    eligible. Each is one compare-and-set on the status and this side's answer, so a coordinator's
+    approval or rejection, a cycle's expiry or a second click in between turns it into a Conflict.
+    """
+    match = _match(match_id)
+    side = _side(match, user)
+    text = _answer(decision, reason, note)
+    before = getattr(match, f"{side}_decision")
+    if before is None or before == decision:
+        raise Conflict.single("decision", "answer_unchanged")
+    if decision == "decline":
+        expected = MatchStatus.PROPOSED
+        event = f"{side}_decline"
+        values: dict[str, Any] = {"status": MatchStatus.DECLINED}
+    else:
+        hold_off_cycle_saves()  # a cycle saving now sees the restored pair, or this sees its save
+        _check_restorable(match, side)
+        expected = MatchStatus.DECLINED
+        event = f"{side}_reaccept"
+        values = {"status": MatchStatus.PROPOSED}
+    result = db.session.execute(
+        update(Match)
+        .where(
+            Match.id == match_id,
+            Match.status == expected,
+            getattr(Match, f"{side}_decision") == before,
+        )
+        .values(
+            updated_at=utcnow(),
+            **values,
+            **{f"{side}_decision": decision, f"{side}_reason": text or None},
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict.single("status", "answer_final")
+    db.session.expire_all()
+    match = _match(match_id)
+    audit.record(
+        "match_answer_changed",
+        actor=user,
+        target=match,
+        detail={"side": side, "answer": decision},
+    )
+    _notify(match, event)
+    return match
+
+
+def _check_restorable(match: Match, side: str) -> None:
+    """Refuse to undo a decline when the pair could not be proposed again now."""
+    other = "sme" if side == "student" else "student"
+    if match.status != MatchStatus.DECLINED or getattr(match, f"{other}_decision") == "decline":
+        raise Conflict.single("status", "answer_final")
+    refusal = eligibility.why_not_student(match.student_id) or eligibility.why_not_sme(match.sme_id)
+    if refusal:
+        raise Conflict.single("status", refusal)
+    holding = db.session.scalar(
+        select(func.count(Match.id)).where(
+            Match.student_id == match.student_id,
+            Match.id != match.id,
+            Match.status.in_(HOLDING_STATUSES),
+        )
+    )
+    if holding:
+        raise Conflict.single("status", "pair_moved_on")
+    sme_holding = db.session.scalar(
+        select(func.count(Match.id)).where(
+            Match.sme_id == match.sme_id, Match.status.in_(HOLDING_STATUSES)
+        )
+    )
+    if (sme_holding or 0) >= match.sme.capacity:
+        raise Conflict.single("status", "pair_moved_on")
+
+
+def changeable(matches: list[Match], side: str) -> set[int]:
+    """Which of these matches' answers `side` may still change (what the pages offer): the same
+    rules as `change_answer`, asked for all of them in a fixed number of queries."""
+    other = "sme" if side == "student" else "student"
+    out = {
+        m.id
+        for m in matches
+        if m.status == MatchStatus.PROPOSED and getattr(m, f"{side}_decision") == "accept"
+    }
+    declined = [
+        m
+        for m in matches
+        if m.status == MatchStatus.DECLINED
+        and getattr(m, f"{side}_decision") == "decline"
+        and getattr(m, f"{other}_decision") != "decline"
+    ]
+    if not declined:
+        return out
+    student_ids = {m.student_id for m in declined}
+    sme_ids = {m.sme_id for m in declined}
+    eligible_students = set(
+        db.session.scalars(eligibility.eligible_students().where(Student.id.in_(student_ids)))
+    )
+    capacity: dict[int, int] = {
+        row[0]: row[1]
+        for row in db.session.execute(eligibility.eligible_smes().where(SME.id.in_(sme_ids)))
+    }
+    busy = set(
+        db.session.scalars(
+            select(Match.student_id).where(
+                Match.student_id.in_(student_ids), Match.status.in_(HOLDING_STATUSES)
+            )
+        )
+    )
+    load: dict[int, int] = {
+        row[0]: row[1]
+        for row in db.session.execute(
+            select(Match.sme_id, func.count(Match.id))
+            .where(Match.sme_id.in_(sme_ids), Match.status.in_(HOLDING_STATUSES))
+            .group_by(Match.sme_id)
+        )
+    }
+    for m in declined:
+        if (
+            m.student_id in eligible_students
+            and m.sme_id in capacity
+            and m.student_id not in busy
+            and load.get(m.sme_id, 0) < capacity[m.sme_id]
+        ):
+            out.add(m.id)
+    return out
 
 
 def approve(match_id: int, coordinator: User, *, override_reason: str = "") -> Match:
@@ -380,6 +528,18 @@ def event_sentence(event: str, student: str, company: str) -> str:
         "sme_decline": lambda: _(
             "%(company)s has declined the proposal with %(student)s. The next matching cycle "
             "will look for another pair.",
+            student=student,
+            company=company,
+        ),
+        "student_reaccept": lambda: _(
+            "%(student)s has changed their answer and accepts the proposal with %(company)s "
+            "after all.",
+            student=student,
+            company=company,
+        ),
+        "sme_reaccept": lambda: _(
+            "%(company)s has changed its answer and accepts the proposal with %(student)s "
+            "after all.",
             student=student,
             company=company,
         ),

@@ -187,6 +187,69 @@ SME_WORDS = {
     "logistics_services": "로지스",
     "education_services": "에듀",
 }
+# English names and products for every other demo SME (the rest write Korean only, so English
+# readers see a Korean fallback, labelled). Derived from the Korean choice: no extra random draw,
+# so a seed gives the same people as before.
+SME_PREFIXES_EN = dict(
+    zip(
+        SME_PREFIXES,
+        "Hanbit Daesung Dongyang Mirae Saehan Cheongwoo Pureun Sejin Shinil Taekwang Geumgang "
+        "Hangyeol Daon Boram Neulbom Gaon Hana Sungjin Daewon Woosung".split(),
+        strict=True,
+    )
+)
+SME_WORDS_EN = {
+    "cosmetics": "Cosmetics",
+    "processed_food": "Foods",
+    "agri_fishery": "Agro",
+    "machinery": "Machinery",
+    "auto_parts": "Autotech",
+    "electronics": "Electronics",
+    "semiconductors": "Semitech",
+    "medical_devices": "Medical",
+    "pharma_bio": "Bio",
+    "software_it": "Soft",
+    "content_games": "Entertainment",
+    "fashion_textiles": "Fashion",
+    "chemicals": "Chemical",
+    "plastics_rubber": "Polymer",
+    "metals": "Metal",
+    "shipbuilding_marine": "Marine",
+    "energy_environment": "Energy",
+    "household_goods": "Living",
+    "furniture_interior": "Furniture",
+    "construction_materials": "Building Materials",
+    "logistics_services": "Logis",
+    "education_services": "Edu",
+}
+SME_PRODUCTS_EN = {
+    "cosmetics": "Skin care, sunscreen, sheet masks",
+    "processed_food": "Kimchi, sauces, ready meals",
+    "agri_fishery": "Ginseng, laver, dried seafood",
+    "machinery": "Packaging machines, industrial pumps",
+    "auto_parts": "Brake pads, electrical parts",
+    "electronics": "Small appliances, smart lighting",
+    "semiconductors": "Parts for semiconductor test equipment",
+    "medical_devices": "Thermometers, rehabilitation aids",
+    "pharma_bio": "Health supplements, diagnostic kits",
+    "software_it": "ERP software, mobile apps",
+    "content_games": "Mobile games, webtoons",
+    "fashion_textiles": "Functional clothing, fabrics",
+    "chemicals": "Cleaning agents, adhesives",
+    "plastics_rubber": "Food containers, rubber seals",
+    "metals": "Precision-machined parts, stainless containers",
+    "shipbuilding_marine": "Marine valves",
+    "energy_environment": "Solar module parts, water filters",
+    "household_goods": "Kitchenware, bathroom goods",
+    "furniture_interior": "Office furniture, lighting",
+    "construction_materials": "Insulation, tiles",
+    "logistics_services": "Export logistics and warehousing",
+    "education_services": "Online Korean courses",
+}
+DEMO_DESCRIPTION_EN = (
+    "A first-time exporter looking for students to research the local market and find buyers "
+    "with us."
+)
 SME_PRODUCTS = {
     "cosmetics": "기초 화장품, 선크림, 마스크팩",
     "processed_food": "김치, 소스류, 즉석식품",
@@ -493,20 +556,30 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1, *, journey: bool = F
             locale="ko",
             email_verified_at=now,
         )
+        contact_name = rng.choice(KO_SURNAMES) + rng.choice(KO_GIVEN)
+        form, prefix = rng.choice(["", "(주)", "(주)"]), rng.choice(SME_PREFIXES)
+        english = n % 2 == 0
         sme = SME(
             user=user,
-            contact_name=rng.choice(KO_SURNAMES) + rng.choice(KO_GIVEN),
-            company_name=f"{rng.choice(['', '(주)', '(주)'])}{rng.choice(SME_PREFIXES)}"
-            f"{SME_WORDS[industries[0]]}",
+            contact_name=contact_name,
+            company_name_ko=f"{form}{prefix}{SME_WORDS[industries[0]]}",
+            company_name_en=(
+                f"{SME_PREFIXES_EN[prefix]} {SME_WORDS_EN.get(industries[0], 'Trading')}"
+                f"{' Co., Ltd.' if form else ''}"
+                if english
+                else None
+            ),
             business_number=business_number(rng, taken),
-            products=SME_PRODUCTS[industries[0]],
+            products_ko=SME_PRODUCTS[industries[0]],
+            products_en=SME_PRODUCTS_EN.get(industries[0]) if english else None,
             region=_pick(rng, REGION_WEIGHTS)[0],
             capacity=rng.choices([1, 2, 3, 5], [50, 30, 15, 5])[0],
             exporting=rng.random() < 0.25,
             min_topik=rng.choices([0, 2, 3, 4], [60, 15, 15, 10])[0],
             ksic_section=_ksic_section(rng, industries[0]),
             hours_needed=rng.choices([0, 10, 15, 20, 30], [30, 25, 20, 15, 10])[0],
-            description=DEMO_DESCRIPTION,
+            description_ko=DEMO_DESCRIPTION,
+            description_en=DEMO_DESCRIPTION_EN if english else None,
         )
         if rng.random() < 0.7:
             sme.period_start = _months_before(today, -rng.randint(0, 2))

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Self
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import taxonomy
@@ -121,7 +121,13 @@ def sme_query(filters: SMEFilters) -> Select[tuple[SME]]:
         if code:
             query = query.where(_sme_has(kind, code))
     if filters.q:
-        query = query.where(func.lower(SME.company_name).like(_like(filters.q), escape="\\"))
+        pattern = _like(filters.q)
+        query = query.where(
+            or_(
+                func.lower(SME.company_name_ko).like(pattern, escape="\\"),
+                func.lower(SME.company_name_en).like(pattern, escape="\\"),
+            )
+        )
     return query.order_by(SME.created_at.desc(), SME.id.desc())
 
 

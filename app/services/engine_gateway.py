@@ -204,6 +204,12 @@ def load_students(ids: Sequence[int]) -> list[StudentProfile]:
     ]
 
 
+def _sme_text(row: Any) -> str:
+    products = " / ".join(t for t in (row.products_ko, row.products_en) if t)
+    description = " / ".join(t for t in (row.description_ko, row.description_en) if t)
+    return f"{products}. {description}"
+
+
 def load_smes(ids: Sequence[int]) -> list[SMEProfile]:
     codes: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     rows: list[Any] = []
@@ -214,8 +220,10 @@ def load_smes(ids: Sequence[int]) -> list[SMEProfile]:
                 SME.region,
                 SME.capacity,
                 SME.min_topik,
-                SME.products,
-                SME.description,
+                SME.products_ko,
+                SME.products_en,
+                SME.description_ko,
+                SME.description_en,
                 SME.ksic_section,
                 SME.hours_needed,
                 SME.period_start,
@@ -235,7 +243,8 @@ def load_smes(ids: Sequence[int]) -> list[SMEProfile]:
             region=row.region,
             capacity=row.capacity,
             min_topik=row.min_topik,
-            text=f"{row.products}. {row.description or ''}",
+            # Both languages' words: the text model compares whatever the two sides wrote.
+            text=_sme_text(row),
             ksic_section=row.ksic_section or "",
             hours_needed=row.hours_needed,
             period_start=row.period_start,

@@ -46,6 +46,10 @@ SME_COLUMNS = [
     "id", "email", "contact_name", "company_name", "business_number", "industries", "products",
     "markets", "languages_needed", "region", "capacity", "exporting", "min_topik", "ksic_section",
     "hours_needed", "period_start", "period_end", "description", "created_at",
+    # company_name, products and description above are in the reader's language (else the
+    # other); these are each language as the SME wrote it (the import reads the same columns).
+    "company_name_ko", "company_name_en", "products_ko", "products_en", "description_ko",
+    "description_en",
 ]  # fmt: skip
 MATCH_COLUMNS = [
     "id", "cycle", "student_id", "student_name", "sme_id", "company_name", "score", "status",
@@ -92,6 +96,12 @@ HEADERS = {
     "period_start": _l("Project starts"),
     "period_end": _l("Project ends"),
     "description": _l("Description"),
+    "company_name_ko": _l("Company name in Korean"),
+    "company_name_en": _l("Company name in English"),
+    "products_ko": _l("Products, in Korean"),
+    "products_en": _l("Products, in English"),
+    "description_ko": _l("About the company, in Korean"),
+    "description_en": _l("About the company, in English"),
     "cycle": _l("Cycle"),
     "student_id": _l("Student id"),
     "student_name": _l("Student"),
@@ -161,7 +171,8 @@ def _smes() -> Iterator[list[Any]]:
             s.id, s.user.email, s.contact_name, s.company_name, s.business_number, s.industries,
             s.products, s.markets, s.languages_needed, s.region, s.capacity, s.exporting,
             s.min_topik, s.ksic_section, s.hours_needed, s.period_start, s.period_end,
-            s.description, s.created_at,
+            s.description, s.created_at, s.company_name_ko, s.company_name_en, s.products_ko,
+            s.products_en, s.description_ko, s.description_en,
         ]  # fmt: skip
 
 

@@ -59,9 +59,22 @@ IMPORTED = (
     "email", "contact_name", "company_name", "business_number", "industries", "products",
     "markets", "languages_needed", "region", "capacity", "exporting", "min_topik", "ksic_section",
     "hours_needed", "period_start", "period_end", "description",
+    # Each language as its own column (the export writes them too). A row gives the name and the
+    # products in Korean, English or both; `company_name`/`products`/`description` in one
+    # language go to the column of their script (Hangul: Korean).
+    "company_name_ko", "company_name_en", "products_ko", "products_en", "description_ko",
+    "description_en",
 )  # fmt: skip
 COLUMNS = {name: HEADERS[name] for name in IMPORTED}
 OPTIONAL_COLUMNS = (
+    "company_name",
+    "products",
+    "company_name_ko",
+    "company_name_en",
+    "products_ko",
+    "products_en",
+    "description_ko",
+    "description_en",
     "languages_needed",
     "description",
     "exporting",
@@ -147,8 +160,8 @@ def _row_input(row: dict[str, str]) -> dict[str, Any]:
         data[name] = _code(name, data[name]) if data[name] else ""
     data["exporting"] = _bool(data["exporting"])
     # An empty cell is a missing value: the rules then say "required" (or use the default), not
-    # "invalid". Only an empty description is a value of its own.
-    return {k: v for k, v in data.items() if v != "" or k == "description"}
+    # "invalid".
+    return {k: v for k, v in data.items() if v != ""}
 
 
 def valid_values(kind: str) -> list[tuple[str, str, str]]:

@@ -189,7 +189,8 @@ def _names_of(user: User) -> list[str]:
     if user.student:
         names.append(user.student.name)
     if user.sme:
-        names += [user.sme.company_name, user.sme.contact_name]
+        names += [user.sme.company_name_ko or "", user.sme.company_name_en or ""]
+        names.append(user.sme.contact_name)
     # A one-letter name would match half the outbox: those emails go with the matches' rows.
     return [n for n in names if len(n) >= 2]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -62,8 +63,10 @@ def apply_student_profile(student: Student, form: schemas.StudentProfileIn) -> N
 def apply_sme_profile(sme: SME, form: schemas.SMEProfileIn) -> None:
     for field in (
         "contact_name",
-        "company_name",
-        "products",
+        "company_name_ko",
+        "company_name_en",
+        "products_ko",
+        "products_en",
         "region",
         "capacity",
         "exporting",
@@ -72,7 +75,8 @@ def apply_sme_profile(sme: SME, form: schemas.SMEProfileIn) -> None:
         "hours_needed",
         "period_start",
         "period_end",
-        "description",
+        "description_ko",
+        "description_en",
     ):
         setattr(sme, field, getattr(form, field))
     _sync_codes(sme.code_rows, "industry", form.industries, SMECode)
@@ -132,10 +136,15 @@ def sme_dict(sme: SME) -> dict[str, Any]:
     return {
         "id": sme.id,
         "contact_name": sme.contact_name,
-        "company_name": sme.company_name,
+        # The reader's language (the other as a fallback), as before both were kept.
+        "company_name": str(sme.company_name),
+        "company_name_ko": sme.company_name_ko,
+        "company_name_en": sme.company_name_en,
         "business_number": sme.business_number,
         "industries": sme.industries,
-        "products": sme.products,
+        "products": str(sme.products),
+        "products_ko": sme.products_ko,
+        "products_en": sme.products_en,
         "markets": sme.markets,
         "languages_needed": sme.languages_needed,
         "region": sme.region,
@@ -146,5 +155,60 @@ def sme_dict(sme: SME) -> dict[str, Any]:
         "hours_needed": sme.hours_needed,
         "period_start": sme.period_start.isoformat() if sme.period_start else None,
         "period_end": sme.period_end.isoformat() if sme.period_end else None,
-        "description": sme.description,
+        "description": str(sme.description),
+        "description_ko": sme.description_ko,
+        "description_en": sme.description_en,
     }
+
+
+# --- how complete a profile is ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """The optional parts of a profile that help matching, which are filled in, and the share.
+
+    `missing` keys are worded and linked by templates/_partials/completeness.html."""
+
+    done: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def percent(self) -> int:
+        total = len(self.done) + len(self.missing)
+        return round(100 * len(self.done) / total) if total else 100
+
+
+def _completeness(parts: dict[str, bool]) -> Completeness:
+    return Completeness(
+        done=tuple(k for k, ok in parts.items() if ok),
+        missing=tuple(k for k, ok in parts.items() if not ok),
+    )
+
+
+def student_completeness(student: Student) -> Completeness:
+    """A CV, an introduction, the period they are free, their studies and visa dates: none is
+    required to apply, each makes better (and legal) proposals."""
+    return _completeness(
+        {
+            "cv": student.cv_stored_name is not None,
+            "bio": bool((student.bio or "").strip()),
+            "availability": bool(student.available_from and student.available_until),
+            "studies": bool(student.degree_level and student.year_of_study),
+            "visa_dates": bool(student.expected_graduation and student.in_korea_since),
+        }
+    )
+
+
+def sme_completeness(sme: SME) -> Completeness:
+    """The name and products in both languages (each reader gets their own), a description, the
+    KSIC section (visa rules) and the project period."""
+    return _completeness(
+        {
+            "name_both": bool(sme.company_name_ko and sme.company_name_en),
+            "products_both": bool(sme.products_ko and sme.products_en),
+            "description": bool(sme.description_ko or sme.description_en),
+            "ksic_section": bool(sme.ksic_section),
+            "period": bool(sme.period_start and sme.period_end),
+        }
+    )

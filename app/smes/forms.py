@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
-    PasswordField,
     SelectField,
     StringField,
     TextAreaField,
@@ -16,6 +15,7 @@ from wtforms import (
 
 from app.forms import (
     ConsentFields,
+    KeptPasswordField,
     MultiCheckboxField,
     RawDateField,
     RawNumberField,
@@ -26,10 +26,13 @@ from app.forms import (
 
 
 class SMEProfileForm(FlaskForm):
-    company_name = StringField(_l("Company name"))
+    # Korean and/or English: each reader sees their language, the other one as a fallback.
+    company_name_ko = StringField(_l("Company name in Korean"))
+    company_name_en = StringField(_l("Company name in English"))
     contact_name = StringField(_l("Contact person"))
     industries = MultiCheckboxField(_l("Industries"))
-    products = TextAreaField(_l("Products"))
+    products_ko = TextAreaField(_l("Products, in Korean"))
+    products_en = TextAreaField(_l("Products, in English"))
     markets = MultiCheckboxField(_l("Export markets you target"))
     languages_needed = MultiCheckboxField(
         _l("Languages you need (leave empty to use the languages of your markets)")
@@ -44,7 +47,8 @@ class SMEProfileForm(FlaskForm):
     hours_needed = RawNumberField(_l("Hours per week you need a student (0 = flexible)"))
     period_start = RawDateField(_l("Project starts"))
     period_end = RawDateField(_l("Project ends"))
-    description = TextAreaField(_l("About the company"))
+    description_ko = TextAreaField(_l("About the company, in Korean"))
+    description_en = TextAreaField(_l("About the company, in English"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,10 +64,12 @@ class SMEProfileForm(FlaskForm):
     def profile_input(self) -> dict[str, Any]:
         return present(
             {
-                "company_name": self.company_name.data,
+                "company_name_ko": self.company_name_ko.data,
+                "company_name_en": self.company_name_en.data,
                 "contact_name": self.contact_name.data,
                 "industries": self.industries.data or [],
-                "products": self.products.data,
+                "products_ko": self.products_ko.data,
+                "products_en": self.products_en.data,
                 "markets": self.markets.data or [],
                 "languages_needed": self.languages_needed.data or [],
                 "region": self.region.data,
@@ -74,14 +80,15 @@ class SMEProfileForm(FlaskForm):
                 "hours_needed": raw(self.hours_needed),
                 "period_start": raw(self.period_start),
                 "period_end": raw(self.period_end),
-                "description": (self.description.data or "").strip(),
+                "description_ko": (self.description_ko.data or "").strip(),
+                "description_en": (self.description_en.data or "").strip(),
             }
         )
 
 
 class SMESignupForm(ConsentFields, SMEProfileForm):
     email = EmailField(_l("Email"))
-    password = PasswordField(_l("Password (8 characters or more)"))
+    password = KeptPasswordField(_l("Password (8 characters or more)"))
     business_number = StringField(_l("Business registration number (사업자등록번호)"))
 
     def signup_input(self) -> dict[str, Any]:
@@ -92,3 +99,43 @@ class SMESignupForm(ConsentFields, SMEProfileForm):
             "password": self.password.data,
             "consent": self.consent_input(),
         }
+
+
+# Sign-up in steps: account → the company → markets and students → consent.
+SIGNUP_STEPS = (
+    ("account", _l("Account")),
+    ("company", _l("Your company")),
+    ("needs", _l("Markets and students")),
+    ("consent", _l("Consent")),
+)
+FIELD_STEPS = {
+    **dict.fromkeys(("email", "password", "business_number", "contact_name"), 1),
+    **dict.fromkeys(
+        (
+            "company_name_ko",
+            "company_name_en",
+            "products_ko",
+            "products_en",
+            "industries",
+            "ksic_section",
+            "description_ko",
+            "description_en",
+        ),
+        2,
+    ),
+    **dict.fromkeys(
+        (
+            "markets",
+            "languages_needed",
+            "region",
+            "capacity",
+            "min_topik",
+            "hours_needed",
+            "period_start",
+            "period_end",
+            "exporting",
+        ),
+        3,
+    ),
+    "consent": 4,
+}

@@ -4,24 +4,37 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.extensions import db
+from app.forms import step_errors
 from app.i18n import code_name, current_locale, translate_errors
 from app.models import Role
+from app.schemas import SMESignup
 from app.security import check_role
-from app.services import accounts, audit, decisions, mail, outcomes, profiles, reviews, threads
+from app.services import (
+    accounts,
+    audit,
+    decisions,
+    mail,
+    match_settings,
+    outcomes,
+    profiles,
+    reviews,
+    threads,
+)
 from app.services.errors import InvalidInput
+from app.services.validation import validate
 from app.sessions import start_session
-from app.smes.forms import SMEProfileForm, SMESignupForm
+from app.smes.forms import FIELD_STEPS, SIGNUP_STEPS, SMEProfileForm, SMESignupForm
 from app.web import answer_proposal, refuse_signup_flood, rerender, send_cv
 
 bp = Blueprint("smes", __name__)
 
-PUBLIC_ENDPOINTS = {"smes.signup"}
+PUBLIC_ENDPOINTS = {"smes.signup", "smes.signup_check"}
 
 
 @bp.before_request
@@ -36,6 +49,7 @@ def signup() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = SMESignupForm()
+    steps = [(key, str(label)) for key, label in SIGNUP_STEPS]
     if form.is_submitted():
         refused = refuse_signup_flood()
         if refused is not None:
@@ -43,7 +57,7 @@ def signup() -> Response | str | tuple[str, int]:
         try:
             user = accounts.register_sme(form.signup_input(), locale=current_locale())
         except InvalidInput as error:
-            return rerender("smes/signup.html", form, error)
+            return rerender("smes/signup.html", form, error, signup_steps=steps)
         db.session.commit()
         mail.kick()  # the confirmation link
         start_session(user)
@@ -55,7 +69,22 @@ def signup() -> Response | str | tuple[str, int]:
             "success",
         )
         return redirect(url_for(".dashboard"))
-    return render_template("smes/signup.html", form=form)
+    return render_template("smes/signup.html", form=form, signup_steps=steps)
+
+
+@bp.route("/signup/check", methods=["POST"])
+def signup_check() -> Response:
+    """One step of the sign-up form checked by the same rules as the whole (nothing is saved)."""
+    if current_user.is_authenticated:
+        abort(403)  # signing up is for people without an account
+    form = SMESignupForm()
+    step = request.form.get("step", type=int) or 0
+    try:
+        validate(SMESignup, form.signup_input())
+        errors: dict[str, list[str]] = {}
+    except InvalidInput as error:
+        errors = step_errors(form, error.fields, FIELD_STEPS, step)
+    return jsonify({"step": step, "errors": errors})
 
 
 @bp.route("/")
@@ -71,6 +100,8 @@ def dashboard() -> str:
         unread=threads.unread_counts(current_user, [m.id for m in working]),
         export_status=outcomes.export_status(current_user.sme.id),
         ladder=outcomes.LADDER,
+        next_cycle=match_settings.next_run(),
+        completeness=profiles.sme_completeness(current_user.sme),
     )
 
 
@@ -101,6 +132,8 @@ def candidates() -> tuple[str, int]:
             "sort": _("Sort by"),
         },
         back_args=_filter_args(),
+        changeable=decisions.changeable(review.waiting + review.history, "sme"),
+        next_cycle=match_settings.next_run(),
     )
     # Recorded after rendering: a commit before it would expire the rows the page reads.
     audit.record("candidates_viewed", target=current_user.sme, detail={"students": shown})
@@ -134,6 +167,13 @@ def decide(match_id: int) -> Response:
     """Accept or decline one candidate."""
     reviews.sme_match(current_user.sme, match_id)  # 404 unless it is this SME's
     return answer_proposal(match_id, "smes.candidates", _filter_args())
+
+
+@bp.route("/candidates/<int:match_id>/answer", methods=["POST"])
+def change_answer(match_id: int) -> Response:
+    """Change an answer given, until a coordinator acts on it (a decline undone restores it)."""
+    reviews.sme_match(current_user.sme, match_id)  # 404 unless it is this SME's
+    return answer_proposal(match_id, "smes.candidates", _filter_args(), change=True)
 
 
 @bp.route("/candidates/<int:match_id>/shortlist", methods=["POST"])
@@ -190,7 +230,11 @@ def export_status() -> Response | str | tuple[str, int]:
 @bp.route("/profile")
 def profile() -> str:
     """The company profile as students and coordinators see it."""
-    return render_template("smes/profile.html", sme=current_user.sme)
+    return render_template(
+        "smes/profile.html",
+        sme=current_user.sme,
+        completeness=profiles.sme_completeness(current_user.sme),
+    )
 
 
 @bp.route("/profile/edit", methods=["GET", "POST"])

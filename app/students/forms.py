@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     EmailField,
-    PasswordField,
     SelectField,
     StringField,
     TextAreaField,
@@ -16,6 +15,7 @@ from wtforms import (
 
 from app.forms import (
     ConsentFields,
+    KeptPasswordField,
     MultiCheckboxField,
     RawDateField,
     RawMonthField,
@@ -92,7 +92,7 @@ class StudentProfileForm(FlaskForm):
 
 class StudentSignupForm(ConsentFields, StudentProfileForm):
     email = EmailField(_l("Email"))
-    password = PasswordField(_l("Password (8 characters or more)"))
+    password = KeptPasswordField(_l("Password (8 characters or more)"))
 
     def signup_input(self) -> dict[str, Any]:
         return {
@@ -101,6 +101,38 @@ class StudentSignupForm(ConsentFields, StudentProfileForm):
             "password": self.password.data,
             "consent": self.consent_input(),
         }
+
+
+# Sign-up in steps: account → languages and markets → studies and availability → consent, then
+# the CV (optional, once the account exists). Each schema field's step, for the step checks.
+SIGNUP_STEPS = (
+    ("account", _l("Account")),
+    ("languages", _l("Languages and markets")),
+    ("studies", _l("Studies and availability")),
+    ("consent", _l("Consent")),
+    ("cv", _l("CV (optional)")),
+)
+FIELD_STEPS = {
+    **dict.fromkeys(("email", "password", "name", "nationality"), 1),
+    **dict.fromkeys(("languages", "topik_level", "markets", "industries", "regions"), 2),
+    **dict.fromkeys(
+        (
+            "university",
+            "major",
+            "degree_level",
+            "year_of_study",
+            "expected_graduation",
+            "in_korea_since",
+            "visa",
+            "hours_per_week",
+            "available_from",
+            "available_until",
+            "bio",
+        ),
+        3,
+    ),
+    "consent": 4,
+}
 
 
 class CVForm(FlaskForm):

@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.forms import CsrfOnlyForm
+from app.forms import CsrfOnlyForm, step_errors
 from app.i18n import current_locale
 from app.models import Role
+from app.schemas import StudentSignup
 from app.security import check_role
-from app.services import accounts, decisions, mail, profiles, reviews, threads, uploads
+from app.services import (
+    accounts,
+    decisions,
+    mail,
+    match_settings,
+    profiles,
+    reviews,
+    threads,
+    uploads,
+)
 from app.services.errors import InvalidInput
+from app.services.validation import validate
 from app.sessions import start_session
-from app.students.forms import CVForm, StudentProfileForm, StudentSignupForm
+from app.students.forms import (
+    FIELD_STEPS,
+    SIGNUP_STEPS,
+    CVForm,
+    StudentProfileForm,
+    StudentSignupForm,
+)
 from app.web import answer_proposal, flash_errors, refuse_signup_flood, rerender, send_cv
 
 bp = Blueprint("students", __name__)
 
-PUBLIC_ENDPOINTS = {"students.signup"}
+PUBLIC_ENDPOINTS = {"students.signup", "students.signup_check"}
 
 
 @bp.before_request
@@ -32,10 +49,12 @@ def _students_only() -> None:
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> Response | str | tuple[str, int]:
-    """Apply to the programme: account, profile and consent in one form."""
+    """Apply to the programme: account, languages and markets, studies, consent (one form shown
+    in steps; one POST creates the account), then the CV page."""
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = StudentSignupForm()
+    steps = [(key, str(label)) for key, label in SIGNUP_STEPS]
     if form.is_submitted():
         refused = refuse_signup_flood()
         if refused is not None:
@@ -43,7 +62,7 @@ def signup() -> Response | str | tuple[str, int]:
         try:
             user = accounts.register_student(form.signup_input(), locale=current_locale())
         except InvalidInput as error:
-            return rerender("students/signup.html", form, error)
+            return rerender("students/signup.html", form, error, signup_steps=steps)
         db.session.commit()
         mail.kick()  # the confirmation link
         start_session(user)
@@ -54,8 +73,34 @@ def signup() -> Response | str | tuple[str, int]:
             ),
             "success",
         )
-        return redirect(url_for(".dashboard"))
-    return render_template("students/signup.html", form=form)
+        return redirect(url_for(".signup_cv"))
+    return render_template("students/signup.html", form=form, signup_steps=steps)
+
+
+@bp.route("/signup/check", methods=["POST"])
+def signup_check() -> Response:
+    """One step of the sign-up form checked by the same rules as the whole (nothing is saved):
+    the messages of that step's fields, by field name, for the page's script."""
+    if current_user.is_authenticated:
+        abort(403)  # signing up is for people without an account
+    form = StudentSignupForm()
+    step = request.form.get("step", type=int) or 0
+    try:
+        validate(StudentSignup, form.signup_input())
+        errors: dict[str, list[str]] = {}
+    except InvalidInput as error:
+        errors = step_errors(form, error.fields, FIELD_STEPS, step)
+    return jsonify({"step": step, "errors": errors})
+
+
+@bp.route("/signup/cv", methods=["GET", "POST"])
+def signup_cv() -> Response | str:
+    """The last step of signing up: a CV, if the student has one at hand (or later)."""
+    steps = [(key, str(label)) for key, label in SIGNUP_STEPS]
+    if request.method == "POST":
+        if _save_cv(request.files.get("cv")):
+            return redirect(url_for(".dashboard"))
+    return render_template("students/signup_cv.html", form=CVForm(), signup_steps=steps)
 
 
 @bp.route("/")
@@ -70,6 +115,8 @@ def dashboard() -> str:
         consent=consent,
         matches=matches,
         steps=reviews.timeline(student, matches),
+        completeness=profiles.student_completeness(student),
+        next_cycle=match_settings.next_run(),
         unread=threads.unread_counts(current_user, [m.id for m in matches]),
         button=CsrfOnlyForm(),
     )
@@ -85,6 +132,8 @@ def proposals() -> str:
         student=student,
         matches=matches,
         decline_reasons=decisions.decline_reason_labels(),
+        changeable=decisions.changeable(matches, "student"),
+        next_cycle=match_settings.next_run(),
     )
 
 
@@ -93,6 +142,13 @@ def decide(match_id: int) -> Response:
     """Accept or decline one proposal."""
     reviews.student_match(current_user.student, match_id)  # 404 unless it is this student's
     return answer_proposal(match_id, "students.proposals")
+
+
+@bp.route("/proposals/<int:match_id>/answer", methods=["POST"])
+def change_answer(match_id: int) -> Response:
+    """Change an answer given, until a coordinator acts on it (a decline undone restores it)."""
+    reviews.student_match(current_user.student, match_id)  # 404 unless it is this student's
+    return answer_proposal(match_id, "students.proposals", change=True)
 
 
 @bp.route("/participation", methods=["POST"])
@@ -125,6 +181,7 @@ def profile() -> str:
     return render_template(
         "students/profile.html",
         student=current_user.student,
+        completeness=profiles.student_completeness(current_user.student),
         cv_form=CVForm(),
         button=CsrfOnlyForm(),
     )
@@ -166,20 +223,24 @@ def _form_data(student):  # type: ignore[no-untyped-def]
 @bp.route("/cv", methods=["POST"])
 def upload_cv() -> Response | tuple[str, int]:
     """Upload or replace the CV (PDF, 5 MB at most)."""
-    file = request.files.get("cv")
+    _save_cv(request.files.get("cv"))
+    return redirect(url_for(".profile"))
+
+
+def _save_cv(file) -> bool:  # type: ignore[no-untyped-def]
+    """Store an uploaded CV and commit, with a message either way; True when it was saved."""
     if file is None or not file.filename:
         flash(_("Choose a file to upload."), "danger")
-        return redirect(url_for(".profile"))
-    student = current_user.student
+        return False
     try:
-        change = uploads.save_cv(student, file.stream)
+        change = uploads.save_cv(current_user.student, file.stream)
     except InvalidInput as error:
         flash_errors(error)
-        return redirect(url_for(".profile"))
+        return False
     with uploads.after_commit(change):
         db.session.commit()
     flash(_("Your CV is saved."), "success")
-    return redirect(url_for(".profile"))
+    return True
 
 
 @bp.route("/cv")

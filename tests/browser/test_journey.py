@@ -184,12 +184,20 @@ def run_queued_cycles(app: Any) -> None:
     jobs.CycleRunner(app).poll()
 
 
-def pick_market(page: Page, code: str) -> None:
-    """The markets are a long filterable checklist: type, tick, clear the filter."""
-    box = '[data-checklist]:has([name="markets"]) [data-filter]'
-    page.fill(box, code)
-    page.check(f'[name="markets"][value="{code}"]')
-    page.fill(box, "")
+def pick(page: Page, name: str, code: str) -> None:
+    """The searchable picker (a combobox over the <select multiple>): type the code, Enter."""
+    box = page.locator(f'[data-picker]:has([name="{name}"]) [role=combobox]')
+    box.fill(code)
+    box.press("Enter")
+    chip = page.locator(f'[data-picker]:has([name="{name}"]) .picker-chip[data-value="{code}"]')
+    expect(chip).to_be_visible()
+    box.fill("")
+
+
+def next_step(page: Page, n: int) -> None:
+    """Press Next on step n-1 of a sign-up; the server checks it, the page shows step n."""
+    page.locator(f'[data-step="{n - 1}"] [data-step-next]').click()
+    expect(page.locator(f'[data-step="{n}"]')).to_be_visible()
 
 
 FITS_SCRIPT = """() => {
@@ -275,24 +283,30 @@ def test_student_and_sme_are_matched_accepted_and_approved(
     student.fill('[name="email"]', student_email)
     student.fill('[name="password"]', PASSWORD)
     student.select_option('[name="nationality"]', run.country)
+    next_step(student, 2)
     student.select_option('[name="languages-0-code"]', run.language)
     student.select_option('[name="languages-0-level"]', "native")
     student.select_option('[name="languages-1-code"]', "ko")
     student.select_option('[name="languages-1-level"]', "business")
     student.select_option('[name="topik_level"]', "5")
-    student.fill('[name="university"]', words["university"])
-    student.fill('[name="major"]', words["major"])
-    pick_market(student, run.country)
+    pick(student, "markets", run.country)
     student.check(f'input[name="industries"][value="{run.industry}"]')
     student.check(f'input[name="regions"][value="{run.region}"]')
+    next_step(student, 3)
+    student.fill('[name="university"]', words["university"])
+    student.fill('[name="major"]', words["major"])
     student.fill('[name="hours_per_week"]', "15")
     student.select_option('[name="visa"]', "d2")
     student.fill('[name="bio"]', words["bio"])
+    next_step(student, 4)
     student.check('[name="consent_collection"]')
     student.check('[name="consent_provision"]')
     j.page_ok(student, "02-student-signup")
     response = submit(student)
     assert response.status == 302, f"student sign-up answered {response.status}"
+    expect(student).to_have_url(re.compile(r"/student/signup/cv$"))  # step 5, optional
+    with student.expect_navigation():
+        student.locator('main a[href="/student/"]').click()
     expect(student).to_have_url(re.compile(r"/student/$"))
     expect(student.locator("main h1")).to_contain_text(student_name)
     steps = student.locator(".timeline-step")
@@ -309,18 +323,19 @@ def test_student_and_sme_are_matched_accepted_and_approved(
     sme.fill('[name="email"]', sme_email)
     sme.fill('[name="password"]', PASSWORD)
     sme.fill('[name="business_number"]', business_number())
-    sme.fill('[name="company_name"]', company)
     sme.fill('[name="contact_name"]', words["contact"])
+    next_step(sme, 2)
+    # The company writes in its reader's language only; the other side sees it as written.
+    sme.fill(f'[name="company_name_{run.lang}"]', company)
     sme.check(f'input[name="industries"][value="{run.industry}"]')
-    sme.fill('[name="products"]', words["products"])
-    pick_market(sme, run.country)
-    languages = '[data-checklist]:has([name="languages_needed"]) [data-filter]'
-    sme.fill(languages, run.language)
-    sme.check(f'[name="languages_needed"][value="{run.language}"]')
-    sme.fill(languages, "")
+    sme.fill(f'[name="products_{run.lang}"]', words["products"])
+    sme.fill(f'[name="description_{run.lang}"]', words["description"])
+    next_step(sme, 3)
+    pick(sme, "markets", run.country)
+    pick(sme, "languages_needed", run.language)
     sme.select_option('[name="region"]', run.region)
     sme.fill('[name="capacity"]', "1")
-    sme.fill('[name="description"]', words["description"])
+    next_step(sme, 4)
     sme.check('[name="consent_collection"]')
     j.page_ok(sme, "04-sme-signup")
     response = submit(sme)

@@ -36,6 +36,24 @@ def submit(page: Page) -> Any:
     return response
 
 
+def pick(page: Page, name: str, code: str) -> None:
+    """The searchable picker (a combobox over the <select multiple>): type, Enter chooses."""
+    box = page.locator(f'[data-picker]:has([name="{name}"]) [role=combobox]')
+    box.fill(code)
+    box.press("Enter")
+    chip = page.locator(f'[data-picker]:has([name="{name}"]) .picker-chip[data-value="{code}"]')
+    expect(chip).to_be_visible()
+    box.fill("")
+
+
+def next_step(page: Page, n: int) -> None:
+    """Press Next on step n-1; the server checks it and the page shows step n."""
+    page.locator(f'[data-step="{n - 1}"] [data-step-next]').click()
+    expect(page.locator(f'[data-step="{n}"]')).to_be_visible()
+    expect(page.locator(f'[data-step="{n - 1}"]')).to_be_hidden()
+    expect(page.locator(f'[data-progress="{n}"]')).to_have_attribute("aria-current", "step")
+
+
 def field_feedback(page: Page, name: str) -> Any:
     """The error messages shown beside the field called `name` (inside its own block)."""
     control = page.locator(f'[name="{name}"]').first
@@ -57,29 +75,48 @@ def test_student_signs_up_in_korean_and_sees_dashboard(page: Page, snap: Any) ->
     expect(page).to_have_url(re.compile(r"/student/signup$"))
     expect(page.locator("html")).to_have_attribute("lang", "ko")
 
+    # Sign-up in steps (issue 13 item 5): the progress list says where one is.
+    expect(page.locator('[data-progress="1"]')).to_have_attribute("aria-current", "step")
+    expect(page.locator('[data-step="2"]')).to_be_hidden()
     name = "응우옌 티 린"
     page.fill('[name="name"]', name)
     page.fill('[name="email"]', unique_email("linh"))
     page.fill('[name="password"]', PASSWORD)
+    snap(page, "2-step-1")
+    # Next without a nationality: the server checks the step, the page says what is missing.
+    page.locator('[data-step="1"] [data-step-next]').click()
+    expect(field_feedback(page, "nationality")).to_contain_text("필수")
+    expect(page.locator('[data-step="2"]')).to_be_hidden()
     page.select_option('[name="nationality"]', "VN")
+    next_step(page, 2)
     page.select_option('[name="languages-0-code"]', "vi")
     page.select_option('[name="languages-0-level"]', "native")
     page.select_option('[name="languages-1-code"]', "en")
     page.select_option('[name="languages-1-level"]', "business")
     page.select_option('[name="topik_level"]', "4")
-    page.fill('[name="university"]', "서울대학교")
-    page.fill('[name="major"]', "국제무역학")
-    for market in ("VN", "TH"):  # a long, filterable checklist: type, then tick
-        page.fill('[data-checklist]:has([name="markets"]) [data-filter]', market)
-        page.check(f'[name="markets"][value="{market}"]')
-    page.fill('[data-checklist]:has([name="markets"]) [data-filter]', "")
+    pick(page, "markets", "VN")  # by code
+    pick(page, "markets", "TH")
+    # By name in the reader's language, with the keyboard only.
+    box = page.locator('[data-picker]:has([name="markets"]) [role=combobox]')
+    box.fill("인도네")
+    box.press("ArrowDown")
+    box.press("Enter")
+    expect(page.locator('.picker-chip[data-value="ID"]')).to_be_visible()
+    page.locator('.picker-chip[data-value="ID"]').click()  # and removed again
+    expect(page.locator('.picker-chip[data-value="ID"]')).to_have_count(0)
+    expect(page.locator('[name="markets"] option:checked')).to_have_count(2)
     page.check('input[name="industries"][value="cosmetics"]')
     page.check('input[name="industries"][value="processed_food"]')
     page.check('input[name="regions"][value="seoul"]')
     page.check('input[name="regions"][value="gyeonggi"]')
+    snap(page, "3-step-2")
+    next_step(page, 3)
+    page.fill('[name="university"]', "서울대학교")
+    page.fill('[name="major"]', "국제무역학")
     page.fill('[name="hours_per_week"]', "12")
     page.select_option('[name="visa"]', "d2")
     page.fill('[name="bio"]', "한국 화장품이 하노이에 진출하도록 돕고 싶습니다.")
+    next_step(page, 4)
     page.check('[name="consent_collection"]')
     page.check('[name="consent_provision"]')
     snap(page, "2-signup-filled")
@@ -87,7 +124,14 @@ def test_student_signs_up_in_korean_and_sees_dashboard(page: Page, snap: Any) ->
     response = submit(page)
     assert response.status == 302, f"sign-up answered {response.status}, not a redirect"
 
+    # Step 5: the CV, optional.
+    expect(page).to_have_url(re.compile(r"/student/signup/cv$"))
+    expect(page.locator('[data-progress="5"]')).to_have_attribute("aria-current", "step")
+    snap(page, "4-step-5-cv")
+    page.get_by_role("link", name="나중에 하기").click()
     expect(page).to_have_url(re.compile(r"/student/$"))
+    expect(page.locator("[data-completeness]")).to_be_visible()
+    expect(page.locator('[data-missing="cv"] a')).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     expect(page.locator("main h1")).to_contain_text(name)
     snap(page, "3-dashboard")
@@ -122,7 +166,9 @@ def test_language_switch_buttons_post_with_csrf(page: Page, snap: Any) -> None:
 # --- an SME that gets the form wrong --------------------------------------------------------------
 
 
+@pytest.mark.parametrize("page", [{"java_script_enabled": False}], indirect=True, ids=["no-js"])
 def test_sme_signup_errors_are_shown_beside_the_fields(page: Page, snap: Any) -> None:
+    """Without JavaScript the steps are one page and the picker a plain <select multiple>."""
     page.goto("/")
     page.locator('main a[href="/sme/signup"]').first.click()
     expect(page).to_have_url(re.compile(r"/sme/signup$"))
@@ -131,11 +177,8 @@ def test_sme_signup_errors_are_shown_beside_the_fields(page: Page, snap: Any) ->
     page.fill('[name="email"]', email)
     page.fill('[name="password"]', PASSWORD)
     page.fill('[name="business_number"]', "12345")  # not 10 digits
-    page.fill('[name="products"]', "Sunscreen, sheet masks")
-    for market in ("VN", "TH"):  # a long, filterable checklist: type, then tick
-        page.fill('[data-checklist]:has([name="markets"]) [data-filter]', market)
-        page.check(f'[name="markets"][value="{market}"]')
-    page.fill('[data-checklist]:has([name="markets"]) [data-filter]', "")
+    page.fill('[name="products_en"]', "Sunscreen, sheet masks")
+    page.select_option('[name="markets"]', ["VN", "TH"])
     page.fill('[name="capacity"]', "25")  # 1 to 20
     # No company name, contact, industry, region or consent.
     response = submit(page)
@@ -145,26 +188,26 @@ def test_sme_signup_errors_are_shown_beside_the_fields(page: Page, snap: Any) ->
     expect(page).to_have_url(re.compile(r"/sme/signup$"))
     expect(field_feedback(page, "business_number")).to_contain_text("10 digits")
     expect(page.locator('[name="business_number"]')).to_have_class(re.compile(r"\bis-invalid\b"))
-    for required in ["company_name", "contact_name", "region"]:
+    for required in ["contact_name", "region"]:
         expect(field_feedback(page, required)).to_contain_text("This field is required.")
+    expect(field_feedback(page, "company_name_en")).to_contain_text("Korean or in English")
     expect(field_feedback(page, "industries")).not_to_have_count(0)
     expect(field_feedback(page, "capacity")).to_contain_text("at most 20")
     expect(field_feedback(page, "consent_collection")).to_contain_text("consent")
-    # What was typed is still there (but never the password).
+    # What was typed is still there, the password too (it was not the error).
     expect(page.locator('[name="email"]')).to_have_value(email)
-    expect(page.locator('[name="products"]')).to_have_value("Sunscreen, sheet masks")
-    expect(page.locator('[name="markets"]:checked')).to_have_count(2)
-    expect(page.locator('[name="password"]')).to_have_value("")
+    expect(page.locator('[name="products_en"]')).to_have_value("Sunscreen, sheet masks")
+    expect(page.locator('[name="markets"] option:checked')).to_have_count(2)
+    expect(page.locator('[name="password"]')).to_have_value(PASSWORD)
 
     # Fix everything but the check digit: the number is refused for that reason alone.
-    page.fill('[name="password"]', PASSWORD)
     page.fill('[name="business_number"]', "220-81-62518")
-    page.fill('[name="company_name"]', "Hanbit Cosmetics")
+    page.fill('[name="company_name_en"]', "Hanbit Cosmetics")
     page.fill('[name="contact_name"]', "Kim Minjun")
     page.check('input[name="industries"][value="cosmetics"]')
     page.select_option('[name="region"]', "gyeonggi")
     page.fill('[name="capacity"]', "2")
-    page.fill('[name="description"]', "Preparing to export to Vietnam.")
+    page.fill('[name="description_en"]', "Preparing to export to Vietnam.")
     page.check('[name="consent_collection"]')
     response = submit(page)
     snap(page, "2-check-digit")
@@ -174,7 +217,6 @@ def test_sme_signup_errors_are_shown_beside_the_fields(page: Page, snap: Any) ->
     expect(page.locator("main .invalid-feedback")).to_have_count(1)
 
     # And with the right number the company is registered (the re-rendered form's CSRF works).
-    page.fill('[name="password"]', PASSWORD)
     page.fill('[name="business_number"]', "220-81-62517")
     response = submit(page)
     assert response.status == 302, f"registration answered {response.status}"

@@ -53,6 +53,9 @@ ID_ROUTES: dict[str, set[str]] = {
 ID_CHANGES: dict[str, set[str]] = {
     "students.decide": {"student_a"},
     "smes.decide": {"sme_s"},
+    "students.change_answer": {"student_a"},
+    "smes.change_answer": {"sme_s"},
+    "api.change_decision": {"student_a", "sme_s"},
     "smes.shortlist": {"sme_s"},
     "coordinators.match": {"coordinator"},
     "api.decide": {"student_a", "sme_s"},
@@ -97,6 +100,8 @@ PUBLIC_CHANGE = {
     "/language",
     "/student/signup",
     "/sme/signup",
+    "/student/signup/check",  # checks one step of the sign-up form; saves nothing
+    "/sme/signup/check",
     "/password/forgot",
     "/password/reset/<token>",
     "/account/verify/<token>",

@@ -101,7 +101,7 @@ def test_student_signs_up_through_the_form(app: Flask, client: FlaskClient) -> N
         ),
     )
     assert response.status_code == 302, response.data[:2000]
-    assert response.headers["Location"] == "/student/"
+    assert response.headers["Location"] == "/student/signup/cv"  # step 5: the CV, optional
 
     user = user_by_email("linh@example.org")
     assert user is not None and user.role == Role.STUDENT

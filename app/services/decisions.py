@@ -208,7 +208,7 @@ def change_answer(
         target=match,
         detail={"side": side, "answer": decision},
     )
-    _notify(match, event)
+    _notify(match, event, actor=user)  # the other side is told; the person saw it on the page
     return match
 
 
@@ -580,6 +580,8 @@ def event_subject(event: str, other: str) -> str:
         "sme_accept": lambda: _("%(name)s accepted the proposal", name=other),
         "student_decline": lambda: _("%(name)s declined the proposal", name=other),
         "sme_decline": lambda: _("%(name)s declined the proposal", name=other),
+        "student_reaccept": lambda: _("%(name)s now accepts the proposal", name=other),
+        "sme_reaccept": lambda: _("%(name)s now accepts the proposal", name=other),
         "approved": lambda: _("Approved: your match with %(name)s", name=other),
         "rejected": lambda: _("Not approved: your match with %(name)s", name=other),
         "active": lambda: _("Started: your work with %(name)s", name=other),

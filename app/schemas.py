@@ -461,24 +461,30 @@ def _one_of_two(field: str) -> Any:
 BILINGUAL_FIELDS = ("company_name", "products", "description")
 
 
-def _one_language_schema(schema: dict[str, Any]) -> None:
-    """The description says what `_one_of_two` checks: the name and the products each need a
-    filled text in Korean, in English, or (first API version) in the one-language field."""
-
-    def filled(name: str, longest: int) -> dict[str, Any]:
-        text = {"type": "string", "pattern": FILLED_TEXT_PATTERN, "maxLength": longest}
-        return {"required": [name], "properties": {name: text}}
-
+def _one_of_two_given(schema: dict[str, Any], cls: Any = None) -> None:
+    """_one_of_two in the OpenAPI document: the `_ko` or the `_en` text, or the first version's
+    one-language field (described with the rules of the field it goes to), is given."""
+    legacy = {
+        "company_name": {"type": "string", "maxLength": 120, "pattern": name_pattern()},
+        "products": {"type": "string", "maxLength": 1000, "pattern": FILLED_TEXT_PATTERN},
+        "description": {"type": "string", "maxLength": 2000, "pattern": TEXT_PATTERN},
+    }
     schema["allOf"] = [
-        {"anyOf": [filled(f"{field}_{lang}", longest) for lang in ("ko", "en")]}
-        for field, longest in (("company_name", 120), ("products", 1000))
+        {"properties": legacy},
+        *(
+            {
+                "anyOf": [
+                    {"properties": {name: {"type": "string", "pattern": r"\S"}}, "required": [name]}
+                    for name in (f"{field}_ko", f"{field}_en", field)
+                ]
+            }
+            for field in ("company_name", "products")
+        ),
     ]
 
 
 class SMEProfileIn(_Input):
-    model_config = ConfigDict(
-        extra="ignore", str_max_length=10_000, json_schema_extra=_one_language_schema
-    )
+    model_config = ConfigDict(json_schema_extra=_one_of_two_given)
 
     contact_name: Name(100)
     # In Korean and/or English: one of each pair is required for the name and the products.

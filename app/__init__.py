@@ -18,6 +18,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     configure(app, config)
     register_extensions(app)
     register_database_pragmas(app)
+    register_transactions(app)
     register_i18n(app)
     register_security(app)
     register_url_converters(app)
@@ -85,6 +86,13 @@ def register_database_pragmas(app: Flask) -> None:
         from app.db_sqlite import configure_sqlite
 
         configure_sqlite(engine)
+
+
+def register_transactions(app: Flask) -> None:
+    """The request boundary commits (or rolls back) and sends mail after the commit."""
+    from app.transaction import init_transactions
+
+    init_transactions(app)
 
 
 def register_i18n(app: Flask) -> None:

@@ -164,10 +164,10 @@ def run_scheduled_cycle(app: Flask) -> None:
 def deliver_mail(app: Flask) -> None:
     """Job: reset requests into links, emails for new proposals, retries of what failed to send
     (the web processes' mail threads do the same right after their commits)."""
-    from app.services import mail
+    from app.services import delivery
 
     with app.app_context():
-        mail.work()
+        delivery.work()
 
 
 def send_reminders(app: Flask) -> None:
@@ -191,7 +191,7 @@ def purge_expired_data(app: Flask) -> None:
     from app.services import privacy, ratelimit, uploads
 
     with app.app_context():
-        report = privacy.purge_expired()
+        report = retention.purge_expired()
         ratelimit.purge_older_than(timedelta(days=1))  # longer than any rate-limit window
         db.session.commit()
         uploads.delete_files(report.files)

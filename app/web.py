@@ -94,7 +94,7 @@ def answer_proposal(
     from flask_login import current_user
 
     from app.extensions import db
-    from app.services import decisions, mail
+    from app.services import decisions
 
     try:
         (decisions.change_answer if change else decisions.decide)(
@@ -108,7 +108,6 @@ def answer_proposal(
         flash_errors(error)
         return redirect(url_for(back, _anchor=f"match-{match_id}", **(back_args or {})))
     db.session.commit()
-    mail.kick()
     if change:
         flash(_("Your new answer is saved."), "success")
         return redirect(url_for(back, _anchor=f"match-{match_id}", **(back_args or {})))

@@ -74,7 +74,6 @@ from app.services import (
     engine_gateway,
     kickoff,
     learned_weights,
-    mail,
     match_settings,
     outcomes,
     profiles,
@@ -280,7 +279,6 @@ def create_student() -> Response:
     _limit("signup", _address(), "API_SIGNUP_LIMIT_PER_ADDRESS", "API_SIGNUP_LIMIT_WINDOW")
     user = accounts.register_student(_body(), locale=current_locale())
     db.session.commit()
-    mail.kick()  # the confirmation link
     assert user.student is not None
     return _json(SignupOut(id=user.id, profile_id=user.student.id), 201)
 
@@ -291,7 +289,6 @@ def create_sme() -> Response:
     _limit("signup", _address(), "API_SIGNUP_LIMIT_PER_ADDRESS", "API_SIGNUP_LIMIT_WINDOW")
     user = accounts.register_sme(_body(), locale=current_locale())
     db.session.commit()
-    mail.kick()  # the confirmation link
     assert user.sme is not None
     return _json(SignupOut(id=user.id, profile_id=user.sme.id), 201)
 
@@ -504,7 +501,6 @@ def create_match() -> Response:
         body.student_id, body.sme_id, user, reason=body.reason, override=body.override
     )
     db.session.commit()
-    mail.kick()
     return _json(match_out(match), 201)
 
 

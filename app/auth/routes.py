@@ -22,7 +22,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.forms import CsrfOnlyForm
 from app.security import is_safe_next
-from app.services import accounts, mail, privacy, tokens, uploads, verification
+from app.services import accounts, privacy, tokens, uploads, verification
 from app.services.audit import client_ip
 from app.services.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
 from app.sessions import end_session, start_session
@@ -181,7 +181,6 @@ def forgot_password() -> Response | str:
     if form.is_submitted():
         accounts.request_password_reset(form.email.data or "")
         db.session.commit()
-        mail.kick()  # the lookup and the email happen off the request path
         flash(
             _(
                 "If an account uses this address, we have sent it a link to reset the password. "
@@ -235,7 +234,6 @@ def resend_verification() -> Response:
         db.session.rollback()
         return render_error(429, retry_after=error.retry_after)
     db.session.commit()
-    mail.kick()
     if sent:
         flash(_("We have sent the link again to %(email)s.", email=current_user.email), "info")
     return redirect(url_for("main.dashboard"))

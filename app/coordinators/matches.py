@@ -25,7 +25,6 @@ from app.services import (
     decisions,
     directory,
     engine_gateway,
-    mail,
     match_settings,
 )
 from app.services.errors import DomainError, InvalidInput
@@ -96,7 +95,6 @@ def bulk() -> Response:
         flash(" ".join(_words(error)), "danger")
         return redirect(back)
     db.session.commit()
-    mail.kick()
     if result.done:
         message = (
             ngettext("%(num)d match approved.", "%(num)d matches approved.", len(result.done))
@@ -155,7 +153,6 @@ def match(match_id: int) -> Response | str | tuple[str, int]:
                 error = caught
             else:
                 db.session.commit()
-                mail.kick()
                 flash(_done_message(action), "success")
                 return redirect(url_for(".match", match_id=match_id))
         db.session.rollback()
@@ -245,7 +242,6 @@ def pair() -> Response | str | tuple[str, int]:
             error = caught
         else:
             db.session.commit()
-            mail.kick()
             flash(
                 _("The pair is proposed. Both sides are told and can accept or decline."), "success"
             )

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from app.coordinators.common import bp, page_number
 from app.extensions import db
 from app.models import SME, Student, User
-from app.services import accounts, audit, directory, mail, verification
+from app.services import accounts, audit, directory, verification
 from app.services.errors import TooManyAttempts
 from app.web import send_cv
 
@@ -82,7 +82,6 @@ def resend_verification(user_id: int) -> Response:
         flash(_("Three links were sent in the last hour; try again later."), "warning")
     else:
         db.session.commit()
-        mail.kick()
         if sent:
             flash(_("The confirmation link is sent again to %(email)s.", email=user.email), "info")
     if user.student:

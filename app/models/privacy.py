@@ -69,7 +69,7 @@ class PasswordReset(db.Model):
 
 class PasswordResetRequest(db.Model):
     """A reset asked for, not yet looked at. The request only adds this row, whatever the
-    address, so known and unknown addresses cost the same; the mail job (app.services.mail.kick)
+    address, so known and unknown addresses cost the same; the mail job (app.services.delivery)
     looks the address up, issues the link and deletes the row within seconds."""
 
     __tablename__ = "password_reset_requests"

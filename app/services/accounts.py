@@ -9,7 +9,8 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -27,7 +28,16 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit, privacy, profiles, ratelimit, tokens, uploads, verification
+from app.services import (
+    audit,
+    mail,
+    privacy,
+    profiles,
+    ratelimit,
+    tokens,
+    uploads,
+    verification,
+)
 from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.errors import (
     AuthenticationFailed,
@@ -276,8 +286,9 @@ def _token_hash(token: str) -> str:
 def request_password_reset(email: str) -> None:
     """Queue a reset request. The same row is written whatever the address, so a known and an
     unknown address cost the request the same (no timing oracle): the lookup, the link and the
-    email happen after the commit, in mail.kick()'s worker (see process_reset_requests)."""
+    email happen after the commit, in the delivery worker (see process_reset_requests)."""
     db.session.add(PasswordResetRequest(email=(email or "").replace("\x00", "").strip()[:254]))
+    mail.send_after_commit()
 
 
 def process_reset_requests(limit: int = 100) -> int:
@@ -322,11 +333,6 @@ def _issue_reset(email: str) -> str | None:
 
 
 def _mail_reset_link(user: User, token: str) -> None:
-    from flask import url_for
-    from flask_babel import gettext as _
-
-    from app.services import mail
-
     locale = user.locale or "en"
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
         link = url_for("auth.reset_password", token=token, _external=True)

@@ -453,6 +453,7 @@ def pair(
     )
     db.session.add(match)
     db.session.flush()
+    mail.send_after_commit()  # its proposal emails (app.services.notifications)
     audit.record(
         "match_paired",
         actor=coordinator,

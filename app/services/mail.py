@@ -8,13 +8,11 @@ are simply kept in the outbox for coordinators to read.
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
-import threading
 from email.message import EmailMessage
 from typing import Any
 
-from flask import Flask, current_app, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import insert, select
 
@@ -22,6 +20,8 @@ from app.extensions import db
 from app.models import OutboxMessage, utcnow
 
 MAX_ATTEMPTS = 8
+# Session.info keys: mail queued in the open transaction; mail committed and waiting for a kick.
+QUEUED, DUE = "mail_queued", "mail_due"
 log = logging.getLogger(__name__)
 
 
@@ -35,10 +35,17 @@ def compose(template: str, locale: str, subject: Any, **context: Any) -> dict[st
         }
 
 
+def send_after_commit() -> None:
+    """Have what this unit of work queued sent once it commits: the request boundary
+    (app.transaction) then wakes the delivery worker. A rollback drops the wish with the rows."""
+    db.session.info[QUEUED] = True
+
+
 def queue_many(messages: list[dict[str, Any]]) -> int:
     """Add messages (dicts of OutboxMessage columns) in one round trip."""
     if not messages:
         return 0
+    send_after_commit()
     status = "pending" if current_app.config.get("MAIL_SERVER") else "stored"
     now = utcnow()
     rows = [
@@ -124,65 +131,3 @@ def _as_email(message: OutboxMessage) -> EmailMessage:
             filename=attachment["filename"],
         )
     return email
-
-
-# --- sending off the request path --------------------------------------------------------------
-
-
-def kick() -> None:
-    """After a commit that queued mail (or a reset request): get it sent, off the request path.
-
-    MAIL_AFTER_COMMIT says how: "thread" (default) wakes this process's mail thread and returns
-    at once, so a request never waits on SMTP and a reset for a known address answers as fast as
-    one for an unknown address; "inline" does the work here (tests: deterministic); "off" leaves
-    it to the scheduler's mail job."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    how = app.config.get("MAIL_AFTER_COMMIT", "thread")
-    if how == "inline":
-        work()
-    elif how == "thread":
-        _MailThread.wake(app)
-
-
-def work() -> None:
-    """Turn queued reset requests into emails, queue new proposals' emails, send what waits."""
-    from app.services import accounts, notifications
-
-    try:
-        accounts.process_reset_requests()
-        db.session.commit()
-    except Exception:  # noqa: BLE001 - a mail problem must not fail the caller
-        db.session.rollback()
-        log.exception("processing password reset requests failed; the mail job retries")
-    notifications.send_pending()
-
-
-class _MailThread:
-    """One daemon thread per application and process, woken after commits; several wakes
-    before it runs make one pass."""
-
-    _lock = threading.Lock()
-
-    @classmethod
-    def wake(cls, app: Flask) -> None:
-        with cls._lock:
-            pid, event = app.extensions.get("mail_thread", (None, None))
-            if event is None or pid != os.getpid():  # none yet, or this process was forked
-                event = threading.Event()
-                app.extensions["mail_thread"] = (os.getpid(), event)
-                thread = threading.Thread(
-                    target=cls._run, args=(app, event), name="mail-after-commit", daemon=True
-                )
-                thread.start()
-        event.set()
-
-    @staticmethod
-    def _run(app: Flask, event: threading.Event) -> None:
-        while True:
-            event.wait()
-            event.clear()
-            with app.app_context():
-                try:
-                    work()
-                finally:
-                    db.session.remove()

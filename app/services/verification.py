@@ -32,7 +32,7 @@ def _hash(token: str) -> str:
 
 
 def send_link(user: User, *, actor: User | None = None) -> bool:
-    """Queue a verification email (the caller commits, then calls mail.kick()).
+    """Queue a verification email (sent after the caller commits: app.transaction).
 
     False when the address is already verified; TooManyAttempts past SENDS_PER_HOUR."""
     if user.email_verified_at is not None:

@@ -19,7 +19,6 @@ from app.services import (
     accounts,
     audit,
     decisions,
-    mail,
     match_settings,
     outcomes,
     profiles,
@@ -59,7 +58,6 @@ def signup() -> Response | str | tuple[str, int]:
         except InvalidInput as error:
             return rerender("smes/signup.html", form, error, signup_steps=steps)
         db.session.commit()
-        mail.kick()  # the confirmation link
         start_session(user)
         flash(
             _(

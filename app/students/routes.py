@@ -17,7 +17,6 @@ from app.security import check_role
 from app.services import (
     accounts,
     decisions,
-    mail,
     match_settings,
     profiles,
     reviews,
@@ -64,7 +63,6 @@ def signup() -> Response | str | tuple[str, int]:
         except InvalidInput as error:
             return rerender("students/signup.html", form, error, signup_steps=steps)
         db.session.commit()
-        mail.kick()  # the confirmation link
         start_session(user)
         flash(
             _(

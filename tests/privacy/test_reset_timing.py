@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 
 from app.extensions import db
 from app.models import OutboxMessage, PasswordReset
-from app.services import mail
+from app.services import delivery
 
 
 @pytest.fixture
@@ -52,9 +52,9 @@ def test_known_and_unknown_addresses_do_the_same_work(
     if mode == "thread":
         monkeypatch.setitem(app.config, "MAIL_AFTER_COMMIT", "thread")
         db.session.rollback()
-        mail.kick()
+        delivery.kick()
     else:
-        mail.work()
+        delivery.work()
     (message,) = inbox.wait_for(1)
     assert message["To"] == email
     assert "/password/reset/" in message.get_body(("plain",)).get_content()

@@ -47,7 +47,7 @@ def test_recent_accounts_coordinators_and_working_pairs_are_kept(app, student, s
     db.session.commit()
     for user in (student, sme, coordinator):
         _age(user, 5)
-    report = privacy.purge_expired()
+    report = retention.purge_expired()
     db.session.commit()
     assert report.accounts == 0
     assert {u.id for u in db.session.scalars(select(User))} == {student.id, sme.id, coordinator.id}
@@ -57,7 +57,7 @@ def test_a_proposal_alone_does_not_keep_an_account(app, student, sme):
     cycles.run_cycle()  # proposed, not approved
     student_id = student.id
     _age(student, 4)
-    report = privacy.purge_expired()
+    report = retention.purge_expired()
     db.session.commit()
     uploads.delete_files(report.files)
     assert report.accounts == 1 and db.session.get(User, student_id) is None
@@ -67,4 +67,4 @@ def test_old_emails_are_purged(app, student, sme):
     cycles.run_cycle()
     db.session.execute(update(OutboxMessage).values(created_at=utcnow() - timedelta(days=4 * 365)))
     db.session.commit()
-    assert privacy.purge_expired().outbox == 2
+    assert retention.purge_expired().outbox == 2

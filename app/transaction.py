@@ -1,0 +1,62 @@
+"""One transaction per request: services flush, the request boundary commits (as Indico's request
+handler does), and mail goes out only after a commit.
+
+- A view that returns a success or a redirect (status below 400) is committed after it returns;
+  a 4xx/5xx answer, or a view that raised, is rolled back. What a view committed itself before
+  (a counter that must stay even when the request then fails) stays committed.
+- A view can opt out with `@commits_itself` and handle its own transaction.
+- Mail: a service that queues an email (or a reset request) calls `mail.send_after_commit()`.
+  When that transaction commits the wish becomes due and, at the end of the request, the
+  delivery worker is woken; a rollback drops it with the rows it was about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, request
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.services import delivery
+from app.services.mail import DUE, QUEUED
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def commits_itself(view: View) -> View:
+    """Opt a view out of the boundary's commit: it commits or rolls back on its own."""
+    view.commits_itself = True  # type: ignore[attr-defined]
+    return view
+
+
+def init_transactions(app: Flask) -> None:
+    if not event.contains(Session, "after_commit", _mail_is_due):
+        event.listen(Session, "after_commit", _mail_is_due)
+        event.listen(Session, "after_rollback", _mail_is_dropped)
+    app.after_request(end_of_request)
+
+
+def end_of_request(response: Response) -> Response:
+    """Commit or roll back the request's unit of work, then wake the mail worker if it is due."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "commits_itself", False):
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    if db.session.info.pop(DUE, False):
+        delivery.kick()
+    return response
+
+
+def _mail_is_due(session: Session) -> None:
+    if session.info.pop(QUEUED, False):
+        session.info[DUE] = True
+
+
+def _mail_is_dropped(session: Session) -> None:
+    session.info.pop(QUEUED, None)

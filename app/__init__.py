@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.config import config_for_environment
+from app import models  # noqa: F401 - registers every table on the metadata
+from app.api import register_api
+from app.auth.routes import bp as auth_bp
+from app.cli import init_cli
+from app.config import TestConfig, config_for_environment
+from app.coordinators import bp as coordinators_bp
+from app.db_sqlite import configure_sqlite
+from app.errors import init_error_handlers
+from app.extensions import babel, csrf, db, login_manager, migrate
+from app.i18n import init_template_helpers, select_locale
+from app.main.routes import bp as main_bp
+from app.matches.routes import bp as matches_bp
+from app.security import init_security
+from app.services import audit_words, clock, directory, explanations
+from app.sessions import load_user
+from app.smes.routes import bp as smes_bp
+from app.students.routes import bp as students_bp
+from app.transaction import init_transactions
+from app.web import IdConverter
 
 
 def create_app(config: dict[str, Any] | type | None = None) -> Flask:
@@ -31,7 +53,6 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
 
 
 def configure(app: Flask, config: dict[str, Any] | type | None) -> None:
-    from app.config import TestConfig
 
     if isinstance(config, type):
         base = config
@@ -45,20 +66,15 @@ def configure(app: Flask, config: dict[str, Any] | type | None) -> None:
     app.config.setdefault("PASSWORD_HASH_METHOD", "scrypt")
     base.check(app.config)
     if app.config.get("PROXY_FIX") or _env_flag("PROXY_FIX"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
 
 def _env_flag(name: str) -> bool:
-    import os
 
     return os.environ.get(name, "0") == "1"
 
 
 def register_extensions(app: Flask) -> None:
-    from app import models  # noqa: F401 - registers every table on the metadata
-    from app.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_project_root() / "migrations"), render_as_batch=True)
@@ -68,60 +84,42 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    from flask_babel import lazy_gettext as _l
-
     login_manager.login_message = _l("Please log in to see this page.")
-
-    from app.sessions import load_user
 
     login_manager.user_loader(load_user)
 
 
 def register_database_pragmas(app: Flask) -> None:
-    from app.extensions import db
 
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
-        from app.db_sqlite import configure_sqlite
-
         configure_sqlite(engine)
 
 
 def register_transactions(app: Flask) -> None:
     """The request boundary commits (or rolls back) and sends mail after the commit."""
-    from app.transaction import init_transactions
 
     init_transactions(app)
 
 
 def register_i18n(app: Flask) -> None:
-    from app.extensions import babel
-    from app.i18n import select_locale
 
     babel.init_app(app, locale_selector=select_locale)
 
 
 def register_security(app: Flask) -> None:
-    from app.security import init_security
 
     init_security(app)
 
 
 def register_url_converters(app: Flask) -> None:
     """Before any route exists: every `<int:...>` is an id, bounded (app.web.IdConverter)."""
-    from app.web import IdConverter
 
     app.url_map.converters["int"] = IdConverter
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.auth.routes import bp as auth_bp
-    from app.coordinators import bp as coordinators_bp
-    from app.main.routes import bp as main_bp
-    from app.matches.routes import bp as matches_bp
-    from app.smes.routes import bp as smes_bp
-    from app.students.routes import bp as students_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -130,20 +128,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(coordinators_bp, url_prefix="/coordinator")
     app.register_blueprint(matches_bp, url_prefix="/matches")
 
-    from app.api import register_api
-
     register_api(app)
 
 
 def register_error_handlers(app: Flask) -> None:
-    from app.errors import init_error_handlers
 
     init_error_handlers(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from app.i18n import init_template_helpers
-    from app.services import audit_words, clock, directory, explanations
 
     init_template_helpers(app)
     explanations.init_template_helpers(app)  # every reason and block code, worded
@@ -154,7 +147,6 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from app.cli import init_cli
 
     init_cli(app)
 
@@ -167,6 +159,5 @@ def register_static_files(app: Flask) -> None:
 
 
 def _project_root():  # type: ignore[no-untyped-def]
-    from pathlib import Path
 
     return Path(__file__).resolve().parent.parent

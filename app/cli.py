@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from sqlalchemy import select
+from werkzeug.serving import run_simple
 
 from app.config import listening_url
 from app.extensions import db
-from app.services import accounts, demo, learned_weights
+from app.i18n import translate_errors
+from app.jobs import configure_scheduler, make_scheduler
+from app.models import Match
+from app.services import accounts, backup, demo, learned_weights
+from app.services.cycles import CycleBusy, run_cycle
 from app.services.errors import InvalidInput
+from app.services.explanations import top_reasons
 
 
 def init_cli(app: Flask) -> None:
@@ -33,8 +41,6 @@ def create_coordinator(email: str, password: str) -> None:
     try:
         user = accounts.create_coordinator(email, password)
     except InvalidInput as error:
-        from app.i18n import translate_errors
-
         with current_app.test_request_context():
             for field, messages in translate_errors(error.fields).items():
                 click.echo(f"{field}: {' '.join(messages)}", err=True)
@@ -82,8 +88,6 @@ def seed_demo(
     click.echo(f"Demo data: {result.students} students, {result.smes} SMEs.")
     click.echo("Demo logins:\n" + "\n".join(lines))
     if logins_file:
-        import os
-
         with open(logins_file, "w") as handle:
             handle.write("\n".join(lines) + "\n")
         os.chmod(logins_file, 0o600)
@@ -95,7 +99,6 @@ def seed_demo(
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True)
 def serve(host: str, port: int, scheduler: bool) -> None:
     """Development server for `make run`: one process, with the one scheduler inside."""
-    from app.jobs import configure_scheduler, make_scheduler
 
     _log_to_console()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -112,7 +115,6 @@ def serve(host: str, port: int, scheduler: bool) -> None:
     try:
         # No reloader: it forks a second process, and each would run its own scheduler.
         # (app.run() is a no-op inside a `flask` command, hence werkzeug's server directly.)
-        from werkzeug.serving import run_simple
 
         run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
     finally:
@@ -128,10 +130,6 @@ def match() -> None:
 @match.command("run")
 def match_run() -> None:
     """Run one matching cycle now and print what it proposed."""
-    from sqlalchemy import select
-
-    from app.models import Match
-    from app.services.cycles import CycleBusy, run_cycle
 
     try:
         cycle = run_cycle(trigger="cli")
@@ -151,9 +149,6 @@ def match_run() -> None:
     matches = db.session.scalars(
         select(Match).where(Match.cycle_id == cycle.id).order_by(Match.score.desc())
     )
-    from flask import current_app
-
-    from app.services.explanations import top_reasons
 
     with current_app.test_request_context():  # worded in the default language, English
         for m in matches:
@@ -204,7 +199,6 @@ def model_train() -> None:
 @click.command("scheduler")
 def scheduler_command() -> None:
     """Run the scheduler in the foreground: the one process that runs matching cycles."""
-    from app.jobs import configure_scheduler, make_scheduler
 
     _log_to_console()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -221,7 +215,6 @@ def scheduler_command() -> None:
 @click.argument("destination", required=False, type=click.Path(file_okay=False, path_type=Path))
 def backup_command(destination: Path | None) -> None:
     """Back up the database and the uploaded CVs into a new folder under DESTINATION."""
-    from app.services import backup
 
     target = destination or Path(current_app.instance_path) / "backups"
     try:
@@ -246,7 +239,6 @@ def backup_command(destination: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Overwrite a database that already has users.")
 def restore_command(source: Path, force: bool) -> None:
     """Restore a backup folder made by `flask backup` (stop the web and scheduler first)."""
-    from app.services import backup
 
     try:
         report = backup.restore(source, force=force)
@@ -261,7 +253,6 @@ def restore_command(source: Path, force: bool) -> None:
 
 def _log_to_console() -> None:
     """Long-running commands say what the scheduler and the cycles do (INFO) on stderr."""
-    import logging
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -11,6 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db, login_manager
+from app.services import audit
 from app.services.errors import DomainError, StorageError, StorageFull
 
 log = logging.getLogger(__name__)
@@ -125,8 +126,6 @@ def init_error_handlers(app: Flask) -> None:
         # never a 500. Views that can say more catch it themselves.
         db.session.rollback()
         if error.status == 403:
-            from app.services import audit
-
             audit.record("forbidden", detail={"path": request.path[:200]})
             db.session.commit()
         return render_error(error.status)
@@ -135,8 +134,6 @@ def init_error_handlers(app: Flask) -> None:
     def _http(error: HTTPException):  # type: ignore[no-untyped-def]
         status = error.code or 500
         if status == 403:
-            from app.services import audit
-
             audit.record("forbidden", detail={"path": request.path[:200]})
             db.session.commit()
         response = render_error(status)

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     Field,
+    FieldList,
     Form,
     FormField,
     PasswordField,
@@ -102,7 +103,6 @@ def language_input(rows: Any) -> list[dict[str, Any]]:
 
 
 def language_rows_field(min_entries: int = 4) -> Any:
-    from wtforms import FieldList
 
     return FieldList(FormField(LanguageRowForm), min_entries=min_entries, max_entries=8)
 

@@ -18,12 +18,25 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from app.extensions import db
+from app.services import (
+    cycles,
+    delivery,
+    mail,
+    match_settings,
+    ratelimit,
+    reminders,
+    retention,
+    uploads,
+)
 from app.services.match_settings import cron_trigger
 
 log = logging.getLogger(__name__)
@@ -88,7 +101,6 @@ class CycleRunner:
             self.busy.release()
 
     def _run_queue(self) -> None:
-        from app.services import cycles
 
         cycles.reap_interrupted()
         for cycle_id in cycles.queued_ids():
@@ -101,7 +113,6 @@ class CycleRunner:
             log.info("queued cycle %s: %s, %s proposals", cycle.id, cycle.status, cycle.n_proposed)
 
     def _try_pending(self) -> None:
-        from app.services import cycles
 
         run = self.pending
         assert run is not None
@@ -164,7 +175,6 @@ def run_scheduled_cycle(app: Flask) -> None:
 def deliver_mail(app: Flask) -> None:
     """Job: reset requests into links, emails for new proposals, retries of what failed to send
     (the web processes' mail threads do the same right after their commits)."""
-    from app.services import delivery
 
     with app.app_context():
         delivery.work()
@@ -172,8 +182,6 @@ def deliver_mail(app: Flask) -> None:
 
 def send_reminders(app: Flask) -> None:
     """Job: kickoff reminders, unread-message emails, missed check-ins; then deliver."""
-    from app.extensions import db
-    from app.services import mail, reminders
 
     with app.app_context():
         sent = reminders.run()
@@ -185,10 +193,6 @@ def send_reminders(app: Flask) -> None:
 
 def purge_expired_data(app: Flask) -> None:
     """Job: delete what is past its retention period, files after the commit."""
-    from datetime import timedelta
-
-    from app.extensions import db
-    from app.services import privacy, ratelimit, uploads
 
     with app.app_context():
         report = retention.purge_expired()
@@ -208,8 +212,6 @@ def purge_expired_data(app: Flask) -> None:
 
 def current_schedule(app: Flask) -> str:
     """The coordinators' schedule from the database, else MATCH_SCHEDULE."""
-    from app.extensions import db
-    from app.services import match_settings
 
     with app.app_context():
         schedule = match_settings.schedule()
@@ -255,9 +257,6 @@ def configure_scheduler(scheduler: BaseScheduler, app: Flask) -> None:
 
 def make_scheduler(background: bool) -> BaseScheduler:
     if background:
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         return BackgroundScheduler(job_defaults=JOB_DEFAULTS)
-    from apscheduler.schedulers.blocking import BlockingScheduler
 
     return BlockingScheduler(job_defaults=JOB_DEFAULTS)

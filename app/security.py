@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.extensions import login_manager
 from app.models import Role
+from app.services.accounts import consent_is_current
+from app.sessions import end_session, session_too_old
 
 CSP = "; ".join(
     [
@@ -38,7 +41,6 @@ STATIC_HEADERS = {
 def init_security(app: Flask) -> None:
     @app.before_request
     def _expire_old_sessions() -> None:
-        from app.sessions import end_session, session_too_old
 
         if current_user.is_authenticated and session_too_old():
             end_session()
@@ -46,9 +48,6 @@ def init_security(app: Flask) -> None:
     @app.before_request
     def _ask_consent_again() -> Response | None:
         """When the privacy policy changes, students and SMEs answer it again before going on."""
-        from flask import redirect, url_for
-
-        from app.services.accounts import consent_is_current
 
         if (
             current_user.is_authenticated
@@ -89,7 +88,6 @@ CONSENT_FREE_ENDPOINTS = {
 
 
 def check_role(*roles: Role) -> None:
-    from app.extensions import login_manager
 
     if not current_user.is_authenticated:
         abort(login_manager.unauthorized())

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, send_file
+from flask import flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
+from app.api.schemas import ID_MAX
+from app.errors import render_error
+from app.extensions import db
 from app.forms import apply_errors, forget_wrong_passwords
+from app.i18n import translate_errors
 from app.models import Student
-from app.services import uploads
-from app.services.errors import InvalidInput
+from app.services import accounts, decisions, uploads
+from app.services.audit import client_ip
+from app.services.errors import InvalidInput, TooManyAttempts
 
 
 def digits_up_to(limit: int) -> str:
@@ -37,7 +44,6 @@ class IdConverter(IntegerConverter):
     forget it; the API's bodies and queries use the same bound (api.schemas)."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        from app.api.schemas import ID_MAX
 
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", ID_MAX)
@@ -48,11 +54,6 @@ class IdConverter(IntegerConverter):
 def refuse_signup_flood() -> Response | None:
     """Count a sign-up attempt of the client's address (one counter with the API's sign-ups,
     before any scrypt hash is paid for); past the limit, the 429 page to answer with."""
-    from app.errors import render_error
-    from app.extensions import db
-    from app.services import accounts
-    from app.services.audit import client_ip
-    from app.services.errors import TooManyAttempts
 
     try:
         accounts.limit_signups(client_ip() or "unknown")
@@ -74,9 +75,6 @@ def rerender(
 
 def flash_errors(error: InvalidInput) -> None:
     """A refused button press: its reasons as flash messages (the page it came from is shown)."""
-    from flask import flash
-
-    from app.i18n import translate_errors
 
     for messages in translate_errors(error.fields).values():
         for message in messages:
@@ -89,12 +87,6 @@ def answer_proposal(
     """The current student's or SME's answer to a proposal (or, with `change`, their new answer
     to one they answered), then back to `back` (an endpoint, with `back_args` in its query
     string: the filters the list was shown with)."""
-    from flask import flash, redirect, request, url_for
-    from flask_babel import gettext as _
-    from flask_login import current_user
-
-    from app.extensions import db
-    from app.services import decisions
 
     try:
         (decisions.change_answer if change else decisions.decide)(

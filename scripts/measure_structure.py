@@ -4,7 +4,8 @@ Run: ``.venv/bin/python scripts/measure_structure.py`` (add ``-v`` to list every
 
 - *import loops*: strongly connected groups of ``app`` modules in the import graph built from every
   ``import`` statement, wherever it stands (a loop hidden behind a function-level import is still a
-  loop), each printed as one short cycle through it. A package's ``__init__`` is its own module
+  loop), each printed as one short cycle through it; loops that close only through imports under
+  ``if TYPE_CHECKING:`` (never run) are counted apart. A package's ``__init__`` is its own module
   and ``from pkg import name`` points at ``pkg.name`` when that is a module, else at ``pkg``.
 - *imports inside functions*: ``import`` statements under a ``def`` in ``app/`` (``TYPE_CHECKING``
   blocks at module level are not inside functions).
@@ -46,10 +47,22 @@ def _resolve(current: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """Ids of the import nodes under `if TYPE_CHECKING:` (never run: no loop at run time)."""
+    hidden: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            hidden.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
+    return hidden
+
+
+def imports_of(name: str, path: Path, known: set[str], *, typing: bool) -> set[str]:
     tree = ast.parse(path.read_text(), str(path))
+    hidden = set() if typing else _type_checking_only(tree)
     found: set[str] = set()
     for node in ast.walk(tree):
+        if id(node) in hidden:
+            continue
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
@@ -125,11 +138,15 @@ def shortest_cycle(graph: dict[str, set[str]], group: list[str]) -> list[str]:
     return best
 
 
-def import_loops() -> list[list[str]]:
+def import_loops(*, typing: bool = False) -> list[list[str]]:
+    """Loops at run time; with `typing`, also through imports only the type checker follows."""
     mods = modules()
     known = set(mods)
-    graph = {name: imports_of(name, path, known) for name, path in mods.items()}
-    return [shortest_cycle(graph, group) for group in strongly_connected(graph)]
+    graph = {name: imports_of(name, path, known, typing=typing) for name, path in mods.items()}
+    return [
+        shortest_cycle(graph, group) + [f"({len(group)} modules in the loop)"]
+        for group in strongly_connected(graph)
+    ]
 
 
 def imports_inside_functions() -> list[str]:
@@ -168,11 +185,14 @@ def long_views() -> list[tuple[str, int]]:
 def main() -> None:
     verbose = "-v" in sys.argv
     loops = import_loops()
+    typing_only = [loop for loop in import_loops(typing=True) if loop not in loops]
     inside = imports_inside_functions()
     views = long_views()
-    print(f"import loops: {len(loops)}")
+    print(f"import loops: {len(loops)} at run time, {len(typing_only)} more under TYPE_CHECKING")
     for loop in loops:
-        print("  " + " -> ".join(loop))
+        print("  " + " -> ".join(loop[:-1]) + " " + loop[-1])
+    for loop in typing_only:
+        print("  " + " -> ".join(loop[:-1]) + " " + loop[-1] + ", TYPE_CHECKING only")
     print(f"imports inside functions: {len(inside)}")
     if verbose:
         for item in inside:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.api.routes import bp
+from app.extensions import csrf
+
 
 def register_api(app: Flask) -> None:
-    from app.api.routes import bp
-    from app.extensions import csrf
 
     csrf.exempt(bp)  # a bearer token, not a cookie, authenticates here: nothing to forge
     app.register_blueprint(bp, url_prefix="/api/v1")

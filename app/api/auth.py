@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from app.extensions import db, login_manager
 from app.models import Role, User
 from app.services import tokens, validation
+from app.services.accounts import consent_is_current
 from app.services.errors import ConsentRenewalRequired, DomainError, NotAllowed
 
 # Open while consent is out of date: answering it again, leaving, and managing one's tokens.
@@ -68,8 +69,6 @@ def api_user(*roles: Role) -> User:
     if roles and user.role not in roles:
         raise NotAllowed("not for this role")
     if request.endpoint not in CONSENT_FREE_ENDPOINTS:
-        from app.services.accounts import consent_is_current
-
         if not consent_is_current(user):
             version = current_app.config["CONSENT_POLICY_VERSION"]
             raise ConsentRenewalRequired.single(

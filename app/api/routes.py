@@ -68,6 +68,7 @@ from app.services import (
     accounts,
     audit,
     checkins,
+    consents,
     cycles,
     decisions,
     directory,
@@ -343,7 +344,7 @@ def revoke_token(token_id: int) -> Response:
 def get_me() -> Response:
     """My account, consent and profile."""
     user = api_user()
-    consent = accounts.current_consent(user)
+    consent = consents.current_consent(user)
     me = MeOut(
         id=user.id,
         email=user.email,

@@ -15,7 +15,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from app.models import MatchStatus
-from app.schemas import ActivityIn, CheckInIn, ExportStatusIn, KickoffIn, KickoffPick, MessageIn
+from app.schemas import (
+    ActivityIn,
+    CheckInIn,
+    ConsentIn,
+    Credentials,
+    ExportStatusIn,
+    KickoffIn,
+    KickoffPick,
+    MessageIn,
+    SMESignup,
+    StudentSignup,
+)
 from app.services.decisions import DECLINE_REASONS, REASON_MAX
 
 ID_MAX = 2**31 - 1  # the largest id a 32-bit INTEGER column holds
@@ -781,7 +792,6 @@ def _after_the_match_paths() -> dict[str, Any]:
 
 def openapi_document(server_url: str = "/") -> dict[str, Any]:
     """The OpenAPI 3.1 description of /api/v1, built from the models above and app.schemas."""
-    from app.schemas import ConsentIn, Credentials, SMESignup, StudentSignup
 
     anyone_body = (400, 409, 422, 429)
     paths: dict[str, Any] = {

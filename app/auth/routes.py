@@ -20,9 +20,9 @@ from app.auth.forms import (
 )
 from app.errors import render_error
 from app.extensions import db
-from app.forms import CsrfOnlyForm
+from app.forms import CsrfOnlyForm, apply_errors
 from app.security import is_safe_next
-from app.services import accounts, privacy, tokens, uploads, verification
+from app.services import accounts, consents, privacy, tokens, uploads, verification
 from app.services.audit import client_ip
 from app.services.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
 from app.sessions import end_session, start_session
@@ -81,7 +81,7 @@ def account() -> str:
 
 
 def _account_page(**forms) -> str:  # type: ignore[no-untyped-def]
-    consent = accounts.current_consent(current_user)
+    consent = consents.current_consent(current_user)
     context = {
         "password_form": PasswordChangeForm(formdata=None),
         "consent_form": ConsentForm(
@@ -111,8 +111,6 @@ def change_password() -> Response | tuple[str, int]:
             },
         )
     except InvalidInput as error:
-        from app.forms import apply_errors
-
         apply_errors(form, error.fields)
         return _account_page(password_form=form), error.status
     db.session.commit()

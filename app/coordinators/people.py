@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from app.coordinators.common import bp, page_number
 from app.extensions import db
 from app.models import SME, Student, User
-from app.services import accounts, audit, directory, verification
+from app.services import audit, consents, directory, verification
 from app.services.errors import TooManyAttempts
 from app.web import send_cv
 
@@ -36,7 +36,7 @@ def student(student_id: int) -> str:
     return render_template(
         "coordinators/student.html",
         student=student,
-        consent=accounts.current_consent(student.user),
+        consent=consents.current_consent(student.user),
     )
 
 

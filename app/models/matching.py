@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false as sa_false
 
@@ -45,7 +45,6 @@ class CycleStatus(enum.StrEnum):
 
 
 def _enum(cls: type[enum.StrEnum]) -> Any:
-    from sqlalchemy import Enum
 
     return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 

@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.services import (
     audit,
+    consents,
     mail,
     privacy,
     profiles,
@@ -39,6 +40,7 @@ from app.services import (
     verification,
 )
 from app.services.cycle_lock import hold_off_cycle_saves
+from app.services.decisions import withdraw_pending_for_student
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -138,8 +140,6 @@ def update_consent(user: User, data: dict[str, Any]) -> Consent:
     hold_off_cycle_saves()  # a cycle's save then sees the withdrawal (or waits for it)
     row = _record_consent(user, consent)
     if user.student and not consent.provision_to_smes:
-        from app.services.decisions import withdraw_pending_for_student
-
         withdraw_pending_for_student(user.student, user)
     audit.record(
         "consent_changed",
@@ -151,20 +151,11 @@ def update_consent(user: User, data: dict[str, Any]) -> Consent:
     return row
 
 
-def current_consent(user: User) -> Consent | None:
-    return db.session.scalar(
-        select(Consent)
-        .where(Consent.user_id == user.id)
-        .order_by(Consent.given_at.desc(), Consent.id.desc())
-        .limit(1)
-    )
-
-
 def consent_is_current(user: User) -> bool:
     """Students and SMEs must have answered the policy in force (asked again when it changes)."""
     if user.role == Role.COORDINATOR:
         return True
-    consent = current_consent(user)
+    consent = consents.current_consent(user)
     return bool(
         consent
         and consent.collection

@@ -21,6 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
@@ -507,7 +510,6 @@ def _coordinator(user: User) -> None:
 
 def event_sentence(event: str, student: str, company: str) -> str:
     """What happened to a match, in one sentence of the current language."""
-    from flask_babel import gettext as _
 
     sentences = {
         "student_accept": lambda: _(
@@ -574,7 +576,6 @@ def event_sentence(event: str, student: str, company: str) -> str:
 def event_subject(event: str, other: str) -> str:
     """The subject of a match update, in the current language: what happened, and with whom
     (`other` is the other side of the match for the recipient)."""
-    from flask_babel import gettext as _
 
     subjects = {
         "student_accept": lambda: _("%(name)s accepted the proposal", name=other),
@@ -594,8 +595,6 @@ def event_subject(event: str, other: str) -> str:
 def _notify(match: Match, event: str, *, actor: User | None = None) -> None:
     """Tell the match's student and SME, each in their own language, what just happened; the
     person who caused it (`actor`) is not told about their own action: the page already did."""
-    from flask import current_app, url_for
-    from flask_babel import force_locale
 
     student, company = match.student.name, match.sme.company_name
     people = [

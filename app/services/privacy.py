@@ -22,6 +22,7 @@ from app.models import (
 )
 from app.services import audit, profiles, workspace
 from app.services.explanations import reason_text
+from app.services.reviews import sme_can_see
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -90,7 +91,6 @@ def export_user_data(user: User) -> dict[str, Any]:
 def _matches_of(user: User) -> list[dict[str, Any]]:
     """A student's matches: scores, reasons, decisions, notes, and which SME got the profile.
     An SME's: the ones it may still see (a student who withdrew consent is not its data)."""
-    from app.services.reviews import sme_can_see
 
     if user.student:
         conditions: tuple[Any, ...] = (Match.student_id == user.student.id,)

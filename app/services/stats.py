@@ -6,6 +6,8 @@ into Python, so the dashboard costs the same at 1,000 and at 100,000 students.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,8 +17,10 @@ from app.extensions import db
 from app.i18n import code_name
 from app.models import (
     SME,
+    ExportStatus,
     Match,
     MatchCycle,
+    MatchOutcome,
     MatchStatus,
     SMECode,
     Student,
@@ -299,7 +303,6 @@ FUNNEL_STAGES = ("proposed", "approved", "active", "completed", "first_export")
 
 def kpis() -> dict[str, Any]:
     """The four figures the programme is judged on, and their targets."""
-    from app.models import ExportStatus, MatchOutcome
 
     return {
         "students_placed": placed_students(),
@@ -329,7 +332,6 @@ class FunnelRow:
 
 
 def _funnel(group: Any) -> list[FunnelRow]:
-    from app.models import ExportStatus
 
     def reached(statuses: tuple[MatchStatus, ...]) -> Any:
         return func.coalesce(func.sum(case((Match.status.in_(statuses), 1), else_=0)), 0)
@@ -378,8 +380,6 @@ def targets_json() -> dict[str, Any]:
 
 def targets_csv() -> bytes:
     """The targets and both funnels as one CSV (UTF-8 with a BOM, so Excel reads it)."""
-    import csv
-    import io
 
     out = io.StringIO()
     writer = csv.writer(out)

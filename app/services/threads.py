@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app import schemas
 from app.extensions import db
@@ -117,7 +118,6 @@ def _mark(match_id: int, user_id: int, message_id: int) -> None:
         return
     if db.session.get(ThreadState, (match_id, user_id)) is not None:
         return
-    from sqlalchemy.exc import IntegrityError
 
     savepoint = db.session.begin_nested()
     try:

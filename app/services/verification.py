@@ -12,12 +12,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import EmailVerification, User, utcnow
-from app.services import audit
+from app.services import audit, mail
 from app.services.errors import InvalidInput, TooManyAttempts
 
 SENDS_PER_HOUR = 3  # per account, whoever asks: no mailbox flooding
@@ -60,10 +61,6 @@ def send_link(user: User, *, actor: User | None = None) -> bool:
 
 
 def _mail_link(user: User, token: str, hours: int) -> None:
-    from flask import url_for
-    from flask_babel import gettext as _
-
-    from app.services import mail
 
     locale = user.locale or ("ko" if str(user.role) == "sme" else "en")
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):

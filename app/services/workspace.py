@@ -35,7 +35,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import accounts, audit, mail
+from app.services import audit, consents, mail
 from app.services.decisions import NotFound
 from app.services.validation import validate
 
@@ -127,7 +127,7 @@ def contact_open(match: Match) -> bool:
     """Approved (or later) and the student still consents to their profile going to the SME."""
     if match.status not in AFTER_APPROVAL:
         return False
-    consent = accounts.current_consent(match.student.user)
+    consent = consents.current_consent(match.student.user)
     return bool(consent and consent.provision_to_smes)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -16,6 +18,7 @@ from app.schemas import StudentSignup
 from app.security import check_role
 from app.services import (
     accounts,
+    consents,
     decisions,
     match_settings,
     profiles,
@@ -105,7 +108,7 @@ def signup_cv() -> Response | str:
 def dashboard() -> str:
     """What happens next, for this student."""
     student = current_user.student
-    consent = accounts.current_consent(current_user)
+    consent = consents.current_consent(current_user)
     matches = reviews.proposals_for_student(student)
     return render_template(
         "students/dashboard.html",
@@ -203,7 +206,6 @@ def edit_profile() -> Response | str | tuple[str, int]:
 
 def _form_data(student):  # type: ignore[no-untyped-def]
     """An object with the form's field names, for pre-filling the edit form."""
-    from types import SimpleNamespace
 
     data = profiles.student_dict(student)
     data["topik_level"] = str(student.topik_level)

@@ -1,0 +1,117 @@
+"""One transaction per request (issue 16): the boundary commits a success, rolls back a refusal or
+a failure, lets a view opt out, and wakes the mail worker only after a commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.models import OutboxMessage
+from app.services import delivery, mail
+from app.transaction import commits_itself, end_of_request
+
+INDEX = "main.index"  # the endpoint of "/"
+
+
+def _queue_one() -> None:
+    mail.queue_many(
+        [
+            {
+                "recipient": "someone@example.org",
+                "locale": "en",
+                "subject": "s",
+                "body_text": "t",
+                "body_html": "h",
+                "kind": "test",
+            }
+        ]
+    )
+
+
+def _rows() -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count(OutboxMessage.id))) or 0
+
+
+@pytest.fixture
+def kicks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each wake of the mail worker, with the outbox rows committed at that moment."""
+    seen: list[int] = []
+
+    def kick() -> None:
+        with db.engine.connect() as other:  # another connection sees only what is committed
+            seen.append(other.scalar(select(func.count(OutboxMessage.id))) or 0)
+
+    monkeypatch.setattr(delivery, "kick", kick)
+    return seen
+
+
+@pytest.mark.parametrize("status", [200, 302])
+def test_a_success_is_committed_and_its_mail_sent_after_the_commit(
+    app: Flask, kicks: list[int], status: int
+) -> None:
+    with app.test_request_context("/"):
+        _queue_one()
+        end_of_request(Response(status=status))
+    assert kicks == [1]  # woken once, and the row was already committed
+    assert _rows() == 1
+
+
+@pytest.mark.parametrize("status", [400, 404, 422, 500])
+def test_a_refusal_or_failure_is_rolled_back_and_sends_nothing(
+    app: Flask, kicks: list[int], status: int
+) -> None:
+    with app.test_request_context("/"):
+        _queue_one()
+        end_of_request(Response(status=status))
+    assert kicks == []
+    assert _rows() == 0
+    assert mail.QUEUED not in db.session.info and mail.DUE not in db.session.info
+
+
+def test_mail_a_view_committed_itself_is_sent_even_when_the_request_then_fails(
+    app: Flask, kicks: list[int]
+) -> None:
+    with app.test_request_context("/"):
+        _queue_one()
+        db.session.commit()
+        end_of_request(Response(status=429))
+    assert kicks == [1]
+
+
+def test_a_view_can_opt_out(app: Flask, kicks: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    @commits_itself
+    def view() -> str:
+        return "mine"
+
+    monkeypatch.setitem(app.view_functions, INDEX, view)
+    with app.test_request_context("/"):  # matched to INDEX, now the opted-out view
+        _queue_one()
+        end_of_request(Response(status=200))
+        assert kicks == []  # nothing committed, so nothing to send
+    assert _rows() == 0
+
+
+def test_a_view_that_raised_is_rolled_back(app: Flask, kicks: list[Any], client: Any) -> None:
+    """Through a real request: a page that fails after queuing mail leaves nothing behind."""
+
+    def boom() -> str:
+        _queue_one()
+        db.session.flush()
+        raise RuntimeError("after the flush")
+
+    app.view_functions[INDEX], original = boom, app.view_functions[INDEX]
+    try:
+        app.config["PROPAGATE_EXCEPTIONS"], propagate = False, app.config["PROPAGATE_EXCEPTIONS"]
+        response = client.get("/")
+    finally:
+        app.view_functions[INDEX] = original
+        app.config["PROPAGATE_EXCEPTIONS"] = propagate
+    assert response.status_code == 500
+    assert kicks == []
+    assert _rows() == 0

@@ -49,7 +49,7 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check app matching tests scripts
 	$(BIN)/ruff format --check app matching tests scripts
-	$(BIN)/mypy matching
+	$(BIN)/mypy app matching
 
 bench: install
 	$(BIN)/python scripts/bench_matching.py

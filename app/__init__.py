@@ -14,7 +14,7 @@ from app import models  # noqa: F401 - registers every table on the metadata
 from app.api import register_api
 from app.auth.routes import bp as auth_bp
 from app.cli import init_cli
-from app.config import TestConfig, config_for_environment
+from app.config import Config, TestConfig, config_for_environment
 from app.coordinators import bp as coordinators_bp
 from app.db_sqlite import configure_sqlite
 from app.errors import init_error_handlers
@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
 
 def configure(app: Flask, config: dict[str, Any] | type | None) -> None:
 
+    base: type[Config]
     if isinstance(config, type):
         base = config
     elif config and config.get("TESTING"):

@@ -7,6 +7,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -107,7 +108,7 @@ class Config:
     HOURS_WARNING_SHARE = 0.8
 
     @classmethod
-    def check(cls, config: dict) -> None:
+    def check(cls, config: dict[str, Any]) -> None:
         if not config.get("SECRET_KEY"):
             raise ConfigError(
                 "SECRET_KEY must be set outside development and tests "
@@ -130,7 +131,7 @@ class DevelopmentConfig(Config):
     STATIC_MAX_AGE = 0  # the browser asks again each time, so an edited app.css shows on reload
 
     @classmethod
-    def check(cls, config: dict) -> None:
+    def check(cls, config: dict[str, Any]) -> None:
         if not config.get("SECRET_KEY"):
             config["SECRET_KEY"] = _development_secret()
 

@@ -62,7 +62,7 @@ def render_error(
             }
         )
     else:
-        body = render_template("errors/error.html", status=status, message=message)
+        body = render_template("errors/error.html", status=status, message=message)  # type: ignore[assignment]
     response = make_response(body, status)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)

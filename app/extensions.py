@@ -1,5 +1,7 @@
 """Extensions, created unbound here and bound to an application in the factory."""
 
+from typing import TYPE_CHECKING
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +26,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class: at run time Flask-SQLAlchemy's db.Model (a subclass of Base that names
+# tables and binds the session); for the type checker, Base itself, since db.Model is typed Any.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

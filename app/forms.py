@@ -115,8 +115,8 @@ class ConsentFields:
 
     def consent_input(self) -> dict[str, bool]:
         return {
-            "collection": bool(self.consent_collection.data),  # type: ignore[attr-defined]
-            "provision_to_smes": bool(self.consent_provision.data),  # type: ignore[attr-defined]
+            "collection": bool(self.consent_collection.data),
+            "provision_to_smes": bool(self.consent_provision.data),
         }
 
 

@@ -21,7 +21,7 @@ def select_locale() -> str:
     supported = current_app.config["LANGUAGES"]
     chosen = session.get("locale")
     if chosen in supported:
-        return chosen
+        return str(chosen)
     if current_user and current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale
     return (

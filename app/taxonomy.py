@@ -9,6 +9,7 @@ freely. KSIC sections keep Statistics Korea's own upper-case letters (A-U).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -211,7 +212,7 @@ def _index(kind: str) -> dict[str, Term]:
     return {term.code: term for term in TABLES[kind]()}
 
 
-TABLES = {
+TABLES: dict[str, Callable[[], tuple[Term, ...]]] = {
     "languages": languages,
     "levels": lambda: LEVELS,
     "countries": countries,

@@ -111,7 +111,7 @@ def send_cv(student: Student) -> Response:
     """Serve a CV: attachment, never rendered inline, never cached (students, their SMEs and
     coordinators all download it this way)."""
     response = send_file(
-        uploads.path_of(student.cv_stored_name),
+        uploads.path_of(student.cv_stored_name or ""),  # callers check there is one
         mimetype="application/pdf",
         as_attachment=True,
         download_name=f"cv-{student.id}.pdf",

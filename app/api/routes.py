@@ -95,6 +95,7 @@ from app.services.errors import (
     DomainError,
     InvalidInput,
     NotAllowed,
+    NotFound,
 )
 from app.services.explanations import block_text, reason_text
 from app.services.validation import validate
@@ -193,7 +194,7 @@ def _query(model: type[PageQuery]) -> Any:
 
 def _check_id(value: int) -> int:
     if not 1 <= value <= ID_MAX:
-        raise decisions.NotFound("no such id")
+        raise NotFound("no such id")
     return value
 
 
@@ -421,7 +422,7 @@ def decide(match_id: int) -> Response:
     user = api_user()
     _check_id(match_id)
     if db.session.scalar(_visible_matches(user).where(Match.id == match_id)) is None:
-        raise decisions.NotFound("no such match")
+        raise NotFound("no such match")
     body = validate(DecisionIn, _body())
     match = decisions.decide(match_id, user, body.decision, reason=body.reason, note=body.note)
     db.session.commit()
@@ -538,7 +539,7 @@ def get_cycle(cycle_id: int) -> Response:
     api_user(Role.COORDINATOR)
     cycle = db.session.get(MatchCycle, _check_id(cycle_id))
     if cycle is None:
-        raise decisions.NotFound("no such cycle")
+        raise NotFound("no such cycle")
     return _json(cycle_out(cycle))
 
 

@@ -27,7 +27,7 @@ from app.services import (
     engine_gateway,
     match_settings,
 )
-from app.services.errors import DomainError, InvalidInput
+from app.services.errors import DomainError, InvalidInput, NotFound
 from app.services.explanations import block_text, reason_text
 
 
@@ -35,7 +35,7 @@ def _words(error: DomainError) -> list[str]:
     """A refusal in the reader's words."""
     if isinstance(error, InvalidInput):
         return [m for messages in translate_errors(error.fields).values() for m in messages]
-    if isinstance(error, decisions.NotFound):
+    if isinstance(error, NotFound):
         return [_("This match does not exist.")]
     return [_("This action is not allowed here.")]
 
@@ -115,7 +115,7 @@ def _bulk_back() -> str:
     return url_for(".matches", **_filter_args())
 
 
-def _filter_args() -> dict[str, str]:
+def _filter_args() -> dict[str, Any]:
     """The list's filters, carried through the bulk form: the coordinator lands where they were."""
     names = [f.name for f in directory.MatchFilters.__dataclass_fields__.values()] + ["page"]
     return {n: request.form[n] for n in names if request.form.get(n)}
@@ -253,7 +253,7 @@ def pair() -> Response | str | tuple[str, int]:
                 "pair_previewed", target=context["preview"]["student"], detail={"sme_id": sme_id}
             )
             db.session.commit()
-    except decisions.NotFound:
+    except NotFound:
         error = error or InvalidInput.single(
             "student_id" if db.session.get(Student, student_id or 0) is None else "sme_id",
             "unknown_code",

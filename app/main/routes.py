@@ -58,7 +58,7 @@ def set_language() -> Response:
             current_user.locale = locale
             db.session.commit()
     target = request.form.get("next")
-    return redirect(target if is_safe_next(target) else url_for(".index"))
+    return redirect(target if target and is_safe_next(target) else url_for(".index"))
 
 
 @bp.route("/dashboard")

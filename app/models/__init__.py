@@ -1,7 +1,7 @@
 """The data model, one module per aggregate. Importing this package registers every table."""
 
 from app.models.api import ApiToken, RateLimitHit
-from app.models.base import utcnow
+from app.models.base import rows_changed, utcnow
 from app.models.collaboration import (
     Activity,
     CheckIn,
@@ -74,5 +74,6 @@ __all__ = [
     "StudentCode",
     "StudentLanguage",
     "User",
+    "rows_changed",
     "utcnow",
 ]

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import UTCDateTime, utcnow
 from app.models.user import User
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token. Only its SHA-256 is stored: a copy of the table lets nobody in."""
 
     __tablename__ = "api_tokens"
@@ -32,7 +32,7 @@ class ApiToken(db.Model):
         return self.revoked_at is None and self.expires_at > now
 
 
-class RateLimitHit(db.Model):
+class RateLimitHit(Model):
     """One counted request, in the database so every web worker counts the same requests.
 
     `key_hash` is the SHA-256 of what is limited (an address, an email): the table says how often,

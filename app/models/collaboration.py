@@ -23,12 +23,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import UTCDateTime, utcnow
 from app.models.matching import Match
 
 
-class ContactDetails(db.Model):
+class ContactDetails(Model):
     """What a person adds to their name and email for the other side of an approved match."""
 
     __tablename__ = "contact_details"
@@ -42,7 +42,7 @@ class ContactDetails(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Kickoff(db.Model):
+class Kickoff(Model):
     """The first meeting: up to three slots offered by the SME, one picked by the student."""
 
     __tablename__ = "kickoffs"
@@ -62,7 +62,7 @@ class Kickoff(db.Model):
     uid: Mapped[str] = mapped_column(String(80))
 
 
-class Message(db.Model):
+class Message(Model):
     """One message in a match's thread: plain text, optionally a PDF."""
 
     __tablename__ = "messages"
@@ -80,7 +80,7 @@ class Message(db.Model):
     match: Mapped[Match] = relationship()
 
 
-class ThreadState(db.Model):
+class ThreadState(Model):
     """Per person and match: the last message read, and when they were last emailed about it."""
 
     __tablename__ = "thread_states"
@@ -96,7 +96,7 @@ class ThreadState(db.Model):
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Activity(db.Model):
+class Activity(Model):
     """One entry of the student's work log, confirmed or disputed by the SME."""
 
     __tablename__ = "activities"
@@ -115,7 +115,7 @@ class Activity(db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class CheckIn(db.Model):
+class CheckIn(Model):
     """One side's monthly answer: satisfaction 1-5, hours this month, what is blocking."""
 
     __tablename__ = "checkins"
@@ -131,7 +131,7 @@ class CheckIn(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class CheckInReminder(db.Model):
+class CheckInReminder(Model):
     """A reminder sent for a missed check-in: at most one per match, side and month."""
 
     __tablename__ = "checkin_reminders"
@@ -144,7 +144,7 @@ class CheckInReminder(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class MatchOutcome(db.Model):
+class MatchOutcome(Model):
     """What came of a completed match, as each side records it."""
 
     __tablename__ = "match_outcomes"
@@ -162,7 +162,7 @@ class MatchOutcome(db.Model):
     student_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ExportStatus(db.Model):
+class ExportStatus(Model):
     """An SME's place on the programme's ladder: none → first export → USD 100k → USD 1M a year."""
 
     __tablename__ = "export_statuses"

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import UTCDateTime, utcnow
 
 
-class ModelReport(db.Model):
+class ModelReport(Model):
     """One training run: the suggested two-sided weights and the held-out figures behind them.
 
     Plain numbers only (`report` is `matching.learning.Report.to_dict()`): nothing loaded from the
@@ -32,7 +32,7 @@ class ModelReport(db.Model):
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class WeightAdoption(db.Model):
+class WeightAdoption(Model):
     """A two-sided weight set a coordinator put in force: from a report, or back to an earlier set.
 
     The newest row is the set in force unless a coordinator has saved weights by hand since

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false as sa_false
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import UTCDateTime, utcnow
 from app.models.profiles import SME, Student
 
@@ -49,7 +49,7 @@ def _enum(cls: type[enum.StrEnum]) -> Any:
     return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
-class MatchCycle(db.Model):
+class MatchCycle(Model):
     """One run of the matching engine over the pool, and what it proposed."""
 
     __tablename__ = "cycles"
@@ -93,7 +93,7 @@ class MatchCycle(db.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
 
-class Match(db.Model):
+class Match(Model):
     """A student–SME pair and its way from proposal to outcome."""
 
     __tablename__ = "matches"
@@ -138,7 +138,7 @@ class Match(db.Model):
     cycle: Mapped[MatchCycle | None] = relationship()
 
 
-class MatchSettings(db.Model):
+class MatchSettings(Model):
     """The coordinators' choices for the next cycles (one row).
 
     No defaults here: `app.services.match_settings` owns them and creates the row."""
@@ -158,7 +158,7 @@ class MatchSettings(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class CycleLease(db.Model):
+class CycleLease(Model):
     """The cycle lock's row (one row, id 1).
 
     On both databases, `generation` is the fencing token: each cycle that takes the lock adds one,
@@ -177,7 +177,7 @@ class CycleLease(db.Model):
     generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class HealthProbe(db.Model):
+class HealthProbe(Model):
     """One row the health check writes, so that a read-only or full database is noticed."""
 
     __tablename__ = "health_probe"
@@ -186,7 +186,7 @@ class HealthProbe(db.Model):
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """Every email the platform sends: queued here, then sent over SMTP or kept for coordinators."""
 
     __tablename__ = "outbox"

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import UTCDateTime, utcnow
 from app.models.user import User
 
 
-class Consent(db.Model):
+class Consent(Model):
     """One answer to the privacy notice. Rows are only added, so the history is the record."""
 
     __tablename__ = "consents"
@@ -26,7 +27,7 @@ class Consent(db.Model):
     user: Mapped[User] = relationship()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what, when (UTC) and from where. Never passwords, tokens or cookies."""
 
     __tablename__ = "audit_events"
@@ -40,10 +41,10 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(50), index=True)
     target_type: Mapped[str | None] = mapped_column(String(30))
     target_id: Mapped[int | None] = mapped_column(Integer)
-    detail: Mapped[dict | None] = mapped_column(JSON)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """Failed logins, in the database so every web worker counts the same tries."""
 
     __tablename__ = "login_failures"
@@ -54,7 +55,7 @@ class LoginFailure(db.Model):
     ip: Mapped[str] = mapped_column(String(45), index=True)
 
 
-class PasswordReset(db.Model):
+class PasswordReset(Model):
     """A single-use, expiring password reset; only a hash of its token is kept."""
 
     __tablename__ = "password_resets"
@@ -67,7 +68,7 @@ class PasswordReset(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class PasswordResetRequest(db.Model):
+class PasswordResetRequest(Model):
     """A reset asked for, not yet looked at. The request only adds this row, whatever the
     address, so known and unknown addresses cost the same; the mail job (app.services.delivery)
     looks the address up, issues the link and deletes the row within seconds."""
@@ -79,7 +80,7 @@ class PasswordResetRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class EmailVerification(db.Model):
+class EmailVerification(Model):
     """A single-use, expiring link that proves an address; only a hash of its token is kept."""
 
     __tablename__ = "email_verifications"

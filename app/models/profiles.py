@@ -11,14 +11,14 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.bilingual import LocalizedText, as_written, pick
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import UTCDateTime, utcnow
 from app.models.user import User
 
 LEVEL_ORDER = ("native", "fluent", "business", "conversational", "basic")
 
 
-class Student(db.Model):
+class Student(Model):
     __tablename__ = "students"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,7 +75,7 @@ class Student(db.Model):
         return self.codes("region")
 
 
-class StudentLanguage(db.Model):
+class StudentLanguage(Model):
     __tablename__ = "student_languages"
 
     student_id: Mapped[int] = mapped_column(
@@ -86,7 +86,7 @@ class StudentLanguage(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class StudentCode(db.Model):
+class StudentCode(Model):
     """One market, industry or region of a student."""
 
     __tablename__ = "student_codes"
@@ -98,7 +98,7 @@ class StudentCode(db.Model):
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
-class SME(db.Model):
+class SME(Model):
     __tablename__ = "smes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -175,7 +175,7 @@ class SME(db.Model):
         return f"{n[:3]}-{n[3:5]}-{n[5:]}"
 
 
-class SMECode(db.Model):
+class SMECode(Model):
     """One industry, target market or needed language of an SME."""
 
     __tablename__ = "sme_codes"

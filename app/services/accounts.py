@@ -26,6 +26,7 @@ from app.models import (
     Role,
     Student,
     User,
+    rows_changed,
     utcnow,
 )
 from app.services import (
@@ -294,7 +295,7 @@ def process_reset_requests(limit: int = 100) -> int:
             .where(PasswordResetRequest.id == row.id)
             .execution_options(synchronize_session=False)
         )
-        if taken.rowcount == 1 and _issue_reset(row.email):
+        if rows_changed(taken) == 1 and _issue_reset(row.email):
             issued += 1
     return issued
 
@@ -366,7 +367,7 @@ def reset_password(token: str, new_password: str) -> User:
         .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
         .values(used_at=utcnow())
     )
-    if used.rowcount != 1:  # two tabs, one token: only the first one counts
+    if rows_changed(used) != 1:  # two tabs, one token: only the first one counts
         raise InvalidInput.single("token", "reset_invalid")
     user = db.session.get(User, reset.user_id)
     assert user is not None

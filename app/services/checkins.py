@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -51,7 +52,7 @@ def due_periods(match: Match, now: datetime) -> list[str]:
     return periods
 
 
-def submit(match_id: int, user: User, data: dict) -> CheckIn:
+def submit(match_id: int, user: User, data: dict[str, Any]) -> CheckIn:
     """A side's answer for the current month (once a month)."""
     access = workspace.working(user, match_id, sides=SIDES)
     if access.match.status != MatchStatus.ACTIVE:
@@ -212,8 +213,8 @@ def send_reminders(now: datetime | None = None) -> int:
                 match,
                 [user],
                 "checkin_reminder",
-                lambda _user, p=period: _("Your check-in for %(month)s is missing", month=p),
-                lambda _user, p=period: [
+                lambda _user, p=period: _("Your check-in for %(month)s is missing", month=p),  # type: ignore[misc]  # defaults bind the loop values
+                lambda _user, p=period: [  # type: ignore[misc]  # defaults bind the loop values
                     _(
                         "We have no check-in from you for %(month)s. It takes a minute: how "
                         "satisfied you are, how many hours you worked, and what is blocking.",

@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
-from app.models import CycleLease, utcnow
+from app.models import CycleLease, rows_changed, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def fence(lease: Lease) -> None:
         .values(generation=CycleLease.generation)
         .execution_options(synchronize_session=False)
     )
-    if proof.rowcount != 1:
+    if rows_changed(proof) != 1:
         raise LockLost(
             f"this cycle lost the cycle lock (generation {lease.generation}) to another cycle "
             "while it computed; it saved nothing"

@@ -30,7 +30,16 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 
 from app.extensions import db
-from app.models import HOLDING_STATUSES, CycleStatus, Match, MatchCycle, MatchStatus, User, utcnow
+from app.models import (
+    HOLDING_STATUSES,
+    CycleStatus,
+    Match,
+    MatchCycle,
+    MatchStatus,
+    User,
+    rows_changed,
+    utcnow,
+)
 from app.services import audit, eligibility, engine_gateway, match_settings, notifications
 from app.services.cycle_lock import CycleBusy, Lease, cycle_lock, fence, lock_lease_row
 from app.services.engine_gateway import Pool
@@ -118,9 +127,9 @@ def _reap(keep: int | None = None) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount:
-        log.warning("marked %s interrupted cycle(s) failed", result.rowcount)
-    return int(result.rowcount or 0)
+    if rows_changed(result):
+        log.warning("marked %s interrupted cycle(s) failed", rows_changed(result))
+    return int(rows_changed(result) or 0)
 
 
 def run_cycle(
@@ -176,11 +185,11 @@ def _start_record(
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:
+        if rows_changed(claimed) != 1:
             db.session.commit()
             raise CycleNotNeeded(f"cycle {cycle_id} is no longer queued")
-        cycle = db.session.get(MatchCycle, cycle_id, populate_existing=True)
-        assert cycle is not None
+        failed = db.session.get(MatchCycle, cycle_id, populate_existing=True)
+        assert failed is not None
     else:
         if scheduled_for is not None and db.session.scalar(
             select(func.count(MatchCycle.id)).where(
@@ -237,8 +246,9 @@ def _run_locked(
     except Exception as error:
         db.session.rollback()
         log.exception("matching cycle %s failed", cycle_id)
-        cycle = db.session.get(MatchCycle, cycle_id, populate_existing=True)
-        assert cycle is not None
+        failed = db.session.get(MatchCycle, cycle_id, populate_existing=True)
+        assert failed is not None
+        cycle = failed
         cycle.status = CycleStatus.FAILED
         cycle.finished_at = utcnow()
         cycle.error = f"{type(error).__name__}: {error}"[:2000]
@@ -265,16 +275,18 @@ def _save_results(
     if pool.expiring_ids:
         # A proposal answered by both sides while the engine ran no longer expires; it keeps
         # holding its student and place, and the re-check below leaves their new ones out.
-        n_expired = db.session.execute(
-            update(Match)
-            .where(
-                Match.id.in_(pool.expiring_ids),
-                Match.status == MatchStatus.PROPOSED,
-                or_(Match.student_decision.is_(None), Match.sme_decision.is_(None)),
+        n_expired = rows_changed(
+            db.session.execute(
+                update(Match)
+                .where(
+                    Match.id.in_(pool.expiring_ids),
+                    Match.status == MatchStatus.PROPOSED,
+                    or_(Match.student_decision.is_(None), Match.sme_decision.is_(None)),
+                )
+                .values(status=MatchStatus.EXPIRED, updated_at=now)
+                .execution_options(synchronize_session=False)
             )
-            .values(status=MatchStatus.EXPIRED, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
     pairs = still_possible(result.pairs)
     criteria = {
         (pair.student_id, pair.sme_id): values

@@ -36,6 +36,7 @@ from app.models import (
     Role,
     Student,
     User,
+    rows_changed,
     utcnow,
 )
 from app.services import audit, eligibility, engine_gateway, mail, match_settings
@@ -107,7 +108,7 @@ def _compare_and_set(match_id: int, expected: MatchStatus, **values: Any) -> Non
         .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         raise Conflict.single("status", "not_pending")
     db.session.expire_all()
 
@@ -150,7 +151,7 @@ def decide(match_id: int, user: User, decision: str, reason: str = "", note: str
         .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         raise Conflict.single("status", "not_pending")
     db.session.expire_all()
     match = _match(match_id)
@@ -419,7 +420,7 @@ def pair(
             Match.sme_id == sme_id, Match.status.in_(HOLDING_STATUSES)
         )
     )
-    if sme_holding >= sme.capacity and not override:
+    if (sme_holding or 0) >= sme.capacity and not override:
         raise Conflict.single("sme_id", "capacity_full")
     closed_before = db.session.scalar(
         select(func.count(Match.id)).where(
@@ -644,8 +645,8 @@ def withdraw_pending_for_student(
         .values(status=MatchStatus.WITHDRAWN, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount:
+    if rows_changed(result):
         audit.record(
-            "matches_withdrawn", actor=actor, target=student, detail={"count": result.rowcount}
+            "matches_withdrawn", actor=actor, target=student, detail={"count": rows_changed(result)}
         )
-    return result.rowcount or 0
+    return rows_changed(result) or 0

@@ -586,9 +586,11 @@ def seed(students: int = 60, smes: int = 30, seed: int = 1, *, journey: bool = F
             sme.period_end = _months_before(sme.period_start, -rng.choice([3, 6, 12])) - timedelta(
                 days=1
             )
-        codes = [SMECode(kind="industry", code=i) for i in industries]
-        codes += [SMECode(kind="market", code=m) for m in _pick(rng, MARKETS, rng.randint(1, 3))]
-        sme.code_rows = codes
+        sme_codes = [SMECode(kind="industry", code=i) for i in industries]
+        sme_codes += [
+            SMECode(kind="market", code=m) for m in _pick(rng, MARKETS, rng.randint(1, 3))
+        ]
+        sme.code_rows = sme_codes
         db.session.add_all([user, sme])
         sme_users.append(user)
         db.session.add(

@@ -67,6 +67,7 @@ def seed(rng: random.Random, students: list[User], smes: list[User]) -> dict[str
     ]
     made: dict[str, int] = {}
     for stage, (student, sme) in zip(STAGES, people, strict=False):
+        assert student.student is not None and sme.sme is not None  # chosen among profiles
         match = decisions.pair(
             student.student.id, sme.sme.id, coordinator, override=True, reason="demo data"
         )

@@ -85,7 +85,7 @@ def _like(text: str) -> str:
     return f"%{escaped.lower()}%"
 
 
-def student_query(filters: StudentFilters) -> Select[tuple[Student]]:
+def student_query(filters: StudentFilters) -> Select[Student]:
     query = select(Student).options(
         selectinload(Student.language_rows), selectinload(Student.code_rows)
     )
@@ -109,7 +109,7 @@ def student_query(filters: StudentFilters) -> Select[tuple[Student]]:
     return query.order_by(Student.created_at.desc(), Student.id.desc())
 
 
-def sme_query(filters: SMEFilters) -> Select[tuple[SME]]:
+def sme_query(filters: SMEFilters) -> Select[SME]:
     query = select(SME).options(selectinload(SME.code_rows))
     if filters.region:
         query = query.where(SME.region == filters.region)
@@ -205,7 +205,7 @@ def _score(value: Any) -> str:
     return str(round(number, 3)) if 0 <= number <= 1 else ""
 
 
-def match_query(filters: MatchFilters) -> Select[tuple[Match]]:
+def match_query(filters: MatchFilters) -> Select[Match]:
     query = select(Match).options(joinedload(Match.student), joinedload(Match.sme))
     if filters.status == READY:
         query = query.where(*ready_conditions())
@@ -280,7 +280,7 @@ class AuditFilters:
         return filters, errors
 
 
-def audit_query(filters: AuditFilters) -> Select[tuple[AuditEvent]]:
+def audit_query(filters: AuditFilters) -> Select[AuditEvent]:
     """Newest first. Dates are whole days in Korea time (as the page shows every time), both
     ends included."""
     query = select(AuditEvent)

@@ -51,7 +51,7 @@ def _sme_rules(consent: Any) -> dict[str, ColumnElement[bool]]:
     return {"no_collection_consent": consent.c.collection.is_(True), **_verified()}
 
 
-def eligible_students() -> Select[tuple[int]]:
+def eligible_students() -> Select[int]:
     """The ids of every student a cycle may propose, in id order."""
     consent = latest_consents()
     rules = _student_rules(consent)
@@ -64,7 +64,7 @@ def eligible_students() -> Select[tuple[int]]:
     )
 
 
-def eligible_smes() -> Select[tuple[int, int]]:
+def eligible_smes() -> Select[int, int]:
     """(id, capacity) of every SME a cycle may propose students to, in id order."""
     consent = latest_consents()
     rules = _sme_rules(consent)
@@ -77,7 +77,7 @@ def eligible_smes() -> Select[tuple[int, int]]:
     )
 
 
-def students_shown_to_smes() -> Select[tuple[int]]:
+def students_shown_to_smes() -> Select[int]:
     """Students whose latest answer still consents to provision: the only ones any SME may see,
     in a current proposal or in the history of past ones (withdrawal hides them everywhere)."""
     consent = latest_consents()

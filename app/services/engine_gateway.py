@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import false, func, or_, select
 
 import matching
 from app.extensions import db
@@ -103,7 +103,7 @@ def load_pool(expiry_days: int) -> Pool:
                     Match.status.in_(CLOSED_STATUSES),
                     Match.student_decision == "decline",
                     Match.sme_decision == "decline",
-                    Match.id.in_(expiring_ids) if expiring_ids else and_(False),
+                    Match.id.in_(expiring_ids) if expiring_ids else false(),
                 )
             )
         )

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import storage_status
 from app.extensions import db
-from app.models import HealthProbe, utcnow
+from app.models import HealthProbe, rows_changed, utcnow
 from app.services import uploads
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def check() -> tuple[dict[str, str], int]:
 def _write_probe() -> None:
     now = utcnow()
     probe = update(HealthProbe).where(HealthProbe.id == 1).values(checked_at=now)
-    if db.session.execute(probe).rowcount == 0:
+    if rows_changed(db.session.execute(probe)) == 0:
         db.session.add(HealthProbe(id=1, checked_at=now))
     try:
         db.session.commit()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import format_datetime
@@ -21,7 +22,7 @@ from sqlalchemy import select, update
 
 from app import schemas
 from app.extensions import db
-from app.models import Kickoff, Match, MatchStatus, User, utcnow
+from app.models import Kickoff, Match, MatchStatus, User, rows_changed, utcnow
 from app.services import audit, workspace
 from app.services.errors import Conflict, InvalidInput
 from app.services.validation import validate
@@ -43,7 +44,7 @@ def get(match_id: int) -> Kickoff | None:
     return db.session.get(Kickoff, match_id)
 
 
-def offer(match_id: int, user: User, data: dict) -> Kickoff:
+def offer(match_id: int, user: User, data: dict[str, Any]) -> Kickoff:
     """The SME offers (or offers again) up to three meeting times."""
     access = workspace.working(user, match_id, sides=("sme",))
     if access.match.status != MatchStatus.APPROVED:
@@ -71,10 +72,12 @@ def offer(match_id: int, user: User, data: dict) -> Kickoff:
             .values(slots=slots, offered_at=now)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if rows_changed(result) != 1:
             raise Conflict.single("status", "kickoff_confirmed")
         db.session.expire_all()
-        kickoff = get(match_id)
+        again = get(match_id)
+        assert again is not None  # the UPDATE above just changed it
+        kickoff = again
     match = access.match
     audit.record("kickoff_offered", actor=user, target=match, detail={"slots": len(slots)})
     workspace.tell(
@@ -96,12 +99,12 @@ def offer(match_id: int, user: User, data: dict) -> Kickoff:
     return kickoff
 
 
-def slot_text(slot: dict) -> str:
+def slot_text(slot: dict[str, Any]) -> str:
     when = format_datetime(datetime.fromisoformat(slot["starts_at"]), "full")
     return _("%(when)s — %(place)s", when=when, place=slot["place"])
 
 
-def confirm(match_id: int, user: User, data: dict) -> Kickoff:
+def confirm(match_id: int, user: User, data: dict[str, Any]) -> Kickoff:
     """The student picks one time: the meeting is agreed and the match becomes active."""
     access = workspace.working(user, match_id, sides=("student",))
     pick = validate(schemas.KickoffPick, data)
@@ -118,7 +121,7 @@ def confirm(match_id: int, user: User, data: dict) -> Kickoff:
         .values(chosen=pick.slot, starts_at=starts_at, place=chosen["place"], confirmed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         raise Conflict.single("slot", "kickoff_confirmed")
     # A coordinator may already have activated the match by hand: then it simply stays active.
     if workspace.set_status(
@@ -208,22 +211,27 @@ def send_reminders(now: datetime | None = None) -> int:
             .values(reminded_at=now)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:
+        if rows_changed(claimed) != 1:
             continue
         kickoff = get(match_id)
         match = db.session.get(Match, match_id)
-        if kickoff is None or match is None or match.status not in workspace.AFTER_APPROVAL:
+        if (
+            kickoff is None
+            or kickoff.starts_at is None
+            or match is None
+            or match.status not in workspace.AFTER_APPROVAL
+        ):
             continue
         chosen = {"starts_at": kickoff.starts_at.isoformat(), "place": kickoff.place}
         workspace.tell(
             match,
             workspace.parties(match),
             "kickoff_reminder",
-            lambda person, match=match: _(
+            lambda person, match=match: _(  # type: ignore[misc]  # defaults bind the loop values
                 "Reminder: your first meeting with %(name)s is tomorrow",
                 name=workspace.other_side(match, person),
             ),
-            lambda _user, chosen=chosen: [
+            lambda _user, chosen=chosen: [  # type: ignore[misc]  # defaults bind the loop values
                 _("A reminder of your first meeting (Korea time):"),
                 slot_text(chosen),
             ],

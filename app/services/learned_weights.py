@@ -25,6 +25,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -128,7 +129,12 @@ def examples() -> Examples:
             d["g"].append(group)
             d["w"].append(label[1])
     answers = {
-        side: learning.Answers(learning.as_matrix(d["X"]), d["y"], d["g"], d["w"])
+        side: learning.Answers(
+            learning.as_matrix(d["X"]),
+            np.asarray(d["y"], dtype=np.int64),
+            np.asarray(d["g"], dtype=np.int64),
+            np.asarray(d["w"], dtype=float),
+        )
         for side, d in data.items()
     }
     return Examples(answers, ignored)

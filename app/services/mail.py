@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Any
 
@@ -106,7 +107,7 @@ def _connect() -> smtplib.SMTP:
     return smtp
 
 
-def _record_failure(ids: list[int], error: Exception) -> None:
+def _record_failure(ids: Sequence[int], error: Exception) -> None:
     for message_id in ids:
         message = db.session.get(OutboxMessage, message_id)
         if message is not None:

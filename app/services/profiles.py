@@ -50,11 +50,11 @@ def apply_student_profile(student: Student, form: schemas.StudentProfileIn) -> N
         if code not in wanted:
             student.language_rows.remove(row)
     for code, (position, level) in wanted.items():
-        row = have.get(code)
-        if row is None:
+        existing = have.get(code)
+        if existing is None:
             student.language_rows.append(StudentLanguage(code=code, level=level, position=position))
         else:
-            row.level, row.position = level, position
+            existing.level, existing.position = level, position
     _sync_codes(student.code_rows, "market", form.markets, StudentCode)
     _sync_codes(student.code_rows, "industry", form.industries, StudentCode)
     _sync_codes(student.code_rows, "region", form.regions, StudentCode)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 
 from app.extensions import db
-from app.models import RateLimitHit, utcnow
+from app.models import RateLimitHit, rows_changed, utcnow
 from app.services.errors import TooManyAttempts
 
 
@@ -51,4 +51,4 @@ def hit(scope: str, key: str, *, limit: int, window: timedelta) -> None:
 def purge_older_than(age: timedelta) -> int:
     """Drop every hit older than `age` (for a periodic job; `hit` already trims its own key)."""
     result = db.session.execute(delete(RateLimitHit).where(RateLimitHit.at < utcnow() - age))
-    return result.rowcount or 0
+    return rows_changed(result) or 0

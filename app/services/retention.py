@@ -22,6 +22,7 @@ from app.models import (
     Role,
     Student,
     User,
+    rows_changed,
     utcnow,
 )
 from app.services import accounts, audit
@@ -67,4 +68,4 @@ def purge_expired(now: datetime | None = None) -> PurgeReport:
     )
     if expired:
         audit.record("retention_purge", detail={"accounts": len(expired)})
-    return PurgeReport(len(expired), files, outbox.rowcount or 0, failures.rowcount or 0)
+    return PurgeReport(len(expired), files, rows_changed(outbox) or 0, rows_changed(failures) or 0)

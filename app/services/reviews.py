@@ -14,8 +14,8 @@ from app.extensions import db
 from app.models import SME, Match, MatchStatus, Student, User, utcnow
 from app.services import audit, eligibility
 from app.services.cycle_lock import hold_off_cycle_saves
-from app.services.decisions import NotFound, places_taken, withdraw_pending_for_student
-from app.services.errors import InvalidInput
+from app.services.decisions import places_taken, withdraw_pending_for_student
+from app.services.errors import InvalidInput, NotFound
 
 # An SME never sees a proposal hidden because the student withdrew consent or paused.
 SME_VISIBLE = tuple(s for s in MatchStatus if s != MatchStatus.WITHDRAWN)

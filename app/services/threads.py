@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO
+from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app import schemas
 from app.extensions import db
-from app.models import Match, Message, ThreadState, User, utcnow
+from app.models import Match, Message, ThreadState, User, rows_changed, utcnow
 from app.services import audit, ratelimit, uploads, workspace
-from app.services.decisions import NotFound
+from app.services.errors import NotFound
 from app.services.validation import validate
 
 NOTIFY_EVERY = timedelta(hours=1)
@@ -39,7 +39,7 @@ class Thread:
 
 
 def post(
-    match_id: int, user: User, data: dict, attachment: IO[bytes] | None = None
+    match_id: int, user: User, data: dict[str, Any], attachment: IO[bytes] | None = None
 ) -> tuple[Message, uploads.FileChange]:
     """Add a message; returns it and its file change (commit inside `uploads.after_commit`)."""
     access = workspace.working(user, match_id)
@@ -114,7 +114,7 @@ def _mark(match_id: int, user_id: int, message_id: int) -> None:
         .values(last_read_id=message_id, read_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount:
+    if rows_changed(moved):
         return
     if db.session.get(ThreadState, (match_id, user_id)) is not None:
         return
@@ -216,13 +216,13 @@ def notify_unread(now: datetime | None = None) -> int:
                 match,
                 [user],
                 "messages_unread",
-                lambda _user, n=count, a=author: ngettext(
+                lambda _user, n=count, a=author: ngettext(  # type: ignore[misc]  # defaults bind the loop values
                     "%(num)s new message from %(name)s",
                     "%(num)s new messages, the latest from %(name)s",
                     n,
                     name=a(),
                 ),
-                lambda _user, n=count, p=preview: [
+                lambda _user, n=count, p=preview: [  # type: ignore[misc]  # defaults bind the loop values
                     ngettext(
                         "You have %(num)s unread message. The latest:",
                         "You have %(num)s unread messages. The latest:",

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import ApiToken, Role, User, utcnow
+from app.models import ApiToken, Role, User, rows_changed, utcnow
 from app.services import audit
 from app.services.errors import DomainError
 
@@ -97,4 +97,4 @@ def revoke_all(user: User) -> int:
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rows_changed(result) or 0

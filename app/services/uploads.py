@@ -17,7 +17,7 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -203,13 +203,17 @@ def files_of(user: User) -> list[str]:
         (Message.attachment, Message.match_id),
         (Activity.attachment, Activity.match_id),
     ):
-        files += db.session.scalars(
-            select(column).where(match_id.in_(matches), column.is_not(None))
-        ).all()
+        files += [
+            name
+            for name in db.session.scalars(
+                select(column).where(match_id.in_(matches), column.is_not(None))
+            )
+            if name  # never None: the query leaves those out
+        ]
     return files
 
 
-def delete_files(stored_names: list[str | None]) -> None:
+def delete_files(stored_names: Sequence[str | None]) -> None:
     """Delete files after the commit that dropped them; a failure is logged, the sweep retries."""
     for name in stored_names:
         if name:

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import EmailVerification, User, utcnow
+from app.models import EmailVerification, User, rows_changed, utcnow
 from app.services import audit, mail
 from app.services.errors import InvalidInput, TooManyAttempts
 
@@ -104,7 +104,7 @@ def verify(token: str) -> User:
         .where(EmailVerification.id == row.id, EmailVerification.used_at.is_(None))
         .values(used_at=utcnow())
     )
-    if used.rowcount != 1:  # two clicks at once: only the first one counts
+    if rows_changed(used) != 1:  # two clicks at once: only the first one counts
         raise InvalidInput.single("token", "verification_invalid")
     user = db.session.get(User, row.user_id)
     assert user is not None

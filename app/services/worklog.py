@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import IO
+from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -20,10 +20,9 @@ from sqlalchemy import func, select, update
 
 from app import schemas
 from app.extensions import db
-from app.models import Activity, Match, MatchStatus, Student, User, utcnow
+from app.models import Activity, Match, MatchStatus, Student, User, rows_changed, utcnow
 from app.services import audit, engine_gateway, uploads, workspace
-from app.services.decisions import NotFound
-from app.services.errors import Conflict, InvalidInput
+from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.validation import validate
 from app.services.workspace import KST
 
@@ -102,7 +101,7 @@ def entries(match_id: int) -> list[Activity]:
 
 
 def log(
-    match_id: int, user: User, data: dict, attachment: IO[bytes] | None = None
+    match_id: int, user: User, data: dict[str, Any], attachment: IO[bytes] | None = None
 ) -> tuple[Activity, uploads.FileChange]:
     """The student adds an entry; returns it and its file change (commit inside
     `uploads.after_commit`)."""
@@ -172,7 +171,7 @@ def _warn(match: Match, day: date, total: float, limit: int, *, actor: User) -> 
     )
 
 
-def review(match_id: int, activity_id: int, user: User, data: dict) -> Activity:
+def review(match_id: int, activity_id: int, user: User, data: dict[str, Any]) -> Activity:
     """The SME confirms or disputes an entry, once."""
     access = workspace.working(user, match_id, sides=("sme",))
     body = validate(schemas.ActivityReviewIn, data)
@@ -186,7 +185,7 @@ def review(match_id: int, activity_id: int, user: User, data: dict) -> Activity:
         .values(status=status, sme_comment=body.comment or None, reviewed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         raise Conflict.single("decision", "already_reviewed")
     db.session.expire_all()
     audit.record(

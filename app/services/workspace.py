@@ -11,7 +11,7 @@ consent to provision to hold (withdrawing it hides them again).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,10 +33,11 @@ from app.models import (
     Message,
     Role,
     User,
+    rows_changed,
     utcnow,
 )
 from app.services import audit, consents, mail
-from app.services.decisions import NotFound
+from app.services.errors import NotFound
 from app.services.validation import validate
 
 KST = ZoneInfo("Asia/Seoul")  # the programme runs in Korea: meetings and months are Korea time
@@ -100,7 +101,7 @@ def set_status(match_id: int, expected: MatchStatus, new: MatchStatus, **values:
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
-    return result.rowcount == 1
+    return rows_changed(result) == 1
 
 
 # --- contact --------------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ def export_for(user: User) -> dict[str, Any]:
             .where(Message.match_id == match.id, Message.author_id == user.id)
             .order_by(Message.id)
         )
-        activities = (
+        activities: Iterable[Activity] = (
             db.session.scalars(
                 select(Activity).where(Activity.match_id == match.id).order_by(Activity.id)
             )

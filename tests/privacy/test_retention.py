@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from app import jobs
 from app.extensions import db
 from app.models import AuditEvent, Match, MatchStatus, OutboxMessage, User, utcnow
-from app.services import cycles, privacy, uploads
+from app.services import cycles, retention, uploads
 
 
 def _age(user: User, years: float) -> None:

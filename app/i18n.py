@@ -49,7 +49,7 @@ def _babel_namespace() -> Any:
         return None
 
 
-class RequestCachedDomain(Domain):  # type: ignore[misc]
+class RequestCachedDomain(Domain):
     """Flask-Babel's message domain, resolving the reader's catalogue once per request."""
 
     def get_translations(self) -> NullTranslations:
@@ -63,7 +63,7 @@ class RequestCachedDomain(Domain):  # type: ignore[misc]
         return found
 
 
-class RequestCachedBabel(Babel):  # type: ignore[misc]
+class RequestCachedBabel(Babel):
     """Flask-Babel with `RequestCachedDomain`, and template `gettext` calls that skip the
     domain lookup (Jinja's i18n extension calls them once per `_()` in a template)."""
 
@@ -82,7 +82,8 @@ class RequestCachedBabel(Babel):  # type: ignore[misc]
     def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
         super().init_app(app, *args, **kwargs)
         if self._configure_jinja:
-            app.jinja_env.install_gettext_callables(
+            # Added to the environment by Jinja's i18n extension, so unknown to its type.
+            app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
                 gettext=lambda s: _translations().ugettext(s),
                 ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
                 newstyle=True,

@@ -82,7 +82,7 @@ def flash_errors(error: InvalidInput) -> None:
 
 
 def answer_proposal(
-    match_id: int, back: str, back_args: dict[str, str] | None = None, *, change: bool = False
+    match_id: int, back: str, back_args: dict[str, Any] | None = None, *, change: bool = False
 ) -> Response:
     """The current student's or SME's answer to a proposal (or, with `change`, their new answer
     to one they answered), then back to `back` (an endpoint, with `back_args` in its query

@@ -111,7 +111,7 @@ def _bulk_back() -> str:
     """Where the bulk form came from: the queue, or the list with its filters."""
     if request.form.get("queue") == directory.READY:
         page = request.form.get("page", "")
-        return url_for(".ready", **({"page": page} if page.isdigit() else {}))
+        return url_for(".ready", page=page) if page.isdigit() else url_for(".ready")
     return url_for(".matches", **_filter_args())
 
 

@@ -243,7 +243,7 @@ def _read(content: bytes) -> tuple[list[str], Iterator[tuple[int, dict[str, str]
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
     header = _header(next(reader, []))
     missing = [c for c in COLUMNS if c not in (header or []) and c not in OPTIONAL_COLUMNS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import selectinload
@@ -70,7 +71,7 @@ class CandidateFilters:
 def candidate_filters(args: Mapping[str, str]) -> CandidateFilters:
     """Read the filters from a query string. Raises InvalidInput naming each field that is not
     a code of the taxonomy (or a TOPIK level 0-6, or a known sort)."""
-    errors: dict[str, list[dict]] = {}
+    errors: dict[str, list[dict[str, Any]]] = {}
 
     def code(name: str, kind: str) -> str:
         value = (args.get(name) or "").strip()

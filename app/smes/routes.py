@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -155,7 +156,7 @@ def _filter_choices(review: reviews.SMEReview) -> dict[str, list[tuple[str, str]
     }
 
 
-def _filter_args() -> dict[str, str]:
+def _filter_args() -> dict[str, Any]:
     """The list's filters, carried through a button press back to the list."""
     return {k: request.args[k][:20] for k in FILTER_KEYS if request.args.get(k)}
 

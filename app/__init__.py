@@ -40,9 +40,9 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     configure(app, config)
     register_extensions(app)
     register_database_pragmas(app)
-    register_transactions(app)
     register_i18n(app)
     register_security(app)
+    register_transactions(app)  # after security: its response, if it makes one, gets the headers
     register_url_converters(app)
     register_blueprints(app)
     register_error_handlers(app)

@@ -45,7 +45,13 @@ def end_of_request(response: Response) -> Response:
     view = current_app.view_functions.get(request.endpoint or "")
     if not getattr(view, "commits_itself", False):
         if response.status_code < 400:
-            db.session.commit()
+            try:
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - answered by the app's own handlers
+                db.session.rollback()
+                # As if the view had raised it: a database that is down or full answers its
+                # 503 page (app.errors), not the bare 500 of an error after the view.
+                return current_app.make_response(current_app.handle_user_exception(error))
         else:
             db.session.rollback()
     if db.session.info.pop(DUE, False):

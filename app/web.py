@@ -74,8 +74,9 @@ def rerender(
 
 
 def flash_errors(error: InvalidInput) -> None:
-    """A refused button press: its reasons as flash messages (the page it came from is shown)."""
-
+    """A refused button press: nothing of it is kept (the request boundary would commit the
+    redirect that follows), and its reasons become flash messages on the page it came from."""
+    db.session.rollback()
     for messages in translate_errors(error.fields).values():
         for message in messages:
             flash(message, "danger")

@@ -59,9 +59,9 @@ def run_cycle() -> Response:
     try:
         cycle = cycles.request_cycle(trigger="manual", started_by=current_user)
     except cycles.CycleBusy:
+        db.session.rollback()  # nothing of a refused request is kept (the redirect would commit)
         flash(_("A cycle is already queued or running. Try again when it has finished."), "warning")
         return redirect(url_for(".cycles"))
-    db.session.commit()
     flash(
         _(
             "Cycle #%(id)s is queued: the scheduler starts it within a few seconds. This page "
@@ -86,7 +86,6 @@ def schedule() -> Response | tuple[str, int]:
         db.session.rollback()
         form_errors = show_errors(form, error.fields)
         return _cycles_page(form, form_errors), error.status
-    db.session.commit()
     flash(_("The schedule is saved. The scheduler picks it up within a minute."), "success")
     return redirect(url_for(".cycles"))
 
@@ -113,7 +112,6 @@ def settings() -> Response | str | tuple[str, int]:
     try:
         if request.form.get("action") == "save":
             match_settings.save(data, current_user)
-            db.session.commit()
             flash(_("The settings are saved; the next cycle uses them."), "success")
             return redirect(url_for(".settings"))
         result = tuning.preview(data)
@@ -178,7 +176,6 @@ def _learned_action(action: Any, success: str) -> Response:
         db.session.rollback()
         flash(learned_weights.message(error), "danger")
         return redirect(url_for(".learned_weights"))
-    db.session.commit()
     flash(success, "success")
     return redirect(url_for(".learned_weights"))
 

@@ -42,7 +42,6 @@ def stats_json() -> Response:
 def targets_csv() -> Response:
     """The programme's targets and the funnel per cycle and per cohort, as CSV."""
     audit.record("csv_exported", detail={"kind": "targets"})
-    db.session.commit()
     return Response(
         stats.targets_csv(),
         mimetype="text/csv",
@@ -63,7 +62,6 @@ def export_csv(kind: str) -> Response:
         abort(404)
     body, count = exports.csv_bytes(kind)
     audit.record("csv_exported", detail={"kind": kind, "rows": count})
-    db.session.commit()
     return Response(
         body,
         mimetype="text/csv",
@@ -101,7 +99,6 @@ def import_smes() -> Response | str | tuple[str, int]:
             ),
             422,
         )
-    db.session.commit()
     flash(
         ngettext("%(num)d SME imported.", "%(num)d SMEs imported.", len(created)),
         "success",

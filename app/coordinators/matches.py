@@ -60,9 +60,7 @@ def matches() -> str:
         cycles=cycles.recent_cycles(50),
         statuses=directory.MATCH_STATUSES,
     )
-    # Recorded after rendering: a commit before it would expire the rows the page reads.
     audit.record("matches_listed", detail={"page": page.page, **asdict(filters)})
-    db.session.commit()
     return html
 
 
@@ -73,7 +71,6 @@ def ready() -> str:
     page = directory.page_of(directory.match_query(filters), page_number())
     html = render_template("coordinators/ready.html", page=page, form=BulkForm(), filters={})
     audit.record("ready_listed", detail={"page": page.page})
-    db.session.commit()  # after rendering: a commit before it would expire the rows
     return html
 
 
@@ -92,9 +89,9 @@ def bulk() -> Response:
     try:
         result = decisions.bulk(action, ids, current_user, reason=form.reason.data or "")
     except InvalidInput as error:
+        db.session.rollback()  # nothing of a refused batch is kept (the redirect would commit)
         flash(" ".join(_words(error)), "danger")
         return redirect(back)
-    db.session.commit()
     if result.done:
         message = (
             ngettext("%(num)d match approved.", "%(num)d matches approved.", len(result.done))
@@ -152,7 +149,6 @@ def match(match_id: int) -> Response | str | tuple[str, int]:
             except DomainError as caught:
                 error = caught
             else:
-                db.session.commit()
                 flash(_done_message(action), "success")
                 return redirect(url_for(".match", match_id=match_id))
         db.session.rollback()
@@ -162,7 +158,6 @@ def match(match_id: int) -> Response | str | tuple[str, int]:
             form.reason.errors = translate_errors(error.fields)["reason"]
         return _match_page(match, form, messages), error.status
     audit.record("match_viewed", target=match)
-    db.session.commit()
     return _match_page(match, form)
 
 
@@ -217,7 +212,6 @@ def pair() -> Response | str | tuple[str, int]:
                 "smes": len(context["sme_options"]),
             },
         )
-        db.session.commit()
         return render_template("coordinators/pair.html", form=form, **context)
     if student_id is None or sme_id is None:
         fields = {}
@@ -241,7 +235,6 @@ def pair() -> Response | str | tuple[str, int]:
             db.session.rollback()
             error = caught
         else:
-            db.session.commit()
             flash(
                 _("The pair is proposed. Both sides are told and can accept or decline."), "success"
             )

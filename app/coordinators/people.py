@@ -23,7 +23,6 @@ def students() -> str:
     filters = directory.StudentFilters.from_args(request.args)
     page = directory.page_of(directory.student_query(filters), page_number())
     audit.record("students_listed", detail={"page": page.page, **asdict(filters)})
-    db.session.commit()
     return render_template("coordinators/students.html", page=page, filters=asdict(filters))
 
 
@@ -32,7 +31,6 @@ def student(student_id: int) -> str:
     """One student's whole profile."""
     student = db.get_or_404(Student, student_id)
     audit.record("student_viewed", target=student)
-    db.session.commit()
     return render_template(
         "coordinators/student.html",
         student=student,
@@ -47,7 +45,6 @@ def student_cv(student_id: int) -> Response:
     if not student.cv_stored_name:
         abort(404)
     audit.record("cv_downloaded", target=student)
-    db.session.commit()
     return send_cv(student)
 
 
@@ -58,7 +55,6 @@ def smes() -> str:
     page = directory.page_of(directory.sme_query(filters), page_number())
     html = render_template("coordinators/smes.html", page=page, filters=asdict(filters))
     audit.record("smes_listed", detail={"page": page.page, **asdict(filters)})
-    db.session.commit()  # after rendering: a commit before it would expire the rows
     return html
 
 
@@ -67,7 +63,6 @@ def sme(sme_id: int) -> str:
     """One SME's whole profile."""
     sme = db.get_or_404(SME, sme_id)
     audit.record("sme_viewed", target=sme)
-    db.session.commit()
     return render_template("coordinators/sme.html", sme=sme)
 
 
@@ -81,7 +76,6 @@ def resend_verification(user_id: int) -> Response:
         db.session.rollback()
         flash(_("Three links were sent in the last hour; try again later."), "warning")
     else:
-        db.session.commit()
         if sent:
             flash(_("The confirmation link is sent again to %(email)s.", email=user.email), "info")
     if user.student:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
 from app.extensions import db
@@ -115,3 +116,20 @@ def test_a_view_that_raised_is_rolled_back(app: Flask, kicks: list[Any], client:
     assert response.status_code == 500
     assert kicks == []
     assert _rows() == 0
+
+
+def test_a_commit_that_fails_at_the_boundary_answers_the_apps_503(
+    app: Flask, client: Any, coordinator: Any, login_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's audit entry is committed after the view: a database that went away then is
+    the same 503 page as when a view's own statement fails, not a 500."""
+    login_as(coordinator)
+
+    def commit_fails() -> None:
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(db.session, "commit", commit_fails)
+    response = client.get("/coordinator/students")
+    monkeypatch.undo()
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert response.headers["X-Frame-Options"] == "DENY"  # the security headers still apply

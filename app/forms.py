@@ -33,6 +33,7 @@ from wtforms.widgets import (
 
 from app import taxonomy
 from app.i18n import current_locale, translate_errors
+from matching import FACTORS
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -123,7 +124,12 @@ class ConsentFields:
 def apply_errors(form: FlaskForm, fields: dict[str, list[dict[str, Any]]]) -> list[str]:
     """Put each error on the field it names; return those that belong to no field."""
     leftovers: list[str] = []
-    aliases = {"consent.collection": "consent_collection", "consent": "consent_collection"}
+    aliases = {
+        "consent.collection": "consent_collection",
+        "consent": "consent_collection",
+        # the settings form has one flat field per weight
+        **{f"weights.{factor}": f"weight_{factor}" for factor in FACTORS},
+    }
     for path, messages in translate_errors(fields).items():
         field = _field_at(form, aliases.get(path, path))
         if field is None:

@@ -254,6 +254,16 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
             total=ctx.get("total"),
             limit=ctx.get("limit"),
         ),
+        # the matching settings and the schedule (app.services.match_settings)
+        "weights_main_zero": lambda: _(
+            "Give at least one of language, target market or industry a weight above 0."
+        ),
+        "weight_not_finite": lambda: _("Enter a number of at least 0."),
+        "time_format": lambda: _("Enter a time as HH:MM, e.g. 06:00."),
+        "cron_invalid": lambda: _(
+            "This is not a cron expression. Write five fields: minute hour day month weekday, "
+            "e.g. 0 6 * * mon (Mondays at 06:00), or choose a day and a time above."
+        ),
     }
     make = messages.get(error_type)
     return make() if make else _("This value is not valid.")

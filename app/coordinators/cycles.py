@@ -15,10 +15,9 @@ from app.coordinators.forms import (
     ScheduleForm,
     SettingsForm,
     settings_input,
-    show_errors,
 )
 from app.extensions import db
-from app.forms import CsrfOnlyForm
+from app.forms import CsrfOnlyForm, apply_errors
 from app.services import cycles, learned_weights, match_settings, tuning
 from app.services.errors import DomainError, InvalidInput
 from matching import FACTORS
@@ -84,7 +83,7 @@ def schedule() -> Response | tuple[str, int]:
         match_settings.set_schedule(form.schedule.data or "", current_user, picker=picker)
     except InvalidInput as error:
         db.session.rollback()
-        form_errors = show_errors(form, error.fields)
+        form_errors = apply_errors(form, error.fields)
         return _cycles_page(form, form_errors), error.status
     flash(_("The schedule is saved. The scheduler picks it up within a minute."), "success")
     return redirect(url_for(".cycles"))
@@ -117,7 +116,7 @@ def settings() -> Response | str | tuple[str, int]:
         result = tuning.preview(data)
     except InvalidInput as error:
         db.session.rollback()
-        return _settings_page(form, saved, show_errors(form, error.fields)), error.status
+        return _settings_page(form, saved, apply_errors(form, error.fields)), error.status
     return _settings_page(form, saved, preview=result)
 
 

@@ -10,10 +10,9 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from app.forms import RawNumberField, apply_errors
-from app.i18n import translate_errors
+from app.forms import RawNumberField
 from app.services.decisions import OUTCOMES
-from app.services.match_settings import EVERY_WEEKS_MAX, MESSAGES, WEEKDAY_NAMES, picked
+from app.services.match_settings import EVERY_WEEKS_MAX, WEEKDAY_NAMES, picked
 from matching import FACTORS
 
 
@@ -130,25 +129,3 @@ class ImportForm(FlaskForm):
             "privacy notice (collection and use of its data)"
         )
     )
-
-
-def show_errors(form: FlaskForm, fields: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Like app.forms.apply_errors, with the coordinators' own kinds of error put in words."""
-    ours = {k: v for k, v in fields.items() if any(e["type"] in MESSAGES for e in v)}
-    rest = {k: v for k, v in fields.items() if k not in ours}
-    aliases = {f"weights.{factor}": f"weight_{factor}" for factor in FACTORS}
-    rest = {aliases.get(k, k): v for k, v in rest.items()}
-    leftovers = apply_errors(form, rest)
-    for path, errors in ours.items():
-        messages = [
-            str(MESSAGES[e["type"]])
-            if e["type"] in MESSAGES
-            else translate_errors({path: [e]})[path][0]
-            for e in errors
-        ]
-        field = getattr(form, aliases.get(path, path), None)
-        if field is None:
-            leftovers.extend(messages)
-        else:
-            field.errors = list(field.errors or []) + messages
-    return leftovers

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.coordinators.common import bp, page_number
-from app.coordinators.forms import BulkForm, MatchActionForm, PairForm, show_errors
+from app.coordinators.forms import BulkForm, MatchActionForm, PairForm
 from app.extensions import db
+from app.forms import apply_errors
 from app.i18n import error_message, translate_errors
 from app.models import SME, Match, Student
 from app.services import (
@@ -253,7 +254,7 @@ def pair() -> Response | str | tuple[str, int]:
             code="",
         )
     if error is not None:
-        form_errors = show_errors(form, error.fields)
+        form_errors = apply_errors(form, error.fields)
         return (
             render_template(
                 "coordinators/pair.html", form=form, form_errors=form_errors, **context

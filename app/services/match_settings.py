@@ -37,18 +37,6 @@ DEFAULT_CANDIDATES_K = 50  # shortlist per student; stable mode widens it for th
 DEFAULT_EXPIRY_DAYS = 14  # an unanswered proposal goes back to the pool after two weeks
 MODES = ("stable", "optimal")
 
-MESSAGES = {
-    "weights_main_zero": _l(
-        "Give at least one of language, target market or industry a weight above 0."
-    ),
-    "weight_not_finite": _l("Enter a number of at least 0."),
-    "time_format": _l("Enter a time as HH:MM, e.g. 06:00."),
-    "cron_invalid": _l(
-        "This is not a cron expression. Write five fields: minute hour day month weekday, "
-        "e.g. 0 6 * * mon (Mondays at 06:00), or choose a day and a time above."
-    ),
-}
-
 Weight = Annotated[float, Field(ge=0, le=1000)]
 
 
@@ -327,7 +315,6 @@ __all__ = [
     "DEFAULT_EXPIRY_DAYS",
     "DEFAULT_MODE",
     "FACTORS",
-    "MESSAGES",
     "MODES",
     "SettingsIn",
     "cron_from_picker",

@@ -188,8 +188,9 @@ def _start_record(
         if rows_changed(claimed) != 1:
             db.session.commit()
             raise CycleNotNeeded(f"cycle {cycle_id} is no longer queued")
-        failed = db.session.get(MatchCycle, cycle_id, populate_existing=True)
-        assert failed is not None
+        claimed_cycle = db.session.get(MatchCycle, cycle_id, populate_existing=True)
+        assert claimed_cycle is not None
+        cycle = claimed_cycle
     else:
         if scheduled_for is not None and db.session.scalar(
             select(func.count(MatchCycle.id)).where(

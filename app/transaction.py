@@ -3,7 +3,8 @@ handler does), and mail goes out only after a commit.
 
 - A view that returns a success or a redirect (status below 400) is committed after it returns;
   a 4xx/5xx answer, or a view that raised, is rolled back. What a view committed itself before
-  (a counter that must stay even when the request then fails) stays committed.
+  (a counter that must stay even when the request then fails) stays committed. A request
+  that wrote nothing is left alone: its read ends with the request, as it always did.
 - A view can opt out with `@commits_itself` and handle its own transaction.
 - Mail: a service that queues an email (or a reset request) calls `mail.send_after_commit()`.
   When that transaction commits the wish becomes due and, at the end of the request, the
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, request
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
 from werkzeug.wrappers import Response
 
 from app.extensions import db
@@ -33,17 +35,28 @@ def commits_itself(view: View) -> View:
     return view
 
 
+WROTE = "unit_of_work_wrote"  # Session.info: this transaction flushed or executed a write
+
+
 def init_transactions(app: Flask) -> None:
     if not event.contains(Session, "after_commit", _mail_is_due):
         event.listen(Session, "after_commit", _mail_is_due)
         event.listen(Session, "after_rollback", _mail_is_dropped)
+        event.listen(Session, "after_flush", _wrote)
+        event.listen(Session, "do_orm_execute", _wrote_directly)
     app.after_request(end_of_request)
+
+
+def _writes_pending() -> bool:
+    session = db.session
+    return bool(session.new or session.dirty or session.deleted or session.info.get(WROTE))
 
 
 def end_of_request(response: Response) -> Response:
     """Commit or roll back the request's unit of work, then wake the mail worker if it is due."""
     view = current_app.view_functions.get(request.endpoint or "")
-    if not getattr(view, "commits_itself", False):
+    # A request that wrote nothing is left alone (its read ends with the request, as before).
+    if not getattr(view, "commits_itself", False) and _writes_pending():
         if response.status_code < 400:
             try:
                 db.session.commit()
@@ -60,9 +73,20 @@ def end_of_request(response: Response) -> Response:
 
 
 def _mail_is_due(session: Session) -> None:
+    session.info.pop(WROTE, None)
     if session.info.pop(QUEUED, False):
         session.info[DUE] = True
 
 
 def _mail_is_dropped(session: Session) -> None:
+    session.info.pop(WROTE, None)
     session.info.pop(QUEUED, None)
+
+
+def _wrote(session: Session, _flush_context: Any) -> None:
+    session.info[WROTE] = True
+
+
+def _wrote_directly(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WROTE] = True

@@ -44,7 +44,14 @@ def init_transactions(app: Flask) -> None:
         event.listen(Session, "after_rollback", _mail_is_dropped)
         event.listen(Session, "after_flush", _wrote)
         event.listen(Session, "do_orm_execute", _wrote_directly)
+    app.before_request(_start_of_request)
     app.after_request(end_of_request)
+
+
+def _start_of_request() -> None:
+    # Only mail this request commits is this request's to send: a session that outlived a
+    # job or a command (or a test's) may still carry an older wish, which the mail job sends.
+    db.session.info.pop(DUE, None)
 
 
 def _writes_pending() -> bool:

@@ -26,6 +26,7 @@ from app.security import init_security
 from app.services import audit_words, clock, directory, explanations
 from app.sessions import load_user
 from app.smes.routes import bp as smes_bp
+from app.static_files import init_static_files
 from app.students.routes import bp as students_bp
 from app.transaction import init_transactions
 from app.web import IdConverter
@@ -154,7 +155,6 @@ def register_cli(app: Flask) -> None:
 
 def register_static_files(app: Flask) -> None:
     """Last: WhiteNoise wraps the finished WSGI app (and any proxy fix) to answer /static/."""
-    from app.static_files import init_static_files
 
     init_static_files(app)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask_babel import get_locale
+
 LANGS = ("ko", "en")
 
 
@@ -28,8 +30,6 @@ class LocalizedText(str):
 def reader_locale() -> str | None:
     """The reader's language when there is a reader (a request or a forced email locale)."""
     try:
-        from flask_babel import get_locale
-
         locale = get_locale()
     except (RuntimeError, AttributeError, KeyError):
         return None

@@ -37,6 +37,8 @@ from flask.cli import AppGroup
 from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
 
+from app.security import STATIC_HEADERS
+
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
@@ -48,8 +50,8 @@ HASH_LENGTH = 12
 def init_static_files(app: Flask) -> None:
     """Serve static files through WhiteNoise; fingerprinted URLs when a build is there."""
     build = app.config.get("STATIC_BUILD_DIR")
-    manifest = _read_manifest(Path(build)) if build else None
-    root = Path(build) if manifest is not None else Path(app.static_folder or "")
+    manifest = _read_manifest(Path(str(build))) if build else None
+    root = Path(str(build)) if manifest is not None else Path(app.static_folder or "")
     if manifest is None and app.config.get("ENV_NAME") == "production":
         log.warning(
             "No static build in %s: static files are served uncompressed under plain names "
@@ -76,14 +78,14 @@ def init_static_files(app: Flask) -> None:
         def _fingerprint(endpoint: str, values: dict[str, Any]) -> None:
             if endpoint == "static":
                 name = values.get("filename")
-                values["filename"] = manifest.get(name, name)
+                if isinstance(name, str):
+                    values["filename"] = manifest.get(name, name)
 
     app.cli.add_command(static_cli)
 
 
 def _security_headers(headers: Any, path: str, url: str) -> None:
     """The headers every response of the app carries (WhiteNoise answers before Flask does)."""
-    from app.security import STATIC_HEADERS
 
     for name, value in STATIC_HEADERS.items():
         headers[name] = value

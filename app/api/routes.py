@@ -435,7 +435,7 @@ def change_decision(match_id: int) -> Response:
     user = api_user()
     _check_id(match_id)
     if db.session.scalar(_visible_matches(user).where(Match.id == match_id)) is None:
-        raise decisions.NotFound("no such match")
+        raise NotFound("no such match")
     body = validate(DecisionIn, _body())
     match = decisions.change_answer(
         match_id, user, body.decision, reason=body.reason, note=body.note

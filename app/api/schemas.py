@@ -115,7 +115,7 @@ MatchStatusFilter = Literal[(*(status.value for status in MatchStatus), "ready")
 
 class MatchQuery(PageQuery):
     status: Annotated[
-        MatchStatusFilter | None,
+        MatchStatusFilter | None,  # type: ignore[valid-type]  # built from MatchStatus above
         Field(
             description="A match status, or `ready`: proposals both the student and the SME "
             "accepted, waiting for a coordinator's approval, oldest first."

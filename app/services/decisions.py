@@ -202,7 +202,7 @@ def change_answer(
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         raise Conflict.single("status", "answer_final")
     db.session.expire_all()
     match = _match(match_id)

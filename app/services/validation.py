@@ -144,7 +144,7 @@ def _check_types(
 
 def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in schema:
-        return defs[schema["$ref"].rsplit("/", 1)[-1]]  # type: ignore[no-any-return]
+        return defs[schema["$ref"].rsplit("/", 1)[-1]]
     return schema
 
 

@@ -28,7 +28,7 @@ from app.services import (
     engine_gateway,
     match_settings,
 )
-from app.services.errors import DomainError, InvalidInput, NotFound
+from app.services.errors import DomainError, InvalidInput, NotFound, UnknownReference
 from app.services.explanations import block_text, reason_text
 
 
@@ -259,7 +259,8 @@ def pair() -> Response | str | tuple[str, int]:
             render_template(
                 "coordinators/pair.html", form=form, form_errors=form_errors, **context
             ),
-            error.status,
+            # an id typed into the form that names nobody is a field to correct, not a missing page
+            422 if isinstance(error, UnknownReference) else error.status,
         )
     return render_template("coordinators/pair.html", form=form, **context)
 

@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
+from app.extensions import db
+from app.models import Match, MatchStatus
+from app.services.directory import ready_conditions
 from tests.browser.test_after_match import accepted_proposal
 from tests.browser.test_journey import PHONE, Run, log_in, open_menu
 
@@ -43,6 +47,16 @@ WORDS = {
 }
 
 
+def _empty_the_queue(app: Any) -> None:
+    """The live server is shared by the browser tests: one that leaves a pair both sides accepted
+    (the undo journey does) must not change this test's counts."""
+    with app.app_context():
+        db.session.execute(
+            update(Match).where(*ready_conditions()).values(status=MatchStatus.WITHDRAWN)
+        )
+        db.session.commit()
+
+
 def _scrolls_sideways(page: Page) -> bool:
     width, inner = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
     return width > inner
@@ -54,6 +68,7 @@ def test_the_queue_from_the_dashboard_to_the_audit_log(
     new_page: Any, snap: Any, live_server_app: Any, coordinator: Any, run: Run
 ) -> None:
     words = WORDS[run.lang]
+    _empty_the_queue(live_server_app)
     older = accepted_proposal(live_server_app, uuid.uuid4().hex[:8], run)
     newer = accepted_proposal(live_server_app, uuid.uuid4().hex[:8], run)
     page: Page = new_page(locale=run.locale, viewport=run.viewport)

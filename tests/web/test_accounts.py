@@ -796,7 +796,7 @@ def test_my_data_is_only_mine(
 def test_withdrawing_and_giving_consent_to_provision(
     app: Flask, client: FlaskClient, student: User, login_as: Any
 ) -> None:
-    from app.services.accounts import current_consent
+    from app.services.consents import current_consent
 
     login_as(student)
     assert current_consent(student).provision_to_smes is True

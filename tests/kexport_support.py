@@ -8,6 +8,7 @@ gets whichever was imported last. tests/conftest.py re-exports these for its fix
 from __future__ import annotations
 
 import re
+import socket
 from typing import Any
 
 PASSWORD = "a long enough passphrase"
@@ -118,3 +119,10 @@ def profile_form(form: dict[str, Any]) -> dict[str, Any]:
     """A sign-up form without the account fields: what the profile edit forms post."""
     account = {"email", "password", "business_number", "consent_collection", "consent_provision"}
     return {key: value for key, value in form.items() if key not in account}
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for the tests' own SMTP servers)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

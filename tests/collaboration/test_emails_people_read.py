@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from kexport_support import student_data
+from kexport_support import free_port, student_data
 
 from app.extensions import db
 from app.services import decisions, kickoff, notifications, outcomes, threads, worklog
@@ -51,16 +50,10 @@ class Inbox:
         return taken
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def inbox(app, monkeypatch):
     collected = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(collected, hostname="127.0.0.1", port=port)
     controller.start()
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
@@ -208,7 +201,7 @@ def test_flask_serve_links_to_its_own_port(tmp_path):
     """A real `flask serve --port P` (as `make run PORT=P` starts it, without PUBLIC_URL): a
     sign-up's verification link, delivered over SMTP, points at port P, not 5000."""
     inbox = Inbox()
-    smtp_port, web_port = _free_port(), _free_port()
+    smtp_port, web_port = free_port(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     env = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_URL", "FLASK_RUN_PORT")} | {

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from kexport_support import free_port
 from sqlalchemy import select
 
 from app.extensions import db
@@ -23,16 +23,10 @@ class Collector:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_server(app, monkeypatch):
     collector = Collector()
-    port = _free_port()
+    port = free_port()
     controller = Controller(collector, hostname="127.0.0.1", port=port)
     controller.start()
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
@@ -75,7 +69,7 @@ def test_with_a_mail_server_messages_go_over_smtp(student, sme, smtp_server):
 
 
 def test_a_mail_failure_never_fails_the_cycle_and_is_retried(student, sme, app, monkeypatch):
-    port = _free_port()  # nothing listens here
+    port = free_port()  # nothing listens here
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
     monkeypatch.setitem(app.config, "MAIL_PORT", port)
     cycle = cycles.run_cycle()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import socket
 import time
 from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from kexport_support import free_port
 
 
 class Inbox:
@@ -33,17 +33,11 @@ class Inbox:
         return found.group(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def inbox(app, monkeypatch):
     """Mail goes over SMTP to this inbox (MAIL_SERVER set), sent inline after each commit."""
     collected = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(collected, hostname="127.0.0.1", port=port)
     controller.start()
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")

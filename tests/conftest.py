@@ -21,10 +21,12 @@ from flask.testing import FlaskClient
 # so the last one imported wins). Re-exported here for the fixtures below.
 from kexport_support import (  # noqa: F401
     PASSWORD,
+    Inbox,
     csrf_token_from,
     profile_form,
     sme_data,
     sme_form,
+    smtp_inbox,
     student_data,
     student_form,
 )
@@ -115,6 +117,15 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> Any:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def inbox(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    """Mail goes over real SMTP (aiosmtpd) to this inbox: MAIL_SERVER points at it."""
+    with smtp_inbox() as (collected, port):
+        monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+        monkeypatch.setitem(app.config, "MAIL_PORT", port)
+        yield collected
 
 
 # --- people --------------------------------------------------------------------------------------

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import re
 import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import message_from_bytes, policy
 from typing import Any
+
+from aiosmtpd.controller import Controller
 
 PASSWORD = "a long enough passphrase"
 
@@ -126,3 +132,47 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class Inbox:
+    """What a real SMTP server (aiosmtpd) received: parsed messages, in order of arrival."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+    def link(self, pattern: str, index: int = -1) -> str:
+        body = self.messages[index].get_body(("plain",)).get_content()
+        found = re.search(pattern, body)
+        assert found, body
+        return found.group(1)
+
+    def take(self) -> list[tuple[str, str, str]]:
+        """(recipient, subject, plain body) of what arrived since the last take."""
+        taken = [
+            (m["To"], str(m["Subject"]), m.get_body(("plain",)).get_content())
+            for m in self.messages
+        ]
+        self.messages.clear()
+        return taken
+
+
+@contextmanager
+def smtp_inbox(port: int | None = None) -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on 127.0.0.1 (a free port unless given) for as long as the block runs."""
+    inbox, port = Inbox(), port or free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()

@@ -17,13 +17,10 @@ import time
 import urllib.error
 import urllib.request
 from datetime import date, timedelta
-from email import message_from_bytes, policy
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from kexport_support import free_port, student_data
+from kexport_support import Inbox, free_port, smtp_inbox, student_data
 
 from app.extensions import db
 from app.services import decisions, kickoff, notifications, outcomes, threads, worklog
@@ -32,35 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = "http://127.0.0.1:8765"
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def take(self) -> list[tuple[str, str, str]]:
-        """(recipient, subject, plain body) of what arrived since the last take."""
-        taken = [
-            (m["To"], str(m["Subject"]), m.get_body(("plain",)).get_content())
-            for m in self.messages
-        ]
-        self.messages.clear()
-        return taken
-
-
 @pytest.fixture
-def inbox(app, monkeypatch):
-    collected = Inbox()
-    port = free_port()
-    controller = Controller(collected, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+def inbox(inbox: Inbox, app, monkeypatch) -> Inbox:
+    """The suite's real SMTP inbox, with links pointing at PUBLIC."""
     monkeypatch.setitem(app.config, "PUBLIC_URL", PUBLIC)
-    yield collected
-    controller.stop()
+    return inbox
 
 
 def _send(inbox: Inbox) -> list[tuple[str, str, str]]:
@@ -200,10 +173,12 @@ def test_make_run_passes_the_port_on_to_the_links():
 def test_flask_serve_links_to_its_own_port(tmp_path):
     """A real `flask serve --port P` (as `make run PORT=P` starts it, without PUBLIC_URL): a
     sign-up's verification link, delivered over SMTP, points at port P, not 5000."""
-    inbox = Inbox()
-    smtp_port, web_port = free_port(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
+    with smtp_inbox() as (inbox, smtp_port):
+        _serve_and_sign_up(tmp_path, inbox, smtp_port)
+
+
+def _serve_and_sign_up(tmp_path: Path, inbox: Inbox, smtp_port: int) -> None:
+    web_port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_URL", "FLASK_RUN_PORT")} | {
         "APP_ENV": "development",
         "SECRET_KEY": "serve-test",
@@ -254,4 +229,3 @@ def test_flask_serve_links_to_its_own_port(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
-        controller.stop()

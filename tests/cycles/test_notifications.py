@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-from email import message_from_bytes, policy
-
-import pytest
-from aiosmtpd.controller import Controller
-from kexport_support import free_port
+from kexport_support import free_port, smtp_inbox
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CycleStatus, OutboxMessage
 from app.services import cycles, mail
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server(app, monkeypatch):
-    collector = Collector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    yield collector
-    controller.stop()
 
 
 def test_without_a_mail_server_messages_stay_in_the_outbox(student, sme):
@@ -57,11 +32,11 @@ def test_each_person_is_written_to_in_their_own_language(student, sme):
     assert "http://" in student_mail.body_text  # an absolute link: it is read outside the site
 
 
-def test_with_a_mail_server_messages_go_over_smtp(student, sme, smtp_server):
+def test_with_a_mail_server_messages_go_over_smtp(student, sme, inbox):
     cycle = cycles.run_cycle()
     assert cycle.status == CycleStatus.FINISHED
-    assert len(smtp_server.messages) == 2
-    received = {m["To"]: m for m in smtp_server.messages}
+    assert len(inbox.messages) == 2
+    received = {m["To"]: m for m in inbox.messages}
     to_student = received[student.email]
     assert to_student.get_body(("plain",)) is not None
     assert to_student.get_body(("html",)) is not None
@@ -78,14 +53,9 @@ def test_a_mail_failure_never_fails_the_cycle_and_is_retried(student, sme, app, 
     assert {m.status for m in pending} == {"pending"}
     assert all(m.attempts == 1 and m.last_error for m in pending)
 
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_inbox(port) as (collected, _):
         assert mail.deliver_pending() == {"sent": 2, "failed": 0}
-    finally:
-        controller.stop()
-    assert len(collector.messages) == 2
+    assert len(collected.messages) == 2
     assert {m.status for m in db.session.scalars(select(OutboxMessage))} == {"sent"}
 
 

@@ -192,13 +192,12 @@ def send_reminders(app: Flask) -> None:
 
 
 def purge_expired_data(app: Flask) -> None:
-    """Job: delete what is past its retention period, files after the commit."""
+    """Job: delete what is past its retention period (the files go with the commit)."""
 
     with app.app_context():
         report = retention.purge_expired()
         ratelimit.purge_older_than(timedelta(days=1))  # longer than any rate-limit window
         db.session.commit()
-        uploads.delete_files(report.files)
         swept = uploads.sweep()  # renames a crash interrupted, files nothing references
         db.session.rollback()
         log.info(

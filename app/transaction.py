@@ -5,10 +5,16 @@ handler does), and mail goes out only after a commit.
   a 4xx/5xx answer, or a view that raised, is rolled back. What a view committed itself before
   (a counter that must stay even when the request then fails) stays committed. A request
   that wrote nothing is left alone: its read ends with the request, as it always did.
-- A view can opt out with `@commits_itself` and handle its own transaction.
+- What must be kept even when the request then fails (a counted attempt, the audit of a
+  refusal, a token's last use) is committed early with `commit_now()`, each caller saying why.
+  A view can opt out entirely with `@commits_itself` and handle its own transaction.
 - Mail: a service that queues an email (or a reset request) calls `mail.send_after_commit()`.
   When that transaction commits the wish becomes due and, at the end of the request, the
   delivery worker is woken; a rollback drops it with the rows it was about.
+- Files: a service that writes or drops an upload hands the change to `uploads.on_commit()`;
+  the commit publishes the new file and deletes the replaced ones, a rollback deletes the part.
+- Only the outermost transaction counts: a savepoint's commit or rollback (a lost race
+  for a read mark) neither sends, publishes nor forgets anything of the request around it.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from sqlalchemy.orm import ORMExecuteState
 from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.services import delivery
+from app.services import delivery, uploads
 from app.services.mail import DUE, QUEUED
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -35,13 +41,21 @@ def commits_itself(view: View) -> View:
     return view
 
 
+def commit_now() -> None:
+    """Commit what this request did so far, before it goes on (the boundary commits the rest).
+
+    Only for what must outlive a request that then fails or refuses: a counted attempt, the
+    audit of a refusal, a token's last use. Every caller says why in a comment."""
+    db.session.commit()
+
+
 WROTE = "unit_of_work_wrote"  # Session.info: this transaction flushed or executed a write
 
 
 def init_transactions(app: Flask) -> None:
-    if not event.contains(Session, "after_commit", _mail_is_due):
-        event.listen(Session, "after_commit", _mail_is_due)
-        event.listen(Session, "after_rollback", _mail_is_dropped)
+    if not event.contains(Session, "after_commit", _committed):
+        event.listen(Session, "after_commit", _committed)
+        event.listen(Session, "after_rollback", _rolled_back)
         event.listen(Session, "after_flush", _wrote)
         event.listen(Session, "do_orm_execute", _wrote_directly)
     app.before_request(_start_of_request)
@@ -79,15 +93,21 @@ def end_of_request(response: Response) -> Response:
     return response
 
 
-def _mail_is_due(session: Session) -> None:
+def _committed(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: the request's transaction goes on
+        return
     session.info.pop(WROTE, None)
     if session.info.pop(QUEUED, False):
         session.info[DUE] = True
+    uploads.committed(session)
 
 
-def _mail_is_dropped(session: Session) -> None:
+def _rolled_back(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     session.info.pop(WROTE, None)
     session.info.pop(QUEUED, None)
+    uploads.rolled_back(session)
 
 
 def _wrote(session: Session, _flush_context: Any) -> None:

@@ -20,6 +20,7 @@ from app.models import Student
 from app.services import accounts, decisions, uploads
 from app.services.audit import client_ip
 from app.services.errors import InvalidInput, TooManyAttempts
+from app.transaction import commit_now
 
 
 def digits_up_to(limit: int) -> str:
@@ -58,9 +59,8 @@ def refuse_signup_flood() -> Response | None:
     try:
         accounts.limit_signups(client_ip() or "unknown")
     except TooManyAttempts as error:
-        db.session.rollback()
-        return render_error(429, retry_after=error.retry_after)
-    db.session.commit()  # counted even if the sign-up then fails
+        return render_error(429, retry_after=error.retry_after)  # the boundary rolls it back
+    commit_now()  # counted even if the sign-up then fails
     return None
 
 
@@ -100,7 +100,6 @@ def answer_proposal(
     except InvalidInput as error:
         flash_errors(error)
         return redirect(url_for(back, _anchor=f"match-{match_id}", **(back_args or {})))
-    db.session.commit()
     if change:
         flash(_("Your new answer is saved."), "success")
         return redirect(url_for(back, _anchor=f"match-{match_id}", **(back_args or {})))

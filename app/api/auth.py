@@ -15,6 +15,7 @@ from app.models import Role, User
 from app.services import tokens, validation
 from app.services.accounts import consent_is_current
 from app.services.errors import ConsentRenewalRequired, DomainError, NotAllowed
+from app.transaction import commit_now
 
 # Open while consent is out of date: answering it again, leaving, and managing one's tokens.
 CONSENT_FREE_ENDPOINTS = {
@@ -36,7 +37,7 @@ def load_api_user() -> None:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and secret.strip():
         user = tokens.resolve(secret.strip())
-        db.session.commit()  # its own small unit: when the token was last used
+        commit_now()  # its own small unit: when the token was last used, whatever follows
     g.api_user = user
     g._login_user = user or login_manager.anonymous_user()  # Flask-Login's per-request user
     config = current_app.config
@@ -49,8 +50,8 @@ def load_api_user() -> None:
 
 
 def end_api_request(_error: BaseException | None = None) -> None:
-    # Views commit what they change; whatever a read left open ends here, not at the context's
-    # end (on SQLite every transaction holds the write lock).
+    # The boundary committed or rolled back what the view changed; whatever a read left open
+    # ends here, not at the context's end (on SQLite every transaction holds the write lock).
     db.session.rollback()
     strict = g.pop("api_strict_json", None)
     if strict is not None:

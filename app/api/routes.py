@@ -1,7 +1,8 @@
 """JSON API v1: the same services as the HTML pages, a bearer token instead of a cookie.
 
-Each view: who is calling → validated input → one service call → commit → a response model.
-Rate limits are counted and committed before the work, so a failing request still counts.
+Each view: who is calling → validated input → one service call → a response model; the request
+boundary (app.transaction) commits a success and rolls back a refusal. Rate limits are counted
+and committed before the work, so a failing request still counts.
 """
 
 from __future__ import annotations
@@ -83,7 +84,6 @@ from app.services import (
     stats,
     threads,
     tokens,
-    uploads,
     worklog,
     workspace,
 )
@@ -99,6 +99,7 @@ from app.services.errors import (
 )
 from app.services.explanations import block_text, reason_text
 from app.services.validation import validate
+from app.transaction import commit_now
 
 bp = Blueprint("api", __name__)
 bp.before_request(auth.load_api_user)
@@ -124,7 +125,7 @@ def _domain_error(error: DomainError) -> Response:
     db.session.rollback()  # what must outlive a refusal (a failed login, a hit) is committed
     if isinstance(error, NotAllowed):
         audit.record("forbidden", detail={"path": request.path[:200]})
-        db.session.commit()
+        commit_now()  # the refusal is audited, though the answer is a 403
     if isinstance(error, InvalidInput):
         if isinstance(error, ConsentRenewalRequired):
             message = _(
@@ -201,7 +202,7 @@ def _check_id(value: int) -> int:
 def _limit(scope: str, key: str, limit_key: str, window_key: str) -> None:
     config = current_app.config
     ratelimit.hit(scope, key, limit=config[limit_key], window=config[window_key])
-    db.session.commit()  # counted even if the request then fails
+    commit_now()  # counted even if the request then fails
 
 
 def _address() -> str:
@@ -280,7 +281,6 @@ def create_student() -> Response:
     """Sign a student up: the sign-up form's fields and rules."""
     _limit("signup", _address(), "API_SIGNUP_LIMIT_PER_ADDRESS", "API_SIGNUP_LIMIT_WINDOW")
     user = accounts.register_student(_body(), locale=current_locale())
-    db.session.commit()
     assert user.student is not None
     return _json(SignupOut(id=user.id, profile_id=user.student.id), 201)
 
@@ -290,7 +290,6 @@ def create_sme() -> Response:
     """Sign an SME up: the registration form's fields and rules."""
     _limit("signup", _address(), "API_SIGNUP_LIMIT_PER_ADDRESS", "API_SIGNUP_LIMIT_WINDOW")
     user = accounts.register_sme(_body(), locale=current_locale())
-    db.session.commit()
     assert user.sme is not None
     return _json(SignupOut(id=user.id, profile_id=user.sme.id), 201)
 
@@ -312,10 +311,9 @@ def create_token() -> Response:
     try:
         user = accounts.authenticate(credentials.email, credentials.password, ip=address)
     except AuthenticationFailed:
-        db.session.commit()  # the failure counts, across every worker
+        commit_now()  # the failure counts, across every worker
         raise
     token, secret = tokens.issue(user)
-    db.session.commit()
     return _json(TokenOut(id=token.id, token=secret, expires_at=token.expires_at), 201)
 
 
@@ -334,7 +332,6 @@ def revoke_token(token_id: int) -> Response:
     """Revoke a token: mine, or anyone's for a coordinator."""
     user = api_user()
     tokens.revoke(_check_id(token_id), user)
-    db.session.commit()
     return _no_content()
 
 
@@ -366,7 +363,6 @@ def renew_consent() -> Response:
     """Answer the privacy policy in force (again); open while consent is out of date."""
     user = api_user()
     row = accounts.update_consent(user, _body())
-    db.session.commit()
     return _json(ConsentOut.model_validate(row))
 
 
@@ -374,9 +370,7 @@ def renew_consent() -> Response:
 def delete_me() -> Response:
     """Delete my account and all my data, now (its tokens with it)."""
     user = api_user()
-    files = accounts.delete_account(user)
-    db.session.commit()
-    uploads.delete_files(files)
+    accounts.delete_account(user)  # its files go with the commit
     return _no_content()
 
 
@@ -412,7 +406,6 @@ def list_matches() -> Response:
         "matches_listed",
         detail={"api": True, "page": q.page, "status": q.status, "cycle": q.cycle, "n": len(items)},
     )
-    db.session.commit()
     return _json(MatchList(items=items, total=total, page=q.page, per_page=q.per_page))
 
 
@@ -425,7 +418,6 @@ def decide(match_id: int) -> Response:
         raise NotFound("no such match")
     body = validate(DecisionIn, _body())
     match = decisions.decide(match_id, user, body.decision, reason=body.reason, note=body.note)
-    db.session.commit()
     return _json(match_out(match))
 
 
@@ -440,7 +432,6 @@ def change_decision(match_id: int) -> Response:
     match = decisions.change_answer(
         match_id, user, body.decision, reason=body.reason, note=body.note
     )
-    db.session.commit()
     return _json(match_out(match))
 
 
@@ -479,7 +470,6 @@ def approve(match_id: int) -> Response:
     _check_id(match_id)
     body = validate(ApproveIn, _body(optional=True))
     match = decisions.approve(match_id, user, override_reason=body.override_reason)
-    db.session.commit()
     return _json(match_out(match))
 
 
@@ -490,7 +480,6 @@ def reject(match_id: int) -> Response:
     _check_id(match_id)
     body = validate(RejectIn, _body(optional=True))
     match = decisions.reject(match_id, user, reason=body.reason)
-    db.session.commit()
     return _json(match_out(match))
 
 
@@ -502,7 +491,6 @@ def create_match() -> Response:
     match = decisions.pair(
         body.student_id, body.sme_id, user, reason=body.reason, override=body.override
     )
-    db.session.commit()
     return _json(match_out(match), 201)
 
 
@@ -517,7 +505,6 @@ def run_cycle() -> Response:
         cycle = cycles.request_cycle(trigger="api", started_by=user)
     except cycles.CycleBusy:
         raise CycleRunning("another cycle is queued or running") from None
-    db.session.commit()
     response = _json(cycle_out(cycle), 202)
     response.headers["Location"] = cycle_url(cycle)
     return response
@@ -581,7 +568,6 @@ def train_model() -> Response:
     """Learn two-sided weights from the answers so far (adopts nothing)."""
     user = api_user(Role.COORDINATOR)
     report = learned_weights.train(user)
-    db.session.commit()
     return _json(report_out(report), 201)
 
 
@@ -591,7 +577,6 @@ def adopt_model() -> Response:
     user = api_user(Role.COORDINATOR)
     body = validate(AdoptIn, _body())
     adoption = learned_weights.adopt(body.report_id, user)
-    db.session.commit()
     return _json(
         AdoptionOut(
             id=adoption.id,
@@ -611,8 +596,7 @@ def get_match(match_id: int) -> Response:
     """One match, with both parties' contact details once approved (every view audited)."""
     user = api_user()
     access = workspace.visible(user, _check_id(match_id))
-    contact = workspace.contact_for(access, user)
-    db.session.commit()
+    contact = workspace.contact_for(access, user)  # audited
     out = match_out(access.match).model_dump()
     out["contact"] = ContactOut.model_validate(contact) if contact else None
     return _json(MatchDetailOut.model_validate(out))
@@ -635,8 +619,7 @@ def list_messages(match_id: int) -> Response:
     """The thread, oldest first, a page at a time; reading it moves my read mark."""
     user = api_user()
     q = _query(PageQuery)
-    thread = threads.read(_check_id(match_id), user)
-    db.session.commit()
+    thread = threads.read(_check_id(match_id), user)  # moves my read mark
     start = (q.page - 1) * q.per_page
     items = [
         message_out(m, user, thread.read_by_other)
@@ -658,7 +641,6 @@ def post_message(match_id: int) -> Response:
     """Send a plain-text message to the match's thread."""
     user = api_user()
     message, _change = threads.post(_check_id(match_id), user, _body())  # no file over JSON
-    db.session.commit()
     return _json(message_out(message, user, 0), 201)
 
 
@@ -667,7 +649,6 @@ def log_activity(match_id: int) -> Response:
     """The student adds a work-log entry."""
     user = api_user()
     activity, _change = worklog.log(_check_id(match_id), user, _body())
-    db.session.commit()
     match = db.session.get(Match, match_id)
     assert match is not None
     out = ActivityOut(
@@ -688,7 +669,6 @@ def check_in(match_id: int) -> Response:
     """This month's check-in."""
     user = api_user()
     checkin = checkins.submit(_check_id(match_id), user, _body())
-    db.session.commit()
     return _json(CheckInOut.model_validate(checkin), 201)
 
 
@@ -710,7 +690,6 @@ def offer_kickoff(match_id: int) -> Response:
     """The SME offers up to three meeting times."""
     user = api_user()
     kickoff.offer(_check_id(match_id), user, _body())
-    db.session.commit()
     return _json(kickoff_out(match_id), 201)
 
 
@@ -719,7 +698,6 @@ def confirm_kickoff(match_id: int) -> Response:
     """The student picks a time; the match becomes active."""
     user = api_user()
     kickoff.confirm(_check_id(match_id), user, _body())
-    db.session.commit()
     return _json(kickoff_out(match_id))
 
 
@@ -728,7 +706,6 @@ def set_export_status() -> Response:
     """My company's export status."""
     user = api_user(Role.SME)
     status = outcomes.set_export_status(user, _body())
-    db.session.commit()
     return _json(ExportStatusOut.model_validate(status))
 
 

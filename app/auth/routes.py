@@ -19,13 +19,13 @@ from app.auth.forms import (
     ResetPasswordForm,
 )
 from app.errors import render_error
-from app.extensions import db
 from app.forms import CsrfOnlyForm, apply_errors
 from app.security import is_safe_next
-from app.services import accounts, consents, privacy, tokens, uploads, verification
+from app.services import accounts, consents, privacy, tokens, verification
 from app.services.audit import client_ip
 from app.services.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
 from app.sessions import end_session, start_session
+from app.transaction import commit_now
 from app.web import rerender
 
 bp = Blueprint("auth", __name__)
@@ -49,13 +49,12 @@ def login() -> Response | str | tuple[str, int]:
                 form.email.data or "", form.password.data or "", ip=client_ip() or "unknown"
             )
         except TooManyAttempts as error:
-            db.session.commit()
+            commit_now()  # the attempt counts, though the answer is a refusal
             return render_error(429, retry_after=error.retry_after)
         except AuthenticationFailed:
-            db.session.commit()  # the failure counts, across every worker
+            commit_now()  # the failure counts, across every worker
             form.password.errors = [_("Wrong email or password.")]
             return render_template("auth/login.html", form=form), 401
-        db.session.commit()
         start_session(user)
         target = form.next.data
         return redirect(target if is_safe_next(target) else url_for("main.dashboard"))
@@ -67,7 +66,6 @@ def login() -> Response | str | tuple[str, int]:
 def logout() -> Response:
     """Log out here and everywhere else this account is logged in."""
     accounts.logout(current_user._get_current_object())
-    db.session.commit()
     end_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"))
@@ -113,7 +111,6 @@ def change_password() -> Response | tuple[str, int]:
     except InvalidInput as error:
         apply_errors(form, error.fields)
         return _account_page(password_form=form), error.status
-    db.session.commit()
     start_session(user)  # this session goes on with the new token; the others are gone
     flash(_("Your password is changed. Other devices have been logged out."), "success")
     return redirect(url_for(".account"))
@@ -127,7 +124,6 @@ def change_consent() -> Response:
     accounts.update_consent(
         current_user, {"collection": True, "provision_to_smes": bool(form.consent_provision.data)}
     )
-    db.session.commit()
     flash(_("Your consent is updated."), "success")
     return redirect(url_for(".account"))
 
@@ -140,7 +136,6 @@ def revoke_token(token_id: int) -> Response:
         tokens.revoke(token_id, current_user._get_current_object())
     except tokens.TokenNotFound:
         abort(404)
-    db.session.commit()
     flash(_("The API token is revoked."), "success")
     return redirect(url_for(".account"))
 
@@ -149,8 +144,7 @@ def revoke_token(token_id: int) -> Response:
 @login_required
 def download_data() -> Response:
     """Everything the platform holds about me, as JSON (PIPA: right of access)."""
-    data = privacy.export_user_data(current_user)
-    db.session.commit()  # the export is audited
+    data = privacy.export_user_data(current_user)  # audited; the boundary commits it
     response = Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json")
     response.headers["Content-Disposition"] = "attachment; filename=my-data.json"
     return response
@@ -164,9 +158,7 @@ def delete_account() -> Response | tuple[str, int]:
     if not form.confirm.data:
         form.confirm.errors = [_("Tick the box to confirm.")]
         return _account_page(delete_form=form), 400
-    files = accounts.delete_account(current_user._get_current_object())
-    db.session.commit()
-    uploads.delete_files(files)
+    accounts.delete_account(current_user._get_current_object())  # files go with the commit
     end_session()
     flash(_("Your account and your data are deleted."), "info")
     return redirect(url_for("main.index"))
@@ -178,7 +170,6 @@ def forgot_password() -> Response | str:
     form = ForgotPasswordForm()
     if form.is_submitted():
         accounts.request_password_reset(form.email.data or "")
-        db.session.commit()
         flash(
             _(
                 "If an account uses this address, we have sent it a link to reset the password. "
@@ -199,7 +190,6 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
             accounts.reset_password(token, form.password.data or "")
         except InvalidInput as error:
             return rerender("auth/reset.html", form, error)
-        db.session.commit()
         end_session()
         flash(_("Your password is changed. Log in with the new one."), "success")
         return redirect(url_for(".login"))
@@ -214,9 +204,7 @@ def verify_email(token: str) -> Response | str | tuple[str, int]:
         try:
             verification.verify(token)
         except InvalidInput:
-            db.session.rollback()
             return render_template("auth/verify_email.html", valid=False), 422
-        db.session.commit()
         flash(_("Thank you: your email address is confirmed."), "success")
         return redirect(url_for("main.dashboard"))
     return render_template("auth/verify_email.html", valid=verification.link_is_valid(token))
@@ -229,9 +217,7 @@ def resend_verification() -> Response:
     try:
         sent = verification.send_link(current_user._get_current_object())
     except TooManyAttempts as error:
-        db.session.rollback()
         return render_error(429, retry_after=error.retry_after)
-    db.session.commit()
     if sent:
         flash(_("We have sent the link again to %(email)s.", email=current_user.email), "info")
     return redirect(url_for("main.dashboard"))
@@ -247,7 +233,6 @@ def renew_consent() -> Response | str | tuple[str, int]:
             accounts.update_consent(current_user, form.consent_input())
         except InvalidInput as error:
             return rerender("auth/consent_renewal.html", form, error)
-        db.session.commit()
         flash(_("Thank you. Your answer to the privacy policy is saved."), "success")
         return redirect(url_for("main.dashboard"))
     return render_template("auth/consent_renewal.html", form=form)

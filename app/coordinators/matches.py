@@ -246,7 +246,6 @@ def pair() -> Response | str | tuple[str, int]:
             audit.record(
                 "pair_previewed", target=context["preview"]["student"], detail={"sme_id": sme_id}
             )
-            db.session.commit()
     except NotFound:
         error = error or InvalidInput.single(
             "student_id" if db.session.get(Student, student_id or 0) is None else "sme_id",

@@ -16,7 +16,6 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.errors import RETRY_AFTER_SECONDS
-from app.extensions import db
 from app.forms import CsrfOnlyForm
 from app.models import Role
 from app.security import is_safe_next
@@ -56,7 +55,6 @@ def set_language() -> Response:
         session["locale"] = locale
         if current_user.is_authenticated:
             current_user.locale = locale
-            db.session.commit()
     target = request.form.get("next")
     return redirect(target if target and is_safe_next(target) else url_for(".index"))
 

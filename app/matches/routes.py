@@ -1,10 +1,10 @@
 """A match after approval, for its student, its SME and coordinators: contact, kickoff,
 messages, work log, check-ins and outcome on one page.
 
-Thin views: form → one service call → commit → redirect. Who may see and do what is decided by
-`workspace.visible` / `workspace.working` inside each service (one lookup for every page and the
-API); a refusal with words (a broken field, a state conflict) shows the page again, with them
-and a 4xx; anything else the match's readers may not see is a plain 404.
+Thin views: form → one service call → redirect (the request boundary commits). Who may see and
+do what is decided by `workspace.visible` / `workspace.working` inside each service (one lookup
+for every page and the API); a refusal with words (a broken field, a state conflict) shows the
+page again, with them and a 4xx; anything else the match's readers may not see is a plain 404.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from app.services import (
     workspace,
 )
 from app.services.errors import InvalidInput
+from app.transaction import commit_now
 
 bp = Blueprint("matches", __name__)
 
@@ -71,14 +72,14 @@ def _page(match_id: int, *, errors: dict[str, list[str]] | None = None, section:
         "button": CsrfOnlyForm(),
         "Status": MatchStatus,
     }
-    html = render_template("matches/workspace.html", **context)
-    db.session.commit()  # the read mark and the audit of the contact view
-    return html
+    return render_template("matches/workspace.html", **context)
 
 
 def _refused(match_id: int, error: InvalidInput, section: str) -> tuple[str, int]:
-    db.session.rollback()
-    return _page(match_id, errors=translate_errors(error.fields), section=section), error.status
+    db.session.rollback()  # nothing of the refused change, then the page as it stands
+    html = _page(match_id, errors=translate_errors(error.fields), section=section)
+    commit_now()  # the read mark and the audit of the contact view stay, though this is a 4xx
+    return html, error.status
 
 
 def _back(match_id: int, section: str) -> Response:
@@ -88,12 +89,6 @@ def _back(match_id: int, section: str) -> Response:
 def _file(field: str) -> Any:
     file = request.files.get(field)
     return file.stream if file is not None and file.filename else None
-
-
-def _commit(change: uploads.FileChange) -> None:
-    """Commit; the file written for this request is published after it, or removed if it fails."""
-    with uploads.after_commit(change):
-        db.session.commit()
 
 
 def _send_pdf(stored: str, name: str) -> Response:
@@ -118,12 +113,11 @@ def workspace_page(match_id: int) -> str:
 def post_message(match_id: int) -> Response | tuple[str, int]:
     """Send a message (and optionally a PDF) in the match's thread."""
     try:
-        _message, change = threads.post(
+        threads.post(
             match_id, current_user, {"body": request.form.get("body", "")}, _file("attachment")
         )
     except InvalidInput as error:
         return _refused(match_id, error, "messages")
-    _commit(change)
     return _back(match_id, "messages")
 
 
@@ -131,7 +125,6 @@ def post_message(match_id: int) -> Response | tuple[str, int]:
 def message_file(match_id: int, message_id: int) -> Response:
     """A message's PDF, as an attachment, for the match's readers only."""
     message = threads.attachment_of(match_id, message_id, current_user)
-    db.session.commit()
     return _send_pdf(message.attachment or "", f"message-{message.id}.pdf")
 
 
@@ -148,7 +141,6 @@ def offer_kickoff(match_id: int) -> Response | tuple[str, int]:
         kickoff.offer(match_id, current_user, {"slots": slots})
     except InvalidInput as error:
         return _refused(match_id, error, "kickoff")
-    db.session.commit()
     flash(_("The times are sent to the student."), "success")
     return _back(match_id, "kickoff")
 
@@ -160,7 +152,6 @@ def confirm_kickoff(match_id: int) -> Response | tuple[str, int]:
         kickoff.confirm(match_id, current_user, {"slot": request.form.get("slot", "")})
     except InvalidInput as error:
         return _refused(match_id, error, "kickoff")
-    db.session.commit()
     flash(_("The meeting is agreed. The invitation is in your email."), "success")
     return _back(match_id, "kickoff")
 
@@ -185,10 +176,9 @@ def log_activity(match_id: int) -> Response | tuple[str, int]:
     """The student adds a work-log entry."""
     data = {k: request.form.get(k, "") for k in ("kind", "date", "hours", "note")}
     try:
-        _activity, change = worklog.log(match_id, current_user, data, _file("attachment"))
+        worklog.log(match_id, current_user, data, _file("attachment"))
     except InvalidInput as error:
         return _refused(match_id, error, "worklog")
-    _commit(change)
     flash(_("The entry is saved; the company is asked to confirm it."), "success")
     return _back(match_id, "worklog")
 
@@ -201,7 +191,6 @@ def review_activity(match_id: int, activity_id: int) -> Response | tuple[str, in
         worklog.review(match_id, activity_id, current_user, data)
     except InvalidInput as error:
         return _refused(match_id, error, "worklog")
-    db.session.commit()
     return _back(match_id, "worklog")
 
 
@@ -209,7 +198,6 @@ def review_activity(match_id: int, activity_id: int) -> Response | tuple[str, in
 def activity_file(match_id: int, activity_id: int) -> Response:
     """A work-log entry's PDF, for the match's readers only."""
     activity = worklog.attachment_of(match_id, activity_id, current_user)
-    db.session.commit()
     return _send_pdf(activity.attachment or "", f"activity-{activity.id}.pdf")
 
 
@@ -221,7 +209,6 @@ def check_in(match_id: int) -> Response | tuple[str, int]:
         checkins.submit(match_id, current_user, data)
     except InvalidInput as error:
         return _refused(match_id, error, "checkins")
-    db.session.commit()
     flash(_("Thank you: your check-in is saved."), "success")
     return _back(match_id, "checkins")
 
@@ -241,7 +228,6 @@ def complete(match_id: int) -> Response | tuple[str, int]:
         outcomes.complete(match_id, current_user, data)
     except InvalidInput as error:
         return _refused(match_id, error, "outcome")
-    db.session.commit()
     flash(_("The match is completed. Thank you!"), "success")
     return _back(match_id, "outcome")
 
@@ -254,7 +240,6 @@ def student_outcome(match_id: int) -> Response | tuple[str, int]:
         outcomes.record_student_outcome(match_id, current_user, data)
     except InvalidInput as error:
         return _refused(match_id, error, "outcome")
-    db.session.commit()
     flash(_("Thank you: your answer is saved."), "success")
     return _back(match_id, "outcome")
 
@@ -270,14 +255,12 @@ def contact() -> Response | str | tuple[str, int]:
         try:
             workspace.update_contact(current_user, data)
         except InvalidInput as error:
-            db.session.rollback()
             return render_template(
                 "matches/contact.html",
                 details=data,
                 errors=translate_errors(error.fields),
                 button=CsrfOnlyForm(),
             ), error.status
-        db.session.commit()
         flash(_("Your contact details are saved."), "success")
         return redirect(url_for(".contact"))
     values = {

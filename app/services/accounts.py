@@ -250,7 +250,8 @@ def change_password(user: User, data: dict[str, Any]) -> None:
 
 
 def delete_account(user: User, *, reason: str = "self") -> list[str]:
-    """Delete a user and every row about them; returns the files to remove once committed.
+    """Delete a user and every row about them; their files go once this commits (returned, for
+    the retention report).
 
     One audit entry remains (PIPA: the fact of deletion, not the data: no id, no address);
     the outbox and the rest of the trail forget the person (privacy.forget). `reason` says who
@@ -264,6 +265,7 @@ def delete_account(user: User, *, reason: str = "self") -> list[str]:
     )
     db.session.delete(user)
     db.session.flush()
+    uploads.delete_after_commit(files)
     return files
 
 

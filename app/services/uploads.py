@@ -17,8 +17,7 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ from urllib.parse import quote
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Activity, Match, Message, Student, User, utcnow
@@ -96,22 +96,37 @@ class FileChange:
             _unlink(part_of(self.new))
 
 
-@contextmanager
-def after_commit(change: FileChange) -> Iterator[None]:
-    """Wrap the commit: publish the new file once it succeeded, delete the part if it did not."""
-    try:
-        yield
-    except BaseException:
+PENDING = "uploads_pending"  # Session.info: the file changes of the unit of work
+
+
+def on_commit(change: FileChange) -> FileChange:
+    """Publish the new file once this unit of work commits, delete the part if it rolls back
+    (app.transaction's session events call `committed` / `rolled_back`)."""
+    db.session.info.setdefault(PENDING, []).append(change)
+    return change
+
+
+def delete_after_commit(stored_names: Sequence[str | None]) -> None:
+    """Delete these files once the unit of work that dropped their rows commits."""
+    for name in stored_names:
+        if name:
+            on_commit(FileChange(replaced=name))
+
+
+def committed(session: Session) -> None:
+    for change in session.info.pop(PENDING, []):
+        change.committed()
+
+
+def rolled_back(session: Session) -> None:
+    for change in session.info.pop(PENDING, []):
         change.failed()
-        raise
-    change.committed()
 
 
 def save_cv(student: Student, stream: IO[bytes]) -> FileChange:
-    """Write the new CV as a part file and point the student at it (the caller commits).
+    """Write the new CV as a part file and point the student at it; the commit publishes it.
 
-    The file is written before the row changes so the transaction stays short; run the commit
-    inside `after_commit(change)`."""
+    The file is written before the row changes so the transaction stays short."""
     limit = current_app.config["CV_MAX_BYTES"]
     data = stream.read(limit + 1)
     if len(data) > limit:
@@ -120,7 +135,7 @@ def save_cv(student: Student, stream: IO[bytes]) -> FileChange:
         raise UploadRejected.single("cv", "not_pdf")
     stored_name = secrets.token_hex(16)
     write_part(stored_name, data)
-    change = FileChange(new=stored_name, replaced=student.cv_stored_name)
+    change = on_commit(FileChange(new=stored_name, replaced=student.cv_stored_name))
     student.cv_stored_name = stored_name
     student.cv_uploaded_at = utcnow()
     audit.record("cv_uploaded", target=student)
@@ -129,7 +144,7 @@ def save_cv(student: Student, stream: IO[bytes]) -> FileChange:
 
 def store_pdf(stream: IO[bytes], field: str) -> tuple[FileChange, int]:
     """Check and write an attachment (a message's or a work-log entry's PDF) by the CV's rules,
-    under a random name, as a part file; the caller commits inside `after_commit(change)`.
+    under a random name, as a part file, published when the unit of work commits.
     Returns the change and the file's size."""
     limit = current_app.config["CV_MAX_BYTES"]
     data = stream.read(limit + 1)
@@ -139,7 +154,7 @@ def store_pdf(stream: IO[bytes], field: str) -> tuple[FileChange, int]:
         raise UploadRejected.single(field, "not_pdf")
     stored_name = secrets.token_hex(16)
     write_part(stored_name, data)
-    return FileChange(new=stored_name), len(data)
+    return on_commit(FileChange(new=stored_name)), len(data)
 
 
 def write_part(stored_name: str, data: bytes) -> None:
@@ -179,7 +194,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def remove_cv(student: Student) -> FileChange:
-    change = FileChange(replaced=student.cv_stored_name)
+    change = on_commit(FileChange(replaced=student.cv_stored_name))
     student.cv_stored_name = None
     student.cv_uploaded_at = None
     audit.record("cv_removed", target=student)

@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.extensions import db
 from app.forms import step_errors
 from app.i18n import code_name, current_locale, translate_errors
 from app.models import Role
@@ -30,6 +29,7 @@ from app.services.errors import InvalidInput
 from app.services.validation import validate
 from app.sessions import start_session
 from app.smes.forms import FIELD_STEPS, SIGNUP_STEPS, SMEProfileForm, SMESignupForm
+from app.transaction import commit_now
 from app.web import answer_proposal, refuse_signup_flood, rerender, send_cv
 
 bp = Blueprint("smes", __name__)
@@ -58,7 +58,6 @@ def signup() -> Response | str | tuple[str, int]:
             user = accounts.register_sme(form.signup_input(), locale=current_locale())
         except InvalidInput as error:
             return rerender("smes/signup.html", form, error, signup_steps=steps)
-        db.session.commit()
         start_session(user)
         flash(
             _(
@@ -134,9 +133,9 @@ def candidates() -> tuple[str, int]:
         changeable=decisions.changeable(review.waiting + review.history, "sme"),
         next_cycle=match_settings.next_run(),
     )
-    # Recorded after rendering: a commit before it would expire the rows the page reads.
     audit.record("candidates_viewed", target=current_user.sme, detail={"students": shown})
-    db.session.commit()
+    if filter_errors:
+        commit_now()  # the view is audited though the answer is a 400 (filters to correct)
     return html, 400 if filter_errors else 200
 
 
@@ -179,7 +178,6 @@ def change_answer(match_id: int) -> Response:
 def shortlist(match_id: int) -> Response:
     """Put a candidate on (or off) the shortlist."""
     reviews.toggle_shortlist(current_user, match_id)
-    db.session.commit()
     return redirect(url_for(".candidates", _anchor=f"match-{match_id}", **_filter_args()))
 
 
@@ -190,7 +188,6 @@ def candidate_cv(match_id: int) -> Response:
     if not match.student.cv_stored_name:
         abort(404)
     audit.record("cv_downloaded", target=match.student, detail={"match_id": match.id})
-    db.session.commit()
     return send_cv(match.student)
 
 
@@ -209,7 +206,6 @@ def export_status() -> Response | str | tuple[str, int]:
         try:
             outcomes.set_export_status(current_user, data)
         except InvalidInput as error:
-            db.session.rollback()
             errors = translate_errors(error.fields)
             return render_template(
                 "smes/export_status.html",
@@ -218,7 +214,6 @@ def export_status() -> Response | str | tuple[str, int]:
                 values=request.form,
                 ladder=outcomes.LADDER,
             ), error.status
-        db.session.commit()
         flash(_("Your export status is saved."), "success")
         return redirect(url_for(".export_status"))
     return render_template(
@@ -246,7 +241,6 @@ def edit_profile() -> Response | str | tuple[str, int]:
             profiles.update_sme(current_user, form.profile_input())
         except InvalidInput as error:
             return rerender("smes/edit.html", form, error)
-        db.session.commit()
         flash(_("Your company profile is saved."), "success")
         return redirect(url_for(".profile"))
     return render_template("smes/edit.html", form=form)

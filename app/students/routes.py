@@ -10,7 +10,6 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.extensions import db
 from app.forms import CsrfOnlyForm, step_errors
 from app.i18n import current_locale
 from app.models import Role
@@ -65,7 +64,6 @@ def signup() -> Response | str | tuple[str, int]:
             user = accounts.register_student(form.signup_input(), locale=current_locale())
         except InvalidInput as error:
             return rerender("students/signup.html", form, error, signup_steps=steps)
-        db.session.commit()
         start_session(user)
         flash(
             _(
@@ -157,7 +155,6 @@ def participation() -> Response:
     """Pause or resume taking part in matching cycles."""
     paused = request.form.get("paused") == "1"
     withdrawn = reviews.set_paused(current_user, paused)
-    db.session.commit()
     if paused:
         flash(
             ngettext(
@@ -198,7 +195,6 @@ def edit_profile() -> Response | str | tuple[str, int]:
             profiles.update_student(current_user, form.profile_input())
         except InvalidInput as error:
             return rerender("students/edit.html", form, error)
-        db.session.commit()
         flash(_("Your profile is saved."), "success")
         return redirect(url_for(".profile"))
     return render_template("students/edit.html", form=form)
@@ -228,17 +224,15 @@ def upload_cv() -> Response | tuple[str, int]:
 
 
 def _save_cv(file) -> bool:  # type: ignore[no-untyped-def]
-    """Store an uploaded CV and commit, with a message either way; True when it was saved."""
+    """Store an uploaded CV, with a message either way; True when it was saved."""
     if file is None or not file.filename:
         flash(_("Choose a file to upload."), "danger")
         return False
     try:
-        change = uploads.save_cv(current_user.student, file.stream)
+        uploads.save_cv(current_user.student, file.stream)  # published when the request commits
     except InvalidInput as error:
         flash_errors(error)
         return False
-    with uploads.after_commit(change):
-        db.session.commit()
     flash(_("Your CV is saved."), "success")
     return True
 
@@ -255,8 +249,6 @@ def download_cv() -> Response:
 @bp.route("/cv/delete", methods=["POST"])
 def delete_cv() -> Response:
     """Remove the CV."""
-    change = uploads.remove_cv(current_user.student)
-    with uploads.after_commit(change):
-        db.session.commit()
+    uploads.remove_cv(current_user.student)  # the file goes when the request commits
     flash(_("Your CV is removed."), "success")
     return redirect(url_for(".profile"))

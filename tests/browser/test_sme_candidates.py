@@ -88,9 +88,8 @@ def candidates_of_one_sme(app: Any, tag: str, lang: str) -> dict[str, Any]:
             )
             verification.mark_verified(user)
             if cv:
-                change = uploads.save_cv(user.student, io.BytesIO(b"%PDF-1.4 a CV\n%%EOF"))
-                with uploads.after_commit(change):
-                    db.session.commit()
+                uploads.save_cv(user.student, io.BytesIO(b"%PDF-1.4 a CV\n%%EOF"))
+                db.session.commit()  # publishes the CV
             match = Match(
                 student_id=user.student.id,
                 sme_id=sme.sme.id,

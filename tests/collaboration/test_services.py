@@ -434,22 +434,20 @@ def test_deleting_an_account_deletes_the_collaboration_and_its_files(pair: Any, 
     from app.services import uploads
 
     _activate(pair)
-    _m, first = threads.post(pair.match_id, pair.sme, {"body": "brochure"}, io.BytesIO(PDF))
-    _a, second = worklog.log(
+    threads.post(pair.match_id, pair.sme, {"body": "brochure"}, io.BytesIO(PDF))
+    worklog.log(
         pair.match_id,
         pair.student,
         {"kind": "other", "date": date.today(), "hours": 1},
         io.BytesIO(PDF),
     )
-    with uploads.after_commit(first), uploads.after_commit(second):
-        db.session.commit()
+    db.session.commit()  # publishes both parts
     assert len(list(Path(app.config["UPLOAD_DIR"]).glob("*.pdf"))) == 2
     # The nightly sweep keeps attachments: a row references them.
     assert uploads.sweep(grace=timedelta(0))["deleted"] == 0
 
-    files = accounts.delete_account(pair.student)
-    db.session.commit()
-    uploads.delete_files(files)
+    accounts.delete_account(pair.student)
+    db.session.commit()  # and the files go with it
     assert db.session.get(Match, pair.match_id) is None
     assert db.session.scalar(select(func.count(Message.id))) == 0
     assert db.session.scalar(select(func.count(Activity.id))) == 0

@@ -30,9 +30,8 @@ def _life_of_a_student(app, student, sme, coordinator):
     environ = {"REMOTE_ADDR": ADDRESS}
     client.post("/login", data={"email": student.email, "password": "wrong"}, environ_base=environ)
     client.post("/login", data={"email": student.email, "password": PASSWORD}, environ_base=environ)
-    change = uploads.save_cv(student.student, BytesIO(b"%PDF-1.4\n"))
-    with uploads.after_commit(change):
-        db.session.commit()
+    uploads.save_cv(student.student, BytesIO(b"%PDF-1.4\n"))  # published by the commit
+    db.session.commit()
     cycles.run_cycle()
     match = db.session.scalar(select(Match))
     decisions.decide(match.id, student, "accept", note="happy to start")

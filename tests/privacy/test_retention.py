@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from app import jobs
 from app.extensions import db
 from app.models import AuditEvent, Match, MatchStatus, OutboxMessage, User, utcnow
-from app.services import cycles, retention, uploads
+from app.services import cycles, retention
 
 
 def _age(user: User, years: float) -> None:
@@ -59,7 +59,6 @@ def test_a_proposal_alone_does_not_keep_an_account(app, student, sme):
     _age(student, 4)
     report = retention.purge_expired()
     db.session.commit()
-    uploads.delete_files(report.files)
     assert report.accounts == 1 and db.session.get(User, student_id) is None
 
 

@@ -43,7 +43,7 @@ from .features import (
     text_block,
 )
 from .profiles import SMEProfile, StudentProfile
-from .shortlists import Candidates
+from .shortlists import Candidates, pack_bits
 
 __all__ = [
     "DEFAULT_AVAILABILITY_WEIGHT",
@@ -222,6 +222,9 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
     pair_x_, pair_y_ : ndarray of float32
         0/1 indicators of the language and market columns: a pair has a
         language or market in common iff ``pair_x_[i] . pair_y_[j] > 0``.
+    pair_bits_x_, pair_bits_y_ : ndarray of uint64, shape (rows, words)
+        The same indicators as bits: a pair has something in common iff
+        ``(pair_bits_x_[i] & pair_bits_y_[j]).any()`` (``shortlists.common``).
     student_group_, sme_group_, blocked_table_ : ndarray
         Visa and period rules by group: pair ``(i, j)`` is blocked iff
         ``blocked_table_[student_group_[i], sme_group_[j]]``.
@@ -316,6 +319,11 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         self.pair_y_ = np.ascontiguousarray(
             np.hstack([b.y_sme > 0 for b in pair_blocks]), dtype=np.float32
         )
+        # The same indicators packed into 64-bit words: "something in common"
+        # is one AND per pair, cheap enough to test only the pairs a top-k
+        # pass keeps instead of a product over every pair.
+        self.pair_bits_x_ = pack_bits(self.pair_x_)
+        self.pair_bits_y_ = pack_bits(self.pair_y_)
         gs, gm, table = group_table(student_arrays(students, self.rules_), sme_arrays(smes))
         self.student_group_, self.sme_group_, self.blocked_table_ = gs, gm, table
         self.fold_blocked_ = bool(table.any()) and table.shape[0] <= MAX_FOLDED_GROUPS
@@ -646,11 +654,7 @@ class _ExactScorer:
         self.x_text = np.ascontiguousarray(
             x_text / scale if scale > 0 else np.zeros_like(x_text), dtype=np.float32
         )
-        self.pair_x = model.pair_x_
-        self.pair_y = _csr_of_columns(
-            model.pair_y_.astype(np.float64), np.arange(model.pair_y_.shape[1])
-        )
-        self.pair_width = model.pair_x_.shape[1]
+        self.pair_bits_x, self.pair_bits_y = model.pair_bits_x_, model.pair_bits_y_
 
     def views(self, si: IntArray, sj: IntArray) -> tuple[FloatArray, FloatArray]:
         """(student view, SME view) of pairs, before clipping and rounding."""
@@ -668,7 +672,7 @@ class _ExactScorer:
 
     def common(self, si: IntArray, sj: IntArray) -> npt.NDArray[np.bool_]:
         """Whether pairs have a language or market in common."""
-        return _sparse_dot(self.pair_x, self.pair_width, self.pair_y, si, sj) > 0.5
+        return shortlists.common(self.pair_bits_x[si], self.pair_bits_y[sj])
 
 
 def _csr_of_columns(y: FloatArray, cols: IntArray) -> tuple[IntArray, IntArray, FloatArray]:

@@ -1,0 +1,133 @@
+"""The top-k pass's shortcuts give exactly what the plain computation gives.
+
+``topk_rows`` tests "a language or market in common" as bits only where it
+looks (a sample of the columns and the entries above the sample's bound),
+and student-ranked lists take a second, checked bound from the sample. If
+either bound were wrong, a row would lose an entry it should keep; these
+tests compare against a brute-force reading of the same definitions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching import MatchModel
+from matching.compute import UNACCEPTABLE
+from matching.shortlists import CommonMask, common, common_block, pack_bits, topk_rows
+from matching.synthetic import population
+
+#: Values with many exact ties (discrete profiles) plus continuous ones.
+_VALUES = np.array([0.0, 0.1, 0.25, 0.25, 0.5, 0.5, 0.5001, 0.75, 0.9, 1.0], dtype=np.float32)
+
+
+def _reference(
+    block: np.ndarray, ok: np.ndarray, k: int, floor: float, near_tie: float
+) -> tuple[set[tuple[int, int]], np.ndarray]:
+    """Brute force: per row, the acceptable entries above ``floor`` ...
+
+    ... without near-ties: the k largest, ties to the lower column; with
+    them: every entry within ``near_tie`` of the k-th value, strictly above
+    the sample's bound (the k-th acceptable value of every ``stride``-th
+    column, minus ``near_tie``), which is how the lists are defined.
+    """
+    c, m = block.shape
+    f32 = np.float32
+    kept: set[tuple[int, int]] = set()
+    kth_out = np.full(c, -np.inf, dtype=np.float32)
+    stride = max(1, min(8, m // (4 * k))) if m > k else 1
+    for i in range(c):
+        cols = [j for j in range(m) if ok[i, j] and block[i, j] > f32(floor)]
+        if near_tie == 0:
+            best = sorted(cols, key=lambda j, i=i: (-block[i, j], j))[:k]
+            kept.update((i, j) for j in best)
+            continue
+        if len(cols) < k or m <= k:
+            kept.update((i, j) for j in cols)
+            continue
+        vals = sorted((block[i, j] for j in cols), reverse=True)
+        kth = vals[k - 1]
+        kth_out[i] = kth
+        sample = (
+            sorted((block[i, j] for j in range(0, m, stride) if ok[i, j]), reverse=True)
+            + [f32(-np.inf)] * k
+        )
+        tau = max(f32(sample[k - 1] - f32(near_tie)), f32(floor))
+        kept.update(
+            (i, j) for j in cols if block[i, j] > tau and block[i, j] >= kth - f32(near_tie)
+        )
+    return kept, kth_out
+
+
+@st.composite
+def _blocks(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, float]:
+    c = draw(st.integers(1, 12))
+    m = draw(st.integers(1, 300))
+    k = draw(st.integers(1, 12))
+    width = draw(st.sampled_from([3, 40, 70, 130]))  # one, two and three 64-bit words
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    block = np.where(
+        rng.random((c, m)) < 0.5,
+        rng.choice(_VALUES, (c, m)),
+        rng.random((c, m)).astype(np.float32),
+    ).astype(np.float32)
+    block[rng.random((c, m)) < draw(st.sampled_from([0.0, 0.3, 0.9]))] = UNACCEPTABLE
+    density = draw(st.sampled_from([0.02, 0.1, 0.5]))
+    bx = rng.random((c, width)) < density
+    by = rng.random((m, width)) < density
+    return block, bx, by, k, draw(st.sampled_from([0.0, 1e-4, 0.05]))
+
+
+@given(_blocks())
+@settings(max_examples=300, deadline=None)
+def test_topk_rows_with_a_lazy_mask_equals_brute_force(
+    case: tuple[np.ndarray, np.ndarray, np.ndarray, int, float],
+) -> None:
+    block, bx, by, k, near_tie = case
+    floor = UNACCEPTABLE / 2
+    ok = (bx.astype(np.int64) @ by.T.astype(np.int64)) > 0
+    want, want_kth = _reference(block, ok, k, floor, near_tie)
+    mask = CommonMask(pack_bits(bx), pack_bits(by))
+    r, c, kth = topk_rows(block.copy(), k, floor, near_tie, mask)
+    got = set(zip(r.tolist(), c.tolist(), strict=True))
+    assert len(got) == r.size  # no entry twice
+    assert got == want
+    if near_tie > 0:
+        np.testing.assert_array_equal(kth, want_kth)
+        # sorted by row, largest value first (what the reserve split reads)
+        v = block[r, c]
+        same_row = r[1:] == r[:-1]
+        assert (r[1:] >= r[:-1]).all() and (v[1:][same_row] <= v[:-1][same_row]).all()
+    # the same selection when the block is masked outright
+    masked = np.where(ok, block, np.float32(UNACCEPTABLE))
+    r2, c2, _ = topk_rows(masked, k, floor, near_tie)
+    assert set(zip(r2.tolist(), c2.tolist(), strict=True)) == want
+
+
+@given(st.integers(1, 200), st.integers(0, 2**32 - 1))
+@settings(max_examples=50, deadline=None)
+def test_bits_agree_with_the_indicator_product(width: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = (rng.random((20, width)) < 0.05).astype(np.float32)
+    y = (rng.random((30, width)) < 0.05).astype(np.float32)
+    want = (x @ y.T) > 0.5
+    bx, by = pack_bits(x), pack_bits(y)
+    np.testing.assert_array_equal(common_block(bx, by), want)
+    i, j = np.divmod(np.arange(20 * 30), 30)
+    np.testing.assert_array_equal(common(bx[i], by[j]), want[i, j])
+
+
+def test_student_lists_are_the_same_with_one_chunk_or_many() -> None:
+    # Chunks of 7 students see other samples and bounds than one chunk of
+    # all (and BLAS rounds their float32 products differently): the lists,
+    # trimmed by exact scores, must not depend on it.
+    students, smes = population(300, 900, seed=3)
+    model = MatchModel().fit(students, smes)
+    whole = model.candidates(5, by="student", reserve=10)
+    parts = model.candidates(5, by="student", reserve=10, chunk_size=7)
+    for a, b in ((whole.student_view, parts.student_view), (whole.sme_view, parts.sme_view)):
+        np.testing.assert_array_equal(a.indptr, b.indptr)
+        np.testing.assert_array_equal(a.indices, b.indices)
+        np.testing.assert_array_equal(a.data, b.data)

@@ -17,9 +17,8 @@ PDF = b"%PDF-1.4\n% a CV\n"
 
 @pytest.fixture
 def declined(student, sme):
-    change = uploads.save_cv(student.student, BytesIO(PDF))
-    with uploads.after_commit(change):
-        db.session.commit()
+    uploads.save_cv(student.student, BytesIO(PDF))  # published by the commit
+    db.session.commit()
     cycles.run_cycle()
     match = db.session.scalar(select(Match))
     decisions.decide(match.id, sme, "decline", reason="capacity")

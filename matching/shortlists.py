@@ -39,6 +39,9 @@ BLOCK_TARGET_BYTES = 16 << 20
 #: rounding. ``FLOAT32_ERROR`` bounds |float32 product - exact score| for
 #: scores in [0, 1] over a few hundred columns.
 NEAR_TIE = 1e-4
+#: A query is split across the worker threads when each gets at least this
+#: many students (below it, thread start-up costs more than it saves).
+MIN_SPLIT_ROWS = 128
 FLOAT32_ERROR = 2e-5
 
 
@@ -222,14 +225,16 @@ def common_block(bits_x: npt.NDArray[np.uint64], bits_y: npt.NDArray[np.uint64])
 
 
 class CommonMask:
-    """Acceptability by "a language or market in common" for one block of scores.
+    """Acceptability of the pairs of one block of scores, tested where it is read.
 
-    A pair with nothing in common is unacceptable, which is not linear, so it
-    cannot be folded into the score product. Testing it as bits (one AND per
-    pair) only where ``topk_rows`` looks - a strided sample of the columns
-    and the entries above the sample's bound - costs a fraction of masking
-    the whole block (the product of 0/1 indicators and a masked copy were
-    about a third of a pass).
+    A pair with no language and no market in common is unacceptable, which
+    is not linear, so it cannot be folded into the score product. Testing it
+    as bits (one AND per pair) only where ``topk_rows`` looks - a strided
+    sample of the columns and the entries above the sample's bound - costs a
+    fraction of masking the whole block (the product of 0/1 indicators and a
+    masked copy were about a third of a pass). List growth adds the pairs
+    the SME would refuse now (``refused``): a lookup per pair instead of
+    writing them into the block.
 
     Parameters
     ----------
@@ -237,22 +242,55 @@ class CommonMask:
         The block's students.
     bits_y : ndarray of uint64, shape (block columns, words)
         The block's SMEs.
+    refused : ndarray of bool, shape (block rows, len(refused_cols)), optional
+        Pairs refused although they may have something in common.
+    refused_cols : ndarray of int, optional
+        The block columns ``refused`` is about (sorted).
     """
 
-    def __init__(self, bits_x: npt.NDArray[np.uint64], bits_y: npt.NDArray[np.uint64]) -> None:
+    def __init__(
+        self,
+        bits_x: npt.NDArray[np.uint64],
+        bits_y: npt.NDArray[np.uint64],
+        refused: BoolArray | None = None,
+        refused_cols: IntArray | None = None,
+    ) -> None:
         self.bits_x, self.bits_y = bits_x, bits_y
+        self.refused = refused
+        self.refused_pos = np.zeros(0, dtype=np.int64)
+        if refused is not None and refused_cols is not None:
+            self.refused_pos = np.full(bits_y.shape[0], -1, dtype=np.int64)
+            self.refused_pos[refused_cols] = np.arange(refused_cols.size)
+
+    def _not_refused(self, ok: BoolArray, row_pos: IntArray, col_pos: IntArray) -> BoolArray:
+        """``ok`` (rows x columns) without the refused pairs among them."""
+        if self.refused is None:
+            return ok
+        p = self.refused_pos[col_pos]
+        has = np.flatnonzero(p >= 0)
+        if has.size:
+            ok[:, has] &= ~self.refused[np.ix_(row_pos, p[has])]
+        return ok
 
     def columns(self, step: int) -> BoolArray:
         """Every row against every ``step``-th column: ``block[:, ::step]``'s mask."""
-        return common_block(self.bits_x, self.bits_y[::step])
+        ok = common_block(self.bits_x, self.bits_y[::step])
+        every = np.arange(self.bits_x.shape[0])
+        return self._not_refused(ok, every, np.arange(0, self.bits_y.shape[0], step))
 
     def rows(self, row_pos: IntArray) -> BoolArray:
         """Some rows against every column."""
-        return common_block(self.bits_x[row_pos], self.bits_y)
+        ok = common_block(self.bits_x[row_pos], self.bits_y)
+        return self._not_refused(ok, row_pos, np.arange(self.bits_y.shape[0]))
 
     def at(self, row_pos: IntArray, col_pos: IntArray) -> BoolArray:
         """Single entries."""
-        return common(self.bits_x[row_pos], self.bits_y[col_pos])
+        ok = common(self.bits_x[row_pos], self.bits_y[col_pos])
+        if self.refused is not None:
+            p = self.refused_pos[col_pos]
+            has = np.flatnonzero(p >= 0)
+            ok[has] &= ~self.refused[row_pos[has], p[has]]
+        return ok
 
 
 def candidates(
@@ -551,6 +589,10 @@ class TopKPass:
         target = max_block_bytes if sme_side else BLOCK_TARGET_BYTES
         per_block = max(1, min(max_block_bytes // self.workers, target))
         self.step = chunk_size or max(1, min(rows_all.size, per_block // (4 * cols.size)))
+        if not chunk_size and not sme_side and rows_all.size >= MIN_SPLIT_ROWS * self.workers:
+            # A query that fits one block still uses every core (1,000 x
+            # 3,000 is one 12 MB block: one core did all of it).
+            self.step = min(self.step, -(-rows_all.size // self.workers))
         self.k = k
         self.list_length = min(k, cols.size)
         # With a reserve, one top-(k + reserve) pass; the first k (and
@@ -637,22 +679,20 @@ class TopKPass:
                     rows, refused = rows[live], refused[live]
                 if rows.size == 0:
                     return rows, rows, None
+            # Refused pairs are not written into the block: the mask tests
+            # them where the selection looks (three passes over the block's
+            # full-SME columns before).
+            mask: CommonMask | None = CommonMask(
+                self.bits_x[rows], self.bits_y, refused, self.floor_at
+            )
             block = self.x[rows] @ self.y.T
-            if every:
-                block[refused] = UNACCEPTABLE
-            else:
-                screened = block[:, self.floor_at]
-                screened[refused] = UNACCEPTABLE
-                block[:, self.floor_at] = screened
-                del screened
-            del refused
         else:
+            mask = CommonMask(self.bits_x[rows], self.bits_y)
             block = self.x[rows] @ self.y.T
         self._mask_excluded(block, rows)
-        mask: CommonMask | None = CommonMask(self.bits_x[rows], self.bits_y)
-        if self.pool is not None:
+        if self.pool is not None and mask is not None:
             # The SME-side pool reads whole columns: mask the block itself.
-            np.putmask(block, ~common_block(self.bits_x[rows], self.bits_y), UNACCEPTABLE)
+            np.putmask(block, ~mask.rows(np.arange(rows.size)), UNACCEPTABLE)
             mask = None
         if self.blocked is not None:
             # Too many student groups to fold into the product: mask by group.

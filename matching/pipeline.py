@@ -38,6 +38,12 @@ MAX_PRICING_ROUNDS = 50
 #: Optimal mode's full pricing pass also lists the pairs within this much of their price (scores
 #: are in [0, 1]), so that the next rounds need to re-price only what moved (``_run_optimal``).
 PRICING_MARGIN = 0.01
+#: Optimal mode's re-solves get only the listed pairs within this much of their price at the
+#: previous round's prices (sifting, ``_run_optimal``); pairs left out are checked afterwards.
+SIFT_MARGIN = 0.05
+#: ... when a round added fewer pairs than this share of the lists (after a large addition the
+#: old prices say little about the new optimum, and sifting would only solve twice).
+SIFT_BELOW = 0.1
 #: Stable mode keeps the next ``RESERVE_FACTOR x k`` SMEs of every student
 #: from the first pass, unscored, for the students who run out of their list
 #: (two thirds at 100,000 x 30,000): their first growth needs no new pass.
@@ -75,8 +81,11 @@ class MatchResult:
     n_students, n_smes : int
     timings : dict
         Seconds spent in ``fit``, ``candidates``, ``assign``, ``grow``, ``explain``
-        (in optimal mode ``grow`` is the pricing passes); optimal mode also
-        counts ``pricing_rounds`` and ``full_pricing_passes``.
+        (in optimal mode ``assign`` is the solves and their prices, ``grow``
+        the pricing passes); optimal mode also gives ``solve``, ``prices``,
+        ``full_pricing`` and ``restricted_pricing`` seconds and counts
+        ``solves``, ``pricing_rounds``, ``full_pricing_passes`` and
+        ``listed_pairs`` (pairs in the final lists).
     criteria : dict
         ``{"sme_view": ndarray (pairs, factors), "student_view": ...}``: the
         unweighted criterion values of each new pair (``pairs`` order,
@@ -366,45 +375,98 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
     optimal over *all* acceptable pairs. (An unmatched student next to a free
     seat is such a pair: u = v = 0.)
 
+    The first lists are each student's top ``k`` only. Each SME's top ``k``
+    students were added too until issue 14; column generation finds the pairs
+    that matter anyway, and that per-SME selection cost three times the
+    students' own pass (10 of 38 s CPU at 20,000 x 10,000).
+
     Most rounds do not look at every pair again. A *full* pricing pass (all
-    students x all open SMEs) also adds the pairs within ``PRICING_MARGIN``
-    of their price, so afterwards every pair still outside the lists scores
-    at most ``u_i + v_j - PRICING_MARGIN`` at that pass's prices, except for
-    the students who had ``k`` or more such pairs (*unbounded*). Prices move
-    little between rounds: a pair (i, j) can only come to violate if ``u_i``
-    or ``v_j`` fell by more than ``0.4 x PRICING_MARGIN`` since that pass (or
-    i is unbounded). So the next rounds price only those students against
-    all SMEs and all students against those SMEs; if neither finds a pair,
-    the assignment is optimal over all pairs, by the same weak-duality
-    argument. When more than a quarter of the students or SMEs moved, the
-    round makes a full pass again.
+    students x all open SMEs) also finds the pairs within ``PRICING_MARGIN``
+    of their price. Those that beat their price join the lists; the others
+    wait in a *pool*, priced exactly every round (one vector operation) and
+    moved to the lists when they come to beat their price, so the solver
+    never carries them while they cannot help. Afterwards every pair outside
+    lists and pool scores at most ``u_i + v_j - PRICING_MARGIN`` at that
+    pass's prices, except for the students who had ``k`` or more such pairs
+    (*unbounded*). Prices move little between rounds: a pair (i, j) can only
+    come to violate if ``u_i`` or ``v_j`` fell by more than ``0.4 x
+    PRICING_MARGIN`` since that pass (or i is unbounded). So the next rounds
+    price only those students against all SMEs and all students against those
+    SMEs; if neither they nor the pool find a pair, the assignment is optimal
+    over all pairs, by the same weak-duality argument. When more than a
+    quarter of the students or SMEs moved, the round makes a full pass again.
+
+    Re-solves are *sifted*: after a round that added few pairs, the solver
+    gets only the listed pairs within ``SIFT_MARGIN`` of their price at the
+    last prices (a tenth of the lists or less late in a run); listed pairs
+    left out that beat the new prices are put back and the subset solved
+    again (``solve``), so every round still ends with the optimum over all
+    listed pairs and prices that prove it.
     """
     timings, free_cap, active = cycle.timings, cycle.free_capacity, cycle.active
+    n, m = len(cycle.students), len(cycle.smes)
     todo = np.flatnonzero(active)
     open_smes = free_cap > 0
     t0 = time.perf_counter()
     lists = model.candidates(
-        k,
-        by="combined",
-        exclude=cycle.excluded,
-        students=todo,
-        sme_mask=open_smes,
-        sme_side=True,
+        k, by="combined", exclude=cycle.excluded, students=todo, sme_mask=open_smes
     )
     timings["candidates"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    pricing_time = 0.0
-    new = assign.optimal(lists.combined, free_cap, active_students=active)
+    clock = {"solve": 0.0, "prices": 0.0, "full": 0.0, "restricted": 0.0}
+
+    solves = 0
+
+    def solve(
+        scores: sp.csr_array, prev: tuple[FloatArray, FloatArray] | None
+    ) -> tuple[IntArray, FloatArray, FloatArray]:
+        """The optimum on ``scores`` and its prices, solving only what can matter (sifting).
+
+        With the previous round's prices, the solver gets only the listed
+        pairs within ``SIFT_MARGIN`` of their price (the assigned ones and
+        the new ones included); a listed pair left out that beats the new
+        prices is put back and the subset solved again, so the result is
+        the optimum on every listed pair, with prices that prove it.
+        """
+        nonlocal solves
+        data = scores.data
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(scores.indptr))
+        cols = scores.indices
+        work = np.ones(data.size, dtype=bool)
+        if prev is not None:
+            work = data - prev[0][rows] - prev[1][cols] >= -SIFT_MARGIN
+        while True:
+            s0 = time.perf_counter()
+            subset = scores if work.all() else _csr(rows[work], cols[work], data[work], (n, m))
+            out = assign.optimal(subset, free_cap, active_students=active)
+            s1 = time.perf_counter()
+            u, v = assign.optimal_prices(subset, free_cap, out, active_students=active)
+            clock["solve"] += s1 - s0
+            clock["prices"] += time.perf_counter() - s1
+            solves += 1
+            left_out = ~work & (data > u[rows] + v[cols] + 1e-9)
+            if not left_out.any():
+                return out, u, v
+            work |= left_out | (data - u[rows] - v[cols] >= -SIFT_MARGIN)
+
+    new, u, v = solve(lists.combined, None)
+    pool = _Pairs.empty()  # near pairs of full passes, not (yet) in the lists
     # the last full pass: its prices, and the students it could not bound
     ref: tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]] | None = None
     moved = 0.4 * PRICING_MARGIN
     rounds = full = 0
     for _ in range(MAX_PRICING_ROUNDS):
-        u, v = assign.optimal_prices(lists.combined, free_cap, new, active_students=active)
         g0 = time.perf_counter()
+        beats = pool.comb > u[pool.i] + v[pool.j] + 1e-9
+        found = [pool.take(beats)]
+        pool = pool.take(~beats)
         listed = sp.coo_array(lists.combined)
-        skip = np.vstack([cycle.excluded, np.column_stack([listed.row, listed.col])])
-        found: list[Candidates] = []
+        skip = np.vstack(
+            [
+                cycle.excluded,
+                np.column_stack([listed.row, listed.col]),
+                np.column_stack([pool.i, pool.j]),
+            ]
+        )
         if ref is not None:
             ref_u, ref_v, unbounded = ref
             fell_students = np.flatnonzero(active & ((u < ref_u - moved) | unbounded))
@@ -414,27 +476,33 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
             else:
                 if fell_students.size:
                     found.append(
-                        model.candidates(
-                            k,
-                            by="combined",
-                            exclude=skip,
-                            students=fell_students,
-                            sme_mask=open_smes,
-                            prices=(u, v),
+                        _Pairs.of(
+                            model.candidates(
+                                k,
+                                by="combined",
+                                exclude=skip,
+                                students=fell_students,
+                                sme_mask=open_smes,
+                                prices=(u, v),
+                            )
                         )
                     )
                 if fell_smes.any():
                     found.append(
-                        model.candidates(
-                            k,
-                            by="combined",
-                            exclude=skip,
-                            students=todo,
-                            sme_mask=fell_smes,
-                            prices=(u, v),
+                        _Pairs.of(
+                            model.candidates(
+                                k,
+                                by="combined",
+                                exclude=skip,
+                                students=todo,
+                                sme_mask=fell_smes,
+                                prices=(u, v),
+                            )
                         )
                     )
+                clock["restricted"] += time.perf_counter() - g0
         if ref is None:
+            f0 = time.perf_counter()
             full += 1
             near = model.candidates(
                 k,
@@ -445,59 +513,88 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
                 prices=(u - PRICING_MARGIN, v),
             )
             ref = (u, v, np.diff(near.combined.indptr) >= k)
-            hit = sp.coo_array(near.combined)
-            if not (hit.data > u[hit.row] + v[hit.col] + 1e-9).any():
-                found = []  # nothing beats its price: optimal over all pairs
-            else:
-                found = [near]  # the violating pairs, and the near ones that may soon be
-        pricing_time += time.perf_counter() - g0
+            got = _Pairs.of(near)
+            beats = got.comb > u[got.i] + v[got.j] + 1e-9
+            found.append(got.take(beats))  # the violating pairs; the near ones may soon be
+            pool = _Pairs.concat([pool, got.take(~beats)])
+            clock["full"] += time.perf_counter() - f0
         rounds += 1
-        more = [c for c in found if c.combined.nnz]
-        if not more:
-            break
-        if len(more) == 2:  # the two restricted passes may find the same pair
-            more = [_union_candidates(more[0], more[1])]
-        lists = Candidates(
-            _merge(lists.combined, more[0].combined),
-            _merge(lists.student_view, more[0].student_view),
-            _merge(lists.sme_view, more[0].sme_view),
-            k,
-            lists.by,
-        )
-        new = assign.optimal(lists.combined, free_cap, active_students=active)
-    timings["assign"] = time.perf_counter() - t0 - pricing_time
-    timings["grow"] = pricing_time
+        more = _Pairs.concat(found).unique(m)
+        if more.i.size == 0:
+            break  # nothing beats its price: optimal over all pairs
+        lists = more.added_to(lists, n, m)
+        # Prices from before a large addition say little about the new optimum.
+        sift = more.i.size < SIFT_BELOW * lists.combined.nnz
+        new, u, v = solve(lists.combined, (u, v) if sift else None)
+    timings["assign"] = clock["solve"] + clock["prices"]
+    timings["grow"] = clock["full"] + clock["restricted"]
+    timings["solve"] = clock["solve"]
+    timings["prices"] = clock["prices"]
+    timings["full_pricing"] = clock["full"]
+    timings["restricted_pricing"] = clock["restricted"]
+    timings["solves"] = solves
     timings["pricing_rounds"] = rounds
     timings["full_pricing_passes"] = full
+    timings["listed_pairs"] = lists.combined.nnz
     return new, lists
 
 
-def _union_candidates(a: Candidates, b: Candidates) -> Candidates:
-    """Pairs of either, once (both come from the same model, so shared pairs have equal values)."""
-    ka = sp.coo_array(a.combined)
-    kb = sp.coo_array(b.combined)
-    m = a.combined.shape[1]
-    keys_a = ka.row.astype(np.int64) * m + ka.col
-    keys_b = kb.row.astype(np.int64) * m + kb.col
-    only_b = ~np.isin(keys_b, keys_a)
-    if only_b.all():
-        pick: Any = slice(None)
-    else:
-        pick = only_b
+@dataclass(frozen=True)
+class _Pairs:
+    """Scored (student, SME) pairs as flat arrays: a pricing pass's finds or the pool."""
 
-    def part(x: sp.csr_array, y: sp.csr_array) -> sp.csr_array:
-        yc = sp.coo_array(y)
-        rows, cols, vals = yc.row[pick], yc.col[pick], yc.data[pick]
-        extra = sp.csr_array((vals, (rows, cols)), shape=y.shape)
-        return _merge(x, extra) if rows.size else x
+    i: IntArray
+    j: IntArray
+    comb: FloatArray
+    stu: FloatArray
+    sme: FloatArray
 
-    return Candidates(
-        part(a.combined, b.combined),
-        part(a.student_view, b.student_view),
-        part(a.sme_view, b.sme_view),
-        a.k,
-        a.by,
-    )
+    @staticmethod
+    def empty() -> _Pairs:
+        z = np.zeros(0, dtype=np.int64)
+        f = np.zeros(0, dtype=np.float64)
+        return _Pairs(z, z, f, f, f)
+
+    @staticmethod
+    def of(c: Candidates) -> _Pairs:
+        coo = sp.coo_array(c.combined)
+        return _Pairs(
+            coo.row.astype(np.int64),
+            coo.col.astype(np.int64),
+            np.asarray(c.combined.data, dtype=np.float64),
+            np.asarray(c.student_view.data, dtype=np.float64),
+            np.asarray(c.sme_view.data, dtype=np.float64),
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[_Pairs]) -> _Pairs:
+        if not parts:
+            return _Pairs.empty()
+        return _Pairs(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("i", "j", "comb", "stu", "sme")
+            )
+        )
+
+    def take(self, pick: npt.NDArray[np.bool_] | IntArray) -> _Pairs:
+        return _Pairs(self.i[pick], self.j[pick], self.comb[pick], self.stu[pick], self.sme[pick])
+
+    def unique(self, m: int) -> _Pairs:
+        """Each pair once, in (student, SME) order (two passes may find the same pair)."""
+        _, first = np.unique(self.i * max(m, 1) + self.j, return_index=True)
+        return self.take(first)
+
+    def added_to(self, lists: Candidates, n: int, m: int) -> Candidates:
+        """``lists`` with these pairs (sorted, none of them listed yet) added."""
+        shape = (n, m)
+        return Candidates(
+            _merge(lists.combined, _csr(self.i, self.j, self.comb, shape)),
+            _merge(lists.student_view, _csr(self.i, self.j, self.stu, shape)),
+            _merge(lists.sme_view, _csr(self.i, self.j, self.sme, shape)),
+            lists.k,
+            lists.by,
+        )
 
 
 def _finish(

@@ -32,7 +32,8 @@ from wtforms.widgets import (
 )
 
 from app import taxonomy
-from app.i18n import current_locale, translate_errors
+from app.i18n import current_locale, error_messages
+from app.services.errors import DomainError, InvalidInput
 from matching import FACTORS
 
 
@@ -121,8 +122,9 @@ class ConsentFields:
         }
 
 
-def apply_errors(form: FlaskForm, fields: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Put each error on the field it names; return those that belong to no field."""
+def apply_errors(form: FlaskForm, error: DomainError) -> list[str]:
+    """Put each of a refusal's messages on the field it names; return those that belong to no
+    field (a refusal of the request as a whole names none)."""
     leftovers: list[str] = []
     aliases = {
         "consent.collection": "consent_collection",
@@ -130,8 +132,8 @@ def apply_errors(form: FlaskForm, fields: dict[str, list[dict[str, Any]]]) -> li
         # the settings form has one flat field per weight
         **{f"weights.{factor}": f"weight_{factor}" for factor in FACTORS},
     }
-    for path, messages in translate_errors(fields).items():
-        field = _field_at(form, aliases.get(path, path))
+    for path, messages in error_messages(error).items():
+        field = _field_at(form, aliases.get(path, path)) if path else None
         if field is None:
             leftovers.extend(messages)
         else:
@@ -176,14 +178,14 @@ def forget_wrong_passwords(form: FlaskForm) -> None:
 
 
 def step_errors(
-    form: FlaskForm, fields: dict[str, list[dict[str, Any]]], steps: dict[str, int], step: int
+    form: FlaskForm, error: InvalidInput, steps: dict[str, int], step: int
 ) -> dict[str, list[str]]:
     """The messages of one step of a stepped form, by the HTML name of the field they belong to
     (what the page's script marks). `steps` maps a schema field's first part to its step."""
-    apply_errors(form, fields)
+    apply_errors(form, error)
     forget_wrong_passwords(form)
     out: dict[str, list[str]] = {}
-    for path in fields:
+    for path in error.fields:
         if steps.get(path.split(".")[0], 0) != step:
             continue
         field = _field_at(form, {"consent.collection": "consent_collection"}.get(path, path))

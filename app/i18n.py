@@ -8,12 +8,21 @@ from typing import Any
 from babel.dates import format_skeleton
 from babel.support import NullTranslations
 from flask import Flask, current_app, g, request, session
-from flask_babel import Babel, Domain, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import (
+    Babel,
+    Domain,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    ngettext,
+)
 from flask_babel import get_translations as _babel_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import dates, taxonomy
+from app.services.errors import DomainError, InvalidInput
 
 
 def select_locale() -> str:
@@ -264,6 +273,46 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
             "This is not a cron expression. Write five fields: minute hour day month weekday, "
             "e.g. 0 6 * * mon (Mondays at 06:00), or choose a day and a time above."
         ),
+        # refusals of a request as a whole (DomainError.key: no field named)
+        "not_allowed": lambda: _("This action is not allowed here."),
+        "wrong_credentials": lambda: _("Wrong email or password."),
+        "match_not_found": lambda: _("This match does not exist."),
+        "none_ticked": lambda: _("Tick at least one match first."),
+        "cycle_busy": lambda: _(
+            "A cycle is already queued or running. Try again when it has finished."
+        ),
+        "verification_links": lambda: _("Three links were sent in the last hour; try again later."),
+        "not_enough_answers": lambda: (
+            _(
+                "Not enough answers to learn from yet: %(needed)s more needed on each side.",
+                needed=ctx.get("needed"),
+            )
+            if ctx.get("needed")
+            else _("The newest or the older answers are all of one kind; wait for more answers.")
+        ),
+        "weight_set_gone": lambda: _("That weight set no longer exists."),
+        # a CSV import refused as a whole (app.services.imports)
+        "csv_no_file": lambda: _("Choose a CSV file to upload."),
+        "csv_encoding": lambda: _(
+            "Save the file as CSV in UTF-8 (in Excel: CSV UTF-8), then upload it again."
+        ),
+        "csv_header": lambda: _(
+            "The first line must name the columns. Missing: %(columns)s.",
+            columns=ctx.get("columns"),
+        ),
+        "csv_too_many_rows": lambda: _("Import at most %(n)s companies per file.", n=ctx.get("n")),
+        "csv_invalid": lambda: _("The file is not valid CSV (line %(n)s).", n=ctx.get("n")),
+        "csv_empty": lambda: _("The file has no companies in it."),
+        "csv_consent": lambda: _(
+            "Confirm that the companies agreed to the privacy notice before importing them."
+        ),
+        "csv_rows_rejected": lambda: ngettext(
+            "%(num)d row was rejected, so no company was imported. Correct it and upload "
+            "the whole file again.",
+            "%(num)d rows were rejected, so no company was imported. Correct them and upload "
+            "the whole file again.",
+            ctx.get("num", 0),
+        ),
     }
     make = messages.get(error_type)
     return make() if make else _("This value is not valid.")
@@ -274,6 +323,14 @@ def translate_errors(fields: dict[str, list[dict[str, Any]]]) -> dict[str, list[
         field: [error_message(err["type"], err.get("ctx") or {}) for err in errors]
         for field, errors in fields.items()
     }
+
+
+def error_messages(error: DomainError) -> dict[str, list[str]]:
+    """Any refusal in the reader's words, by the field it names ("" for the request as a whole):
+    what a form shows beside its fields, a button press flashes and the API sends as JSON."""
+    if isinstance(error, InvalidInput):
+        return translate_errors(error.fields)
+    return {error.field: [error_message(error.key, error.ctx)]}
 
 
 def _as_datetime(value: datetime | date | None, fmt: str = "medium") -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, send_file, url_for
@@ -15,11 +16,12 @@ from app.api.schemas import ID_MAX
 from app.errors import render_error
 from app.extensions import db
 from app.forms import apply_errors, forget_wrong_passwords
-from app.i18n import translate_errors
-from app.models import Student
+from app.i18n import current_locale, error_messages
+from app.models import Student, User
 from app.services import accounts, decisions, uploads
 from app.services.audit import client_ip
-from app.services.errors import InvalidInput, TooManyAttempts
+from app.services.errors import DomainError, InvalidInput, TooManyAttempts, UnknownReference
+from app.sessions import start_session
 from app.transaction import commit_now
 
 
@@ -64,22 +66,72 @@ def refuse_signup_flood() -> Response | None:
     return None
 
 
+def sign_up(
+    form: Any,
+    template: str,
+    steps: list[tuple[str, str]],
+    register: Callable[..., User],
+    welcome: str,
+    then: str,
+) -> Response | str | tuple[str, int]:
+    """A sign-up page (students' and SMEs' alike): the form, or its answer — the attempt counted
+    first, then the account (`register`), its session, the welcome, and on to `then`."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    if not form.is_submitted():
+        return render_template(template, form=form, signup_steps=steps)
+    refused = refuse_signup_flood()
+    if refused is not None:
+        return refused
+    try:
+        user = register(form.signup_input(), locale=current_locale())
+    except InvalidInput as error:
+        return rerender(template, form, error, signup_steps=steps)
+    start_session(user)
+    flash(welcome, "success")
+    return redirect(url_for(then))
+
+
+# --- refusals: the one way a service's "no" reaches the person ----------------------------------
+#
+# Services raise DomainError (app.services.errors): InvalidInput names the fields and the rule each
+# broke, any other names the sentence for the request as a whole (`key`). app.i18n.error_messages
+# words both, by field ("" for none). A form page shows them with `rerender`, a button press with
+# `flash_refusal`, the API as JSON naming the field (api.routes._domain_error). Either way nothing
+# of the refused request is kept: it is rolled back before the answer is rendered.
+
+
 def rerender(
-    template: str, form: FlaskForm, error: InvalidInput, **context: Any
+    template: str,
+    form: FlaskForm | None,
+    error: DomainError,
+    *,
+    form_name: str = "form",
+    **context: Any,
 ) -> tuple[str, int]:
-    """The same form again, each message beside its field, with the error's 4xx status."""
-    form_errors = apply_errors(form, error.fields)
-    forget_wrong_passwords(form)
-    return render_template(template, form=form, form_errors=form_errors, **context), error.status
+    """The same page again with its 4xx: each message beside the field it names (on `form`,
+    passed to the template as `form_name`; on a page without a WTForms form, by field name as
+    `errors`), the messages that name no field above the form (`form_errors`)."""
+    db.session.rollback()
+    if form is None:
+        body = render_template(template, errors=error_messages(error), **context)
+    else:
+        form_errors = apply_errors(form, error)
+        forget_wrong_passwords(form)
+        context[form_name] = form
+        body = render_template(template, form_errors=form_errors, **context)
+    # An id typed into a form that names nobody is a field to correct, not a missing page (the
+    # API answers it 404, as its description says).
+    return body, 422 if isinstance(error, UnknownReference) else error.status
 
 
-def flash_errors(error: InvalidInput) -> None:
+def flash_refusal(error: DomainError, category: str = "danger") -> None:
     """A refused button press: nothing of it is kept (the request boundary would commit the
     redirect that follows), and its reasons become flash messages on the page it came from."""
     db.session.rollback()
-    for messages in translate_errors(error.fields).values():
+    for messages in error_messages(error).values():
         for message in messages:
-            flash(message, "danger")
+            flash(message, category)
 
 
 def answer_proposal(
@@ -98,7 +150,7 @@ def answer_proposal(
             note=request.form.get("note", ""),
         )
     except InvalidInput as error:
-        flash_errors(error)
+        flash_refusal(error)
         return redirect(url_for(back, _anchor=f"match-{match_id}", **(back_args or {})))
     if change:
         flash(_("Your new answer is saved."), "success")

@@ -129,6 +129,12 @@ def test_mail_goes_only_through_the_after_commit_hook() -> None:
     assert calls == []
 
 
+def test_every_view_is_fifteen_lines_at_most() -> None:
+    """Issue 16: a view reads its input, calls a service, answers; the rest lives in services or
+    small helpers. Counted as scripts/measure_structure.py counts (def line to last line)."""
+    assert _measure().long_views() == []
+
+
 @pytest.mark.parametrize(
     "module",
     ["app.models", "app.services.mail", "app.services.explanations", "app.transaction"],

@@ -63,8 +63,8 @@ from app.api.schemas import (
 )
 from app.errors import render_error
 from app.extensions import db
-from app.i18n import current_locale, translate_errors
-from app.models import Match, MatchCycle, Role, User
+from app.i18n import current_locale, error_messages, translate_errors
+from app.models import Activity, Match, MatchCycle, Role, User
 from app.services import (
     accounts,
     audit,
@@ -148,10 +148,9 @@ def _domain_error(error: DomainError) -> Response:
         403: _("Your role does not allow this."),
         409: _("Another matching cycle is queued or running. Try again when it has finished."),
     }
-    if isinstance(error, AuthenticationFailed):
-        messages[401] = _("Wrong email or password.")
-    if isinstance(error, learned_weights.NotEnoughAnswers):
-        messages[409] = learned_weights.message(error)
+    if isinstance(error, AuthenticationFailed | learned_weights.NotEnoughAnswers):
+        # their own sentence, as the pages say it (app.i18n)
+        messages[error.status] = " ".join(error_messages(error)[error.field])
     response = render_error(
         error.status,
         messages.get(error.status),
@@ -300,13 +299,8 @@ def create_sme() -> Response:
 @bp.post("/tokens")
 def create_token() -> Response:
     """Email and password → a bearer token. A wrong password counts as a failed login."""
-    address = _address()
-    _limit("token_address", address, "API_TOKEN_LIMIT_PER_ADDRESS", "API_TOKEN_LIMIT_WINDOW")
-    data = _body()
-    email = data.get("email") if isinstance(data, dict) else None
-    if isinstance(email, str) and email.strip():
-        account = email.strip().lower()[:254]
-        _limit("token_account", account, "API_TOKEN_LIMIT_PER_ACCOUNT", "API_TOKEN_LIMIT_WINDOW")
+    address, data = _address(), _body()
+    _limit_token_requests(address, data)
     credentials = validate(schemas.Credentials, data)
     try:
         user = accounts.authenticate(credentials.email, credentials.password, ip=address)
@@ -315,6 +309,15 @@ def create_token() -> Response:
         raise
     token, secret = tokens.issue(user)
     return _json(TokenOut(id=token.id, token=secret, expires_at=token.expires_at), 201)
+
+
+def _limit_token_requests(address: str, data: Any) -> None:
+    """Count a token request against its address and, when it names one, its account."""
+    _limit("token_address", address, "API_TOKEN_LIMIT_PER_ADDRESS", "API_TOKEN_LIMIT_WINDOW")
+    email = data.get("email") if isinstance(data, dict) else None
+    if isinstance(email, str) and email.strip():
+        account = email.strip().lower()[:254]
+        _limit("token_account", account, "API_TOKEN_LIMIT_PER_ACCOUNT", "API_TOKEN_LIMIT_WINDOW")
 
 
 @bp.get("/tokens")
@@ -341,9 +344,12 @@ def revoke_token(token_id: int) -> Response:
 @bp.get("/me")
 def get_me() -> Response:
     """My account, consent and profile."""
-    user = api_user()
+    return _json(me_out(api_user()))
+
+
+def me_out(user: User) -> MeOut:
     consent = consents.current_consent(user)
-    me = MeOut(
+    return MeOut(
         id=user.id,
         email=user.email,
         role=str(user.role),  # type: ignore[arg-type]
@@ -355,7 +361,6 @@ def get_me() -> Response:
         else None,
         sme=SMEOut.model_validate(profiles.sme_dict(user.sme)) if user.sme else None,
     )
-    return _json(me)
 
 
 @bp.put("/me/consent")
@@ -392,7 +397,17 @@ def list_matches() -> Response:
     oldest first), cycle."""
     user = api_user()
     q: MatchQuery = _query(MatchQuery)
-    query = _visible_matches(user)
+    rows, total = _page(*_filtered_matches(_visible_matches(user), q))
+    items = [match_out(m) for m in rows]
+    audit.record(
+        "matches_listed",
+        detail={"api": True, "page": q.page, "status": q.status, "cycle": q.cycle, "n": len(items)},
+    )
+    return _json(MatchList(items=items, total=total, page=q.page, per_page=q.per_page))
+
+
+def _filtered_matches(query: Any, q: MatchQuery) -> tuple[Any, ...]:
+    """The query filtered by status (or `ready`, oldest first) and cycle; with `q`, the order."""
     if q.status == directory.READY:
         query = query.where(*directory.ready_conditions())
     elif q.status is not None:
@@ -400,13 +415,7 @@ def list_matches() -> Response:
     if q.cycle is not None:
         query = query.where(Match.cycle_id == q.cycle)
     order = directory.READY_ORDER if q.status == directory.READY else (Match.id.desc(),)
-    rows, total = _page(query, q, *order)
-    items = [match_out(m) for m in rows]
-    audit.record(
-        "matches_listed",
-        detail={"api": True, "page": q.page, "status": q.status, "cycle": q.cycle, "n": len(items)},
-    )
-    return _json(MatchList(items=items, total=total, page=q.page, per_page=q.per_page))
+    return (query, q, *order)
 
 
 @bp.post("/matches/<int:match_id>/decision")
@@ -442,24 +451,26 @@ def pair_check(student_id: int, sme_id: int) -> Response:
     check = engine_gateway.check_pair(
         _check_id(student_id), _check_id(sme_id), match_settings.engine_weights()
     )
-    return _json(
-        PairCheckOut(
-            acceptable=check.acceptable,
-            score=check.score,
-            student_view=check.student_view,
-            sme_view=check.sme_view,
-            reasons=[_reason_out(r) for r in check.reasons],
-            blocked=check.blocked,
-            blocks=[
-                BlockOut(
-                    code=code,
-                    params=check.blocked_params.get(code, {}),
-                    message=block_text(code, check.blocked_params.get(code)),
-                )
-                for code in check.blocked
-            ],
-            rules_version=check.rules_version,
-        )
+    return _json(pair_check_out(check))
+
+
+def pair_check_out(check: engine_gateway.PairCheck) -> PairCheckOut:
+    return PairCheckOut(
+        acceptable=check.acceptable,
+        score=check.score,
+        student_view=check.student_view,
+        sme_view=check.sme_view,
+        reasons=[_reason_out(r) for r in check.reasons],
+        blocked=check.blocked,
+        blocks=[
+            BlockOut(
+                code=code,
+                params=check.blocked_params.get(code, {}),
+                message=block_text(code, check.blocked_params.get(code)),
+            )
+            for code in check.blocked
+        ],
+        rules_version=check.rules_version,
     )
 
 
@@ -620,19 +631,22 @@ def list_messages(match_id: int) -> Response:
     user = api_user()
     q = _query(PageQuery)
     thread = threads.read(_check_id(match_id), user)  # moves my read mark
+    return _json(message_list_out(thread, user, q))
+
+
+def message_list_out(thread: threads.Thread, user: User, q: PageQuery) -> MessageList:
+    """One page of the thread, as the reader sees it."""
     start = (q.page - 1) * q.per_page
     items = [
         message_out(m, user, thread.read_by_other)
         for m in thread.messages[start : start + q.per_page]
     ]
-    return _json(
-        MessageList(
-            items=items,
-            total=len(thread.messages),
-            page=q.page,
-            per_page=q.per_page,
-            unread=thread.unread,
-        )
+    return MessageList(
+        items=items,
+        total=len(thread.messages),
+        page=q.page,
+        per_page=q.per_page,
+        unread=thread.unread,
     )
 
 
@@ -649,19 +663,23 @@ def log_activity(match_id: int) -> Response:
     """The student adds a work-log entry."""
     user = api_user()
     activity, _change = worklog.log(_check_id(match_id), user, _body())
-    match = db.session.get(Match, match_id)
+    return _json(activity_out(activity), 201)
+
+
+def activity_out(activity: Activity) -> ActivityOut:
+    """An entry with its week's hours so far and the student's weekly limit."""
+    match = db.session.get(Match, activity.match_id)
     assert match is not None
-    out = ActivityOut(
+    return ActivityOut(
         id=activity.id,
         kind=activity.kind,
         date=activity.worked_on,
         hours=activity.hours,
         note=activity.note,
         status=activity.status,  # type: ignore[arg-type]
-        week_hours=worklog.week_hours(match_id, activity.worked_on),
+        week_hours=worklog.week_hours(activity.match_id, activity.worked_on),
         weekly_limit=worklog.weekly_limit(match.student),
     )
-    return _json(out, 201)
 
 
 @bp.post("/matches/<int:match_id>/checkins")

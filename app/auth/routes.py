@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,7 +20,8 @@ from app.auth.forms import (
     ResetPasswordForm,
 )
 from app.errors import render_error
-from app.forms import CsrfOnlyForm, apply_errors
+from app.forms import CsrfOnlyForm
+from app.models import User
 from app.security import is_safe_next
 from app.services import accounts, consents, privacy, tokens, verification
 from app.services.audit import client_ip
@@ -43,22 +45,33 @@ def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = LoginForm(next=request.args.get("next", ""))
-    if form.is_submitted():
-        try:
-            user = accounts.authenticate(
-                form.email.data or "", form.password.data or "", ip=client_ip() or "unknown"
-            )
-        except TooManyAttempts as error:
-            commit_now()  # the attempt counts, though the answer is a refusal
-            return render_error(429, retry_after=error.retry_after)
-        except AuthenticationFailed:
-            commit_now()  # the failure counts, across every worker
-            form.password.errors = [_("Wrong email or password.")]
-            return render_template("auth/login.html", form=form), 401
-        start_session(user)
-        target = form.next.data
-        return redirect(target if is_safe_next(target) else url_for("main.dashboard"))
-    return render_template("auth/login.html", form=form)
+    if not form.is_submitted():
+        return render_template("auth/login.html", form=form)
+    try:
+        user = _authenticate(form)
+    except TooManyAttempts as error:
+        return render_error(429, retry_after=error.retry_after)
+    except AuthenticationFailed as error:
+        return rerender("auth/login.html", form, error)
+    start_session(user)
+    return redirect(_next_page(form.next.data))
+
+
+def _next_page(target: str | None) -> str:
+    """Where the login form came from, when it is this site's; else the dashboard."""
+    return target if target and is_safe_next(target) else url_for("main.dashboard")
+
+
+def _authenticate(form: LoginForm) -> User:
+    """The account the form names, or the refusal; either way the attempt is counted, across
+    every worker."""
+    try:
+        return accounts.authenticate(
+            form.email.data or "", form.password.data or "", ip=client_ip() or "unknown"
+        )
+    except (TooManyAttempts, AuthenticationFailed):
+        commit_now()  # the attempt counts, though the answer is a refusal
+        raise
 
 
 @bp.route("/logout", methods=["POST"])
@@ -79,6 +92,11 @@ def account() -> str:
 
 
 def _account_page(**forms) -> str:  # type: ignore[no-untyped-def]
+    return render_template("auth/account.html", **{**_account_context(), **forms})
+
+
+def _account_context(but: str = "") -> dict[str, Any]:
+    """The account page's forms, empty, and what it shows (`but` leaves one form out)."""
     consent = consents.current_consent(current_user)
     context = {
         "password_form": PasswordChangeForm(formdata=None),
@@ -90,8 +108,8 @@ def _account_page(**forms) -> str:  # type: ignore[no-untyped-def]
         "button": CsrfOnlyForm(),
         "api_tokens": tokens.of_user(current_user, page=1, per_page=100)[0],
     }
-    context.update(forms)
-    return render_template("auth/account.html", **context)
+    context.pop(but, None)
+    return context
 
 
 @bp.route("/account/password", methods=["POST"])
@@ -101,19 +119,20 @@ def change_password() -> Response | tuple[str, int]:
     form = PasswordChangeForm()
     user = current_user._get_current_object()
     try:
-        accounts.change_password(
-            user,
-            {
-                "current_password": form.current_password.data or "",
-                "new_password": form.new_password.data or "",
-            },
-        )
+        accounts.change_password(user, _password_input(form))
     except InvalidInput as error:
-        apply_errors(form, error.fields)
-        return _account_page(password_form=form), error.status
+        context = _account_context(but="password_form")
+        return rerender("auth/account.html", form, error, form_name="password_form", **context)
     start_session(user)  # this session goes on with the new token; the others are gone
     flash(_("Your password is changed. Other devices have been logged out."), "success")
     return redirect(url_for(".account"))
+
+
+def _password_input(form: PasswordChangeForm) -> dict[str, str]:
+    return {
+        "current_password": form.current_password.data or "",
+        "new_password": form.new_password.data or "",
+    }
 
 
 @bp.route("/account/consent", methods=["POST"])

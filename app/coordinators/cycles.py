@@ -16,10 +16,10 @@ from app.coordinators.forms import (
     SettingsForm,
     settings_input,
 )
-from app.extensions import db
-from app.forms import CsrfOnlyForm, apply_errors
+from app.forms import CsrfOnlyForm
 from app.services import cycles, learned_weights, match_settings, tuning
 from app.services.errors import DomainError, InvalidInput
+from app.web import flash_refusal, rerender
 from matching import FACTORS
 
 # --- cycles, schedule, settings -------------------------------------------------------------
@@ -28,26 +28,20 @@ from matching import FACTORS
 @bp.route("/cycles", endpoint="cycles")
 def cycles_page() -> str:
     """Run a cycle now, set the schedule, and see every cycle's figures."""
-    return _cycles_page(
-        ScheduleForm.showing(
-            match_settings.current()["schedule"], current_app.config["MATCH_SCHEDULE"]
-        )
-    )
+    expression = match_settings.current()["schedule"]
+    form = ScheduleForm.showing(expression, current_app.config["MATCH_SCHEDULE"])
+    return render_template("coordinators/cycles.html", form=form, **_cycles_context())
 
 
-def _cycles_page(form: ScheduleForm, form_errors: list[str] | None = None) -> str:
-    next_run = match_settings.next_run()
-    return render_template(
-        "coordinators/cycles.html",
-        form=form,
-        form_errors=form_errors or [],
-        history=cycles.recent_cycles(30),
-        next_run=next_run,
-        default_schedule=current_app.config["MATCH_SCHEDULE"],
-        timezone=current_app.config["SCHEDULER_TIMEZONE"],
-        settings=match_settings.current(),
-        factor_labels=FACTOR_LABELS,
-    )
+def _cycles_context() -> dict[str, Any]:
+    return {
+        "history": cycles.recent_cycles(30),
+        "next_run": match_settings.next_run(),
+        "default_schedule": current_app.config["MATCH_SCHEDULE"],
+        "timezone": current_app.config["SCHEDULER_TIMEZONE"],
+        "settings": match_settings.current(),
+        "factor_labels": FACTOR_LABELS,
+    }
 
 
 @bp.route("/cycles/run", methods=["POST"])
@@ -57,19 +51,19 @@ def run_cycle() -> Response:
         abort(400)
     try:
         cycle = cycles.request_cycle(trigger="manual", started_by=current_user)
-    except cycles.CycleBusy:
-        db.session.rollback()  # nothing of a refused request is kept (the redirect would commit)
-        flash(_("A cycle is already queued or running. Try again when it has finished."), "warning")
+    except cycles.CycleBusy as error:
+        flash_refusal(error, "warning")
         return redirect(url_for(".cycles"))
-    flash(
-        _(
-            "Cycle #%(id)s is queued: the scheduler starts it within a few seconds. This page "
-            "shows how it goes.",
-            id=cycle.id,
-        ),
-        "info",
-    )
+    flash(_queued(cycle.id), "info")
     return redirect(url_for(".cycles"))
+
+
+def _queued(cycle_id: int) -> str:
+    return _(
+        "Cycle #%(id)s is queued: the scheduler starts it within a few seconds. This page "
+        "shows how it goes.",
+        id=cycle_id,
+    )
 
 
 @bp.route("/cycles/schedule", methods=["POST"])
@@ -82,9 +76,7 @@ def schedule() -> Response | tuple[str, int]:
         picker = form.picker() if request.form.get("action") == "picker" else None
         match_settings.set_schedule(form.schedule.data or "", current_user, picker=picker)
     except InvalidInput as error:
-        db.session.rollback()
-        form_errors = apply_errors(form, error.fields)
-        return _cycles_page(form, form_errors), error.status
+        return rerender("coordinators/cycles.html", form, error, **_cycles_context())
     flash(_("The schedule is saved. The scheduler picks it up within a minute."), "success")
     return redirect(url_for(".cycles"))
 
@@ -94,52 +86,40 @@ def settings() -> Response | str | tuple[str, int]:
     """The weights of the criteria and the cycle's options, with a preview before saving."""
     saved = match_settings.current()
     if request.method == "GET":
-        values = {f"weight_{f}": _plain(saved["weights"][f]) for f in FACTORS}
-        form = SettingsForm(
-            data={
-                "mode": saved["mode"],
-                "candidates_k": str(saved["candidates_k"]),
-                "expiry_days": str(saved["expiry_days"]),
-                **values,
-            }
-        )
-        return _settings_page(form, saved)
+        return _settings_page(SettingsForm.showing(saved), saved)
     form = SettingsForm()
     if not form.validate():
         abort(400)
-    data = settings_input(form)
     try:
         if request.form.get("action") == "save":
-            match_settings.save(data, current_user)
-            flash(_("The settings are saved; the next cycle uses them."), "success")
-            return redirect(url_for(".settings"))
-        result = tuning.preview(data)
+            return _save_settings(form)
+        result = tuning.preview(settings_input(form))
     except InvalidInput as error:
-        db.session.rollback()
-        return _settings_page(form, saved, apply_errors(form, error.fields)), error.status
+        return rerender("coordinators/settings.html", form, error, **_settings_context(saved))
     return _settings_page(form, saved, preview=result)
 
 
-def _plain(number: float) -> str:
-    return f"{number:g}"
+def _save_settings(form: SettingsForm) -> Response:
+    match_settings.save(settings_input(form), current_user)
+    flash(_("The settings are saved; the next cycle uses them."), "success")
+    return redirect(url_for(".settings"))
 
 
 def _settings_page(
-    form: SettingsForm,
-    saved: dict[str, Any],
-    form_errors: list[str] | None = None,
-    preview: tuning.Preview | None = None,
+    form: SettingsForm, saved: dict[str, Any], preview: tuning.Preview | None = None
 ) -> str:
     return render_template(
-        "coordinators/settings.html",
-        form=form,
-        saved=saved,
-        form_errors=form_errors or [],
-        preview=preview,
-        factors=FACTORS,
-        factor_labels=FACTOR_LABELS,
-        learned_in_force=learned_weights.status_source() == "adopted",
+        "coordinators/settings.html", form=form, preview=preview, **_settings_context(saved)
     )
+
+
+def _settings_context(saved: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "saved": saved,
+        "factors": FACTORS,
+        "factor_labels": FACTOR_LABELS,
+        "learned_in_force": learned_weights.status_source() == "adopted",
+    }
 
 
 # --- learned weights ------------------------------------------------------------------------------
@@ -148,21 +128,12 @@ def _settings_page(
 @bp.get("/learned-weights", endpoint="learned_weights")
 def learned_weights_page() -> str:
     """Current vs suggested weights per side, the held-out figures, Adopt / Keep, roll-back."""
-    state = learned_weights.status()
-    report = state.latest
-    preview = None
-    adopted_ids = {a.report_id for a in state.history if a.report_id}
-    if report is not None and report.better and report.id not in adopted_ids and not state.needed:
-        preview = tuning.preview_weights(report.weights)
     return render_template(
         "coordinators/learned_weights.html",
-        state=state,
-        report=report,
-        preview=preview,
-        adopted_ids=adopted_ids,
         form=CsrfOnlyForm(),
         factors=FACTORS,
         factor_labels=FACTOR_LABELS,
+        **tuning.learned_weights_review(),
     )
 
 
@@ -172,8 +143,7 @@ def _learned_action(action: Any, success: str) -> Response:
     try:
         action()
     except DomainError as error:
-        db.session.rollback()
-        flash(learned_weights.message(error), "danger")
+        flash_refusal(error)
         return redirect(url_for(".learned_weights"))
     flash(success, "success")
     return redirect(url_for(".learned_weights"))

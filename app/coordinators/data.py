@@ -13,9 +13,9 @@ from werkzeug.wrappers import Response
 
 from app.coordinators.common import bp, page_number
 from app.coordinators.forms import ImportForm
-from app.extensions import db
-from app.i18n import error_message
+from app.i18n import error_messages
 from app.services import audit, audit_words, checkins, directory, exports, imports, stats
+from app.web import rerender
 
 # --- the programme ----------------------------------------------------------------------------
 
@@ -80,30 +80,18 @@ def import_smes() -> Response | str | tuple[str, int]:
         return render_template("coordinators/import.html", form=form, **_import_context())
     if not form.validate():
         abort(400)
-    upload = form.file.data
+    upload, confirmed = form.file.data, bool(form.consent_confirmed.data)
     try:
-        created = imports.import_smes(
-            upload.read() if upload else b"",
-            current_user,
-            consent_confirmed=bool(form.consent_confirmed.data),
-        )
+        created = imports.import_smes(_read(upload), current_user, consent_confirmed=confirmed)
     except imports.ImportRejected as rejected:
-        db.session.rollback()
-        return (
-            render_template(
-                "coordinators/import.html",
-                form=form,
-                report=rejected.rows,
-                **_import_context(),
-                form_errors=rejected.messages(),
-            ),
-            422,
-        )
-    flash(
-        ngettext("%(num)d SME imported.", "%(num)d SMEs imported.", len(created)),
-        "success",
-    )
+        context = _import_context()
+        return rerender("coordinators/import.html", form, rejected, report=rejected.rows, **context)
+    flash(ngettext("%(num)d SME imported.", "%(num)d SMEs imported.", len(created)), "success")
     return redirect(url_for(".smes"))
+
+
+def _read(upload: Any) -> bytes:
+    return upload.read() if upload else b""
 
 
 def _import_context() -> dict[str, Any]:
@@ -129,9 +117,9 @@ def import_template() -> Response:
 @bp.route("/audit", endpoint="audit")
 def audit_log() -> tuple[str, int] | str:
     """Who did what and when, newest first, filtered."""
-    filters, errors = directory.AuditFilters.from_args(request.args)
+    filters, refused = directory.AuditFilters.from_args(request.args)
     page = directory.page_of(directory.audit_query(filters), page_number(), per_page=50)
-    field_errors = {name: error_message(code, {}) for name, code in errors.items()}
+    field_errors = {f: " ".join(m) for f, m in error_messages(refused).items()} if refused else {}
     body = render_template(
         "coordinators/audit.html",
         page=page,

@@ -103,6 +103,19 @@ class SettingsForm(FlaskForm):
     candidates_k = RawNumberField(_l("Candidates per student (5–500)"))
     expiry_days = RawNumberField(_l("Days before an unanswered proposal expires (1–90)"))
 
+    @classmethod
+    def showing(cls, saved: dict[str, Any]) -> SettingsForm:
+        """The form for the settings in force (numbers written plainly: 1, not 1.0)."""
+        weights = {f"weight_{f}": f"{saved['weights'][f]:g}" for f in FACTORS}
+        return cls(
+            data={
+                "mode": saved["mode"],
+                "candidates_k": str(saved["candidates_k"]),
+                "expiry_days": str(saved["expiry_days"]),
+                **weights,
+            }
+        )
+
 
 for _factor in FACTORS:
     setattr(SettingsForm, f"weight_{_factor}", RawNumberField(FACTOR_LABELS[_factor]))

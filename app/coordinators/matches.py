@@ -10,40 +10,17 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.coordinators.common import bp, page_number
 from app.coordinators.forms import BulkForm, MatchActionForm, PairForm
 from app.extensions import db
-from app.forms import apply_errors
-from app.i18n import error_message, translate_errors
-from app.models import SME, Match, Student
-from app.services import (
-    audit,
-    audit_words,
-    cycles,
-    decisions,
-    directory,
-    engine_gateway,
-    match_settings,
-)
-from app.services.errors import DomainError, InvalidInput, NotFound, UnknownReference
-from app.services.explanations import block_text, reason_text
-
-
-def _words(error: DomainError) -> list[str]:
-    """A refusal in the reader's words."""
-    if isinstance(error, InvalidInput):
-        return [m for messages in translate_errors(error.fields).values() for m in messages]
-    if isinstance(error, NotFound):
-        return [_("This match does not exist.")]
-    return [_("This action is not allowed here.")]
-
-
-def _refusal(code: str) -> str:
-    return _("This match does not exist.") if code == "not_found" else error_message(code, {})
-
+from app.i18n import error_messages
+from app.models import Match
+from app.services import audit, audit_words, cycles, decisions, directory, pairing
+from app.services.errors import DomainError, InvalidInput
+from app.services.explanations import reason_text
+from app.web import flash_refusal, rerender
 
 # --- matches ----------------------------------------------------------------------------------
 
@@ -81,18 +58,23 @@ def bulk() -> Response:
     form = BulkForm()
     if not form.validate_on_submit():
         abort(400)
-    ids = [int(v) for v in request.form.getlist("match_ids") if _id(v) is not None]
     action = request.form.get("action", "")
-    back = _bulk_back()
-    if not ids:
-        flash(_("Tick at least one match first."), "warning")
-        return redirect(back)
     try:
-        result = decisions.bulk(action, ids, current_user, reason=form.reason.data or "")
+        result = decisions.bulk(action, _ticked(), current_user, reason=form.reason.data or "")
     except InvalidInput as error:
-        db.session.rollback()  # nothing of a refused batch is kept (the redirect would commit)
-        flash(" ".join(_words(error)), "danger")
-        return redirect(back)
+        # nothing ticked is a nudge, an unknown action a refusal
+        flash_refusal(error, "warning" if "match_ids" in error.fields else "danger")
+        return redirect(_bulk_back())
+    _say_bulk_result(action, result)
+    return redirect(_bulk_back())
+
+
+def _ticked() -> list[int]:
+    return [int(v) for v in request.form.getlist("match_ids") if pairing.id_of(v) is not None]
+
+
+def _say_bulk_result(action: str, result: decisions.BulkResult) -> None:
+    """How many were done, and each refusal with its reason."""
     if result.done:
         message = (
             ngettext("%(num)d match approved.", "%(num)d matches approved.", len(result.done))
@@ -100,9 +82,9 @@ def bulk() -> Response:
             else ngettext("%(num)d match rejected.", "%(num)d matches rejected.", len(result.done))
         )
         flash(message, "success")
-    for match_id, code in sorted(result.failed.items()):
-        flash(_("Match #%(id)s: %(reason)s", id=match_id, reason=_refusal(code)), "warning")
-    return redirect(back)
+    for match_id, error in sorted(result.refused.items()):
+        reason = " ".join(m for messages in error_messages(error).values() for m in messages)
+        flash(_("Match #%(id)s: %(reason)s", id=match_id, reason=reason), "warning")
 
 
 def _bulk_back() -> str:
@@ -122,44 +104,23 @@ def _filter_args() -> dict[str, Any]:
 @bp.route("/matches/<int:match_id>", methods=["GET", "POST"])
 def match(match_id: int) -> Response | str | tuple[str, int]:
     """One match: every reason, both decisions, its history; approve, reject, activate, complete."""
-    match = db.get_or_404(Match, match_id)
-    form = MatchActionForm()
-    if form.is_submitted():
-        if not form.validate():
-            abort(400)
-        action = request.form.get("action", "")
-        reason = form.reason.data or ""
-        steps: dict[str, Any] = {
-            "approve": lambda: decisions.approve(match_id, current_user),
-            "override": lambda: decisions.approve(
-                match_id, current_user, override_reason=reason or ""
-            ),
-            "reject": lambda: decisions.reject(match_id, current_user, reason=reason),
-            "activate": lambda: decisions.activate(match_id, current_user),
-            "complete": lambda: decisions.complete(
-                match_id, current_user, outcome=form.outcome.data or "none"
-            ),
-        }
-        if action not in steps:
-            abort(400)
-        if action == "override" and not reason.strip():
-            error: DomainError = InvalidInput.single("reason", "missing")
-        else:
-            try:
-                steps[action]()
-            except DomainError as caught:
-                error = caught
-            else:
-                flash(_done_message(action), "success")
-                return redirect(url_for(".match", match_id=match_id))
-        db.session.rollback()
-        match = db.get_or_404(Match, match_id)
-        messages = _words(error)
-        if isinstance(error, InvalidInput) and "reason" in error.fields:
-            form.reason.errors = translate_errors(error.fields)["reason"]
-        return _match_page(match, form, messages), error.status
-    audit.record("match_viewed", target=match)
-    return _match_page(match, form)
+    match, form = db.get_or_404(Match, match_id), MatchActionForm()
+    if not form.is_submitted():
+        audit.record("match_viewed", target=match)
+        return render_template("coordinators/match.html", form=form, **_match_context(match))
+    action = request.form.get("action", "")
+    if not form.validate() or action not in decisions.COORDINATOR_ACTIONS:
+        abort(400)
+    try:
+        decisions.act(action, match_id, current_user, **_action_input(form))
+    except DomainError as error:
+        return rerender("coordinators/match.html", form, error, **_match_context(match))
+    flash(_done_message(action), "success")
+    return redirect(url_for(".match", match_id=match_id))
+
+
+def _action_input(form: MatchActionForm) -> dict[str, str]:
+    return {"reason": form.reason.data or "", "outcome": form.outcome.data or "none"}
 
 
 def _done_message(action: str) -> str:
@@ -172,138 +133,61 @@ def _done_message(action: str) -> str:
     }[action]
 
 
-def _match_page(match: Match, form: MatchActionForm, messages: list[str] | None = None) -> str:
+def _match_context(match: Match) -> dict[str, Any]:
     reasons = sorted(match.reasons or [], key=lambda r: -r.get("weight", 0))
-    return render_template(
-        "coordinators/match.html",
-        match=match,
-        form=form,
-        form_errors=messages or [],
-        reasons=[(r, reason_text(r)) for r in reasons],
-        history=audit_words.match_history(match.id),
-        outcomes=decisions.OUTCOMES,
-        decline_reasons=decisions.DECLINE_REASONS,
-    )
+    return {
+        "match": match,
+        "reasons": [(r, reason_text(r)) for r in reasons],
+        "history": audit_words.match_history(match.id),
+        "outcomes": decisions.OUTCOMES,
+        "decline_reasons": decisions.DECLINE_REASONS,
+    }
 
 
 @bp.route("/pair", methods=["GET", "POST"])
 def pair() -> Response | str | tuple[str, int]:
     """Pair any student with any SME: search, preview the model's view of the pair, then create."""
     form = PairForm(formdata=request.form if request.method == "POST" else request.args)
-    student_q = directory._search_text({"q": request.args.get("student_q")})
-    sme_q = directory._search_text({"q": request.args.get("sme_q")})
-    context: dict[str, Any] = {
-        "student_q": student_q,
-        "sme_q": sme_q,
-        "student_options": db.session.scalars(
-            directory.student_query(directory.StudentFilters(q=student_q)).limit(50)
-        ).all(),
-        "sme_options": db.session.scalars(
-            directory.sme_query(directory.SMEFilters(q=sme_q)).limit(50)
-        ).all(),
-    }
-    student_id, sme_id = _id(form.student_id.data), _id(form.sme_id.data)
-    error: InvalidInput | None = None
-    searching = request.method == "GET" and "preview" not in request.args
-    if searching and (student_id is None or sme_id is None):
-        audit.record(
-            "pair_searched",
-            detail={
-                "students": len(context["student_options"]),
-                "smes": len(context["sme_options"]),
-            },
-        )
-        return render_template("coordinators/pair.html", form=form, **context)
-    if student_id is None or sme_id is None:
-        fields = {}
-        if student_id is None:
-            fields["student_id"] = [{"type": "missing", "ctx": {}}]
-        if sme_id is None:
-            fields["sme_id"] = [{"type": "missing", "ctx": {}}]
-        error = InvalidInput(fields)
-    elif request.method == "POST":
-        if not form.validate():
-            abort(400)
-        try:
-            created = decisions.pair(
-                student_id,
-                sme_id,
-                current_user,
-                reason=form.reason.data or "",
-                override=bool(form.override.data),
-            )
-        except InvalidInput as caught:
-            db.session.rollback()
-            error = caught
-        else:
-            flash(
-                _("The pair is proposed. Both sides are told and can accept or decline."), "success"
-            )
-            return redirect(url_for(".match", match_id=created.id))
+    found = pairing.search(request.args.get("student_q"), request.args.get("sme_q"))
+    chosen = (form.student_id.data, form.sme_id.data)
     try:
-        context["preview"] = _pair_preview(student_id, sme_id)
-        if request.method == "GET" and context["preview"]:
-            audit.record(
-                "pair_previewed", target=context["preview"]["student"], detail={"sme_id": sme_id}
-            )
-    except NotFound:
-        error = error or InvalidInput.single(
-            "student_id" if db.session.get(Student, student_id or 0) is None else "sme_id",
-            "unknown_code",
-            code="",
-        )
-    if error is not None:
-        form_errors = apply_errors(form, error.fields)
-        return (
-            render_template(
-                "coordinators/pair.html", form=form, form_errors=form_errors, **context
-            ),
-            # an id typed into the form that names nobody is a field to correct, not a missing page
-            422 if isinstance(error, UnknownReference) else error.status,
-        )
-    return render_template("coordinators/pair.html", form=form, **context)
+        if request.method == "POST":
+            return _propose(form)
+        if "preview" not in request.args and None in pairing.ids(*chosen):
+            return _searched(form, found)
+        return _previewed(form, found, pairing.preview(*chosen))
+    except InvalidInput as error:
+        shown = pairing.preview_if_any(*chosen)
+        return rerender("coordinators/pair.html", form, error, preview=shown, **found)
+
+
+def _propose(form: PairForm) -> Response:
+    if not form.validate():
+        abort(400)
+    created = pairing.propose(
+        form.student_id.data,
+        form.sme_id.data,
+        current_user,
+        reason=form.reason.data or "",
+        override=bool(form.override.data),
+    )
+    flash(_("The pair is proposed. Both sides are told and can accept or decline."), "success")
+    return redirect(url_for(".match", match_id=created.id))
+
+
+def _previewed(form: PairForm, found: dict[str, Any], preview: dict[str, Any]) -> str:
+    audit.record("pair_previewed", target=preview["student"], detail={"sme_id": preview["sme"].id})
+    return render_template("coordinators/pair.html", form=form, preview=preview, **found)
+
+
+def _searched(form: PairForm, found: dict[str, Any]) -> str:
+    """The search alone, before both sides are chosen."""
+    counts = {"students": len(found["student_options"]), "smes": len(found["sme_options"])}
+    audit.record("pair_searched", detail=counts)
+    return render_template("coordinators/pair.html", form=form, **found)
 
 
 @bp.route("/no-fit")
 def no_fit() -> str:
     """Students for whom no SME is acceptable yet, their closest SMEs and what is missing."""
-    settings = match_settings.current()
-    rows = engine_gateway.no_fit_yet(match_settings.engine_weights(), settings["expiry_days"])
-    students = {
-        s.id: s
-        for s in db.session.scalars(
-            select(Student).where(Student.id.in_([r.student_id for r in rows]))
-        )
-    }
-    smes = {
-        s.id: s
-        for s in db.session.scalars(
-            select(SME).where(SME.id.in_({c.sme_id for r in rows for c in r.closest}))
-        )
-    }
-    return render_template("coordinators/no_fit.html", rows=rows, students=students, smes=smes)
-
-
-def _id(value: Any) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
-def _pair_preview(student_id: int | None, sme_id: int | None) -> dict[str, Any] | None:
-    """The pair as the next cycle would see it (score, reasons, what blocks it), before
-    anything is written: the same answer as GET /api/v1/pairs/{student_id}/{sme_id}."""
-    if student_id is None or sme_id is None:
-        return None
-    check = engine_gateway.check_pair(student_id, sme_id, match_settings.engine_weights())
-    return {
-        "student": db.session.get(Student, student_id),
-        "sme": db.session.get(SME, sme_id),
-        "score": check.score,
-        "student_view": check.student_view,
-        "sme_view": check.sme_view,
-        "acceptable": check.acceptable,
-        "blocks": [block_text(code, check.blocked_params.get(code)) for code in check.blocked],
-        "reasons": [
-            (r, reason_text(r)) for r in sorted(check.reasons, key=lambda r: -r.get("weight", 0))
-        ],
-    }
+    return render_template("coordinators/no_fit.html", **pairing.no_fit())

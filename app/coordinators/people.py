@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import SME, Student, User
 from app.services import audit, consents, directory, verification
 from app.services.errors import TooManyAttempts
-from app.web import send_cv
+from app.web import flash_refusal, send_cv
 
 
 @bp.route("/students")
@@ -72,14 +72,18 @@ def resend_verification(user_id: int) -> Response:
     user = db.get_or_404(User, user_id)
     try:
         sent = verification.send_link(user, actor=current_user._get_current_object())
-    except TooManyAttempts:
-        db.session.rollback()
-        flash(_("Three links were sent in the last hour; try again later."), "warning")
-    else:
-        if sent:
-            flash(_("The confirmation link is sent again to %(email)s.", email=user.email), "info")
+    except TooManyAttempts as error:
+        flash_refusal(error, "warning")
+        return redirect(_profile_url(user))
+    if sent:
+        flash(_("The confirmation link is sent again to %(email)s.", email=user.email), "info")
+    return redirect(_profile_url(user))
+
+
+def _profile_url(user: User) -> str:
+    """The coordinator's page of this person."""
     if user.student:
-        return redirect(url_for(".student", student_id=user.student.id))
+        return url_for(".student", student_id=user.student.id)
     if user.sme:
-        return redirect(url_for(".sme", sme_id=user.sme.id))
-    return redirect(url_for(".dashboard"))
+        return url_for(".sme", sme_id=user.sme.id)
+    return url_for(".dashboard")

@@ -18,8 +18,8 @@ from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.forms import CsrfOnlyForm
-from app.i18n import translate_errors
-from app.models import MatchStatus, Role
+from app.i18n import error_messages
+from app.models import ContactDetails, MatchStatus, Role
 from app.security import check_role
 from app.services import (
     checkins,
@@ -33,6 +33,7 @@ from app.services import (
 )
 from app.services.errors import InvalidInput
 from app.transaction import commit_now
+from app.web import rerender
 
 bp = Blueprint("matches", __name__)
 
@@ -76,8 +77,11 @@ def _page(match_id: int, *, errors: dict[str, list[str]] | None = None, section:
 
 
 def _refused(match_id: int, error: InvalidInput, section: str) -> tuple[str, int]:
+    """The page again with the refusal's messages by field (app.i18n.error_messages, as
+    web.rerender shows them). Not through rerender: this page is read after the rollback, and
+    what reading it records is kept though the answer is a 4xx."""
     db.session.rollback()  # nothing of the refused change, then the page as it stands
-    html = _page(match_id, errors=translate_errors(error.fields), section=section)
+    html = _page(match_id, errors=error_messages(error), section=section)
     commit_now()  # the read mark and the audit of the contact view stay, though this is a 4xx
     return html, error.status
 
@@ -216,6 +220,16 @@ def check_in(match_id: int) -> Response | tuple[str, int]:
 @bp.route("/<int:match_id>/complete", methods=["POST"])
 def complete(match_id: int) -> Response | tuple[str, int]:
     """The SME (or a coordinator) completes the match with its export status."""
+    try:
+        outcomes.complete(match_id, current_user, _completion_input())
+    except InvalidInput as error:
+        return _refused(match_id, error, "outcome")
+    flash(_("The match is completed. Thank you!"), "success")
+    return _back(match_id, "outcome")
+
+
+def _completion_input() -> dict[str, Any]:
+    """The completion form's fields; a date or a count left empty is not sent at all."""
     data: dict[str, Any] = {
         k: request.form.get(k, "") for k in ("status", "first_export_on", "contracts", "note")
     }
@@ -224,12 +238,7 @@ def complete(match_id: int) -> Response | tuple[str, int]:
         data.pop("first_export_on")
     if not data["contracts"]:
         data.pop("contracts")
-    try:
-        outcomes.complete(match_id, current_user, data)
-    except InvalidInput as error:
-        return _refused(match_id, error, "outcome")
-    flash(_("The match is completed. Thank you!"), "success")
-    return _back(match_id, "outcome")
+    return data
 
 
 @bp.route("/<int:match_id>/student-outcome", methods=["POST"])
@@ -249,23 +258,20 @@ def contact() -> Response | str | tuple[str, int]:
     """My phone, messenger handle and (SMEs) address, for the other side of approved matches."""
     if current_user.role == Role.COORDINATOR:
         abort(404)
-    details = workspace.contact_details(current_user)
-    if request.method == "POST":
-        data = {k: request.form.get(k, "") for k in ("phone", "messenger", "address")}
-        try:
-            workspace.update_contact(current_user, data)
-        except InvalidInput as error:
-            return render_template(
-                "matches/contact.html",
-                details=data,
-                errors=translate_errors(error.fields),
-                button=CsrfOnlyForm(),
-            ), error.status
-        flash(_("Your contact details are saved."), "success")
-        return redirect(url_for(".contact"))
-    values = {
-        "phone": details.phone or "",
-        "messenger": details.messenger or "",
-        "address": details.address or "",
-    }
+    if request.method == "GET":
+        return _contact_page(workspace.contact_details(current_user))
+    data = {k: request.form.get(k, "") for k in CONTACT_FIELDS}
+    try:
+        workspace.update_contact(current_user, data)
+    except InvalidInput as error:
+        return rerender("matches/contact.html", None, error, details=data, button=CsrfOnlyForm())
+    flash(_("Your contact details are saved."), "success")
+    return redirect(url_for(".contact"))
+
+
+CONTACT_FIELDS = ("phone", "messenger", "address")
+
+
+def _contact_page(details: ContactDetails) -> str:
+    values = {k: getattr(details, k) or "" for k in CONTACT_FIELDS}
     return render_template("matches/contact.html", details=values, errors={}, button=CsrfOnlyForm())

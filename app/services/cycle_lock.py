@@ -36,6 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.models import CycleLease, rows_changed, utcnow
+from app.services.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,12 @@ LEASE_TTL = timedelta(seconds=60)
 HOST = socket.gethostname()[:255]
 
 
-class CycleBusy(Exception):
-    """Another cycle is running."""
+class CycleBusy(DomainError):
+    """Another cycle is queued or running (a page says so; the API answers its own 409)."""
+
+    status = 409
+    code = "conflict"
+    key = "cycle_busy"
 
 
 class LockLost(RuntimeError):

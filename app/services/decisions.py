@@ -82,13 +82,18 @@ REASON_MAX = 500
 @dataclass
 class BulkResult:
     done: list[int]
-    failed: dict[int, str]
+    refused: dict[int, DomainError]
+
+    @property
+    def failed(self) -> dict[int, str]:
+        """Each refusal's code: the first broken rule's type, else the error's own code."""
+        return {match_id: _failure_code(error) for match_id, error in self.refused.items()}
 
 
 def _match(match_id: int) -> Match:
     match = db.session.get(Match, match_id)
     if match is None:
-        raise NotFound("no such match")
+        raise NotFound("no such match", key="match_not_found")
     return match
 
 
@@ -118,7 +123,8 @@ def _side(match: Match, user: User) -> str:
         return "student"
     if user.role == Role.SME and user.sme and match.sme_id == user.sme.id:
         return "sme"
-    raise NotFound("no such match")  # never reveal that someone else's match exists
+    # never reveal that someone else's match exists
+    raise NotFound("no such match", key="match_not_found")
 
 
 def _answer(decision: str, reason: str, note: str) -> str:
@@ -477,11 +483,36 @@ def preview_pair(student_id: int, sme_id: int) -> tuple[float, float, float, lis
     return scored.score, scored.student_view, scored.sme_view, scored.reasons
 
 
+COORDINATOR_ACTIONS = ("approve", "override", "reject", "activate", "complete")
+
+
+def act(
+    action: str, match_id: int, coordinator: User, *, reason: str = "", outcome: str = "none"
+) -> Match:
+    """A coordinator's step on one match, named as on the match page's buttons: approve,
+    approve with an override (which needs a reason), reject, activate or complete."""
+    if action == "approve":
+        return approve(match_id, coordinator)
+    if action == "override":
+        if not reason.strip():
+            raise InvalidInput.single("reason", "missing")
+        return approve(match_id, coordinator, override_reason=reason)
+    if action == "reject":
+        return reject(match_id, coordinator, reason=reason)
+    if action == "activate":
+        return activate(match_id, coordinator)
+    if action == "complete":
+        return complete(match_id, coordinator, outcome=outcome)
+    raise InvalidInput.single("action", "unknown_code", code=str(action)[:20])
+
+
 def bulk(action: str, match_ids: list[int], coordinator: User, *, reason: str = "") -> BulkResult:
     """Approve or reject many; each one on its own savepoint, so one refusal stops nothing."""
+    if not match_ids:
+        raise InvalidInput.single("match_ids", "none_ticked")
     if action not in ("approve", "reject"):
         raise InvalidInput.single("action", "unknown_code", code=str(action)[:20])
-    result = BulkResult(done=[], failed={})
+    result = BulkResult(done=[], refused={})
     for match_id in sorted(set(match_ids))[:500]:
         savepoint = db.session.begin_nested()
         try:
@@ -493,15 +524,14 @@ def bulk(action: str, match_ids: list[int], coordinator: User, *, reason: str = 
             result.done.append(match_id)
         except (DomainError, InvalidInput) as error:
             savepoint.rollback()
-            result.failed[match_id] = _failure_code(error)
+            result.refused[match_id] = error
     return result
 
 
-def _failure_code(error: Exception) -> str:
-    fields = getattr(error, "fields", None)
-    if fields:
-        return next(iter(fields.values()))[0]["type"]
-    return getattr(error, "code", "error")
+def _failure_code(error: DomainError) -> str:
+    if isinstance(error, InvalidInput) and error.fields:
+        return str(next(iter(error.fields.values()))[0]["type"])
+    return error.code
 
 
 def _coordinator(user: User) -> None:

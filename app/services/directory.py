@@ -24,6 +24,7 @@ from app.models import (
     StudentLanguage,
 )
 from app.services.clock import KST
+from app.services.errors import InvalidInput
 
 PER_PAGE = 25
 
@@ -242,8 +243,8 @@ class AuditFilters:
     date_to: str = ""
 
     @classmethod
-    def from_args(cls, args: Any) -> tuple[AuditFilters, dict[str, str]]:
-        """The filters, and the fields typed wrong (field -> error type): those filter nothing."""
+    def from_args(cls, args: Any) -> tuple[AuditFilters, InvalidInput | None]:
+        """The filters, and the refusal of the fields typed wrong (those filter nothing)."""
         errors: dict[str, str] = {}
 
         def word(name: str) -> str:
@@ -277,7 +278,8 @@ class AuditFilters:
             date_from=day("date_from"),
             date_to=day("date_to"),
         )
-        return filters, errors
+        refused = {name: [{"type": code, "ctx": {}}] for name, code in errors.items()}
+        return filters, InvalidInput(refused) if refused else None
 
 
 def audit_query(filters: AuditFilters) -> Select[AuditEvent]:

@@ -4,10 +4,26 @@ from typing import Any
 
 
 class DomainError(Exception):
-    """A rule of the programme said no. Views turn it into a message; it never becomes a 500."""
+    """A rule of the programme said no. Views turn it into a message; it never becomes a 500.
+
+    `code` is what the API answers; `key` (with `ctx`) names the sentence a page shows, worded
+    by `app.i18n.error_message` like every broken field rule, beside `field` when it names one
+    ("" for the request as a whole). `InvalidInput` names each broken field rule (`fields`)."""
 
     status = 400
     code = "bad_request"
+    key = "not_allowed"
+    field = ""
+
+    def __init__(
+        self, message: str = "", *, key: str | None = None, field: str | None = None, **ctx: Any
+    ):
+        super().__init__(message or self.code)
+        if key is not None:
+            self.key = key
+        if field is not None:
+            self.field = field
+        self.ctx = ctx
 
 
 class InvalidInput(DomainError):
@@ -51,14 +67,16 @@ class ConsentRenewalRequired(InvalidInput):
 class AuthenticationFailed(DomainError):
     status = 401
     code = "unauthorized"
+    key = "wrong_credentials"
+    field = "password"  # said beside the password: which of the two was wrong is not told
 
 
 class TooManyAttempts(DomainError):
     status = 429
     code = "too_many_requests"
 
-    def __init__(self, retry_after: int):
-        super().__init__("too many attempts")
+    def __init__(self, retry_after: int, *, key: str | None = None):
+        super().__init__("too many attempts", key=key)
         self.retry_after = retry_after
 
 

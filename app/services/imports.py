@@ -28,7 +28,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from flask import current_app
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from pydantic import BeforeValidator, EmailStr, Field, field_validator
 from sqlalchemy import select
@@ -103,26 +103,21 @@ class RejectedRow:
     reasons: list[str] = field(default_factory=list)
 
 
-class ImportRejected(Exception):
-    """The file as a whole (`problems`) or some of its rows (`rows`) broke the rules."""
+class ImportRejected(InvalidInput):
+    """The file as a whole broke a rule (`problem`, a message key of app.i18n with its context),
+    or some of its rows did (`rows`, each with its reasons in words). Either way the refusal is
+    of the whole file: it names no field."""
 
-    def __init__(self, rows: list[RejectedRow], problems: list[str] | None = None):
-        super().__init__(f"{len(rows)} rows rejected")
+    def __init__(self, rows: list[RejectedRow], problem: str | None = None, **ctx: Any):
+        if problem is None:
+            problem, ctx = "csv_rows_rejected", {"num": len(rows)}
+        super().__init__({"": [{"type": problem, "ctx": ctx}]})
         self.rows = rows
-        self.problems = problems or []
 
-    def messages(self) -> list[str]:
-        if self.problems:
-            return self.problems
-        return [
-            ngettext(
-                "%(num)d row was rejected, so no company was imported. Correct it and upload "
-                "the whole file again.",
-                "%(num)d rows were rejected, so no company was imported. Correct them and upload "
-                "the whole file again.",
-                len(self.rows),
-            )
-        ]
+    @property
+    def problems(self) -> list[str]:
+        """The file's own problem in words (none when the rows carry the reasons)."""
+        return [] if self.rows else translate_errors(self.fields)[""]
 
 
 def _list(value: str) -> list[str]:
@@ -237,9 +232,7 @@ def _read(content: bytes) -> tuple[list[str], Iterator[tuple[int, dict[str, str]
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ImportRejected(
-            [], [_("Save the file as CSV in UTF-8 (in Excel: CSV UTF-8), then upload it again.")]
-        ) from None
+        raise ImportRejected([], "csv_encoding") from None
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -250,12 +243,8 @@ def _read(content: bytes) -> tuple[list[str], Iterator[tuple[int, dict[str, str]
     if not header or missing:
         raise ImportRejected(
             [],
-            [
-                _(
-                    "The first line must name the columns. Missing: %(columns)s.",
-                    columns=", ".join(str(COLUMNS[c]) for c in (missing or list(COLUMNS))),
-                )
-            ],
+            "csv_header",
+            columns=", ".join(str(COLUMNS[c]) for c in (missing or list(COLUMNS))),
         )
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
@@ -281,7 +270,7 @@ def template_bytes() -> bytes:
 def check(content: bytes) -> list[tuple[int, SMEImportRow]]:
     """Every row, validated; raises ImportRejected listing every rejected line."""
     if not content.strip():
-        raise ImportRejected([], [_("Choose a CSV file to upload.")])
+        raise ImportRejected([], "csv_no_file")
     _columns, rows = _read(content)
     valid: list[tuple[int, SMEImportRow]] = []
     rejected: list[RejectedRow] = []
@@ -289,9 +278,7 @@ def check(content: bytes) -> list[tuple[int, SMEImportRow]]:
     try:
         for line, row in rows:
             if len(valid) + len(rejected) >= MAX_ROWS:
-                raise ImportRejected(
-                    [], [_("Import at most %(n)s companies per file.", n=MAX_ROWS)]
-                )
+                raise ImportRejected([], "csv_too_many_rows", n=MAX_ROWS)
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue  # a blank line
             data = _row_input(row)
@@ -300,11 +287,9 @@ def check(content: bytes) -> list[tuple[int, SMEImportRow]]:
             except InvalidInput as error:
                 rejected.append(RejectedRow(line, _reasons(error.fields, data)))
     except csv.Error as error:
-        raise ImportRejected(
-            [], [_("The file is not valid CSV (line %(n)s).", n=line + 1)]
-        ) from error
+        raise ImportRejected([], "csv_invalid", n=line + 1) from error
     if not valid and not rejected:
-        raise ImportRejected([], [_("The file has no companies in it.")])
+        raise ImportRejected([], "csv_empty")
     rejected += _duplicates(valid)
     if rejected:
         raise ImportRejected(sorted(rejected, key=lambda r: r.line))
@@ -348,13 +333,8 @@ def _duplicates(rows: list[tuple[int, SMEImportRow]]) -> list[RejectedRow]:
 
 def import_smes(content: bytes, coordinator: User, *, consent_confirmed: bool) -> list[SME]:
     """Create one SME account per row, in the caller's transaction (it commits or rolls back)."""
-    problems = []
     if not consent_confirmed:
-        problems.append(
-            _("Confirm that the companies agreed to the privacy notice before importing them.")
-        )
-    if problems:
-        raise ImportRejected([], problems)
+        raise ImportRejected([], "csv_consent")
     rows = check(content)
     unusable = accounts.hash_password(secrets.token_urlsafe(32))  # thrown away: see above
     version = current_app.config["CONSENT_POLICY_VERSION"]

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
@@ -50,9 +49,10 @@ class NotEnoughAnswers(DomainError):
 
     status = 409
     code = "not_enough_answers"
+    key = "not_enough_answers"
 
     def __init__(self, needed: int, message: str = "not enough answers to learn from"):
-        super().__init__(message)
+        super().__init__(message, needed=needed)
         self.needed = needed
 
 
@@ -266,7 +266,7 @@ def adopt(report_id: int, coordinator: User) -> WeightAdoption:
     """Put a report's suggested weights in force from the next cycle (audited)."""
     report = db.session.get(ModelReport, report_id)
     if report is None:
-        raise NotFound("no such report")
+        raise NotFound("no such report", key="weight_set_gone")
     return _put_in_force(report.weights, coordinator, kind="report", report_id=report.id)
 
 
@@ -274,30 +274,16 @@ def keep(report_id: int, coordinator: User) -> ModelReport:
     """A coordinator looked at a suggestion and kept the weights in force (audited)."""
     report = db.session.get(ModelReport, report_id)
     if report is None:
-        raise NotFound("no such report")
+        raise NotFound("no such report", key="weight_set_gone")
     audit.record("weights_kept", actor=coordinator, target=report, detail={"better": report.better})
     return report
-
-
-def message(error: DomainError) -> str:
-    """A refusal in the reader's language."""
-    if isinstance(error, NotEnoughAnswers):
-        if error.needed:
-            return _(
-                "Not enough answers to learn from yet: %(needed)s more needed on each side.",
-                needed=error.needed,
-            )
-        return _("The newest or the older answers are all of one kind; wait for more answers.")
-    if isinstance(error, NotFound):
-        return _("That weight set no longer exists.")
-    return _("The weights could not be changed.")
 
 
 def roll_back(adoption_id: int, coordinator: User) -> WeightAdoption:
     """Put an earlier adopted set back in force (a new, audited adoption)."""
     earlier = db.session.get(WeightAdoption, adoption_id)
     if earlier is None:
-        raise NotFound("no such weight set")
+        raise NotFound("no such weight set", key="weight_set_gone")
     return _put_in_force(
         earlier.weights, coordinator, kind="rollback", rolled_back_to_id=earlier.id
     )
@@ -333,7 +319,6 @@ __all__ = [
     "examples",
     "in_force",
     "keep",
-    "message",
     "roll_back",
     "status",
     "train",

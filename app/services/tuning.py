@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import SME, Student
-from app.services import engine_gateway, match_settings
+from app.services import engine_gateway, learned_weights, match_settings
 
 
 @dataclass
@@ -122,3 +122,21 @@ def compare(proposed_settings: dict[str, Any], sample: int = 15) -> Preview:
 
 
 __all__ = ["Change", "Outcome", "Preview", "compare", "preview", "preview_weights"]
+
+
+def learned_weights_review() -> dict[str, Any]:
+    """The learned weights' page: their state, the newest report, the ids of the reports
+    adopted, and what the newest suggestion would change (only when it is better, not yet
+    adopted, and there are enough answers: otherwise there is nothing to decide)."""
+    state = learned_weights.status()
+    report = state.latest
+    adopted_ids = {a.report_id for a in state.history if a.report_id}
+    suggested = (
+        report is not None and report.better and report.id not in adopted_ids and not state.needed
+    )
+    return {
+        "state": state,
+        "report": report,
+        "adopted_ids": adopted_ids,
+        "preview": preview_weights(report.weights) if suggested and report else None,
+    }

@@ -45,7 +45,7 @@ def send_link(user: User, *, actor: User | None = None) -> bool:
         )
     )
     if recent and recent >= SENDS_PER_HOUR:
-        raise TooManyAttempts(retry_after=3600)
+        raise TooManyAttempts(retry_after=3600, key="verification_links")
     token = secrets.token_urlsafe(32)
     hours = current_app.config["EMAIL_VERIFICATION_HOURS"]
     db.session.add(

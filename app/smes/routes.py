@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.forms import step_errors
-from app.i18n import code_name, current_locale, translate_errors
+from app.i18n import code_name, error_messages
 from app.models import Role
 from app.schemas import SMESignup
 from app.security import check_role
@@ -27,10 +27,9 @@ from app.services import (
 )
 from app.services.errors import InvalidInput
 from app.services.validation import validate
-from app.sessions import start_session
 from app.smes.forms import FIELD_STEPS, SIGNUP_STEPS, SMEProfileForm, SMESignupForm
 from app.transaction import commit_now
-from app.web import answer_proposal, refuse_signup_flood, rerender, send_cv
+from app.web import answer_proposal, rerender, send_cv, sign_up
 
 bp = Blueprint("smes", __name__)
 
@@ -46,28 +45,13 @@ def _smes_only() -> None:
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> Response | str | tuple[str, int]:
     """Register a company: account, profile and consent in one form."""
-    if current_user.is_authenticated:
-        return redirect(url_for("main.dashboard"))
-    form = SMESignupForm()
+    welcome = _(
+        "Welcome! Your company is registered. We will email you when students are proposed to you."
+    )
     steps = [(key, str(label)) for key, label in SIGNUP_STEPS]
-    if form.is_submitted():
-        refused = refuse_signup_flood()
-        if refused is not None:
-            return refused
-        try:
-            user = accounts.register_sme(form.signup_input(), locale=current_locale())
-        except InvalidInput as error:
-            return rerender("smes/signup.html", form, error, signup_steps=steps)
-        start_session(user)
-        flash(
-            _(
-                "Welcome! Your company is registered. "
-                "We will email you when students are proposed to you."
-            ),
-            "success",
-        )
-        return redirect(url_for(".dashboard"))
-    return render_template("smes/signup.html", form=form, signup_steps=steps)
+    return sign_up(
+        SMESignupForm(), "smes/signup.html", steps, accounts.register_sme, welcome, ".dashboard"
+    )
 
 
 @bp.route("/signup/check", methods=["POST"])
@@ -81,7 +65,7 @@ def signup_check() -> Response:
         validate(SMESignup, form.signup_input())
         errors: dict[str, list[str]] = {}
     except InvalidInput as error:
-        errors = step_errors(form, error.fields, FIELD_STEPS, step)
+        errors = step_errors(form, error, FIELD_STEPS, step)
     return jsonify({"step": step, "errors": errors})
 
 
@@ -111,17 +95,29 @@ def candidates() -> tuple[str, int]:
     try:
         filters = reviews.candidate_filters(request.args)
     except InvalidInput as error:
-        filters, filter_errors = reviews.CandidateFilters(), translate_errors(error.fields)
+        filters, filter_errors = reviews.CandidateFilters(), error_messages(error)
     review = reviews.review_for_sme(current_user.sme, filters)
-    shown = len(review.pending) + len(review.waiting) + len(review.current) + len(review.history)
-    html = render_template(
-        "smes/candidates.html",
-        sme=current_user.sme,
-        review=review,
-        decline_reasons=decisions.decline_reason_labels(),
-        filter_errors=filter_errors,
-        filter_choices=_filter_choices(review),
-        filter_labels={
+    html = render_template("smes/candidates.html", **_candidates_context(review, filter_errors))
+    audit.record("candidates_viewed", target=current_user.sme, detail={"students": _shown(review)})
+    if filter_errors:
+        commit_now()  # the view is audited though the answer is a 400 (filters to correct)
+    return html, 400 if filter_errors else 200
+
+
+def _shown(review: reviews.SMEReview) -> int:
+    return len(review.pending) + len(review.waiting) + len(review.current) + len(review.history)
+
+
+def _candidates_context(
+    review: reviews.SMEReview, filter_errors: dict[str, list[str]]
+) -> dict[str, Any]:
+    return {
+        "sme": current_user.sme,
+        "review": review,
+        "decline_reasons": decisions.decline_reason_labels(),
+        "filter_errors": filter_errors,
+        "filter_choices": _filter_choices(review),
+        "filter_labels": {
             "language": _("Speaks"),
             "market": _("Knows the market"),
             "topik": _("TOPIK at least"),
@@ -129,14 +125,10 @@ def candidates() -> tuple[str, int]:
             "shortlisted": _("Shortlisted only"),
             "sort": _("Sort by"),
         },
-        back_args=_filter_args(),
-        changeable=decisions.changeable(review.waiting + review.history, "sme"),
-        next_cycle=match_settings.next_run(),
-    )
-    audit.record("candidates_viewed", target=current_user.sme, detail={"students": shown})
-    if filter_errors:
-        commit_now()  # the view is audited though the answer is a 400 (filters to correct)
-    return html, 400 if filter_errors else 200
+        "back_args": _filter_args(),
+        "changeable": decisions.changeable(review.waiting + review.history, "sme"),
+        "next_cycle": match_settings.next_run(),
+    }
 
 
 FILTER_KEYS = ("language", "market", "topik", "region", "shortlisted", "sort")
@@ -195,30 +187,22 @@ def candidate_cv(match_id: int) -> Response:
 def export_status() -> Response | str | tuple[str, int]:
     """The company's export status: the programme's real result, kept up to date."""
     status = outcomes.export_status(current_user.sme.id)
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
-        data = {
-            "status": request.form.get("status", ""),
-            "markets": request.form.getlist("markets"),
-        }
-        if request.form.get("first_export_on"):
-            data["first_export_on"] = request.form["first_export_on"]
-        try:
-            outcomes.set_export_status(current_user, data)
-        except InvalidInput as error:
-            errors = translate_errors(error.fields)
-            return render_template(
-                "smes/export_status.html",
-                status=status,
-                errors=errors,
-                values=request.form,
-                ladder=outcomes.LADDER,
-            ), error.status
-        flash(_("Your export status is saved."), "success")
-        return redirect(url_for(".export_status"))
-    return render_template(
-        "smes/export_status.html", status=status, errors=errors, values={}, ladder=outcomes.LADDER
-    )
+    page: dict[str, Any] = {"status": status, "ladder": outcomes.LADDER}
+    if request.method == "GET":
+        return render_template("smes/export_status.html", errors={}, values={}, **page)
+    try:
+        outcomes.set_export_status(current_user, _export_status_input())
+    except InvalidInput as error:
+        return rerender("smes/export_status.html", None, error, values=request.form, **page)
+    flash(_("Your export status is saved."), "success")
+    return redirect(url_for(".export_status"))
+
+
+def _export_status_input() -> dict[str, Any]:
+    data = {"status": request.form.get("status", ""), "markets": request.form.getlist("markets")}
+    if request.form.get("first_export_on"):
+        data["first_export_on"] = request.form["first_export_on"]
+    return data
 
 
 @bp.route("/profile")

@@ -11,7 +11,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.forms import CsrfOnlyForm, step_errors
-from app.i18n import current_locale
 from app.models import Role
 from app.schemas import StudentSignup
 from app.security import check_role
@@ -27,7 +26,6 @@ from app.services import (
 )
 from app.services.errors import InvalidInput
 from app.services.validation import validate
-from app.sessions import start_session
 from app.students.forms import (
     FIELD_STEPS,
     SIGNUP_STEPS,
@@ -35,7 +33,7 @@ from app.students.forms import (
     StudentProfileForm,
     StudentSignupForm,
 )
-from app.web import answer_proposal, flash_errors, refuse_signup_flood, rerender, send_cv
+from app.web import answer_proposal, flash_refusal, rerender, send_cv, sign_up
 
 bp = Blueprint("students", __name__)
 
@@ -52,28 +50,18 @@ def _students_only() -> None:
 def signup() -> Response | str | tuple[str, int]:
     """Apply to the programme: account, languages and markets, studies, consent (one form shown
     in steps; one POST creates the account), then the CV page."""
-    if current_user.is_authenticated:
-        return redirect(url_for("main.dashboard"))
-    form = StudentSignupForm()
+    welcome = _(
+        "Welcome! Your application is saved. We will email you when an SME is proposed to you."
+    )
     steps = [(key, str(label)) for key, label in SIGNUP_STEPS]
-    if form.is_submitted():
-        refused = refuse_signup_flood()
-        if refused is not None:
-            return refused
-        try:
-            user = accounts.register_student(form.signup_input(), locale=current_locale())
-        except InvalidInput as error:
-            return rerender("students/signup.html", form, error, signup_steps=steps)
-        start_session(user)
-        flash(
-            _(
-                "Welcome! Your application is saved. "
-                "We will email you when an SME is proposed to you."
-            ),
-            "success",
-        )
-        return redirect(url_for(".signup_cv"))
-    return render_template("students/signup.html", form=form, signup_steps=steps)
+    return sign_up(
+        StudentSignupForm(),
+        "students/signup.html",
+        steps,
+        accounts.register_student,
+        welcome,
+        ".signup_cv",
+    )
 
 
 @bp.route("/signup/check", methods=["POST"])
@@ -88,7 +76,7 @@ def signup_check() -> Response:
         validate(StudentSignup, form.signup_input())
         errors: dict[str, list[str]] = {}
     except InvalidInput as error:
-        errors = step_errors(form, error.fields, FIELD_STEPS, step)
+        errors = step_errors(form, error, FIELD_STEPS, step)
     return jsonify({"step": step, "errors": errors})
 
 
@@ -106,12 +94,11 @@ def signup_cv() -> Response | str:
 def dashboard() -> str:
     """What happens next, for this student."""
     student = current_user.student
-    consent = consents.current_consent(current_user)
     matches = reviews.proposals_for_student(student)
     return render_template(
         "students/dashboard.html",
         student=student,
-        consent=consent,
+        consent=consents.current_consent(current_user),
         matches=matches,
         steps=reviews.timeline(student, matches),
         completeness=profiles.student_completeness(student),
@@ -156,21 +143,20 @@ def participation() -> Response:
     paused = request.form.get("paused") == "1"
     withdrawn = reviews.set_paused(current_user, paused)
     if paused:
-        flash(
-            ngettext(
-                "You are paused and will not be proposed to SMEs. "
-                "%(num)s open proposal was withdrawn.",
-                "You are paused and will not be proposed to SMEs. "
-                "%(num)s open proposals were withdrawn.",
-                withdrawn,
-            )
-            if withdrawn
-            else _("You are paused and will not be proposed to SMEs."),
-            "info",
-        )
+        flash(_paused_message(withdrawn), "info")
     else:
         flash(_("Welcome back: you take part in the next matching cycle."), "success")
     return redirect(url_for(".dashboard"))
+
+
+def _paused_message(withdrawn: int) -> str:
+    if not withdrawn:
+        return _("You are paused and will not be proposed to SMEs.")
+    return ngettext(
+        "You are paused and will not be proposed to SMEs. %(num)s open proposal was withdrawn.",
+        "You are paused and will not be proposed to SMEs. %(num)s open proposals were withdrawn.",
+        withdrawn,
+    )
 
 
 @bp.route("/profile")
@@ -226,12 +212,12 @@ def upload_cv() -> Response | tuple[str, int]:
 def _save_cv(file) -> bool:  # type: ignore[no-untyped-def]
     """Store an uploaded CV, with a message either way; True when it was saved."""
     if file is None or not file.filename:
-        flash(_("Choose a file to upload."), "danger")
+        flash_refusal(InvalidInput.single("cv", "no_file"))
         return False
     try:
         uploads.save_cv(current_user.student, file.stream)  # published when the request commits
     except InvalidInput as error:
-        flash_errors(error)
+        flash_refusal(error)
         return False
     flash(_("Your CV is saved."), "success")
     return True

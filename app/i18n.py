@@ -276,6 +276,7 @@ def error_message(error_type: str, ctx: dict[str, Any]) -> str:
         # refusals of a request as a whole (DomainError.key: no field named)
         "not_allowed": lambda: _("This action is not allowed here."),
         "wrong_credentials": lambda: _("Wrong email or password."),
+        "confirm_deletion": lambda: _("Tick the box to confirm."),
         "match_not_found": lambda: _("This match does not exist."),
         "none_ticked": lambda: _("Tick at least one match first."),
         "cycle_busy": lambda: _(

@@ -95,10 +95,12 @@ def sign_up(
 # --- refusals: the one way a service's "no" reaches the person ----------------------------------
 #
 # Services raise DomainError (app.services.errors): InvalidInput names the fields and the rule each
-# broke, any other names the sentence for the request as a whole (`key`). app.i18n.error_messages
-# words both, by field ("" for none). A form page shows them with `rerender`, a button press with
-# `flash_refusal`, the API as JSON naming the field (api.routes._domain_error). Either way nothing
-# of the refused request is kept: it is rolled back before the answer is rendered.
+# broke; any other names its sentence (`key`) and, where one is to blame, its field.
+# app.i18n.error_messages words both, by field ("" for none). A form page shows them with
+# `rerender`, a button press with `flash_refusal`, the API as JSON naming the field
+# (api.routes._domain_error). Either way nothing of the refused request is kept: it is rolled
+# back before the answer is rendered (the match workspace, which keeps what reading it records,
+# renders itself the same way: matches.routes._refused).
 
 
 def rerender(

@@ -25,7 +25,12 @@ from app.models import User
 from app.security import is_safe_next
 from app.services import accounts, consents, privacy, tokens, verification
 from app.services.audit import client_ip
-from app.services.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
+from app.services.errors import (
+    AuthenticationFailed,
+    DomainError,
+    InvalidInput,
+    TooManyAttempts,
+)
 from app.sessions import end_session, start_session
 from app.transaction import commit_now
 from app.web import rerender
@@ -88,11 +93,7 @@ def logout() -> Response:
 @login_required
 def account() -> str:
     """Password, consent, a copy of my data, and deleting my account."""
-    return _account_page()
-
-
-def _account_page(**forms) -> str:  # type: ignore[no-untyped-def]
-    return render_template("auth/account.html", **{**_account_context(), **forms})
+    return render_template("auth/account.html", **_account_context())
 
 
 def _account_context(but: str = "") -> dict[str, Any]:
@@ -175,8 +176,9 @@ def delete_account() -> Response | tuple[str, int]:
     """Delete my account and all my data, now."""
     form = DeleteAccountForm()
     if not form.confirm.data:
-        form.confirm.errors = [_("Tick the box to confirm.")]
-        return _account_page(delete_form=form), 400
+        unconfirmed = DomainError("not confirmed", key="confirm_deletion", field="confirm")
+        context = _account_context(but="delete_form")
+        return rerender("auth/account.html", form, unconfirmed, form_name="delete_form", **context)
     accounts.delete_account(current_user._get_current_object())  # files go with the commit
     end_session()
     flash(_("Your account and your data are deleted."), "info")

@@ -42,11 +42,16 @@ def stats_json() -> Response:
 def targets_csv() -> Response:
     """The programme's targets and the funnel per cycle and per cohort, as CSV."""
     audit.record("csv_exported", detail={"kind": "targets"})
+    return _csv(stats.targets_csv(), "kexport-targets.csv")
+
+
+def _csv(body: bytes | str, filename: str) -> Response:
+    """A CSV download (UTF-8: the exports carry a BOM so Excel reads Korean)."""
     return Response(
-        stats.targets_csv(),
+        body,
         mimetype="text/csv",
         headers={
-            "Content-Disposition": "attachment; filename=kexport-targets.csv",
+            "Content-Disposition": f"attachment; filename={filename}",
             "Content-Type": "text/csv; charset=utf-8",
         },
     )
@@ -62,14 +67,7 @@ def export_csv(kind: str) -> Response:
         abort(404)
     body, count = exports.csv_bytes(kind)
     audit.record("csv_exported", detail={"kind": kind, "rows": count})
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f"attachment; filename=kexport-{kind}.csv",
-            "Content-Type": "text/csv; charset=utf-8",
-        },
-    )
+    return _csv(body, f"kexport-{kind}.csv")
 
 
 @bp.route("/smes/import", methods=["GET", "POST"])
@@ -101,14 +99,7 @@ def _import_context() -> dict[str, Any]:
 @bp.route("/smes/import/template.csv")
 def import_template() -> Response:
     """The file to fill in: the columns named in the reader's language, over their codes."""
-    return Response(
-        imports.template_bytes(),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": "attachment; filename=kexport-smes-template.csv",
-            "Content-Type": "text/csv; charset=utf-8",
-        },
-    )
+    return _csv(imports.template_bytes(), "kexport-smes-template.csv")
 
 
 # --- the audit trail --------------------------------------------------------------------------

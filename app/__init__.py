@@ -10,7 +10,10 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import models  # noqa: F401 - registers every table on the metadata
+from app import (
+    models,  # noqa: F401 - registers every table on the metadata
+    templating,
+)
 from app.api import register_api
 from app.auth.routes import bp as auth_bp
 from app.cli import init_cli
@@ -144,6 +147,7 @@ def register_template_helpers(app: Flask) -> None:
     explanations.init_template_helpers(app)  # every reason and block code, worded
     clock.init_template_helpers(app)  # `korea_time`: times as people in the programme read them
     audit_words.init_template_helpers(app)  # every audit event, decline and schedule, worded
+    templating.init_template_helpers(app)  # `url_pattern`: a row's URL built once per page
     # The coordinators' menu and dashboard show how many proposals wait for them (one COUNT).
     app.jinja_env.globals["ready_count"] = directory.ready_count
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache, lru_cache
 from typing import Any
 
 from babel.dates import format_skeleton
@@ -119,20 +120,51 @@ def current_locale() -> str:
     return str(named[1])
 
 
+# --- names of codes: one dict per locale and process -----------------------------------------
+#
+# The taxonomy is static (ISO tables named by CLDR, the programme's own lists), so every code's
+# name in a locale is looked up once per process: a candidates page names ~580 codes, and going
+# through `taxonomy.name` (index, term, locale test) for each was a tenth of its CPU (issue 14).
+
+
+@cache
+def _names(lang: str) -> dict[str, dict[str, str]]:
+    """kind → code → name in `lang` ("en" or "ko", the two `Term.name` tells apart)."""
+    return {
+        kind: {term.code: term.name(lang) for term in table()}
+        for kind, table in taxonomy.TABLES.items()
+    }
+
+
+def names_for(locale: str) -> dict[str, dict[str, str]]:
+    """Every code's name in `locale`: kind → code → name (built once per process)."""
+    return _names("ko" if locale.startswith("ko") else "en")
+
+
 def code_name(kind: str, code: str | None) -> str:
-    return taxonomy.name(kind, code, current_locale()) if code else ""
+    """The name of a code in the reader's language; an unknown code is shown as itself."""
+    return names_for(current_locale())[kind].get(code, code) if code else ""
 
 
 def code_names(kind: str, codes: list[str]) -> str:
-    return ", ".join(code_name(kind, code) for code in codes)
+    names = names_for(current_locale())[kind]
+    return ", ".join(names.get(code, code) if code else "" for code in codes)
 
 
-def level_phrase(code: str, level: str) -> str:
+@lru_cache(maxsize=4096)
+def _level_phrase(locale: str, code: str, level: str) -> str:
     return _(
         "%(language)s (%(level)s)",
         language=code_name("languages", code),
         level=code_name("levels", level),
     )
+
+
+def level_phrase(code: str, level: str) -> str:
+    """A language and level ("Vietnamese (Native)"): the same few hundred phrases on every page,
+    worded once per locale (the locale is the key: an email composed in another language gets
+    its own)."""
+    return _level_phrase(current_locale(), code, level)
 
 
 def error_message(error_type: str, ctx: dict[str, Any]) -> str:
@@ -353,8 +385,10 @@ def _iso_datetime(value: str | None, fmt: str = "medium") -> str:
     return _as_datetime(datetime.fromisoformat(value), fmt) if value else ""
 
 
-def status_label(status: str | None) -> str:
-    labels = {
+@lru_cache(maxsize=16)
+def _status_labels(locale: str) -> dict[str, str]:
+    # once per locale and process: a list of 25 matches asked for them 25 times, 8 strings each
+    return {
         "proposed": _("Proposed"),
         "declined": _("Declined"),
         "approved": _("Approved"),
@@ -364,13 +398,20 @@ def status_label(status: str | None) -> str:
         "expired": _("Expired (no answer in time)"),
         "withdrawn": _("Withdrawn"),
     }
-    return labels.get(str(status), str(status or ""))
+
+
+def status_label(status: str | None) -> str:
+    return _status_labels(current_locale()).get(str(status), str(status or ""))
+
+
+@lru_cache(maxsize=16)
+def _decision_labels(locale: str) -> dict[str, str]:
+    return {"accept": _("Accepted"), "decline": _("Declined"), "": _("No answer yet")}
 
 
 def decision_label(decision: str | None) -> str:
-    return {"accept": _("Accepted"), "decline": _("Declined")}.get(
-        decision or "", _("No answer yet")
-    )
+    labels = _decision_labels(current_locale())
+    return labels.get(decision or "", labels[""])
 
 
 def written_in(lang: str | None) -> str:

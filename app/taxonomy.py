@@ -240,8 +240,15 @@ def name(kind: str, code: str, locale: str) -> str:
 
 def choices(kind: str, locale: str, *, sort: bool = True) -> list[tuple[str, str]]:
     """(code, name) pairs for a form, sorted by the name as the reader sees it."""
-    pairs = [(term.code, term.name(locale)) for term in TABLES[kind]()]
-    return sorted(pairs, key=lambda pair: pair[1]) if sort else pairs
+    return list(_choices(kind, "ko" if str(locale).startswith("ko") else "en", sort))
+
+
+@cache
+def _choices(kind: str, lang: str, sort: bool) -> tuple[tuple[str, str], ...]:
+    # Once per process, kind and language (the tables are static): the coordinators' filters
+    # named and sorted ~250 countries on every page (issue 14). Callers get their own list.
+    pairs = [(term.code, term.name(lang)) for term in TABLES[kind]()]
+    return tuple(sorted(pairs, key=lambda pair: pair[1]) if sort else pairs)
 
 
 def as_json() -> dict[str, list[dict[str, str]]]:

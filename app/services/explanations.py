@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext as _
 
-from app.i18n import code_name
+from app.i18n import code_name, current_locale
 
 
 def _level(code: str) -> str:
@@ -185,9 +185,36 @@ def _to_student() -> dict[str, Callable[[dict[str, Any]], str]]:
 AUDIENCES = {"sme": _to_sme, "student": _to_student}
 
 
+# Sentences already worded, per locale, audience, key and parameters: the same few hundred
+# recur on every page (a candidates page words ~190 reasons), and translations are fixed for the
+# life of the process. Bounded: cleared when full (parameters are codes and small numbers).
+_WORDED: dict[tuple[Any, ...], str] = {}
+_WORDED_MAX = 20_000
+
+
 def reason_text(reason: dict[str, Any], audience: str = "coordinator") -> str:
     """A reason as a sentence for `audience` (coordinator, sme or student)."""
     key, params = reason.get("key", ""), reason.get("params") or {}
+    try:
+        memo: tuple[Any, ...] | None = (
+            current_locale(),
+            audience,
+            key,
+            *sorted(params.items()),
+        )
+        sentence = _WORDED.get(memo)  # type: ignore[arg-type]
+    except TypeError:  # a parameter that cannot be a key (a list): worded every time
+        memo, sentence = None, None
+    if sentence is None:
+        sentence = _word(key, params, audience)
+        if memo is not None:
+            if len(_WORDED) >= _WORDED_MAX:
+                _WORDED.clear()
+            _WORDED[memo] = sentence
+    return sentence
+
+
+def _word(key: str, params: dict[str, Any], audience: str) -> str:
     if key == "korean.meets_minimum" and not params.get("min_topik"):
         # No minimum was asked: "meets the minimum (0)" says nothing; the level itself does.
         return _("Korean: TOPIK level %(topik)s", topik=params.get("topik", 0))

@@ -43,6 +43,9 @@ run: install
 	@echo "Matching cycles run on '$(DEMO_SCHEDULE)'; a coordinator can also run one from Cycles."; echo
 	APP_ENV=development MATCH_SCHEDULE="$(DEMO_SCHEDULE)" PUBLIC_URL="$(PUBLIC_URL)" $(FLASK) serve --host $(HOST) --port $(PORT)
 
+# One pytest-xdist worker per core, a test file to a worker (module fixtures stay shared); each
+# worker has its own PostgreSQL database (tests/conftest.py). PYTEST_ARGS= runs in one process.
+PYTEST_ARGS ?= -n auto --dist loadfile --durations=20
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

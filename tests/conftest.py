@@ -30,7 +30,8 @@ from kexport_support import (  # noqa: F401
     student_data,
     student_form,
 )
-from sqlalchemy import delete, text
+from sqlalchemy import create_engine, delete, text
+from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
@@ -38,6 +39,38 @@ from app.models import OutboxMessage, User
 from app.services import accounts, verification
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`make test` runs two workers), each worker gets a PostgreSQL database
+    of its own, created next to TEST_DATABASE_URL's: the session fixture drops and rebuilds the
+    schema, which would pull the tables from under the other worker's tests."""
+    worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("TEST_DATABASE_URL")
+    if not worker or not url:
+        return
+    shared = make_url(url)
+    name = f"{shared.database}_{worker}"
+    admin = create_engine(shared, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    os.environ["TEST_DATABASE_URL"] = shared.set(database=name).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with a `slow` test first: with two workers (`--dist loadfile`), a long file that
+    starts last keeps one worker busy alone while the other has finished. The sort is stable, and
+    a file's tests stay together, in their order; it runs before pytest groups the tests by
+    database, which keeps that grouping."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 def _postgres_url() -> str:

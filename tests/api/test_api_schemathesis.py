@@ -83,6 +83,7 @@ def generous_limits(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setitem(app.config, key, 1_000_000)
 
 
+@pytest.mark.slow
 def test_every_operation_conforms_to_the_description(
     app: Flask, generous_limits: None, student: User, sme: User, capsys: Any
 ) -> None:

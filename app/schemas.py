@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import email_validator
 from pydantic import (
@@ -37,6 +37,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from app import taxonomy
 from app.bilingual import home_lang
+from app.models import MatchStatus
 
 __all__ = ["ValidationError"]
 
@@ -692,3 +693,32 @@ class CompletionIn(ExportStatusIn):
 class StudentOutcomeIn(_Input):
     outcome: OneOf(*STUDENT_OUTCOMES)
     note: Text(2000, min_length=0) = ""
+
+
+# --- lists of matches -----------------------------------------------------------------------------
+
+ID_MAX = 2**31 - 1  # the largest id a 32-bit INTEGER column holds
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
+
+# A stored status, or `ready`: proposals both sides accepted, waiting for a coordinator.
+# Generated from MatchStatus (one list): a status added there is a filter value here too.
+MatchStatusFilter = Literal[(*(status.value for status in MatchStatus), "ready")]
+
+
+class MatchFilterIn(_Input):
+    """What a list of matches is narrowed to, for the coordinators' pages and
+    `GET /api/v1/matches` alike (app.services.directory.MatchFilters reads it). Market, industry
+    and region are the SME's: what the pair would work on, and where."""
+
+    status: Annotated[
+        MatchStatusFilter | None,  # built from MatchStatus above
+        Field(
+            description="A match status, or `ready`: proposals both the student and the SME "
+            "accepted, waiting for a coordinator's approval, oldest first."
+        ),
+    ] = None
+    cycle: Id | None = None
+    market: Country | None = None
+    industry: Industry | None = None
+    region: Region | None = None
+    score_min: Annotated[float | None, Field(ge=0, le=1)] = None

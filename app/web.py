@@ -12,12 +12,12 @@ from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
-from app.api.schemas import ID_MAX
 from app.errors import render_error
 from app.extensions import db
 from app.forms import apply_errors, forget_wrong_passwords
 from app.i18n import current_locale, error_messages
 from app.models import Student, User
+from app.schemas import ID_MAX
 from app.services import accounts, decisions, uploads
 from app.services.audit import client_ip
 from app.services.errors import DomainError, InvalidInput, TooManyAttempts, UnknownReference

@@ -14,13 +14,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import schemas, taxonomy
 from app.api import auth
 from app.api.auth import api_user
 from app.api.schemas import (
-    ID_MAX,
     ActivityOut,
     AdoptIn,
     AdoptionOut,
@@ -65,6 +64,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.i18n import current_locale, error_messages, translate_errors
 from app.models import Activity, Match, MatchCycle, Role, User
+from app.schemas import ID_MAX
 from app.services import (
     accounts,
     audit,
@@ -80,10 +80,10 @@ from app.services import (
     outcomes,
     profiles,
     ratelimit,
-    reviews,
     stats,
     threads,
     tokens,
+    visibility,
     worklog,
     workspace,
 )
@@ -247,14 +247,6 @@ def cycle_out(cycle: MatchCycle) -> CycleOut:
     return CycleOut.model_validate(data)
 
 
-def _page(query: Any, q: PageQuery, *order: Any) -> tuple[list[Any], int]:
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(
-        query.order_by(*order).limit(q.per_page).offset((q.page - 1) * q.per_page)
-    ).all()
-    return list(rows), total
-
-
 # --- public ---------------------------------------------------------------------------------------
 
 
@@ -382,49 +374,28 @@ def delete_me() -> Response:
 # --- matches --------------------------------------------------------------------------------------
 
 
-def _visible_matches(user: User) -> Any:
-    query = select(Match)
-    if user.role == Role.STUDENT:
-        return query.where(Match.student_id == (user.student.id if user.student else -1))
-    if user.role == Role.SME:
-        return query.where(*reviews.sme_can_see(user.sme.id if user.sme else -1))
-    return query
-
-
 @bp.get("/matches")
 def list_matches() -> Response:
-    """Coordinators: every match; students and SMEs: their own. Filters: status (or `ready`,
-    oldest first), cycle."""
+    """Coordinators: every match; students and SMEs: those they may see. Filtered as the
+    coordinators' page is: status (or `ready`, oldest first), cycle, market, industry, region,
+    score_min."""
     user = api_user()
     q: MatchQuery = _query(MatchQuery)
-    rows, total = _page(*_filtered_matches(_visible_matches(user), q))
-    items = [match_out(m) for m in rows]
+    query = directory.match_query(directory.MatchFilters.of(q), visibility.visible_to(user))
+    page = directory.page_of(query, q.page, q.per_page)
+    items = [match_out(m) for m in page.items]
     audit.record(
         "matches_listed",
         detail={"api": True, "page": q.page, "status": q.status, "cycle": q.cycle, "n": len(items)},
     )
-    return _json(MatchList(items=items, total=total, page=q.page, per_page=q.per_page))
-
-
-def _filtered_matches(query: Any, q: MatchQuery) -> tuple[Any, ...]:
-    """The query filtered by status (or `ready`, oldest first) and cycle; with `q`, the order."""
-    if q.status == directory.READY:
-        query = query.where(*directory.ready_conditions())
-    elif q.status is not None:
-        query = query.where(Match.status == q.status)
-    if q.cycle is not None:
-        query = query.where(Match.cycle_id == q.cycle)
-    order = directory.READY_ORDER if q.status == directory.READY else (Match.id.desc(),)
-    return (query, q, *order)
+    return _json(MatchList(items=items, total=page.total or 0, page=q.page, per_page=q.per_page))
 
 
 @bp.post("/matches/<int:match_id>/decision")
 def decide(match_id: int) -> Response:
     """The student or the SME of a proposal accepts or declines it."""
     user = api_user()
-    _check_id(match_id)
-    if db.session.scalar(_visible_matches(user).where(Match.id == match_id)) is None:
-        raise NotFound("no such match")
+    visibility.get_visible_match(_check_id(match_id), user)
     body = validate(DecisionIn, _body())
     match = decisions.decide(match_id, user, body.decision, reason=body.reason, note=body.note)
     return _json(match_out(match))
@@ -434,9 +405,7 @@ def decide(match_id: int) -> Response:
 def change_decision(match_id: int) -> Response:
     """The student or the SME changes its answer until a coordinator acts on it."""
     user = api_user()
-    _check_id(match_id)
-    if db.session.scalar(_visible_matches(user).where(Match.id == match_id)) is None:
-        raise NotFound("no such match")
+    visibility.get_visible_match(_check_id(match_id), user)
     body = validate(DecisionIn, _body())
     match = decisions.change_answer(
         match_id, user, body.decision, reason=body.reason, note=body.note
@@ -526,9 +495,9 @@ def list_cycles() -> Response:
     """Cycle history, newest first."""
     api_user(Role.COORDINATOR)
     q = _query(PageQuery)
-    rows, total = _page(select(MatchCycle), q, MatchCycle.id.desc())
-    items = [cycle_out(c) for c in rows]
-    return _json(CycleList(items=items, total=total, page=q.page, per_page=q.per_page))
+    page = directory.page_of(select(MatchCycle).order_by(MatchCycle.id.desc()), q.page, q.per_page)
+    items = [cycle_out(c) for c in page.items]
+    return _json(CycleList(items=items, total=page.total or 0, page=q.page, per_page=q.per_page))
 
 
 @bp.get("/cycles/<int:cycle_id>")

@@ -16,25 +16,25 @@ from pydantic_core import PydanticCustomError
 
 from app.models import MatchStatus
 from app.schemas import (
+    ID_MAX,
     ActivityIn,
     CheckInIn,
     ConsentIn,
     Credentials,
     ExportStatusIn,
+    Id,
     KickoffIn,
     KickoffPick,
+    MatchFilterIn,
     MessageIn,
     SMESignup,
     StudentSignup,
 )
 from app.services.decisions import DECLINE_REASONS, REASON_MAX
 
-ID_MAX = 2**31 - 1  # the largest id a 32-bit INTEGER column holds
 PAGE_MAX = 100_000
 PER_PAGE_MAX = 100
 PER_PAGE_DEFAULT = 20
-
-Id = Annotated[int, Field(ge=1, le=ID_MAX)]
 
 
 class _Body(BaseModel):
@@ -108,20 +108,8 @@ class PageQuery(_Body):
     per_page: Annotated[int, Field(ge=1, le=PER_PAGE_MAX)] = PER_PAGE_DEFAULT
 
 
-# A stored status, or `ready`: proposals both sides accepted, waiting for a coordinator.
-# Generated from MatchStatus (one list): a status added there is a filter value here too.
-MatchStatusFilter = Literal[(*(status.value for status in MatchStatus), "ready")]  # type: ignore[valid-type]
-
-
-class MatchQuery(PageQuery):
-    status: Annotated[
-        MatchStatusFilter | None,  # type: ignore[valid-type]  # built from MatchStatus above
-        Field(
-            description="A match status, or `ready`: proposals both the student and the SME "
-            "accepted, waiting for a coordinator's approval, oldest first."
-        ),
-    ] = None
-    cycle: Id | None = None
+class MatchQuery(PageQuery, MatchFilterIn):
+    """A page of matches, narrowed by the coordinators' page's own filters (app.schemas)."""
 
 
 # --- responses ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app import taxonomy
+from app import schemas, taxonomy
 from app.extensions import db
 from app.models import (
     SME,
@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.services.clock import KST
 from app.services.errors import InvalidInput
+from app.services.validation import validate
 
 PER_PAGE = 25
 
@@ -133,6 +134,7 @@ def sme_query(filters: SMEFilters) -> Select[SME]:
 
 
 def page_of(query: Select[Any], page: int, per_page: int = PER_PAGE) -> Pagination:
+    """One page of an ordered query, and the total: every paged list, pages and API alike."""
     return db.paginate(query, page=page, per_page=per_page, max_per_page=100, error_out=False)
 
 
@@ -150,7 +152,6 @@ def counts() -> dict[str, int]:
 MATCH_STATUSES = tuple(status.value for status in MatchStatus)
 # Not a stored status: proposals both sides accepted, waiting for a coordinator (the queue).
 READY = "ready"
-STATUS_FILTERS = (*MATCH_STATUSES, READY)
 
 
 def ready_conditions() -> tuple[Any, ...]:
@@ -184,30 +185,40 @@ class MatchFilters:
     score_min: str = ""
 
     @classmethod
-    def from_args(cls, args: Any) -> MatchFilters:
-        status = (args.get("status") or "").strip().lower()
-        cycle = (args.get("cycle") or "").strip()
+    def from_args(cls, args: Any, *, strict: bool = False) -> MatchFilters:
+        """The query string's filters, by app.schemas.MatchFilterIn's rules (the API's too).
+
+        Strictly, a broken filter raises InvalidInput naming it (the API's 422); otherwise it
+        is left out and filters nothing, as the coordinators' page always did."""
+        data = {name: args.get(name) for name in cls.__dataclass_fields__ if args.get(name)}
+        try:
+            return cls.of(validate(schemas.MatchFilterIn, data, strict=False))
+        except InvalidInput as error:
+            if strict:
+                raise
+            broken = {field.split(".")[0] for field in error.fields}
+            kept = {name: value for name, value in data.items() if name not in broken}
+            return cls.of(validate(schemas.MatchFilterIn, kept, strict=False))
+
+    @classmethod
+    def of(cls, valid: schemas.MatchFilterIn) -> MatchFilters:
+        """From filters already checked (the API's query model includes them)."""
         return cls(
-            status=status if status in STATUS_FILTERS else "",
-            cycle=cycle if cycle.isascii() and cycle.isdigit() and len(cycle) < 10 else "",
-            market=_code(args, "market", "countries"),
-            industry=_code(args, "industry", "industries"),
-            region=_code(args, "region", "regions"),
-            score_min=_score(args.get("score_min")),
+            status=valid.status or "",
+            cycle=str(valid.cycle or ""),
+            market=valid.market or "",
+            industry=valid.industry or "",
+            region=valid.region or "",
+            score_min="" if valid.score_min is None else str(round(valid.score_min, 3)),
         )
 
 
-def _score(value: Any) -> str:
-    """A score between 0 and 1 as typed, or nothing (like an unknown code, it filters nothing)."""
-    try:
-        number = float(str(value or "").strip().replace(",", "."))
-    except ValueError:
-        return ""
-    return str(round(number, 3)) if 0 <= number <= 1 else ""
-
-
-def match_query(filters: MatchFilters) -> Select[Match]:
-    query = select(Match).options(joinedload(Match.student), joinedload(Match.sme))
+def match_query(filters: MatchFilters, matches: Select[Match] | None = None) -> Select[Match]:
+    """`matches` (every match, or what one reader may see: app.services.visibility) narrowed
+    by `filters`, with their people, in the lists' order."""
+    query = (select(Match) if matches is None else matches).options(
+        joinedload(Match.student), joinedload(Match.sme)
+    )
     if filters.status == READY:
         query = query.where(*ready_conditions())
     elif filters.status:

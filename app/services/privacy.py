@@ -20,9 +20,8 @@ from app.models import (
     RateLimitHit,
     User,
 )
-from app.services import audit, profiles, workspace
+from app.services import audit, profiles, visibility, workspace
 from app.services.explanations import reason_text
-from app.services.reviews import sme_can_see
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -92,14 +91,10 @@ def _matches_of(user: User) -> list[dict[str, Any]]:
     """A student's matches: scores, reasons, decisions, notes, and which SME got the profile.
     An SME's: the ones it may still see (a student who withdrew consent is not its data)."""
 
-    if user.student:
-        conditions: tuple[Any, ...] = (Match.student_id == user.student.id,)
-        audience = "student"
-    elif user.sme:
-        conditions = sme_can_see(user.sme.id)
-        audience = "sme"
-    else:
+    if not (user.student or user.sme):
         return []
+    audience = "student" if user.student else "sme"
+    conditions = visibility.conditions_for(user)
     out = []
     for m in db.session.scalars(select(Match).where(*conditions).order_by(Match.id)):
         row: dict[str, Any] = {

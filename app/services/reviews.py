@@ -7,31 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from app import taxonomy
 from app.extensions import db
 from app.models import SME, Match, MatchStatus, Student, User, utcnow
-from app.services import audit, eligibility
+from app.services import audit, visibility
 from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.decisions import places_taken, withdraw_pending_for_student
-from app.services.errors import InvalidInput, NotFound
-
-# An SME never sees a proposal hidden because the student withdrew consent or paused.
-SME_VISIBLE = tuple(s for s in MatchStatus if s != MatchStatus.WITHDRAWN)
-
-
-def sme_can_see(sme_id: int) -> tuple[ColumnElement[bool], ...]:
-    """The matches an SME may see: its own, not withdrawn, and only of students who still consent
-    to provision (withdrawal hides them from every SME, past matches included; the rows stay for
-    the programme's records). The one place every SME-facing view and API call asks."""
-    return (
-        Match.sme_id == sme_id,
-        Match.status.in_(SME_VISIBLE),
-        Match.student_id.in_(eligibility.students_shown_to_smes()),
-    )
-
+from app.services.errors import InvalidInput
 
 # Above this many candidates waiting for an answer, the page offers filters and sorting.
 FILTER_FROM = 5
@@ -148,7 +133,7 @@ def review_for_sme(sme: SME, filters: CandidateFilters | None = None) -> SMERevi
     filters = filters or CandidateFilters()
     matches = db.session.scalars(
         _with_people(select(Match), sme=False)
-        .where(*sme_can_see(sme.id))
+        .where(*visibility.sme_can_see(sme.id))
         .order_by(Match.score.desc(), Match.id)
     ).all()
     pending = [m for m in matches if m.status == MatchStatus.PROPOSED and not m.sme_decision]
@@ -199,17 +184,9 @@ def places_left(sme: SME) -> int:
     return max(sme.capacity - places_taken(sme.id), 0)
 
 
-def sme_match(sme: SME, match_id: int) -> Match:
-    """A match of this SME that it may see; anything else is 'not found' (never 'forbidden')."""
-    match = db.session.scalar(select(Match).where(Match.id == match_id, *sme_can_see(sme.id)))
-    if match is None:
-        raise NotFound("no such match")
-    return match
-
-
 def toggle_shortlist(user: User, match_id: int) -> Match:
     assert user.sme is not None
-    match = sme_match(user.sme, match_id)
+    match = visibility.get_visible_match(match_id, user)
     db.session.execute(
         update(Match)
         .where(Match.id == match.id)
@@ -227,17 +204,10 @@ def proposals_for_student(student: Student) -> list[Match]:
     return list(
         db.session.scalars(
             _with_people(select(Match))
-            .where(Match.student_id == student.id)
+            .where(*visibility.student_can_see(student.id))
             .order_by(Match.created_at.desc(), Match.id.desc())
         )
     )
-
-
-def student_match(student: Student, match_id: int) -> Match:
-    match = db.session.get(Match, match_id)
-    if match is None or match.student_id != student.id:
-        raise NotFound("no such match")
-    return match
 
 
 @dataclass

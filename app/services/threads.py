@@ -41,7 +41,7 @@ class Thread:
 def post(
     match_id: int, user: User, data: dict[str, Any], attachment: IO[bytes] | None = None
 ) -> tuple[Message, uploads.FileChange]:
-    """Add a message; returns it and its file change (commit inside `uploads.after_commit`)."""
+    """Add a message; returns it and its file change (published when the unit of work commits)."""
     access = workspace.working(user, match_id)
     body = validate(schemas.MessageIn, data)
     config = current_app.config

@@ -7,11 +7,11 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ApiToken, Role, User, rows_changed, utcnow
-from app.services import audit
+from app.services import audit, directory
 from app.services.errors import DomainError
 
 PREFIX = "kxm_"  # lets secret scanners and people recognise a leaked token
@@ -64,15 +64,10 @@ def of_user(user: User, *, page: int, per_page: int) -> tuple[list[ApiToken], in
         ApiToken.revoked_at.is_(None),
         ApiToken.expires_at > utcnow(),
     )
-    total = db.session.scalar(select(func.count(ApiToken.id)).where(*live)) or 0
-    rows = db.session.scalars(
-        select(ApiToken)
-        .where(*live)
-        .order_by(ApiToken.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return list(rows), total
+    found = directory.page_of(
+        select(ApiToken).where(*live).order_by(ApiToken.id.desc()), page, per_page
+    )
+    return list(found.items), found.total or 0
 
 
 def revoke(token_id: int, actor: User) -> ApiToken:

@@ -103,8 +103,8 @@ def entries(match_id: int) -> list[Activity]:
 def log(
     match_id: int, user: User, data: dict[str, Any], attachment: IO[bytes] | None = None
 ) -> tuple[Activity, uploads.FileChange]:
-    """The student adds an entry; returns it and its file change (commit inside
-    `uploads.after_commit`)."""
+    """The student adds an entry; returns it and its file change (published when the unit of
+    work commits)."""
     access = workspace.working(user, match_id, sides=("student",))
     if access.match.status != MatchStatus.ACTIVE:
         raise Conflict.single("status", "not_active")

@@ -36,7 +36,7 @@ from app.models import (
     rows_changed,
     utcnow,
 )
-from app.services import audit, consents, mail
+from app.services import audit, consents, mail, visibility
 from app.services.errors import NotFound
 from app.services.validation import validate
 
@@ -54,28 +54,9 @@ class Access:
         return self.side in ("student", "sme")
 
 
-def side_of(user: User, match: Match) -> str | None:
-    if user.role == Role.COORDINATOR:
-        return "coordinator"
-    if user.role == Role.STUDENT and user.student and user.student.id == match.student_id:
-        return "student"
-    if (
-        user.role == Role.SME
-        and user.sme
-        and user.sme.id == match.sme_id
-        and match.status != MatchStatus.WITHDRAWN  # hidden from the SME, as everywhere
-    ):
-        return "sme"
-    return None
-
-
 def visible(user: User, match_id: int) -> Access:
-    """The match if `user` is one of its two parties or a coordinator; else NotFound."""
-    match = db.session.get(Match, match_id)
-    side = side_of(user, match) if match is not None else None
-    if match is None or side is None:
-        raise NotFound("no such match")
-    return Access(match, side)
+    """The match if `user` may see it (app.services.visibility, the one rule); else NotFound."""
+    return Access(visibility.get_visible_match(match_id, user), visibility.side_of(user))
 
 
 def working(user: User, match_id: int, *, sides: tuple[str, ...] = ()) -> Access:

@@ -24,6 +24,7 @@ from app.services import (
     profiles,
     reviews,
     threads,
+    visibility,
 )
 from app.services.errors import InvalidInput
 from app.services.validation import validate
@@ -155,14 +156,14 @@ def _filter_args() -> dict[str, Any]:
 @bp.route("/candidates/<int:match_id>/decision", methods=["POST"])
 def decide(match_id: int) -> Response:
     """Accept or decline one candidate."""
-    reviews.sme_match(current_user.sme, match_id)  # 404 unless it is this SME's
+    visibility.get_visible_match(match_id, current_user)  # 404 unless this SME may see it
     return answer_proposal(match_id, "smes.candidates", _filter_args())
 
 
 @bp.route("/candidates/<int:match_id>/answer", methods=["POST"])
 def change_answer(match_id: int) -> Response:
     """Change an answer given, until a coordinator acts on it (a decline undone restores it)."""
-    reviews.sme_match(current_user.sme, match_id)  # 404 unless it is this SME's
+    visibility.get_visible_match(match_id, current_user)  # 404 unless this SME may see it
     return answer_proposal(match_id, "smes.candidates", _filter_args(), change=True)
 
 
@@ -176,7 +177,7 @@ def shortlist(match_id: int) -> Response:
 @bp.route("/candidates/<int:match_id>/cv")
 def candidate_cv(match_id: int) -> Response:
     """A proposed student's CV, once the student was proposed to this SME."""
-    match = reviews.sme_match(current_user.sme, match_id)
+    match = visibility.get_visible_match(match_id, current_user)
     if not match.student.cv_stored_name:
         abort(404)
     audit.record("cv_downloaded", target=match.student, detail={"match_id": match.id})

@@ -23,6 +23,7 @@ from app.services import (
     reviews,
     threads,
     uploads,
+    visibility,
 )
 from app.services.errors import InvalidInput
 from app.services.validation import validate
@@ -126,14 +127,14 @@ def proposals() -> str:
 @bp.route("/proposals/<int:match_id>/decision", methods=["POST"])
 def decide(match_id: int) -> Response:
     """Accept or decline one proposal."""
-    reviews.student_match(current_user.student, match_id)  # 404 unless it is this student's
+    visibility.get_visible_match(match_id, current_user)  # 404 unless it is this student's
     return answer_proposal(match_id, "students.proposals")
 
 
 @bp.route("/proposals/<int:match_id>/answer", methods=["POST"])
 def change_answer(match_id: int) -> Response:
     """Change an answer given, until a coordinator acts on it (a decline undone restores it)."""
-    reviews.student_match(current_user.student, match_id)  # 404 unless it is this student's
+    visibility.get_visible_match(match_id, current_user)  # 404 unless it is this student's
     return answer_proposal(match_id, "students.proposals", change=True)
 
 

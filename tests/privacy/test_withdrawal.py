@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Match, MatchStatus
-from app.services import accounts, cycles, decisions, reviews, tokens, uploads
+from app.services import accounts, cycles, decisions, reviews, tokens, uploads, visibility
 
 PDF = b"%PDF-1.4\n% a CV\n"
 
@@ -38,7 +38,7 @@ def test_past_matches_vanish_for_the_sme_when_consent_is_withdrawn(
 
     assert reviews.review_for_sme(sme.sme).history == []
     with pytest.raises(decisions.NotFound):
-        reviews.sme_match(sme.sme, declined.id)
+        visibility.get_visible_match(declined.id, sme)
     assert client.get(f"/sme/candidates/{declined.id}/cv").status_code == 404
     assert student.student.name.encode() not in client.get("/sme/candidates").data
     assert student.student.name.encode() not in client.get("/sme/").data

@@ -13,7 +13,10 @@ stage timings, its CPU seconds (process time, all threads: on a shared machine
 they move far less with the load than wall time), the 1-minute load average
 and the peak memory right after it; then, where students x SMEs
 <= --optimal-cap, ``pipeline.run(mode="optimal", explain=False)`` (optimal
-with column generation); then, where students x SME seats <= --baseline-cap,
+with column generation; a second table gives its stages: fit, candidates,
+solves, their prices, full and restricted pricing passes, and the counts of
+solves, rounds and full passes); ``--modes optimal`` runs optimal mode alone
+(its peak memory is then its own); then, where students x SME seats <= --baseline-cap,
 the textbook baseline: dense cosine similarity of the same feature vectors +
 ``scipy.optimize.linear_sum_assignment`` on the capacity-replicated matrix.
 Population generation is not timed. Blocking pairs are counted within the
@@ -38,7 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def child(n: int, m: int, k: int, baseline_cap: int, optimal_cap: int, seed: int) -> dict[str, Any]:
+def child(
+    n: int, m: int, k: int, baseline_cap: int, optimal_cap: int, seed: int, modes: list[str]
+) -> dict[str, Any]:
     import numpy as np
     from scipy.optimize import linear_sum_assignment
 
@@ -54,27 +59,33 @@ def child(n: int, m: int, k: int, baseline_cap: int, optimal_cap: int, seed: int
     # right after it, before anything else runs in this process.
     # CPU seconds (all threads) and the load average beside wall time: on a
     # shared machine wall time moves with the load far more than CPU time.
-    load0 = os.getloadavg()[0]
-    t, cpu = time.perf_counter(), time.process_time()
-    res = pipeline.run(students, smes, mode="stable", k=k, explain=True)
-    out["pipeline_stable"] = time.perf_counter() - t
-    out["cpu_stable"] = time.process_time() - cpu
-    out["load_stable"] = max(load0, os.getloadavg()[0])
-    out["peak_rss_stable_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["population_rss_mib"] = rss0
-    for key, val in res.timings.items():
-        out[key] = val
-    out["stable_total"] = res.total_score
-    out["stable_placed"] = res.placed_share
-    out["stable_blocking_in_lists"] = res.blocking_pairs
-    del res
-    gc.collect()
+    if "stable" in modes:
+        load0 = os.getloadavg()[0]
+        t, cpu = time.perf_counter(), time.process_time()
+        res = pipeline.run(students, smes, mode="stable", k=k, explain=True)
+        out["pipeline_stable"] = time.perf_counter() - t
+        out["cpu_stable"] = time.process_time() - cpu
+        out["load_stable"] = max(load0, os.getloadavg()[0])
+        out["peak_rss_stable_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        for key, val in res.timings.items():
+            out[key] = val
+        out["stable_total"] = res.total_score
+        out["stable_placed"] = res.placed_share
+        out["stable_blocking_in_lists"] = res.blocking_pairs
+        del res
+        gc.collect()
 
-    if n * m <= optimal_cap:
+    if "optimal" in modes and n * m <= optimal_cap:
         # fit + candidates + optimal with column generation (no reasons)
-        t = time.perf_counter()
+        load0 = os.getloadavg()[0]
+        t, cpu = time.perf_counter(), time.process_time()
         res = pipeline.run(students, smes, mode="optimal", k=k, explain=False)
         out["pipeline_optimal"] = time.perf_counter() - t
+        out["cpu_optimal"] = time.process_time() - cpu
+        out["load_optimal"] = max(load0, os.getloadavg()[0])
+        # with --modes optimal alone, this is optimal mode's own peak
+        out["peak_rss_optimal_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         out["optimal_timings"] = res.timings
         out["optimal_total"] = res.total_score
         out["optimal_placed"] = res.placed_share
@@ -117,6 +128,18 @@ def child(n: int, m: int, k: int, baseline_cap: int, optimal_cap: int, seed: int
     return out
 
 
+#: Optimal mode's stages (seconds) and counts, from ``MatchResult.timings``.
+OPTIMAL_STAGES = [
+    "fit",
+    "candidates",
+    "solve",
+    "prices",
+    "full_pricing",
+    "restricted_pricing",
+]
+OPTIMAL_COUNTS = ["solves", "pricing_rounds", "full_pricing_passes"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
@@ -139,6 +162,13 @@ def main() -> None:
         default=2e8,
         help="run optimal mode only if students x SMEs <= this",
     )
+    ap.add_argument(
+        "--modes",
+        nargs="+",
+        choices=["stable", "optimal"],
+        default=["stable", "optimal"],
+        help="which cycles to run (optimal alone: its own peak memory and stage table)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="print raw JSON lines")
     ap.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
@@ -153,6 +183,7 @@ def main() -> None:
                     int(args.baseline_cap),
                     int(args.optimal_cap),
                     args.seed,
+                    args.modes,
                 )
             )
         )
@@ -177,6 +208,7 @@ def main() -> None:
         "optimal total / placed / blocking | baseline total | optimal vs baseline speed |"
     )
     print("|" + "---|" * (len(cols) + 6))
+    optimal_rows: list[str] = []
     for size in args.sizes:
         n, m = (int(x) for x in size.lower().split("x"))
         runs = []
@@ -196,6 +228,8 @@ def main() -> None:
                     str(args.optimal_cap),
                     "--seed",
                     str(args.seed),
+                    "--modes",
+                    *args.modes,
                 ],
                 capture_output=True,
                 text=True,
@@ -233,15 +267,46 @@ def main() -> None:
             if "optimal_total" in r0
             else "not run"
         )
+        stable = (
+            f"{r0['stable_total']:.2f} / {r0['stable_placed']:.3f}"
+            f" / {r0['stable_blocking_in_lists']}"
+            if "stable_total" in r0
+            else "not run"
+        )
         print(
             f"| {size} | "
             + " | ".join(fmt(med(c)) for c in cols)
             + f" | {fmt(med('peak_rss_stable_mib'), 0)}"
-            + f" | {r0['stable_total']:.2f} / {r0['stable_placed']:.3f}"
-            + f" / {r0['stable_blocking_in_lists']}"
+            + f" | {stable}"
             + f" | {opt} | {fmt(r0.get('baseline_total'), 2)} | {speed} |",
             flush=True,
         )
+        if "optimal_timings" in r0:
+            # Optimal mode by stage (medians): where column generation spends its time.
+            def stage(key: str, runs: list[dict[str, Any]] = runs) -> float | None:
+                vals = [r["optimal_timings"][key] for r in runs if key in r["optimal_timings"]]
+                return statistics.median(vals) if vals else None
+
+            optimal_rows.append(
+                f"| {size} | "
+                + " | ".join(fmt(stage(c)) for c in OPTIMAL_STAGES)
+                + " | "
+                + " / ".join(fmt(stage(c), 0) for c in OPTIMAL_COUNTS)
+                + f" | {fmt(med('pipeline_optimal'))} | {fmt(med('cpu_optimal'))}"
+                + f" | {fmt(med('load_optimal'), 1)} | {fmt(med('peak_rss_optimal_mib'), 0)} |"
+            )
+    if optimal_rows:
+        print()
+        print(
+            "| size (optimal mode) | "
+            + " | ".join(OPTIMAL_STAGES)
+            + " | "
+            + " / ".join(OPTIMAL_COUNTS)
+            + " | wall | CPU | load | peak MiB |"
+        )
+        print("|" + "---|" * (len(OPTIMAL_STAGES) + 6))
+        for row in optimal_rows:
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

@@ -586,12 +586,36 @@ class _Pairs:
         return self.take(first)
 
     def added_to(self, lists: Candidates, n: int, m: int) -> Candidates:
-        """``lists`` with these pairs (sorted, none of them listed yet) added."""
-        shape = (n, m)
+        """``lists`` with these pairs (sorted, none of them listed yet) added.
+
+        One linear merge of two sorted key sequences for all three matrices
+        (a lexsort per matrix took a fifth of optimal mode's time).
+        """
+        old = lists.combined
+        counts = np.diff(old.indptr)
+        keys = np.repeat(np.arange(n, dtype=np.int64), counts) * max(m, 1) + old.indices
+        # final position of each new pair: its rank among the old keys plus its own index
+        at = np.searchsorted(keys, self.i * max(m, 1) + self.j) + np.arange(self.i.size)
+        is_new = np.zeros(keys.size + self.i.size, dtype=bool)
+        is_new[at] = True
+        indices = np.empty(is_new.size, dtype=np.int64)
+        indices[at] = self.j
+        indices[~is_new] = old.indices
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts + np.bincount(self.i, minlength=n), out=indptr[1:])
+
+        def merged(before: sp.csr_array, added: FloatArray) -> sp.csr_array:
+            data = np.empty(is_new.size, dtype=np.float64)
+            data[at] = added
+            data[~is_new] = before.data
+            out = sp.csr_array((data, indices, indptr), shape=(n, m), copy=False)
+            out.has_canonical_format = True
+            return out
+
         return Candidates(
-            _merge(lists.combined, _csr(self.i, self.j, self.comb, shape)),
-            _merge(lists.student_view, _csr(self.i, self.j, self.stu, shape)),
-            _merge(lists.sme_view, _csr(self.i, self.j, self.sme, shape)),
+            merged(lists.combined, self.comb),
+            merged(lists.student_view, self.stu),
+            merged(lists.sme_view, self.sme),
             lists.k,
             lists.by,
         )

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import cProfile
 import http.cookiejar
 import os
+import pstats
 import re
 import signal
 import socket
@@ -131,12 +133,14 @@ def seed(students: int, smes: int) -> dict[str, str]:
         }
 
 
-def in_process(who: dict[str, str], renders: int) -> dict[str, tuple[float, float, int, int]]:
-    """Median server time and CPU time (ms), SQL statements and rows per page, no network.
+def in_process(who: dict[str, str], renders: int) -> dict[str, tuple[float, float, int, int, int]]:
+    """Median server time and CPU time (ms), SQL statements, rows and Python calls per page, no
+    network.
 
     CPU time (this thread's) is what the request costs the machine, and it moves far less than
     wall time when other processes share the cores; SQLite runs inside this thread, so its work
-    counts."""
+    counts. Python function calls per render (cProfile over 10 more renders) do not depend on
+    the load at all: the figure to compare before and after a change on a busy machine."""
     from sqlalchemy import event
 
     from app import create_app
@@ -179,6 +183,12 @@ def in_process(who: dict[str, str], renders: int) -> dict[str, tuple[float, floa
                 times.append(took)
                 cpu.append(took_cpu)
         event.remove(engine, "before_cursor_execute", count)
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(10):
+            client.get(path)
+        profile.disable()
+        calls = pstats.Stats(profile).total_calls // 10  # type: ignore[attr-defined]
         html = response.get_data(as_text=True)
         # cards on the review pages, table rows on the matches list; the dashboard has none
         rows = html.count('id="match-') + html.count('name="match_ids"')
@@ -187,6 +197,7 @@ def in_process(who: dict[str, str], renders: int) -> dict[str, tuple[float, floa
             statistics.median(cpu) * 1000,
             len(statements) // renders,
             rows,
+            calls,
         )
     return out
 
@@ -287,6 +298,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=400, help="per page")
     parser.add_argument("--inprocess", type=int, default=50, help="renders per page, in process")
+    parser.add_argument(
+        "--no-load", action="store_true", help="in process only: no gunicorn, no clients"
+    )
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/pages.sqlite3"
@@ -321,10 +335,14 @@ def main() -> None:
     )
 
     print("\nServer time, in process (median of", args.inprocess, "renders):\n")
-    print("| page | rows | ms per request | CPU ms per request | SQL statements |")
-    print("|---|---|---|---|---|")
-    for path, (ms, cpu_ms, queries, rows) in in_process(who, args.inprocess).items():
-        print(f"| `{path}` | {rows} | {ms:.1f} | {cpu_ms:.1f} | {queries} |", flush=True)
+    print("| page | rows | ms per request | CPU ms per request | SQL statements | Python calls |")
+    print("|---|---|---|---|---|---|")
+    for path, (ms, cpu_ms, queries, rows, calls) in in_process(who, args.inprocess).items():
+        print(
+            f"| `{path}` | {rows} | {ms:.1f} | {cpu_ms:.1f} | {queries} | {calls:,} |", flush=True
+        )
+    if args.no_load:
+        return
 
     print(
         f"\nUnder load: gunicorn, {args.workers} sync workers, {args.clients} concurrent "

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, url_for
 from markupsafe import Markup, escape
 
-from app.api.schemas import ID_MAX
+from app.schemas import ID_MAX
 
 # Any id the routes accept: the path, which holds it, comes before any query value that could
 # spell the same digits, so its first occurrence in the URL is the slot.

@@ -225,16 +225,14 @@ def common_block(bits_x: npt.NDArray[np.uint64], bits_y: npt.NDArray[np.uint64])
 
 
 class CommonMask:
-    """Acceptability of the pairs of one block of scores, tested where it is read.
+    """Acceptability by "a language or market in common" for one block of scores.
 
-    A pair with no language and no market in common is unacceptable, which
-    is not linear, so it cannot be folded into the score product. Testing it
-    as bits (one AND per pair) only where ``topk_rows`` looks - a strided
-    sample of the columns and the entries above the sample's bound - costs a
-    fraction of masking the whole block (the product of 0/1 indicators and a
-    masked copy were about a third of a pass). List growth adds the pairs
-    the SME would refuse now (``refused``): a lookup per pair instead of
-    writing them into the block.
+    A pair with nothing in common is unacceptable, which is not linear, so it
+    cannot be folded into the score product. Testing it as bits (one AND per
+    pair) only where ``topk_rows`` looks - a strided sample of the columns
+    and the entries above the sample's bound - costs a fraction of masking
+    the whole block (the product of 0/1 indicators and a masked copy were
+    about a third of a pass).
 
     Parameters
     ----------
@@ -242,55 +240,22 @@ class CommonMask:
         The block's students.
     bits_y : ndarray of uint64, shape (block columns, words)
         The block's SMEs.
-    refused : ndarray of bool, shape (block rows, len(refused_cols)), optional
-        Pairs refused although they may have something in common.
-    refused_cols : ndarray of int, optional
-        The block columns ``refused`` is about (sorted).
     """
 
-    def __init__(
-        self,
-        bits_x: npt.NDArray[np.uint64],
-        bits_y: npt.NDArray[np.uint64],
-        refused: BoolArray | None = None,
-        refused_cols: IntArray | None = None,
-    ) -> None:
+    def __init__(self, bits_x: npt.NDArray[np.uint64], bits_y: npt.NDArray[np.uint64]) -> None:
         self.bits_x, self.bits_y = bits_x, bits_y
-        self.refused = refused
-        self.refused_pos = np.zeros(0, dtype=np.int64)
-        if refused is not None and refused_cols is not None:
-            self.refused_pos = np.full(bits_y.shape[0], -1, dtype=np.int64)
-            self.refused_pos[refused_cols] = np.arange(refused_cols.size)
-
-    def _not_refused(self, ok: BoolArray, row_pos: IntArray, col_pos: IntArray) -> BoolArray:
-        """``ok`` (rows x columns) without the refused pairs among them."""
-        if self.refused is None:
-            return ok
-        p = self.refused_pos[col_pos]
-        has = np.flatnonzero(p >= 0)
-        if has.size:
-            ok[:, has] &= ~self.refused[np.ix_(row_pos, p[has])]
-        return ok
 
     def columns(self, step: int) -> BoolArray:
         """Every row against every ``step``-th column: ``block[:, ::step]``'s mask."""
-        ok = common_block(self.bits_x, self.bits_y[::step])
-        every = np.arange(self.bits_x.shape[0])
-        return self._not_refused(ok, every, np.arange(0, self.bits_y.shape[0], step))
+        return common_block(self.bits_x, self.bits_y[::step])
 
     def rows(self, row_pos: IntArray) -> BoolArray:
         """Some rows against every column."""
-        ok = common_block(self.bits_x[row_pos], self.bits_y)
-        return self._not_refused(ok, row_pos, np.arange(self.bits_y.shape[0]))
+        return common_block(self.bits_x[row_pos], self.bits_y)
 
     def at(self, row_pos: IntArray, col_pos: IntArray) -> BoolArray:
         """Single entries."""
-        ok = common(self.bits_x[row_pos], self.bits_y[col_pos])
-        if self.refused is not None:
-            p = self.refused_pos[col_pos]
-            has = np.flatnonzero(p >= 0)
-            ok[has] &= ~self.refused[row_pos[has], p[has]]
-        return ok
+        return common(self.bits_x[row_pos], self.bits_y[col_pos])
 
 
 def candidates(
@@ -679,16 +644,23 @@ class TopKPass:
                     rows, refused = rows[live], refused[live]
                 if rows.size == 0:
                     return rows, rows, None
-            # Refused pairs are not written into the block: the mask tests
-            # them where the selection looks (three passes over the block's
-            # full-SME columns before).
-            mask: CommonMask | None = CommonMask(
-                self.bits_x[rows], self.bits_y, refused, self.floor_at
-            )
             block = self.x[rows] @ self.y.T
+            # Refusals are written into the block, not tested lazily like
+            # the language/market mask: a student being grown is refused by
+            # most of their best SMEs, so a lazy test would see nearly every
+            # entry of their row (measured at 100,000 x 30,000: no gain in
+            # CPU, a higher memory peak).
+            if every:
+                block[refused] = UNACCEPTABLE
+            else:
+                screened = block[:, self.floor_at]
+                screened[refused] = UNACCEPTABLE
+                block[:, self.floor_at] = screened
+                del screened
+            del refused
         else:
-            mask = CommonMask(self.bits_x[rows], self.bits_y)
             block = self.x[rows] @ self.y.T
+        mask: CommonMask | None = CommonMask(self.bits_x[rows], self.bits_y)
         self._mask_excluded(block, rows)
         if self.pool is not None and mask is not None:
             # The SME-side pool reads whole columns: mask the block itself.
@@ -825,6 +797,8 @@ def topk_rows(
         # Student-ranked lists: a tighter bound than the sample's k-th value.
         return _topk_near_ties(block, k, floor32, near_tie, mask, sub, stride)
     tau = np.partition(sub, ns - k, axis=1)[:, ns - k]
+    if mask is not None:
+        _mask_thin_rows(block, mask, tau <= floor32)
     np.maximum(tau, floor32, out=tau)
     flat = np.flatnonzero(block > tau[:, None])
     r = flat // m
@@ -909,6 +883,8 @@ def _topk_near_ties(
     else:
         t_hi = tau.copy()
     del part
+    if mask is not None:
+        _mask_thin_rows(block, mask, tau <= floor32)
     tau -= nt
     np.maximum(tau, floor32, out=tau)
     lo = np.maximum(t_hi - nt, tau)
@@ -954,6 +930,20 @@ def _topk_near_ties(
     kth[big] = v[start[big] + k - 1]
     keep = ~big[r] | (v >= kth[r] - nt)
     return r[keep], col[keep], kth
+
+
+def _mask_thin_rows(block: Float32Array, mask: CommonMask, thin: BoolArray) -> None:
+    """Mask outright the rows whose sample has fewer than k acceptable entries.
+
+    Their bound is the floor, so every entry of the row would pass it and
+    be tested one by one (a student with few acceptable SMEs - often the
+    ones list growth asks about - would cost a whole row of survivors).
+    """
+    rows = np.flatnonzero(thin)
+    if rows.size:
+        part = block[rows]
+        np.putmask(part, ~mask.rows(rows), block.dtype.type(-np.inf))
+        block[rows] = part
 
 
 def _by_row_descending(r: IntArray, v: Float32Array) -> IntArray:

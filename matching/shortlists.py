@@ -369,6 +369,7 @@ def candidates(
     res_i: list[IntArray] = []
     res_j: list[IntArray] = []
     res_cutoff = np.full(n, -np.inf)
+    pool_keys = np.zeros(0, np.int64)  # the SME-side union's pairs
     if rows_all.size and cols.size:
         query = TopKPass(
             model,
@@ -385,6 +386,8 @@ def candidates(
             reserve=reserve,
         )
         got_i, got_j = query.run()
+        if sme_side:
+            pool_keys = got_i[-1] * max(m, 1) + got_j[-1]
         cutoff = query.cutoff
         complete = query.complete
         res_i = [part[0] for part in query.reserve_parts]
@@ -429,8 +432,13 @@ def candidates(
             gi, gj, okp = gi[order], gj[order], okp[order]
             comb, stu, sme = comb[order], stu[order], sme[order]
     # 7. assemble
-    if by == "student" and not sme_side:
+    if by == "student":
         below = stu < cutoff[gi]
+        if sme_side and pool_keys.size:
+            # The lists' near-ties below their k-th score are trimmed as
+            # without the union (they are not an SME's top k); pooled
+            # pairs stay.
+            below &= ~np.isin(gi * max(m, 1) + gj, pool_keys)
         if reserve:  # near-ties of the k-th score below it belong to the reserve
             res_i, res_j = [*res_i, gi[okp & below]], [*res_j, gj[okp & below]]
         okp &= ~below

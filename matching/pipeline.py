@@ -474,32 +474,22 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
             if 4 * fell_students.size > todo.size or 4 * fell_smes.sum() > open_smes.sum():
                 ref = None  # prices moved too much: price everything again
             else:
-                if fell_students.size:
-                    found.append(
-                        _Pairs.of(
-                            model.candidates(
-                                k,
-                                by="combined",
-                                exclude=skip,
-                                students=fell_students,
-                                sme_mask=open_smes,
-                                prices=(u, v),
+                # the students whose price fell against every open SME, and every
+                # student against the SMEs whose price fell
+                for students, smes in ((fell_students, open_smes), (todo, fell_smes)):
+                    if students.size and smes.any():
+                        found.append(
+                            _Pairs.of(
+                                model.candidates(
+                                    k,
+                                    by="combined",
+                                    exclude=skip,
+                                    students=students,
+                                    sme_mask=smes,
+                                    prices=(u, v),
+                                )
                             )
                         )
-                    )
-                if fell_smes.any():
-                    found.append(
-                        _Pairs.of(
-                            model.candidates(
-                                k,
-                                by="combined",
-                                exclude=skip,
-                                students=todo,
-                                sme_mask=fell_smes,
-                                prices=(u, v),
-                            )
-                        )
-                    )
                 clock["restricted"] += time.perf_counter() - g0
         if ref is None:
             f0 = time.perf_counter()

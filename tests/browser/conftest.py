@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page, expect
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -268,3 +269,24 @@ def snap(request: pytest.FixtureRequest) -> Callable[..., Path]:
         return path
 
     return take
+
+
+# --- sign-up steps -------------------------------------------------------------------------------
+
+
+def pick(page: Page, name: str, code: str) -> None:
+    """The searchable picker (a combobox over the <select multiple>): type the code, Enter."""
+    box = page.locator(f'[data-picker]:has([name="{name}"]) [role=combobox]')
+    box.fill(code)
+    box.press("Enter")
+    chip = page.locator(f'[data-picker]:has([name="{name}"]) .picker-chip[data-value="{code}"]')
+    expect(chip).to_be_visible()
+    box.fill("")
+
+
+def next_step(page: Page, n: int) -> None:
+    """Press Next on step n-1 of a sign-up; the server checks it and the page shows step n."""
+    page.locator(f'[data-step="{n - 1}"] [data-step-next]').click()
+    expect(page.locator(f'[data-step="{n}"]')).to_be_visible()
+    expect(page.locator(f'[data-step="{n - 1}"]')).to_be_hidden()
+    expect(page.locator(f'[data-progress="{n}"]')).to_have_attribute("aria-current", "step")

@@ -29,7 +29,7 @@ import pytest
 from babel.support import Translations
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Login
+from tests.browser.conftest import Login, next_step, pick
 
 pytestmark = pytest.mark.browser
 
@@ -182,22 +182,6 @@ def run_queued_cycles(app: Any) -> None:
     from app import jobs
 
     jobs.CycleRunner(app).poll()
-
-
-def pick(page: Page, name: str, code: str) -> None:
-    """The searchable picker (a combobox over the <select multiple>): type the code, Enter."""
-    box = page.locator(f'[data-picker]:has([name="{name}"]) [role=combobox]')
-    box.fill(code)
-    box.press("Enter")
-    chip = page.locator(f'[data-picker]:has([name="{name}"]) .picker-chip[data-value="{code}"]')
-    expect(chip).to_be_visible()
-    box.fill("")
-
-
-def next_step(page: Page, n: int) -> None:
-    """Press Next on step n-1 of a sign-up; the server checks it, the page shows step n."""
-    page.locator(f'[data-step="{n - 1}"] [data-step-next]').click()
-    expect(page.locator(f'[data-step="{n}"]')).to_be_visible()
 
 
 FITS_SCRIPT = """() => {

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import next_step, pick
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "a long enough passphrase"
@@ -34,24 +36,6 @@ def submit(page: Page) -> Any:
         assert earlier is not None
         response = earlier
     return response
-
-
-def pick(page: Page, name: str, code: str) -> None:
-    """The searchable picker (a combobox over the <select multiple>): type, Enter chooses."""
-    box = page.locator(f'[data-picker]:has([name="{name}"]) [role=combobox]')
-    box.fill(code)
-    box.press("Enter")
-    chip = page.locator(f'[data-picker]:has([name="{name}"]) .picker-chip[data-value="{code}"]')
-    expect(chip).to_be_visible()
-    box.fill("")
-
-
-def next_step(page: Page, n: int) -> None:
-    """Press Next on step n-1; the server checks it and the page shows step n."""
-    page.locator(f'[data-step="{n - 1}"] [data-step-next]').click()
-    expect(page.locator(f'[data-step="{n}"]')).to_be_visible()
-    expect(page.locator(f'[data-step="{n - 1}"]')).to_be_hidden()
-    expect(page.locator(f'[data-progress="{n}"]')).to_have_attribute("aria-current", "step")
 
 
 def field_feedback(page: Page, name: str) -> Any:

@@ -47,7 +47,12 @@ def lose_the_lock() -> None:
     if db.engine.dialect.name == "postgresql":
         holder = db.session.scalar(select(CycleLease.holder).where(CycleLease.id == 1))
         assert holder and holder.startswith("pg:")
-        db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": int(holder[3:])})
+        # With a timeout, PostgreSQL waits for the backend to be gone (its advisory lock freed);
+        # without one it only signals it, and the next cycle could find the lock still held.
+        gone = db.session.scalar(
+            text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": int(holder[3:])}
+        )
+        assert gone
     else:
         db.session.execute(
             update(CycleLease).values(pid=2**22 + 12345, expires_at=utcnow())  # no such process

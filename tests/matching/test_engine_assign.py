@@ -435,3 +435,13 @@ def test_growth_after_part_lists_gives_the_full_list_result(
         assign._FIRST_PART = saved
     assert metrics.blocking_pairs(s_first, m_first, cap, a) == 0
     assert (a == da_reference(stu, sme, cap)).all()
+
+
+@given(st.lists(st.integers(0, 10**12), max_size=200))
+@settings(max_examples=100, deadline=None)
+def test_unique_keys_is_np_unique(keys: list[int]) -> None:
+    """The sort-based unique used for list growth's listed pairs equals ``np.unique``."""
+    arr = np.asarray(keys, dtype=np.int64)
+    out = assign._unique_keys(arr)
+    assert out.dtype == np.int64
+    assert np.array_equal(out, np.unique(arr))

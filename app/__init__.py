@@ -31,7 +31,7 @@ from app.sessions import load_user
 from app.smes.routes import bp as smes_bp
 from app.static_files import init_static_files
 from app.students.routes import bp as students_bp
-from app.transaction import init_transactions
+from app.transaction import init_transactions, sqlite_begin_mode
 from app.web import IdConverter
 
 
@@ -99,7 +99,7 @@ def register_database_pragmas(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
-        configure_sqlite(engine)
+        configure_sqlite(engine, sqlite_begin_mode)
 
 
 def register_transactions(app: Flask) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 
-def configure_sqlite(engine: Engine) -> None:
+def configure_sqlite(engine: Engine, begin_mode: Callable[[], str] = lambda: "IMMEDIATE") -> None:
+    """`begin_mode` says how a transaction begins when its connection does not say
+    (`sqlite_begin`): the request boundary lets the read of a view that only reads begin
+    DEFERRED (app.transaction.reads_only)."""
+
     # Let SQLAlchemy, not pysqlite, open transactions, so BEGIN IMMEDIATE can be issued on purpose
     # (the cycle lease) and every transaction starts where we say (SQLAlchemy's documented recipe).
     @event.listens_for(engine, "connect")
@@ -26,7 +31,9 @@ def configure_sqlite(engine: Engine) -> None:
     # reads and then writes fails at once with "database is locked" if another connection wrote
     # in between (WAL cannot upgrade a stale snapshot); waiting on busy_timeout instead is what
     # several web workers on one SQLite file need. PostgreSQL is the multi-writer production DB.
+    # The exception: the read of a page that writes nothing (its audit rows come after, in a
+    # transaction of their own), which then never holds the lock while it renders.
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        mode = connection.get_execution_options().get("sqlite_begin") or begin_mode()
         connection.exec_driver_sql(f"BEGIN {mode}")

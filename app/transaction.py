@@ -15,6 +15,10 @@ handler does), and mail goes out only after a commit.
   the commit publishes the new file and deletes the replaced ones, a rollback deletes the part.
 - Only the outermost transaction counts: a savepoint's commit or rollback (a lost race
   for a read mark) neither sends, publishes nor forgets anything of the request around it.
+- A view marked `@reads_only` (the busiest pages) writes nothing but its audit rows: on SQLite
+  its read begins DEFERRED, so it neither takes nor waits for the write lock while it works, and
+  its audit rows are written after the read, in a short transaction of their own, committed
+  before the response is sent.
 """
 
 from __future__ import annotations
@@ -22,14 +26,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, has_app_context, request
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState
 from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.services import delivery, uploads
+from app.services import audit, delivery, uploads
 from app.services.mail import DUE, QUEUED
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -41,6 +45,26 @@ def commits_itself(view: View) -> View:
     return view
 
 
+def reads_only(view: View) -> View:
+    """Mark a view that writes nothing but audit rows (pages people read, under load).
+
+    On SQLite every other transaction begins IMMEDIATE (app.db_sqlite): it holds the database's
+    write lock from the request's first query to its end, reads included, so two web workers
+    never serve at once. This view's read begins DEFERRED and holds nothing; the audit rows it
+    records (`audit.record`) wait until the read is over and are then written in a short
+    transaction of their own, committed before the response is sent, whatever the view answered
+    short of a server error (a 400 with filters to correct still showed the rows). A marked view
+    that writes anything else is refused: its write would start from a read that may be stale."""
+    view.reads_only = True  # type: ignore[attr-defined]
+    return view
+
+
+def sqlite_begin_mode() -> str:
+    """How a transaction begins on SQLite (app.db_sqlite): DEFERRED for the read of a
+    `@reads_only` view, IMMEDIATE for everything else (and for that view's audit rows)."""
+    return "DEFERRED" if has_app_context() and g.get(READ_ONLY_BEGIN) else "IMMEDIATE"
+
+
 def commit_now() -> None:
     """Commit what this request did so far, before it goes on (the boundary commits the rest).
 
@@ -50,6 +74,7 @@ def commit_now() -> None:
 
 
 WROTE = "unit_of_work_wrote"  # Session.info: this transaction flushed or executed a write
+READ_ONLY_BEGIN = "read_only_begin"  # g: the request's read has not ended: begin it DEFERRED
 
 
 def init_transactions(app: Flask) -> None:
@@ -58,14 +83,23 @@ def init_transactions(app: Flask) -> None:
         event.listen(Session, "after_rollback", _rolled_back)
         event.listen(Session, "after_flush", _wrote)
         event.listen(Session, "do_orm_execute", _wrote_directly)
-    app.before_request(_start_of_request)
+    # First of all the request's hooks: the user is loaded (the request's first query) by those
+    # that come after, and a reads-only view's read must already begin DEFERRED then.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_of_request)
     app.after_request(end_of_request)
+
+
+def _view() -> Any:
+    return current_app.view_functions.get(request.endpoint or "")
 
 
 def _start_of_request() -> None:
     # Only mail this request commits is this request's to send: a session that outlived a
     # job or a command (or a test's) may still carry an older wish, which the mail job sends.
     db.session.info.pop(DUE, None)
+    if getattr(_view(), "reads_only", False):
+        g.setdefault(READ_ONLY_BEGIN, True)
+        audit.record_after_read()
 
 
 def _writes_pending() -> bool:
@@ -75,7 +109,9 @@ def _writes_pending() -> bool:
 
 def end_of_request(response: Response) -> Response:
     """Commit or roll back the request's unit of work, then wake the mail worker if it is due."""
-    view = current_app.view_functions.get(request.endpoint or "")
+    view = _view()
+    if getattr(view, "reads_only", False):
+        return _after_read(response)
     # A request that wrote nothing is left alone (its read ends with the request, as before).
     if not getattr(view, "commits_itself", False) and _writes_pending():
         if response.status_code < 400:
@@ -93,9 +129,31 @@ def end_of_request(response: Response) -> Response:
     return response
 
 
+def _after_read(response: Response) -> Response:
+    """A `@reads_only` view's end: its read ends (it wrote nothing), then its audit rows are
+    written in a transaction of their own (IMMEDIATE on SQLite: a fresh one, which waits for
+    the lock instead of failing on a stale read)."""
+    queued = audit.recorded_after_read()
+    if _writes_pending():
+        db.session.rollback()
+        raise RuntimeError(f"{request.endpoint} is marked @reads_only but wrote to the database")
+    db.session.commit()  # ends the read; nothing to write
+    g.pop(READ_ONLY_BEGIN, None)
+    if queued and response.status_code < 500:
+        db.session.add_all(queued)
+        try:
+            db.session.commit()
+        except Exception as error:  # noqa: BLE001 - answered by the app's own handlers
+            db.session.rollback()
+            return current_app.make_response(current_app.handle_user_exception(error))
+    return response
+
+
 def _committed(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint: the request's transaction goes on
         return
+    if has_app_context():  # the read is over: whatever comes next begins IMMEDIATE
+        g.pop(READ_ONLY_BEGIN, None)
     session.info.pop(WROTE, None)
     if session.info.pop(QUEUED, False):
         session.info[DUE] = True
@@ -105,6 +163,8 @@ def _committed(session: Session) -> None:
 def _rolled_back(session: Session) -> None:
     if session.in_nested_transaction():
         return
+    if has_app_context():
+        g.pop(READ_ONLY_BEGIN, None)
     session.info.pop(WROTE, None)
     session.info.pop(QUEUED, None)
     uploads.rolled_back(session)

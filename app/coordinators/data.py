@@ -15,12 +15,14 @@ from app.coordinators.common import bp, page_number
 from app.coordinators.forms import ImportForm
 from app.i18n import error_messages
 from app.services import audit, audit_words, checkins, directory, exports, imports, stats
+from app.transaction import reads_only
 from app.web import rerender
 
 # --- the programme ----------------------------------------------------------------------------
 
 
 @bp.route("/")
+@reads_only
 def dashboard() -> str:
     """The programme at a glance: charts, with the same numbers as tables."""
     return render_template(

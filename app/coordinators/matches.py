@@ -20,12 +20,14 @@ from app.models import Match
 from app.services import audit, audit_words, cycles, decisions, directory, pairing
 from app.services.errors import DomainError, InvalidInput
 from app.services.explanations import reason_text
+from app.transaction import reads_only
 from app.web import flash_refusal, rerender
 
 # --- matches ----------------------------------------------------------------------------------
 
 
 @bp.route("/matches")
+@reads_only  # its audit row is written after the read (app.transaction)
 def matches() -> str:
     """Every match, filtered, with bulk approve and reject."""
     filters = directory.MatchFilters.from_args(request.args)

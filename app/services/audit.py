@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from app.extensions import db
@@ -36,5 +36,23 @@ def record(
         target_id=getattr(target, "id", None),
         detail=detail,
     )
-    db.session.add(event)
+    queue = g.get(_AFTER_READ) if has_request_context() else None
+    if queue is not None:  # a reads-only view: written after its read (app.transaction)
+        queue.append(event)
+    else:
+        db.session.add(event)
     return event
+
+
+_AFTER_READ = "audit_after_read"  # g: the entries a reads-only view recorded, not yet added
+
+
+def record_after_read() -> None:
+    """From now on in this request, `record` keeps its entries aside instead of adding them to
+    the unit of work (app.transaction.reads_only writes them once the read is over)."""
+    g.setdefault(_AFTER_READ, [])
+
+
+def recorded_after_read() -> list[AuditEvent]:
+    """The entries kept aside, handed over once (and no longer kept aside after)."""
+    return g.pop(_AFTER_READ, None) or []

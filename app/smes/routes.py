@@ -29,7 +29,7 @@ from app.services import (
 from app.services.errors import InvalidInput
 from app.services.validation import validate
 from app.smes.forms import FIELD_STEPS, SIGNUP_STEPS, SMEProfileForm, SMESignupForm
-from app.transaction import commit_now
+from app.transaction import reads_only
 from app.web import answer_proposal, rerender, send_cv, sign_up
 
 bp = Blueprint("smes", __name__)
@@ -89,6 +89,7 @@ def dashboard() -> str:
 
 
 @bp.route("/candidates")
+@reads_only  # its audit row is written after the read (app.transaction)
 def candidates() -> tuple[str, int]:
     """Every proposed student on one page, ranked, with the reasons they fit; filtered and
     sorted by the query string (a plain GET form: works without JavaScript)."""
@@ -99,9 +100,8 @@ def candidates() -> tuple[str, int]:
         filters, filter_errors = reviews.CandidateFilters(), error_messages(error)
     review = reviews.review_for_sme(current_user.sme, filters)
     html = render_template("smes/candidates.html", **_candidates_context(review, filter_errors))
+    # Written though the answer is a 400 (filters to correct): the page still showed the rows.
     audit.record("candidates_viewed", target=current_user.sme, detail={"students": _shown(review)})
-    if filter_errors:
-        commit_now()  # the view is audited though the answer is a 400 (filters to correct)
     return html, 400 if filter_errors else 200
 
 

@@ -34,6 +34,7 @@ from app.students.forms import (
     StudentProfileForm,
     StudentSignupForm,
 )
+from app.transaction import reads_only
 from app.web import answer_proposal, flash_refusal, rerender, send_cv, sign_up
 
 bp = Blueprint("students", __name__)
@@ -110,6 +111,7 @@ def dashboard() -> str:
 
 
 @bp.route("/proposals")
+@reads_only
 def proposals() -> str:
     """The SMEs proposed to this student, why, and what to answer."""
     student = current_user.student

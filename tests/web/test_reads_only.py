@@ -1,0 +1,122 @@
+"""Pages that only read (issue 14.3): on SQLite their read begins DEFERRED, so a worker holding
+the write lock does not stop them; the audit row the page promises (SECURITY.md item 16) is
+written after the read, in a short transaction of its own, committed before the response."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, func, select, text
+
+from app.extensions import db
+from app.models import AuditEvent
+from app.services import cycles, reviews
+
+
+def _committed(action: str) -> list[dict[str, Any] | None]:
+    """The entries another connection sees: only what is committed."""
+    with db.engine.connect() as other:
+        return list(other.scalars(select(AuditEvent.detail).where(AuditEvent.action == action)))
+
+
+@pytest.fixture
+def statements(app: Flask) -> Any:
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split())[:80])
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_the_candidates_page_reads_first_and_writes_its_audit_after(
+    client, login_as, student, sme, statements
+):
+    cycles.run_cycle()
+    login_as(sme)
+    statements.clear()
+    assert client.get("/sme/candidates").status_code == 200
+    statements = statements[:]  # the request's
+    assert _committed("candidates_viewed") == [{"students": 1}]
+    inserts = [n for n, s in enumerate(statements) if s.startswith("INSERT")]
+    assert len(inserts) == 1 and "audit_events" in statements[inserts[0]]
+    if db.engine.dialect.name == "sqlite":
+        begins = [(n, s) for n, s in enumerate(statements) if s.startswith("BEGIN")]
+        # The read, deferred; then the audit's own transaction, which waits for the lock.
+        assert [s for _, s in begins] == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"]
+        reads = [n for n, s in enumerate(statements) if s.startswith("SELECT")]
+        assert begins[0][0] < min(reads) and max(reads) < begins[1][0] < inserts[0]
+
+
+def test_a_page_with_filters_to_correct_is_audited_too(client, login_as, student, sme):
+    cycles.run_cycle()
+    login_as(sme)
+    assert client.get("/sme/candidates?language=klingon").status_code == 400
+    assert _committed("candidates_viewed") == [{"students": 1}]
+
+
+def test_a_refused_visit_to_a_reads_only_page_is_audited(client, login_as, student):
+    login_as(student)
+    assert client.get("/sme/candidates").status_code == 403
+    assert _committed("forbidden") == [{"path": "/sme/candidates"}]
+
+
+def test_a_reads_only_view_that_writes_is_refused(client, login_as, sme, monkeypatch):
+    """Its write would start from a read that may be stale (SQLite: DEFERRED): a bug, said so."""
+    real = reviews.review_for_sme
+
+    def writes(*args: Any, **kwargs: Any) -> Any:
+        db.session.add(AuditEvent(action="written_in_the_read"))
+        return real(*args, **kwargs)
+
+    login_as(sme)
+    monkeypatch.setattr(reviews, "review_for_sme", writes)
+    with pytest.raises(RuntimeError, match="reads_only"):
+        client.get("/sme/candidates")
+    assert _committed("written_in_the_read") == []
+
+
+def test_the_page_is_read_while_another_worker_holds_the_write_lock(
+    app, client, login_as, student, sme
+):
+    """Before, the page's first statement waited for the lock (BEGIN IMMEDIATE); now only its
+    audit row waits, after the page was read and rendered."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock; PostgreSQL readers never wait for writers")
+    cycles.run_cycle()
+    login_as(sme)
+    read_under_lock = threading.Event()
+    holding = threading.Event()
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if holding.is_set() and "FROM matches" in statement:
+            read_under_lock.set()
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    answer: list[int] = []
+    try:
+        with db.engine.connect() as writer:
+            writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: this worker holds the lock
+            holding.set()
+
+            def visit() -> None:
+                with app.app_context():  # as another worker would: its own session
+                    answer.append(client.get("/sme/candidates").status_code)
+
+            visitor = threading.Thread(target=visit)
+            visitor.start()
+            assert read_under_lock.wait(8), "the page did not read while the lock was held"
+            assert visitor.is_alive()  # its audit row waits for the lock
+            writer.commit()
+            holding.clear()
+        visitor.join(15)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert answer == [200]
+    assert _committed("candidates_viewed") == [{"students": 1}]
+    assert db.session.scalar(select(func.count(AuditEvent.id))) >= 1

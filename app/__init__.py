@@ -149,7 +149,7 @@ def register_template_helpers(app: Flask) -> None:
     audit_words.init_template_helpers(app)  # every audit event, decline and schedule, worded
     templating.init_template_helpers(app)  # `url_pattern`: a row's URL built once per page
     # The coordinators' menu and dashboard show how many proposals wait for them (one COUNT).
-    app.jinja_env.globals["ready_count"] = directory.ready_count
+    app.jinja_env.globals["ready_count"] = templating.once_per_request(directory.ready_count)
 
 
 def register_cli(app: Flask) -> None:

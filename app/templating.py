@@ -7,9 +7,11 @@ The helpers here let a page build such things once and fill in each row's id (is
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, url_for
+from flask import Flask, g, has_request_context, url_for
 from markupsafe import Markup, escape
 
 from app.schemas import ID_MAX
@@ -25,6 +27,26 @@ def url_pattern(endpoint: str, key: str = "match_id", **values: Any) -> tuple[Ma
     url = url_for(endpoint, **{**values, key: _SLOT})
     before, _, after = url.partition(str(_SLOT))
     return escape(before), escape(after)
+
+
+T = TypeVar("T")
+
+
+def once_per_request(helper: Callable[[], T]) -> Callable[[], T]:
+    """A template helper asked twice on one page (the coordinators' menu and their dashboard
+    both show how many proposals wait): answered once per request, kept on `g`. Outside a
+    request it is asked every time."""
+    key = f"once_per_request.{helper.__module__}.{helper.__qualname__}"
+
+    @functools.wraps(helper)
+    def cached() -> T:
+        if not has_request_context():
+            return helper()
+        if key not in g:
+            setattr(g, key, helper())
+        return getattr(g, key)
+
+    return cached
 
 
 def init_template_helpers(app: Flask) -> None:

@@ -25,11 +25,12 @@ from app.web import rerender
 @reads_only
 def dashboard() -> str:
     """The programme at a glance: charts, with the same numbers as tables."""
+    programme = stats.programme()
     return render_template(
         "coordinators/dashboard.html",
-        counts=directory.counts(),
-        stats=stats.programme(),
-        targets=stats.targets_json(),
+        seats=directory.seats(),
+        stats=programme,
+        targets=stats.targets_json(placed=programme.placed),  # counted once, not twice
         attention=checkins.needs_attention(),
     )
 

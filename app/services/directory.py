@@ -138,13 +138,9 @@ def page_of(query: Select[Any], page: int, per_page: int = PER_PAGE) -> Paginati
     return db.paginate(query, page=page, per_page=per_page, max_per_page=100, error_out=False)
 
 
-def counts() -> dict[str, int]:
-    return {
-        "students": db.session.scalar(select(func.count(Student.id))) or 0,
-        "smes": db.session.scalar(select(func.count(SME.id))) or 0,
-        "seats": db.session.scalar(select(func.coalesce(func.sum(SME.capacity), 0))) or 0,
-        "exporting": db.session.scalar(select(func.count(SME.id)).where(SME.exporting)) or 0,
-    }
+def seats() -> int:
+    """The places SMEs offer in all (the dashboard; its other counts come with the statistics)."""
+    return db.session.scalar(select(func.coalesce(func.sum(SME.capacity), 0))) or 0
 
 
 # --- matches -------------------------------------------------------------------------------------

@@ -215,42 +215,52 @@ def _placed_student_ids() -> Any:
     return select(Match.student_id).where(Match.status.in_(PLACED_STATUSES)).distinct()
 
 
-def _breakdown(kind: str, taxonomy_kind: str) -> list[Breakdown]:
-    """Students and SMEs per code of `kind` (market, industry, region), and students placed."""
+_BREAKDOWNS = {"market": "countries", "industry": "industries", "region": "regions"}
+
+
+def _breakdowns() -> dict[str, list[Breakdown]]:
+    """Students and SMEs per market, industry and region, and students placed: one GROUP BY
+    over every kind of student code, one over SME codes, one over SME regions (an SME is in one
+    region, a column of its own)."""
     placed_ids = _placed_student_ids()
     students = db.session.execute(
         select(
+            StudentCode.kind,
             StudentCode.code,
             func.count(StudentCode.student_id),
             func.coalesce(func.sum(case((StudentCode.student_id.in_(placed_ids), 1), else_=0)), 0),
         )
-        .where(StudentCode.kind == kind)
-        .group_by(StudentCode.code)
+        .where(StudentCode.kind.in_(_BREAKDOWNS))
+        .group_by(StudentCode.kind, StudentCode.code)
     ).all()
-    if kind == "region":  # an SME is in one region, a column of its own
-        smes = dict(
-            db.session.execute(select(SME.region, func.count(SME.id)).group_by(SME.region)).all()
-        )
-    else:
-        smes = dict(
-            db.session.execute(
-                select(SMECode.code, func.count(SMECode.sme_id))
-                .where(SMECode.kind == kind)
-                .group_by(SMECode.code)
-            ).all()
-        )
-    by_code = {code: (n, int(placed)) for code, n, placed in students}
-    rows = [
-        Breakdown(
-            code=code,
-            name=code_name(taxonomy_kind, code),
-            students=by_code.get(code, (0, 0))[0],
-            smes=smes.get(code, 0),
-            placed=by_code.get(code, (0, 0))[1],
-        )
-        for code in set(by_code) | set(smes)
-    ]
-    return sorted(rows, key=lambda r: (-(r.students + r.smes), r.code))
+    smes = db.session.execute(
+        select(SMECode.kind, SMECode.code, func.count(SMECode.sme_id))
+        .where(SMECode.kind.in_(("market", "industry")))
+        .group_by(SMECode.kind, SMECode.code)
+    ).all()
+    regions = db.session.execute(select(SME.region, func.count(SME.id)).group_by(SME.region))
+    smes_by: dict[str, dict[str, int]] = {kind: {} for kind in _BREAKDOWNS}
+    for kind, code, n in smes:
+        smes_by[kind][code] = n
+    smes_by["region"] = dict(regions.all())
+    students_by: dict[str, dict[str, tuple[int, int]]] = {kind: {} for kind in _BREAKDOWNS}
+    for kind, code, n, placed in students:
+        students_by[kind][code] = (n, int(placed))
+    out = {}
+    for kind, taxonomy_kind in _BREAKDOWNS.items():
+        by_code, by_sme = students_by[kind], smes_by[kind]
+        rows = [
+            Breakdown(
+                code=code,
+                name=code_name(taxonomy_kind, code),
+                students=by_code.get(code, (0, 0))[0],
+                smes=by_sme.get(code, 0),
+                placed=by_code.get(code, (0, 0))[1],
+            )
+            for code in set(by_code) | set(by_sme)
+        ]
+        out[kind] = sorted(rows, key=lambda r: (-(r.students + r.smes), r.code))
+    return out
 
 
 def _nationalities() -> list[Breakdown]:
@@ -272,17 +282,27 @@ def _nationalities() -> list[Breakdown]:
 
 
 def programme() -> Programme:
+    people = db.session.execute(
+        select(
+            select(func.count(Student.id)).scalar_subquery(),
+            select(func.count(SME.id)).scalar_subquery(),
+            select(func.count(distinct(Match.student_id)))
+            .where(Match.status.in_(PLACED_STATUSES))
+            .scalar_subquery(),
+        )
+    ).one()
+    breakdowns = _breakdowns()
     return Programme(
-        students=_count(select(func.count(Student.id))),
-        smes=_count(select(func.count(SME.id))),
-        placed=placed_students(),
+        students=int(people[0] or 0),
+        smes=int(people[1] or 0),
+        placed=int(people[2] or 0),  # as placed_students(), in the same statement
         target=TARGET_PLACED,
         by_status=by_status(),
         rates=rates(),
         cycles=per_cycle(),
-        markets=_breakdown("market", "countries"),
-        industries=_breakdown("industry", "industries"),
-        regions=_breakdown("region", "regions"),
+        markets=breakdowns["market"],
+        industries=breakdowns["industry"],
+        regions=breakdowns["region"],
         nationalities=_nationalities(),
     )
 
@@ -301,17 +321,20 @@ EXPORTING = ("first_export", "usd_100k", "usd_1m")
 FUNNEL_STAGES = ("proposed", "approved", "active", "completed", "first_export")
 
 
-def kpis() -> dict[str, Any]:
-    """The four figures the programme is judged on, and their targets."""
+def kpis(placed: int | None = None) -> dict[str, Any]:
+    """The four figures the programme is judged on, and their targets. `placed`: the students
+    placed, when the caller has just counted them (the dashboard, from `programme()`)."""
 
+    exporting = db.session.execute(
+        select(
+            func.coalesce(func.sum(case((ExportStatus.status.in_(EXPORTING), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((ExportStatus.status == "usd_1m", 1), else_=0)), 0),
+        )
+    ).one()
     return {
-        "students_placed": placed_students(),
-        "smes_first_export": _count(
-            select(func.count(ExportStatus.sme_id)).where(ExportStatus.status.in_(EXPORTING))
-        ),
-        "smes_usd_1m": _count(
-            select(func.count(ExportStatus.sme_id)).where(ExportStatus.status == "usd_1m")
-        ),
+        "students_placed": placed_students() if placed is None else placed,
+        "smes_first_export": int(exporting[0]),
+        "smes_usd_1m": int(exporting[1]),
         "e7_conversions": _count(
             select(func.count(distinct(Match.student_id)))
             .join(MatchOutcome, MatchOutcome.match_id == Match.id)
@@ -370,9 +393,9 @@ def funnel_by_cohort() -> list[FunnelRow]:
     return _funnel(func.extract("year", Student.created_at).cast(Integer))
 
 
-def targets_json() -> dict[str, Any]:
+def targets_json(placed: int | None = None) -> dict[str, Any]:
     return {
-        "kpis": kpis(),
+        "kpis": kpis(placed),
         "funnel_by_cycle": [asdict(r) for r in funnel_by_cycle()],
         "funnel_by_cohort": [asdict(r) for r in funnel_by_cohort()],
     }

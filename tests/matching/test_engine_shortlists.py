@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 
 from matching import MatchModel
 from matching.compute import UNACCEPTABLE
-from matching.shortlists import CommonMask, common, common_block, pack_bits, topk_rows
+from matching.shortlists import (
+    CommonMask,
+    _by_row_descending,
+    _sorted_by_row_descending,
+    common,
+    common_block,
+    pack_bits,
+    topk_rows,
+)
 from matching.synthetic import population
 
 #: Values with many exact ties (discrete profiles) plus continuous ones.
@@ -131,3 +139,34 @@ def test_student_lists_are_the_same_with_one_chunk_or_many() -> None:
         np.testing.assert_array_equal(a.indptr, b.indptr)
         np.testing.assert_array_equal(a.indices, b.indices)
         np.testing.assert_array_equal(a.data, b.data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 3000),
+    st.integers(0, 400),
+    st.integers(0, 10_000),
+    st.sampled_from([0.0, 0.5, 0.9]),
+)
+def test_packed_sort_equals_a_stable_sort_by_row_then_value(
+    rows: int, cols: int, size: int, seed: int, ties: float
+) -> None:
+    """The packed-key sort gives exactly the stable (row, value descending)
+    order of entries that come in column order within each row, values' bits
+    included (negative values, -inf, -0.0 and many ties)."""
+    rng = np.random.default_rng(seed)
+    flat = np.unique(rng.integers(0, rows * cols, size))
+    r, col = np.divmod(flat, cols)
+    pool = np.array([-np.inf, -4.0, -0.0, 0.0, 0.25, 1.0], dtype=np.float32)
+    v = rng.standard_normal(flat.size).astype(np.float32)
+    tied = rng.random(flat.size) < ties
+    v[tied] = pool[rng.integers(0, pool.size, int(tied.sum()))]
+    # stable; 0.0 ranks above -0.0 as their bits do (what the engine always did)
+    order = sorted(range(flat.size), key=lambda e: (r[e], -float(v[e]), bool(np.signbit(v[e]))))
+    got_r, got_c, got_v = _sorted_by_row_descending(r, col, v, rows, cols)
+    assert np.array_equal(got_r, r[order])
+    assert np.array_equal(got_c, col[order])
+    assert np.array_equal(got_v.view(np.uint32), v[order].view(np.uint32))
+    old = _by_row_descending(r, v)
+    assert np.array_equal(got_r, r[old]) and np.array_equal(got_c, col[old])

@@ -805,7 +805,7 @@ def topk_rows(
         return _topk_near_ties(block, k, floor32, near_tie, mask, sub, stride)
     tau = np.partition(sub, ns - k, axis=1)[:, ns - k]
     if mask is not None:
-        _mask_thin_rows(block, mask, tau <= floor32)
+        _mask_thin_rows(block, mask, _crowded_thin_rows(block, tau, floor32))
     np.maximum(tau, floor32, out=tau)
     flat = np.flatnonzero(block > tau[:, None])
     r = flat // m
@@ -984,6 +984,27 @@ def _sorted_by_row_descending(
     u = ~((key >> np.uint64(col_bits)).astype(np.uint32))  # bits ^ flip
     restored = np.where(u >> np.uint32(31), u ^ np.uint32(0x80000000), ~u)
     return r_out, col_out, restored.view(np.float32)
+
+
+def _crowded_thin_rows(block: Float32Array, tau: Float32Array, floor32: np.float32) -> BoolArray:
+    """The thin rows (sample bound at the floor) worth masking outright: many entries above it.
+
+    Masking a row costs a bit test per column; testing only the entries that
+    pass the floor (``CommonMask.at``, later) costs one per survivor. With an
+    unselective floor (plain lists: everything acceptable by TOPIK passes) a
+    thin row's survivors are most of the row, so masking it outright pays.
+    In a pricing pass the floor is ``u_i + v_j`` and once prices are good a
+    row has a handful of entries above it: masking every such row outright
+    was two thirds of a pricing pass at 20,000 x 10,000 (issue 14). Which
+    rows are masked does not change the result, only where the test is made.
+    """
+    rows = np.flatnonzero(tau <= floor32)
+    crowded = np.zeros(tau.size, dtype=bool)
+    if rows.size:
+        part = block if rows.size == block.shape[0] else block[rows]
+        many = np.count_nonzero(part > floor32, axis=1) > block.shape[1] // 4
+        crowded[rows[many]] = True
+    return crowded
 
 
 def _by_row_descending(r: IntArray, v: Float32Array) -> IntArray:

@@ -114,6 +114,24 @@ def test_topk_rows_with_a_lazy_mask_equals_brute_force(
     assert set(zip(r2.tolist(), c2.tolist(), strict=True)) == want
 
 
+@given(_blocks(), st.sampled_from([0.3, 0.6, 0.95]))
+@settings(max_examples=300, deadline=None)
+def test_topk_rows_with_a_selective_floor_equals_brute_force(
+    case: tuple[np.ndarray, np.ndarray, np.ndarray, int, float], floor: float
+) -> None:
+    # A pricing pass's floor (u_i + v_j, here a constant) leaves most rows "thin" (fewer than k
+    # entries above it in the sample) but with few survivors: only thin rows with many
+    # survivors are masked outright (issue 14), the others are tested entry by entry. Both
+    # kinds occur in these blocks; the selection must be the plain one either way.
+    block, bx, by, k, _ = case
+    ok = (bx.astype(np.int64) @ by.T.astype(np.int64)) > 0
+    want, _ = _reference(block, ok, k, floor, 0.0)
+    mask = CommonMask(pack_bits(bx), pack_bits(by))
+    r, c, _ = topk_rows(block.copy(), k, floor, 0.0, mask)
+    assert len(set(zip(r.tolist(), c.tolist(), strict=True))) == r.size
+    assert set(zip(r.tolist(), c.tolist(), strict=True)) == want
+
+
 @given(st.integers(1, 200), st.integers(0, 2**32 - 1))
 @settings(max_examples=50, deadline=None)
 def test_bits_agree_with_the_indicator_product(width: int, seed: int) -> None:

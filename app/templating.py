@@ -8,7 +8,9 @@ The helpers here let a page build such things once and fill in each row's id (is
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from flask import Flask, g, has_request_context, url_for
@@ -47,6 +49,50 @@ def once_per_request(helper: Callable[[], T]) -> Callable[[], T]:
         return getattr(g, key)
 
     return cached
+
+
+# Where the CSRF token stood in a row kept by RenderedRows: NUL never occurs in a rendered page.
+_TOKEN_SLOT = "\x00csrf\x00"  # noqa: S105 - a placeholder, not a secret
+
+
+class RenderedRows:
+    """Rendered rows of a page (an SME's candidate cards), kept per process, keyed on everything
+    a row shows (issue 14: rendering 20 cards was half of the candidates page).
+
+    The key is built by the page from the row's data as loaded for this request, the reader's
+    language and whatever else the row's HTML depends on, so a row is reused only when it would
+    be rendered byte for byte the same: a changed row, another language or other filters make
+    another key, never a stale row. The HTML is a function of the key alone, and the key holds
+    the match's id, so a kept row shows no one anything they would not have been shown anyway.
+    The one thing that differs per session, the CSRF token, is not kept: it is cut out when the
+    row is stored and the reader's own token put back each time it is shown.
+    Used from a template as `{% call rows(key, token) %}...the row...{% endcall %}`: the block
+    renders only when the key is new. At most `size` rows are kept, the least recently shown
+    dropped first."""
+
+    def __init__(self, size: int = 4000) -> None:
+        self._rows: OrderedDict[Hashable, str] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()  # a threaded server renders pages at once
+
+    def __call__(self, key: Hashable, token: str, caller: Callable[[], str]) -> Markup:
+        with self._lock:
+            html = self._rows.get(key)
+            if html is not None:
+                self._rows.move_to_end(key)
+        if html is None:
+            fresh = str(caller())
+            html = fresh.replace(token, _TOKEN_SLOT) if token else fresh
+            with self._lock:
+                self._rows[key] = html
+                while len(self._rows) > self._size:
+                    self._rows.popitem(last=False)
+        # The row was escaped when rendered; the token is URL-safe text (Flask-WTF's signature).
+        return Markup(html.replace(_TOKEN_SLOT, token) if token else html)  # noqa: S704
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
 
 
 def init_template_helpers(app: Flask) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,8 +13,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.forms import step_errors
-from app.i18n import code_name, error_messages
-from app.models import Role
+from app.i18n import code_name, current_locale, error_messages
+from app.models import Match, Role
 from app.schemas import SMESignup
 from app.security import check_role
 from app.services import (
@@ -29,6 +31,7 @@ from app.services import (
 from app.services.errors import InvalidInput
 from app.services.validation import validate
 from app.smes.forms import FIELD_STEPS, SIGNUP_STEPS, SMEProfileForm, SMESignupForm
+from app.templating import RenderedRows
 from app.transaction import reads_only
 from app.web import answer_proposal, rerender, send_cv, sign_up
 
@@ -109,9 +112,48 @@ def _shown(review: reviews.SMEReview) -> int:
     return len(review.pending) + len(review.waiting) + len(review.current) + len(review.history)
 
 
+# The candidate cards this process rendered (app.templating.RenderedRows), by `_card_keys`.
+CANDIDATE_CARDS = RenderedRows()
+
+
+def _card_keys(changeable: set[int]) -> Callable[[Match, bool], tuple[Any, ...]]:
+    """The key of a candidate card: everything `smes/_candidate.html` and the decision forms'
+    macros show, so that a kept card is the one this request would render. The page's part:
+    the reader's language (words, code names, reasons), where the app is mounted and the
+    filters the forms carry back (the URLs); then the card's: its match and student as loaded,
+    whether it has the decision buttons, and whether its answer can still be changed."""
+    page = (current_locale(), request.script_root, tuple(sorted(_filter_args().items())))
+
+    def key(match: Match, actions: bool) -> tuple[Any, ...]:
+        s = match.student
+        return (
+            *page,
+            actions,
+            match.id in changeable,
+            match.id,
+            match.score,
+            match.sme_shortlisted,
+            match.sme_decision,
+            json.dumps(match.reasons, sort_keys=True),
+            s.name,
+            s.nationality,
+            s.university,
+            s.major,
+            tuple((row.code, row.level) for row in s.language_rows),
+            s.topik_level,
+            tuple(sorted((row.kind, row.code) for row in s.code_rows)),
+            s.hours_per_week,
+            s.bio,
+            s.cv_stored_name,
+        )
+
+    return key
+
+
 def _candidates_context(
     review: reviews.SMEReview, filter_errors: dict[str, list[str]]
 ) -> dict[str, Any]:
+    changeable = decisions.changeable(review.waiting + review.history, "sme")
     return {
         "sme": current_user.sme,
         "review": review,
@@ -127,8 +169,10 @@ def _candidates_context(
             "sort": _("Sort by"),
         },
         "back_args": _filter_args(),
-        "changeable": decisions.changeable(review.waiting + review.history, "sme"),
+        "changeable": changeable,
         "next_cycle": match_settings.next_run(),
+        "cards": CANDIDATE_CARDS,
+        "card_key": _card_keys(changeable),
     }
 
 

@@ -1,0 +1,109 @@
+"""Candidate cards are rendered once per process and kept, keyed on everything a card shows
+(issue 14.3, app.templating.RenderedRows): a kept card must be the one the request would have
+rendered, in the reader's language, with the reader's own CSRF token, and never a stale one."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from kexport_support import PASSWORD
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Match
+from app.smes.routes import CANDIDATE_CARDS
+from app.templating import RenderedRows
+
+TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]*)"')
+
+
+@pytest.fixture
+def candidates(app: Flask, client, login_as, make_student, sme) -> Any:
+    """An SME with three candidates, logged in; the kept cards emptied before and after."""
+    from app.services import cycles
+
+    for n in range(3):
+        make_student(email=f"cards{n}@example.org", name=f"Card Student {n}")
+    cycles.run_cycle()
+    db.session.commit()
+    CANDIDATE_CARDS.clear()
+    login_as(sme)
+    yield sme
+    CANDIDATE_CARDS.clear()
+
+
+def _page(client, path: str = "/sme/candidates") -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_a_kept_card_is_the_card_rendered_afresh(client, candidates):
+    fresh = _page(client)
+    assert fresh.count('id="match-') >= 1
+    kept = _page(client)  # every card from the cache now
+    assert kept == fresh
+    CANDIDATE_CARDS.clear()
+    assert _page(client) == fresh
+
+
+def test_a_change_to_the_student_or_the_match_shows_at_once(client, candidates):
+    _page(client)
+    match = db.session.scalar(select(Match).order_by(Match.id))
+    match.student.name = "Renamed Student"
+    match.sme_shortlisted = True
+    db.session.commit()
+    html = _page(client)
+    assert "Renamed Student" in html
+    card = html[html.index(f'id="match-{match.id}"') :]
+    assert "Remove from shortlist" in card.split("</article>")[0]
+
+
+def test_a_kept_card_follows_the_readers_language(client, candidates):
+    english = _page(client)
+    client.post("/language", data={"locale": "ko"})
+    korean = _page(client)
+    assert "Why this student" in english and "Why this student" not in korean
+    assert "추천 사유" in korean
+
+
+def test_each_session_gets_its_own_token_in_kept_cards(app: Flask, candidates, login_as):
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        pages = []
+        for _ in range(2):
+            other = app.test_client()
+            login = other.get("/login").get_data(as_text=True)
+            other.post(
+                "/login",
+                data={
+                    "email": candidates.email,
+                    "password": PASSWORD,
+                    "csrf_token": TOKEN.search(login).group(1),
+                },
+            )
+            pages.append(_page(other))
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    tokens = [set(TOKEN.findall(page)) for page in pages]
+    assert all(len(t) == 1 and "" not in t for t in tokens), tokens
+    assert tokens[0] != tokens[1]  # the second page's cards came from the cache, with its token
+    assert "\x00" not in pages[1]
+
+
+def test_rendered_rows_keep_at_most_their_size():
+    rows = RenderedRows(size=2)
+    rendered: list[str] = []
+
+    def render(text: str) -> Any:
+        return lambda: rendered.append(text) or f"<p>{text} tok</p>"
+
+    assert rows("a", "tok", render("a")) == "<p>a tok</p>"
+    assert rows("a", "other", render("a")) == "<p>a other</p>"  # kept, with this token
+    rows("b", "tok", render("b"))
+    rows("c", "tok", render("c"))  # "a" was the least recently shown: dropped
+    rows("a", "tok", render("a"))
+    assert rendered == ["a", "b", "c", "a"]

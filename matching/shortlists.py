@@ -43,6 +43,10 @@ NEAR_TIE = 1e-4
 #: many students (below it, thread start-up costs more than it saves).
 MIN_SPLIT_ROWS = 128
 FLOAT32_ERROR = 2e-5
+#: List growth reads the student view pair by pair (``TopKPass._growth_chunk``)
+#: when full SMEs refuse all but this share of a chunk's pairs with them; a
+#: single dot product costs several times a pair of the dense product.
+SPARSE_GROWTH_SHARE = 1 / 16
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,12 @@ def sorted_unique(keys: IntArray) -> IntArray:
         return keys
     k = np.sort(keys, kind="stable")
     return k[np.r_[True, k[1:] != k[:-1]]]
+
+
+def _is_member(keys: IntArray, sorted_keys: IntArray) -> BoolArray:
+    """``np.isin(keys, sorted_keys)`` by binary search (numpy 2.4's ``isin`` hashes: slow)."""
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return np.asarray(sorted_keys[pos] == keys)
 
 
 def pack_bits(indicators: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
@@ -548,6 +558,23 @@ class TopKPass:
             self.x_floor, yt_floor = model.ranking_matrices("sme")
             self.y_floor = np.ascontiguousarray(yt_floor.T[cols[self.floor_at]])
             self.floor = floor[self.floor_at].astype(np.float32) - np.float32(NEAR_TIE)
+        # List growth (a floor, student-ranked, no prices, SME side or
+        # reserve) reads the student view only where the SMEs would accept:
+        # a dense product for the SMEs with a free seat, single dot products
+        # for the few full SMEs that do not refuse (``_growth_chunk``).
+        self.free_at = np.zeros(0, dtype=np.int64)  # positions in cols
+        self.y_free = np.zeros((0, self.y.shape[1]), dtype=np.float32)
+        self.sparse_growth = (
+            sme_floor is not None and by == "student" and prices is None and not sme_side
+        ) and not reserve
+        self.free_pos = self.col_pos  # each SME's column in the free SMEs' block
+        if self.sparse_growth:
+            floored = np.zeros(cols.size, bool)
+            floored[self.floor_at] = True
+            self.free_at = np.flatnonzero(~floored)
+            self.y_free = np.ascontiguousarray(self.y[self.free_at])
+            self.free_pos = np.full(m, -1, dtype=np.int64)
+            self.free_pos[cols[self.free_at]] = np.arange(self.free_at.size)
         self.priced = prices is not None
         self.student_price = np.zeros(0, dtype=np.float32)
         self.sme_price = np.zeros(0, dtype=np.float32)
@@ -652,6 +679,10 @@ class TopKPass:
                     rows, refused = rows[live], refused[live]
                 if rows.size == 0:
                     return rows, rows, None
+            if self.sparse_growth and SPARSE_GROWTH_SHARE * refused.size > np.count_nonzero(
+                ~refused
+            ):
+                return self._growth_chunk(rows, refused)
             block = self.x[rows] @ self.y.T
             # Refusals are written into the block, not tested lazily like
             # the language/market mask: a student being grown is refused by
@@ -693,6 +724,78 @@ class TopKPass:
         part = SmeTopK.part(block, rows, self.k, self.pool.tau) if self.pool is not None else None
         return rows[r_loc[keep]], self.cols[c_loc[keep]], part
 
+    def _growth_chunk(
+        self, rows: IntArray, refused: BoolArray
+    ) -> tuple[IntArray, IntArray, PoolPart | None]:
+        """A list growth chunk where nearly every full SME refuses: the same result, sparsely.
+
+        A student being grown is refused by nearly every full SME (99 % of
+        the pairs of the growth passes at 33,000 x 10,000), yet the dense
+        path computed, masked and scanned the student view of every pair.
+        Here the student view is a dense product only against the SMEs with
+        a free seat (their top k and near-ties, as ``topk_rows`` keeps
+        them) and a single float32 dot product per pair a full SME does not
+        refuse; the two are merged and each row's k-th value and near-ties
+        read off the merged order. The kept set is the dense path's: every
+        acceptable entry within ``near_tie`` of the row's k-th value, or the
+        whole row when it has fewer than k (then the student is
+        ``complete``).
+        """
+        absent = np.float32(UNACCEPTABLE / 2)
+        nt = np.float32(self.near_tie)
+        length = self.list_length
+        # the full SMEs that would accept now: acceptable, not excluded
+        lr, lf = np.nonzero(~refused)
+        lc = self.floor_at[lf]
+        del lf
+        ok = common(self.bits_x[rows[lr]], self.bits_y[lc])
+        if self.excluded_keys.size:
+            ok &= ~_is_member(rows[lr] * self.m + self.cols[lc], self.excluded_keys)
+        if self.blocked is not None:
+            s_group, m_group, table = self.blocked
+            ok &= ~table[s_group[rows[lr]], m_group[lc]]
+        lr, lc = lr[ok], lc[ok]
+        xr = self.x[rows]
+        lv = np.empty(lr.size, dtype=np.float32)
+        step = 1 << 15
+        for a in range(0, lr.size, step):
+            lv[a : a + step] = np.einsum(
+                "ij,ij->i", xr[lr[a : a + step]], self.y[lc[a : a + step]], dtype=np.float32
+            )
+        keep = lv > absent
+        parts_r, parts_c, parts_v = [lr[keep]], [lc[keep]], [lv[keep]]
+        if self.free_at.size:
+            block = xr @ self.y_free.T
+            self._mask_excluded(block, rows, self.free_pos)
+            if self.blocked is not None:
+                s_group, m_group, table = self.blocked
+                block[table[s_group[rows]][:, m_group[self.free_at]]] = UNACCEPTABLE
+            mask = CommonMask(self.bits_x[rows], self.bits_y[self.free_at])
+            fr, fc, _ = topk_rows(
+                block, min(length, block.shape[1]), float(absent), self.near_tie, mask
+            )
+            fv = block[fr, fc]
+            keep = fv > absent
+            parts_r.append(fr[keep])
+            parts_c.append(self.free_at[fc[keep]])
+            parts_v.append(fv[keep])
+            del block
+        r: IntArray = np.concatenate(parts_r)
+        c: IntArray = np.concatenate(parts_c)
+        v: Float32Array = np.concatenate(parts_v)
+        order = _by_row_descending(r, v)
+        r, c, v = r[order], c[order], v[order]
+        count = np.bincount(r, minlength=rows.size)
+        # as ``topk_rows``: with no more SMEs than the list is long, no k-th value
+        big = count >= length if self.cols.size > length else np.zeros(rows.size, bool)
+        start = np.cumsum(count) - count
+        kth = np.full(rows.size, -np.inf, dtype=np.float32)
+        kth[big] = v[start[big] + length - 1]
+        keep = ~big[r] | (v >= kth[r] - nt)
+        self.cutoff[rows[big]] = kth[big] - self.near_tie + FLOAT32_ERROR
+        self.complete[rows[~big]] = True
+        return rows[r[keep]], self.cols[c[keep]], None
+
     def _with_reserve(
         self, block: Float32Array, rows: IntArray, absent: float, mask: CommonMask | None
     ) -> tuple[IntArray, IntArray, PoolPart | None]:
@@ -719,7 +822,16 @@ class TopKPass:
         self.reserve_parts.append((rows[r_loc[out]], self.cols[c_loc[out]]))
         return rows[r_loc[in_list]], self.cols[c_loc[in_list]], None
 
-    def _mask_excluded(self, block: Float32Array, rows: IntArray) -> None:
+    def _mask_excluded(
+        self, block: Float32Array, rows: IntArray, col_pos: IntArray | None = None
+    ) -> None:
+        """Excluded pairs of the block's rows become unacceptable.
+
+        ``col_pos``: each SME's column in the block (-1: not in it); default
+        the query's SMEs.
+        """
+        if col_pos is None:
+            col_pos = self.col_pos
         keys = self.excluded_keys
         if not keys.size:
             return
@@ -731,8 +843,8 @@ class TopKPass:
         er, ec = np.divmod(keys[lo:hi], m)
         rpos = np.searchsorted(rows, er)
         listed = (rows[np.minimum(rpos, rows.size - 1)] == er) & (rpos < rows.size)
-        ok = listed & (self.col_pos[ec] >= 0)
-        block[rpos[ok], self.col_pos[ec[ok]]] = UNACCEPTABLE
+        ok = listed & (col_pos[ec] >= 0)
+        block[rpos[ok], col_pos[ec[ok]]] = UNACCEPTABLE
 
 
 def topk_rows(

@@ -8,8 +8,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from matching import MatchModel, SMEProfile, StudentProfile
-from matching.shortlists import NEAR_TIE
+from matching import MatchModel, SMEProfile, StudentProfile, shortlists
+from matching.shortlists import NEAR_TIE, SPARSE_GROWTH_SHARE
 from matching.synthetic import population
 from matching.taxonomy import INDUSTRIES, INDUSTRY_RELATEDNESS, REGION_CLOSENESS
 
@@ -174,19 +174,32 @@ def test_candidates_are_the_top_k(n: int, m: int, seed: int, k: int, by: str) ->
             ).all()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     st.integers(1, 30),
     st.integers(1, 30),
     st.integers(0, 10_000),
     st.integers(1, 8),
     st.floats(0.0, 1.0),
+    st.sampled_from([0.0, 2.0]),
 )
-def test_floor_queries_and_complete_rows(n: int, m: int, seed: int, k: int, free: float) -> None:
+def test_floor_queries_and_complete_rows(
+    n: int, m: int, seed: int, k: int, free: float, sparse_share: float
+) -> None:
     """List growth's query: SMEs with a floor drop the students below it (SMEs
     with a free seat, floor -inf, drop nobody), and ``complete`` marks exactly
     the students whose row holds every pair that passes: asking again can
-    bring nothing new (issue 14, growth stops without a pass to prove it)."""
+    bring nothing new (issue 14, growth stops without a pass to prove it).
+    Both ways of reading the student view: dense (share 0) and pair by pair
+    where full SMEs accept (share 2: every chunk)."""
+    shortlists.SPARSE_GROWTH_SHARE = sparse_share
+    try:
+        _check_floor_query(n, m, seed, k, free)
+    finally:
+        shortlists.SPARSE_GROWTH_SHARE = SPARSE_GROWTH_SHARE
+
+
+def _check_floor_query(n: int, m: int, seed: int, k: int, free: float) -> None:
     students, smes = population(n, m, seed=seed)
     model = MatchModel(random_state=0).fit(students, smes)
     _, stu, smev = model.score_matrix()
@@ -310,3 +323,50 @@ def test_exact_views_sum_each_pair_in_column_order(
             dot = np.einsum("ij,ij->i", ex.x_text[si], ex.y_text[sj]).astype(np.float64)
             expect += w_text * dot
         assert np.array_equal(view, expect)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 40),
+    st.integers(0, 10_000),
+    st.integers(1, 8),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 0.9),
+)
+def test_sparse_growth_equals_dense(
+    n: int, m: int, seed: int, k: int, free: float, high: float
+) -> None:
+    """List growth's sparse reading of the student view (where full SMEs
+    refuse nearly everyone, issue 14) returns what the dense pass returns:
+    the same pairs, values and ``complete`` students, with declined pairs
+    and high floors (most pairs refused) mixed in."""
+    students, smes = population(n, m, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    rng = np.random.default_rng(seed)
+    floor = np.where(rng.random(m) < free, -np.inf, rng.uniform(high, 1.0, m))
+    asked = np.flatnonzero(rng.random(n) < 0.8)
+    declined = np.column_stack([rng.integers(0, n, 3 * n), rng.integers(0, m, 3 * n)])
+    got = []
+    for share in (0.0, 2.0):
+        shortlists.SPARSE_GROWTH_SHARE = share
+        try:
+            got.append(
+                model.candidates(
+                    k,
+                    by="student",
+                    students=asked,
+                    sme_floor=floor,
+                    exclude=declined,
+                    chunk_size=5,
+                )
+            )
+        finally:
+            shortlists.SPARSE_GROWTH_SHARE = SPARSE_GROWTH_SHARE
+    dense, sparse = got
+    assert dense.complete is not None and sparse.complete is not None
+    assert np.array_equal(dense.complete, sparse.complete)
+    for view in ("student_view", "sme_view", "combined"):
+        a, b = getattr(dense, view), getattr(sparse, view)
+        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+        assert np.array_equal(a.data, b.data)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -9,6 +12,7 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from matching import MatchModel, SMEProfile, StudentProfile, shortlists
+from matching.explanations import Reason, _reason
 from matching.shortlists import NEAR_TIE, SPARSE_GROWTH_SHARE
 from matching.synthetic import population
 from matching.taxonomy import INDUSTRIES, INDUSTRY_RELATEDNESS, REGION_CLOSENESS
@@ -370,3 +374,22 @@ def test_sparse_growth_equals_dense(
         a, b = getattr(dense, view), getattr(sparse, view)
         assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
         assert np.array_equal(a.data, b.data)
+
+
+def test_fast_reasons_equal_constructed_ones() -> None:
+    """Reasons built in bulk (``_reason``) are the objects ``Reason(...)`` makes."""
+    # The shortcut fills the fields directly: it must know them all and
+    # skip no validation.
+    assert [f.name for f in dataclasses.fields(Reason)] == ["factor", "key", "params", "weight"]
+    assert not hasattr(Reason, "__post_init__")
+    for args in (
+        ("language", "language.speaks_needed", {"language": "vi", "level": "native"}, 0.125),
+        ("market", "market.no_overlap", {}, 0.0),
+        ("text", "text.similar", {"similarity": 0.5}, 0.0625),
+    ):
+        fast, made = _reason(*args), Reason(*args)  # type: ignore[arg-type]
+        assert fast == made and repr(fast) == repr(made) and vars(fast) == vars(made)
+        assert copy.deepcopy(fast) == made  # copies go through __reduce_ex__, as pickling does
+        assert fast.detail == made.detail
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            fast.weight = 1.0  # type: ignore[misc]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from engine_reference import blocking_bruteforce, da_reference, optimum_bruteforce, optimum_lsa
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from matching import assign, metrics
@@ -368,25 +368,86 @@ def test_stable_with_long_lists_matches_one_at_a_time_deferred_acceptance(
     st.integers(1, 12),
     st.integers(0, 2**31 - 1),
     st.sampled_from([2, 1000]),
+    st.booleans(),
 )
-def test_head_of_lists_is_a_prefix_of_each_order(
-    n: int, m: int, size: int, seed: int, levels: int
+def test_head_cut_marks_a_prefix_of_each_order(
+    n: int, m: int, size: int, seed: int, levels: int, skewed: bool
 ) -> None:
+    # Rows far longer than the others take the sorted path instead of the padded
+    # partition: both must give each row's size-th best score.
     rng = np.random.default_rng(seed)
     dense = rng.integers(0, levels, (n, m)).astype(float)
-    dense[rng.random((n, m)) < 0.3] = -np.inf
-    r, c = np.nonzero(np.isfinite(dense))
-    head = assign._head_of_lists(r.astype(np.int64), dense[r, c], n, size)
-    order = assign._row_order(r.astype(np.int64), c.astype(np.int64), dense[r, c])
+    drop = 1 - rng.random((n, 1)) ** 6 if skewed else 0.3  # skewed: most rows short
+    dense[rng.random((n, m)) < drop] = -np.inf
+    csr = _to_csr(dense)
+    head = csr.data >= np.repeat(assign._head_cut(csr.indptr, csr.data, size), np.diff(csr.indptr))
     for i in range(n):
-        mine = order[r[order] == i]  # row i's entries, best first
+        lo, hi = csr.indptr[i], csr.indptr[i + 1]
+        mine = sorted(range(lo, hi), key=lambda e: (-csr.data[e], csr.indices[e]))
         taken = head[mine]
         k = int(taken.sum())
         assert taken[:k].all() and not taken[k:].any()  # a prefix
-        assert k >= min(size, mine.size)
+        assert k >= min(size, len(mine))
         # whole score levels: nothing tied with the last one taken is left out
-        if 0 < k < mine.size:
-            assert dense[i, c[mine[k]]] < dense[i, c[mine[k - 1]]]
+        if 0 < k < len(mine):
+            assert csr.data[mine[k]] < csr.data[mine[k - 1]]
+        if k > size:  # more than asked only for ties at the threshold
+            assert csr.data[mine[size]] == csr.data[mine[size - 1]]
+
+
+_awkward_floats = st.sampled_from(
+    [0.0, -0.0, 1.0, -1.0, 0.5, 1e-300, -1e-300, 5e-324, 1e300, -1e300, 0.1, 0.1 + 2**-55]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), _awkward_floats | st.floats(-3, 3)), max_size=60),
+    st.sampled_from([7, 1000, 2**20, 2**40]),
+    st.integers(0, 2**31 - 1),
+)
+@example(entries=[(0, 0.0), (0, -0.0), (0, 0.0), (0, -0.0)], groups=7, seed=1)
+@example(entries=[(1, 0.1), (1, 0.1 + 2**-55), (1, 0.1)], groups=2**40, seed=2)
+def test_best_first_is_the_exact_group_key_tie_order(
+    entries: list[tuple[int, float]], groups: int, seed: int
+) -> None:
+    # One integer sort on packed keys stands in for lexsort((tie, -key, group)). With
+    # many groups few bits are left for the key, so near-equal keys collide and must
+    # be put right exactly; -0.0 equals 0.0 (the lower tie wins), keys one ulp apart
+    # do not tie.
+    rng = np.random.default_rng(seed)
+    group = np.array([g for g, _ in entries], dtype=np.int64)
+    group = (group * (groups // 7)).clip(0, groups - 1)
+    key = np.array([k for _, k in entries], dtype=np.float64)
+    if key.size:
+        near = rng.random(key.size) < 0.3
+        key[near] = np.nextafter(key[near], np.inf)
+    tie = rng.permutation(key.size).astype(np.int64)
+    got = assign._best_first(group, key, tie, groups)
+    assert got.tolist() == np.lexsort((tie, -key, group)).tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(inst=long_list_instances(), split=st.integers(0, 5))
+def test_adding_to_lists_not_yet_read_keeps_them_in_order(
+    inst: tuple[np.ndarray, np.ndarray, np.ndarray], split: int
+) -> None:
+    # Entries added before a student ran out go after what they have left (the
+    # pool copies the unread part into the new segment): giving each list as its
+    # best `split` entries and then the others must not change the result.
+    stu, sme, cap = inst
+    n, m = stu.shape
+    ok = np.isfinite(stu) & np.isfinite(sme)
+    ranked = [sorted(np.flatnonzero(ok[i]), key=lambda j, i=i: (-stu[i, j], j)) for i in range(n)]
+    da = assign._DeferredAcceptance(n, m, np.asarray(cap, dtype=np.int64))
+    for part in (slice(0, split), slice(split, None)):
+        pairs = [(i, j) for i in range(n) for j in ranked[i][part]]
+        if pairs:
+            r = np.array([p[0] for p in pairs], dtype=np.int64)
+            c = np.array([p[1] for p in pairs], dtype=np.int64)
+            da.add(r, c, stu[r, c], sme[r, c])
+    da.run(np.ones(n, bool))
+    assert (da.assignment() == da_reference(stu, sme, cap)).all()
 
 
 @pytest.mark.parametrize("first_part", [1, 2])

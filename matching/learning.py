@@ -166,9 +166,12 @@ def criterion_values(
         step = 1 << 15
         for a in range(0, si.size, step):
             i, j = si[a : a + step], sj[a : a + step]
+            # The pairs' rows gathered once per chunk, not once per criterion
+            # (seven whole-row gathers per view were most of this function).
+            xi, yj = x[i], y[j]
             for f, c in enumerate(cols):
                 if c.size:
-                    vals[a : a + step, f] = np.einsum("ij,ij->i", x[i][:, c], y[j][:, c])
+                    vals[a : a + step, f] = np.einsum("ij,ij->i", xi[:, c], yj[:, c])
         vals /= scales[side][None, :]
         out[side] = np.clip(vals, 0.0, 1.0)
     return out

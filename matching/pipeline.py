@@ -29,7 +29,7 @@ from .eligibility import RuleTable, blocked_params, load_rules
 from .explanations import Reason
 from .model import MatchModel
 from .profiles import SMEProfile, StudentProfile
-from .shortlists import Candidates
+from .shortlists import NEAR_TIE, Candidates
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -315,6 +315,7 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
             first = who[reserve_left[who]]
             reserve_left[first] = False
             ri, rj = reserve.of(first)
+            ri, rj = _not_refused(model, ri, rj, cutoff)
             _, rs, rm, ok = model.shortlist_scores(ri, rj)
             ok &= (rs >= reserve.cutoff[ri]) & (rm >= cutoff[rj])
             ri, rj, rs, rm = ri[ok], rj[ok], rs[ok], rm[ok]
@@ -362,6 +363,33 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     timings["assign"] = time.perf_counter() - t0 - grow_time
     timings["grow"] = grow_time
     return new, lists
+
+
+def _not_refused(
+    model: MatchModel, ri: IntArray, rj: IntArray, cutoff: FloatArray
+) -> tuple[IntArray, IntArray]:
+    """The pairs whose SME may accept the student now, screened by the float32 SME view.
+
+    A reserve is scored exactly only if it survives: at 100,000 x 30,000 the
+    first growth scored 6.8 M reserved pairs (about 1 us each) and kept about
+    4 % of them; most students who run out are refused by the SMEs that
+    follow their list. The screen is the growth passes' own (the SME-view
+    ranking product against the cutoff, lenient by ``NEAR_TIE``), so it
+    drops only pairs the exact test below would drop too.
+    """
+    full = np.flatnonzero(np.isfinite(cutoff[rj]))  # a free seat refuses nobody
+    if full.size == 0:
+        return ri, rj
+    x, yt = model.ranking_matrices("sme")
+    y = yt.T  # (SMEs, features), rows contiguous
+    approx = np.empty(full.size, dtype=np.float32)
+    step = 1 << 15
+    for a in range(0, full.size, step):
+        at = full[a : a + step]
+        approx[a : a + step] = np.einsum("ij,ij->i", x[ri[at]], y[rj[at]], dtype=np.float32)
+    keep = np.ones(ri.size, dtype=bool)
+    keep[full[approx < cutoff[rj[full]] - NEAR_TIE]] = False
+    return ri[keep], rj[keep]
 
 
 def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Candidates]:

@@ -44,6 +44,12 @@ SIFT_MARGIN = 0.05
 #: ... when a round added fewer pairs than this share of the lists (after a large addition the
 #: old prices say little about the new optimum, and sifting would only solve twice).
 SIFT_BELOW = 0.1
+#: Optimal mode's pricing queries go in this many groups of students (by how many SMEs are cheap
+#: enough for them to matter); more groups skip more of the product but repeat per-query work.
+PRICING_GROUPS = 6
+#: Added to a student's lowest listed score for the bound on every unlisted pair's score (the
+#: float32 ranking is within ``shortlists.FLOAT32_ERROR`` of the exact score, twice over).
+CEILING_SLACK = 1e-4
 #: Stable mode keeps the next ``RESERVE_FACTOR x k`` SMEs of every student
 #: from the first pass, unscored, for the students who run out of their list
 #: (two thirds at 100,000 x 30,000): their first growth needs no new pass.
@@ -476,6 +482,55 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
                 return out, u, v
             work |= left_out | (data - u[rows] - v[cols] >= -SIFT_MARGIN)
 
+    # Every pair outside a student's first lists scores at most their lowest listed score
+    # (the lists are a top k by the float32 ranking, rescored exactly; the slack covers float32
+    # error): a student's pricing query needs only the SMEs cheap enough for such a pair to
+    # reach the floor (issue 14; ``price``). Students with fewer than k listed: no bound.
+    ceiling = _score_ceilings(lists.combined, k)
+
+    def price(
+        students: IntArray, smes: npt.NDArray[np.bool_], floor_u: FloatArray, skip: IntArray
+    ) -> _Pairs:
+        """Pairs of ``students`` x ``smes`` above ``floor_u + v`` (the top k per student).
+
+        A student is asked only about the SMEs with ``v_j < ceiling_i - floor_u_i``: any
+        other pair scores at most the ceiling, so it cannot pass the floor. Students go in
+        groups by how many SMEs that leaves (cheapest first), each group against the SMEs
+        the neediest of them can reach, so the products skip most of what cannot pass.
+        """
+        reach = ceiling[students] - floor_u[students]
+        cols = np.flatnonzero(smes)
+        if students.size == 0 or cols.size == 0:
+            return _Pairs.empty()
+        prices = np.sort(v[cols])
+        need = np.searchsorted(prices, reach, side="left")  # SMEs each student can reach
+        live = need > 0
+        students, need = students[live], need[live]
+        if students.size == 0:
+            return _Pairs.empty()
+        order = np.argsort(need, kind="stable")
+        bounds = np.unique(np.linspace(0, students.size, PRICING_GROUPS + 1).astype(np.int64))
+        in_group = np.zeros(n, bool)
+        parts = []
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            group = np.sort(students[order[a:b]])
+            top = prices[int(need[order[b - 1]]) - 1]  # the group's most expensive reachable SME
+            in_group[group] = True
+            parts.append(
+                _Pairs.of(
+                    model.candidates(
+                        k,
+                        by="combined",
+                        exclude=skip[in_group[skip[:, 0]]],
+                        students=group,
+                        sme_mask=smes & (v <= top),
+                        prices=(floor_u, v),
+                    )
+                )
+            )
+            in_group[group] = False
+        return _Pairs.concat(parts)
+
     new, u, v = solve(lists.combined, None)
     pool = _Pairs.empty()  # near pairs of full passes, not (yet) in the lists
     # the last full pass: its prices, and the students it could not bound
@@ -505,33 +560,13 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
                 # the students whose price fell against every open SME, and every
                 # student against the SMEs whose price fell
                 for students, smes in ((fell_students, open_smes), (todo, fell_smes)):
-                    if students.size and smes.any():
-                        found.append(
-                            _Pairs.of(
-                                model.candidates(
-                                    k,
-                                    by="combined",
-                                    exclude=skip,
-                                    students=students,
-                                    sme_mask=smes,
-                                    prices=(u, v),
-                                )
-                            )
-                        )
+                    found.append(price(students, smes, u, skip))
                 clock["restricted"] += time.perf_counter() - g0
         if ref is None:
             f0 = time.perf_counter()
             full += 1
-            near = model.candidates(
-                k,
-                by="combined",
-                exclude=skip,
-                students=todo,
-                sme_mask=open_smes,
-                prices=(u - PRICING_MARGIN, v),
-            )
-            ref = (u, v, np.diff(near.combined.indptr) >= k)
-            got = _Pairs.of(near)
+            got = price(todo, open_smes, u - PRICING_MARGIN, skip)
+            ref = (u, v, np.bincount(got.i, minlength=n) >= k)
             beats = got.comb > u[got.i] + v[got.j] + 1e-9
             found.append(got.take(beats))  # the violating pairs; the near ones may soon be
             pool = _Pairs.concat([pool, got.take(~beats)])
@@ -555,6 +590,25 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
     timings["full_pricing_passes"] = full
     timings["listed_pairs"] = lists.combined.nnz
     return new, lists
+
+
+def _score_ceilings(first: sp.csr_array, k: int) -> FloatArray:
+    """Per student, a bound on the combined score of every pair outside their first lists.
+
+    ``first`` holds each student's top ``k`` by the float32 ranking, rescored
+    exactly: a pair left out ranks at or below each listed one, so it scores
+    at most the lowest listed score plus the float32 error (twice, both
+    sides: ``CEILING_SLACK``). Students with fewer than ``k`` listed (their
+    list holds everything, or unacceptable pairs took places) get no bound.
+    """
+    n = first.shape[0]
+    ceiling = np.full(n, np.inf)
+    count = np.diff(first.indptr)
+    some = count > 0
+    if some.any():
+        lowest = np.minimum.reduceat(first.data, first.indptr[:-1][some])
+        ceiling[some] = np.where(count[some] >= k, lowest + CEILING_SLACK, np.inf)
+    return ceiling
 
 
 @dataclass(frozen=True)

@@ -303,3 +303,35 @@ def test_optimal_mode_with_pool_and_sifting_equals_the_dense_optimum(
         mp.setattr(pipeline, "PRICING_MARGIN", 0.05)
         res = run(students, smes, mode="optimal", k=k, explain=False)
     assert abs(res.total_score - dense) < 1e-6
+
+
+@pytest.mark.parametrize(("n", "m", "seed"), [(300, 80, 11), (1000, 300, 5), (400, 900, 2)])
+def test_score_ceilings_bound_every_pair_outside_the_first_lists(n: int, m: int, seed: int) -> None:
+    # Issue 14: optimal mode's pricing queries skip, per student, the SMEs whose price is too
+    # high for any pair scoring at most the student's ceiling to pass. A ceiling below a real
+    # unlisted score would drop a pair that can raise the total: check it against every pair.
+    students, smes = population(n, m, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    comb, _, _ = model.score_matrix()
+    for k in (1, 3, 10):
+        first = model.candidates(k, by="combined")
+        ceiling = pipeline._score_ceilings(first.combined, k)
+        listed = first.combined.toarray() != 0
+        outside = np.where(np.isfinite(comb) & ~listed, comb, -np.inf).max(axis=1)
+        assert (outside <= ceiling).all()
+        bounded = np.isfinite(ceiling)
+        assert bounded.mean() > 0.5  # the bound is used, not vacuous
+
+
+@pytest.mark.parametrize("groups", [1, 3, 50])
+def test_optimal_mode_with_pruned_pricing_queries_reaches_the_dense_optimum(
+    groups: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # However the students are grouped for the pruned pricing queries, the optimum is reached.
+    monkeypatch.setattr(pipeline, "PRICING_GROUPS", groups)
+    for n, m, seed in ((300, 80, 11), (1000, 300, 5)):
+        students, smes = population(n, m, seed=seed)
+        dense = _dense_total(students, smes)
+        for k in (1, 3):
+            res = run(students, smes, mode="optimal", k=k, explain=False)
+            assert abs(res.total_score - dense) < 1e-6

@@ -130,18 +130,6 @@ def _index(ids: list[int], what: str) -> dict[int, int]:
     return pos
 
 
-def _merge(a: sp.csr_array, b: sp.csr_array) -> sp.csr_array:
-    """Union of two CSR matrices with disjoint patterns, keeping stored zeros."""
-    ca, cb = sp.coo_array(a), sp.coo_array(b)
-    rows = np.concatenate([ca.row, cb.row]).astype(np.int64)
-    cols = np.concatenate([ca.col, cb.col]).astype(np.int64)
-    vals = np.concatenate([ca.data, cb.data])
-    order = np.lexsort((cols, rows))
-    indptr = np.zeros(a.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=a.shape[0]), out=indptr[1:])
-    return sp.csr_array((vals[order], cols[order], indptr), shape=a.shape)
-
-
 def _csr(rows: IntArray, cols: IntArray, vals: FloatArray, shape: tuple[int, int]) -> sp.csr_array:
     """CSR from entries in (row, column) order, explicit zeros kept."""
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
@@ -312,8 +300,10 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         nonlocal grow_time
         g0 = time.perf_counter()
         who = who[~complete[who]]
-        out_s: sp.csr_array | None = None
-        out_m: sp.csr_array | None = None
+        # What this call adds, in parts for disjoint sets of students (the
+        # reserve's, then one per growth level), put in row order once: merging
+        # the CSR matrices part by part copied everything added so far each time.
+        parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
         if reserve is not None and who.size:
             # A student's first growth is their reserve: scored now, without
             # the SMEs that refuse them now (cutoffs only rise). Only if none
@@ -330,16 +320,10 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
             served = np.zeros(n_students, dtype=bool)
             served[ri] = True
             who = who[~served[who] & ~complete[who]]
-            order = np.argsort(ri * max(n_smes, 1) + rj, kind="stable")
-            ri, rj, rs, rm = ri[order], rj[order], rs[order], rm[order]
-            out_s = _csr(ri, rj, rs, (n_students, len(cycle.smes)))
-            out_m = _csr(ri, rj, rm, (n_students, len(cycle.smes)))
+            parts.append((ri, rj, rs, rm))
         if who.size == 0:
             grow_time += time.perf_counter() - g0
-            if out_s is None or out_m is None:
-                empty = sp.csr_array((n_students, len(cycle.smes)))
-                return empty, empty
-            return out_s, out_m
+            return assemble(parts)
         skip = np.vstack([cycle.excluded, np.column_stack([listed_rows, listed_cols])])
         level = grown[who]
         for g in np.unique(level).tolist():
@@ -354,14 +338,28 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
             )
             if more.complete is not None:
                 np.logical_or(complete, more.complete, out=complete)
-            if out_s is None or out_m is None:
-                out_s, out_m = more.student_view, more.sme_view
-            else:
-                out_s, out_m = _merge(out_s, more.student_view), _merge(out_m, more.sme_view)
+            sv = more.student_view  # the three matrices share one pattern
+            rows = np.repeat(np.arange(n_students, dtype=np.int64), np.diff(sv.indptr))
+            parts.append((rows, sv.indices.astype(np.int64), sv.data, more.sme_view.data))
+            del more, sv
         grown[who] += 1
+        out = assemble(parts)
         grow_time += time.perf_counter() - g0
-        assert out_s is not None and out_m is not None
-        return out_s, out_m
+        return out
+
+    def assemble(
+        parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]],
+    ) -> tuple[sp.csr_array, sp.csr_array]:
+        shape = (n_students, len(cycle.smes))
+        if not parts:
+            empty = sp.csr_array(shape)
+            return empty, empty
+        ri, rj, rs, rm = (np.concatenate([p[f] for p in parts]) for f in range(4))
+        parts.clear()
+        # one sort by (student, SME); the passes' parts come in that order already
+        order = np.argsort(ri * n_smes + rj, kind="stable")
+        ri, rj = ri[order], rj[order]
+        return _csr(ri, rj, rs[order], shape), _csr(ri, rj, rm[order], shape)
 
     new = assign.stable(
         lists.student_view, lists.sme_view, free_cap, active_students=cycle.active, grow=grow

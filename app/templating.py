@@ -94,6 +94,9 @@ class RenderedRows:
         with self._lock:
             self._rows.clear()
 
+    def __len__(self) -> int:
+        return len(self._rows)
+
 
 def init_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(url_pattern=url_pattern)

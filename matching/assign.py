@@ -27,6 +27,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
+from .compute import is_member, sorted_unique
+
 try:  # the fast exact solver; scipy's LAPJVsp stands in when it is missing
     from ortools.graph.python import min_cost_flow as _min_cost_flow
 except ImportError:  # pragma: no cover - exercised only without OR-tools
@@ -163,30 +165,8 @@ def _filter_entries(
     keep = st_ok[rows] & (cap[cols] > 0)
     ei, ej = _pair_arrays(excluded)
     if ei.size and rows.size:
-        keep &= ~_member(rows * m + cols, _unique_keys(ei * m + ej))
+        keep &= ~is_member(rows * m + cols, sorted_unique(ei * m + ej))
     return keep
-
-
-def _unique_keys(keys: IntArray) -> IntArray:
-    """``np.unique`` of integer keys, by one sort.
-
-    numpy 2.4's ``np.unique`` (and so ``union1d``, ``isin``) hashes, which
-    costs about 1 us a key on millions of distinct keys, 50-100x a sort:
-    building the listed pairs for list growth with ``union1d`` was a quarter
-    of a 33,000 x 10,000 stable run.
-    """
-    if keys.size == 0:
-        return keys
-    k = np.sort(keys)
-    return k[np.r_[True, k[1:] != k[:-1]]]
-
-
-def _member(keys: IntArray, sorted_keys: IntArray) -> BoolArray:
-    """``np.isin(keys, sorted_keys)`` for a sorted array, by binary search."""
-    if sorted_keys.size == 0 or keys.size == 0:
-        return np.zeros(keys.size, bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
-    return np.asarray(sorted_keys[pos] == keys)
 
 
 def _ranges(starts: IntArray, counts: IntArray) -> IntArray:
@@ -568,10 +548,10 @@ def stable(
     if not st_ok.all():
         keep &= np.repeat(st_ok, deg)
     ex_i, ex_j = _pair_arrays(excluded)
-    ex_keys = _unique_keys(ex_i * m + ex_j)
+    ex_keys = sorted_unique(ex_i * m + ex_j)
     if ex_keys.size and cols.size:
         keys = np.repeat(np.arange(n, dtype=np.int64), deg) * m + cols
-        keep &= ~_member(keys, ex_keys)
+        keep &= ~is_member(keys, ex_keys)
         del keys
     if not keep.all():
         kept = np.zeros(keep.size + 1, dtype=np.int64)
@@ -606,7 +586,7 @@ def stable(
         listed = np.repeat(todo, dt) * m + cols[_ranges(indptr[todo], dt)]
         if grown:
             more = np.concatenate(grown)
-            listed = _unique_keys(np.concatenate([listed, more[asked[more // mm]]]))
+            listed = sorted_unique(np.concatenate([listed, more[asked[more // mm]]]))
         gs, gm = grow(todo, da.cutoffs(), listed // mm, listed % mm)
         gr, gc, gv, _ = _coo(gs)
         hr, hc, hv, _ = _coo(gm)
@@ -615,9 +595,9 @@ def stable(
         gr, gc, gv, hv = _common_entries(gr, gc, gv, hr, hc, hv, m)
         # Only the students asked about, only SMEs not listed, never excluded.
         ok = asked[gr] & (cap[gc] > 0)
-        ok &= ~_member(gr * m + gc, listed)
+        ok &= ~is_member(gr * m + gc, listed)
         if ex_keys.size:
-            ok &= ~_member(gr * m + gc, ex_keys)
+            ok &= ~is_member(gr * m + gc, ex_keys)
         gr, gc, gv, hv = gr[ok], gc[ok], gv[ok], hv[ok]
         got = np.zeros(n, bool)
         got[gr] = True

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from .compute import UNACCEPTABLE, blas_single_thread, workers
+from .compute import UNACCEPTABLE, blas_single_thread, is_member, sorted_unique, workers
 
 if TYPE_CHECKING:
     from .model import MatchModel
@@ -149,34 +149,6 @@ def as_pairs(pairs: Any, n: int, m: int) -> tuple[IntArray, IntArray]:
     if out_of_range.any():
         raise IndexError("pair index out of range")
     return arr[:, 0].copy(), arr[:, 1].copy()
-
-
-def sorted_unique(keys: IntArray) -> IntArray:
-    """``np.unique`` that is linear on (nearly) sorted input.
-
-    List growth excludes every pair a student already lists: millions of keys
-    that arrive sorted apart from a short run of declined pairs. A stable sort
-    (timsort) merges such runs in linear time; ``np.unique``'s quicksort does
-    not notice and took a quarter of the 100k x 30k run.
-
-    Parameters
-    ----------
-    keys : ndarray of int
-
-    Returns
-    -------
-    ndarray of int
-    """
-    if keys.size == 0:
-        return keys
-    k = np.sort(keys, kind="stable")
-    return k[np.r_[True, k[1:] != k[:-1]]]
-
-
-def _is_member(keys: IntArray, sorted_keys: IntArray) -> BoolArray:
-    """``np.isin(keys, sorted_keys)`` by binary search (numpy 2.4's ``isin`` hashes: slow)."""
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
-    return np.asarray(sorted_keys[pos] == keys)
 
 
 def pack_bits(indicators: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
@@ -750,7 +722,7 @@ class TopKPass:
         del lf
         ok = common(self.bits_x[rows[lr]], self.bits_y[lc])
         if self.excluded_keys.size:
-            ok &= ~_is_member(rows[lr] * self.m + self.cols[lc], self.excluded_keys)
+            ok &= ~is_member(rows[lr] * self.m + self.cols[lc], self.excluded_keys)
         if self.blocked is not None:
             s_group, m_group, table = self.blocked
             ok &= ~table[s_group[rows[lr]], m_group[lc]]
@@ -1083,9 +1055,7 @@ def _sorted_by_row_descending(
     if max(1, (rows - 1).bit_length()) + col_bits > 32:
         order = _by_row_descending(r, v)
         return r[order], col[order], v[order]
-    bits = np.ascontiguousarray(v, dtype=np.float32).view(np.uint32)
-    flip = np.where(bits >> np.uint32(31), np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
-    descending = ~(bits ^ flip)
+    descending = _descending_bits(v)
     shift = np.uint64(32 + col_bits)
     key = r.astype(np.uint64) << shift
     key |= descending.astype(np.uint64) << np.uint64(col_bits)
@@ -1119,6 +1089,18 @@ def _crowded_thin_rows(block: Float32Array, tau: Float32Array, floor32: np.float
     return crowded
 
 
+def _descending_bits(v: Float32Array) -> npt.NDArray[np.uint32]:
+    """float32 values as unsigned integers in descending order of the values, exactly.
+
+    The order-preserving map (flip the sign bit of a positive number, every
+    bit of a negative one), then every bit flipped so that a larger value
+    sorts first; ``_sorted_by_row_descending`` inverts it.
+    """
+    bits = np.ascontiguousarray(v, dtype=np.float32).view(np.uint32)
+    flip = np.where(bits >> np.uint32(31), np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
+    return np.asarray(~(bits ^ flip), dtype=np.uint32)
+
+
 def _by_row_descending(r: IntArray, v: Float32Array) -> IntArray:
     """Order of entries by row, then value descending (one integer sort).
 
@@ -1126,9 +1108,7 @@ def _by_row_descending(r: IntArray, v: Float32Array) -> IntArray:
     flipped for positives, every bit for negatives) packed below the row:
     exact, and several times faster than ``np.lexsort`` on two keys.
     """
-    bits = np.ascontiguousarray(v, dtype=np.float32).view(np.uint32)
-    flip = np.where(bits >> np.uint32(31), np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
-    descending = ~(bits ^ flip)
+    descending = _descending_bits(v)
     key = (r.astype(np.uint64) << np.uint64(32)) | descending.astype(np.uint64)
     order: IntArray = np.argsort(key, kind="stable")
     return order

@@ -11,7 +11,7 @@ from engine_reference import blocking_bruteforce, da_reference, optimum_brutefor
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from matching import assign, metrics
+from matching import assign, compute, metrics
 
 
 @st.composite
@@ -503,6 +503,6 @@ def test_growth_after_part_lists_gives_the_full_list_result(
 def test_unique_keys_is_np_unique(keys: list[int]) -> None:
     """The sort-based unique used for list growth's listed pairs equals ``np.unique``."""
     arr = np.asarray(keys, dtype=np.int64)
-    out = assign._unique_keys(arr)
+    out = compute.sorted_unique(arr)
     assert out.dtype == np.int64
     assert np.array_equal(out, np.unique(arr))

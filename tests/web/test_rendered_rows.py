@@ -44,8 +44,10 @@ def _page(client, path: str = "/sme/candidates") -> str:
 def test_a_kept_card_is_the_card_rendered_afresh(client, candidates):
     fresh = _page(client)
     assert fresh.count('id="match-') >= 1
+    assert len(CANDIDATE_CARDS) == fresh.count('id="match-')  # each card kept once
     kept = _page(client)  # every card from the cache now
     assert kept == fresh
+    assert len(CANDIDATE_CARDS) == fresh.count('id="match-')  # nothing rendered anew
     CANDIDATE_CARDS.clear()
     assert _page(client) == fresh
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -15,9 +15,12 @@ class Consent(Model):
     """One answer to the privacy notice. Rows are only added, so the history is the record."""
 
     __tablename__ = "consents"
+    # A person's answers in order: the latest is found by one index lookup (who may be shown
+    # to an SME, app.services.eligibility.shown_to_smes); it serves lookups by user_id alone too.
+    __table_args__ = (Index("ix_consents_user_id_id", "user_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     policy_version: Mapped[str] = mapped_column(String(20))
     collection: Mapped[bool] = mapped_column(Boolean)
     provision_to_smes: Mapped[bool] = mapped_column(Boolean)

@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import SME, Consent, Student, User
@@ -77,14 +78,23 @@ def eligible_smes() -> Select[int, int]:
     )
 
 
-def students_shown_to_smes() -> Select[int]:
-    """Students whose latest answer still consents to provision: the only ones any SME may see,
-    in a current proposal or in the history of past ones (withdrawal hides them everywhere)."""
-    consent = latest_consents()
-    return (
-        select(Student.id)
-        .join(consent, consent.c.user_id == Student.user_id)
-        .where(consent.c.collection.is_(True), consent.c.provision_to_smes.is_(True))
+def shown_to_smes(student_id: Any) -> ColumnElement[bool]:
+    """Whether the student `student_id` (a column of the enclosing query, e.g. `Match.student_id`)
+    may be seen by any SME, in a current proposal or in the history of past ones: their latest
+    answer to the privacy notice (the highest id) still consents to collection and provision.
+    Withdrawal hides them everywhere.
+
+    A correlated `EXISTS` on that one student's consent rows: one consenting row with no later
+    row of the same user. Each listed row costs two lookups in `ix_consents_user_id_id`
+    (user_id, id), where computing every user's latest answer (`latest_consents`) cost a
+    GROUP BY over the whole table on every page an SME opens (issue 14)."""
+    later = aliased(Consent)
+    return exists().where(
+        Student.id == student_id,
+        Consent.user_id == Student.user_id,
+        Consent.collection.is_(True),
+        Consent.provision_to_smes.is_(True),
+        ~exists().where(later.user_id == Consent.user_id, later.id > Consent.id),
     )
 
 

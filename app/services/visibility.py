@@ -39,7 +39,7 @@ def sme_can_see(sme_id: int) -> tuple[ColumnElement[bool], ...]:
     return (
         Match.sme_id == sme_id,
         Match.status.in_(SME_VISIBLE),
-        Match.student_id.in_(eligibility.students_shown_to_smes()),
+        eligibility.shown_to_smes(Match.student_id),
     )
 
 

@@ -18,8 +18,9 @@ serialised), so concurrent approvals can never exceed its capacity.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app, url_for
 from flask_babel import force_locale
@@ -248,7 +249,25 @@ def _check_restorable(match: Match, side: str) -> None:
         raise Conflict.single("status", "pair_moved_on")
 
 
-def changeable(matches: list[Match], side: str) -> set[int]:
+class Answered(Protocol):
+    """What `changeable` reads of a match: a model, or a row an SME's page loaded as columns
+    (app.services.reviews.MatchRow)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def student_id(self) -> int: ...
+    @property
+    def sme_id(self) -> int: ...
+    @property
+    def status(self) -> MatchStatus: ...
+    @property
+    def student_decision(self) -> str | None: ...
+    @property
+    def sme_decision(self) -> str | None: ...
+
+
+def changeable(matches: Sequence[Answered], side: str) -> set[int]:
     """Which of these matches' answers `side` may still change (what the pages offer): the same
     rules as `change_answer`, asked for all of them in a fixed number of queries."""
     other = "sme" if side == "student" else "student"

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, select, update
 from sqlalchemy.orm import selectinload
 
 from app import taxonomy
+from app.bilingual import LocalizedText, as_written
 from app.extensions import db
-from app.models import SME, Match, MatchStatus, Student, User, utcnow
+from app.models import (
+    SME,
+    Match,
+    MatchStatus,
+    Student,
+    StudentCode,
+    StudentLanguage,
+    User,
+    utcnow,
+)
 from app.services import audit, visibility
 from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.decisions import places_taken, withdraw_pending_for_student
@@ -38,7 +49,7 @@ class CandidateFilters:
     def active(self) -> bool:
         return self != CandidateFilters(sort=self.sort)
 
-    def keeps(self, match: Match) -> bool:
+    def keeps(self, match: MatchRow) -> bool:
         student = match.student
         return (
             (not self.language or any(r.code == self.language for r in student.language_rows))
@@ -99,10 +110,10 @@ class FilterOptions:
 
 @dataclass
 class SMEReview:
-    pending: list[Match]  # awaiting this SME's answer, best first (after any filters)
-    waiting: list[Match]  # answered by the SME, awaiting the student or a coordinator
-    current: list[Match]  # approved or active
-    history: list[Match]  # declined, rejected, expired, completed
+    pending: list[MatchRow]  # awaiting this SME's answer, best first (after any filters)
+    waiting: list[MatchRow]  # answered by the SME, awaiting the student or a coordinator
+    current: list[MatchRow]  # approved or active
+    history: list[MatchRow]  # declined, rejected, expired, completed
     places_left: int
     pending_total: int = 0  # awaiting an answer, before filters
     filters: CandidateFilters = field(default_factory=CandidateFilters)
@@ -114,28 +125,173 @@ class SMEReview:
         return self.pending_total > FILTER_FROM or self.filters.active
 
 
-def _with_people(query, *, sme: bool = True):  # type: ignore[no-untyped-def]
-    """Load every match's people with the match: a fixed number of queries, whatever the rows.
-    An SME's own page leaves its SME out: it is the one already loaded (`current_user.sme`), so
-    `match.sme` comes from the session's identity map without a query."""
-    options = [
+# --- an SME's matches as plain rows ----------------------------------------------------------
+#
+# The candidates page and the SME's dashboard show ~20 cards of a student each; loading them as
+# ORM objects (a Match, its Student, its language and code rows through `selectinload`: ~190
+# objects, each with its identity-map entry, state and JSON decoding) cost more CPU than all the
+# rest of the request (issue 14). They only read, so the rows are loaded as columns into the
+# plain objects below, with exactly the attributes the pages read (`smes/_candidate.html`,
+# `smes/candidates.html`, `smes/dashboard.html`, the decision macros, `decisions.changeable`
+# and the card keys of `app.smes.routes`). Writes still go through the models.
+
+
+@dataclass(slots=True, frozen=True)
+class LanguageRow:
+    code: str
+    level: str
+
+
+@dataclass(slots=True, frozen=True)
+class CodeRow:
+    kind: str
+    code: str
+
+
+@dataclass(slots=True, eq=False)
+class StudentRow:
+    """A student as an SME's pages show them (the same names as `Student`'s)."""
+
+    id: int
+    name: str
+    nationality: str
+    university: str
+    major: str
+    topik_level: int
+    hours_per_week: int
+    bio: str
+    cv_stored_name: str | None
+    language_rows: list[LanguageRow] = field(default_factory=list)  # by position
+    code_rows: list[CodeRow] = field(default_factory=list)
+
+    # The same derivations as `Student`'s properties of the same names.
+    @property
+    def languages(self) -> list[dict[str, str]]:
+        return [{"code": row.code, "level": row.level} for row in self.language_rows]
+
+    def codes(self, kind: str) -> list[str]:
+        return sorted(row.code for row in self.code_rows if row.kind == kind)
+
+    @property
+    def markets(self) -> list[str]:
+        return self.codes("market")
+
+    @property
+    def industries(self) -> list[str]:
+        return self.codes("industry")
+
+    @property
+    def regions(self) -> list[str]:
+        return self.codes("region")
+
+    @property
+    def bio_as_written(self) -> LocalizedText:
+        return as_written(self.bio)
+
+
+@dataclass(slots=True, eq=False)
+class MatchRow:
+    """A match as an SME's pages show it (the same names as `Match`'s), with its student.
+
+    `reasons_json` is the column's text as stored: the card keys compare it as it is, and it is
+    decoded once, the first time `reasons` is read — only for a card not rendered before."""
+
+    id: int
+    student_id: int
+    sme_id: int
+    status: MatchStatus
+    score: float
+    reasons_json: str
+    sme_shortlisted: bool
+    sme_decision: str | None
+    student_decision: str | None
+    created_at: datetime
+    updated_at: datetime
+    student: StudentRow
+    sme: SME
+    _reasons: list[dict[str, Any]] | None = None
+
+    @property
+    def reasons(self) -> list[dict[str, Any]]:
+        if self._reasons is None:
+            self._reasons = json.loads(self.reasons_json)
+        return self._reasons
+
+
+def _sme_rows(sme: SME) -> list[MatchRow]:
+    """Every match `sme` may see (visibility.sme_can_see), best score first, with its student:
+    three statements whatever the rows (the matches with their students, then the students'
+    languages, then their codes), no ORM object built."""
+    rows = db.session.execute(
+        select(
+            Match.id,
+            Match.student_id,
+            Match.status,
+            Match.score,
+            cast(Match.reasons, Text),
+            Match.sme_shortlisted,
+            Match.sme_decision,
+            Match.student_decision,
+            Match.created_at,
+            Match.updated_at,
+            Student.name,
+            Student.nationality,
+            Student.university,
+            Student.major,
+            Student.topik_level,
+            Student.hours_per_week,
+            Student.bio,
+            Student.cv_stored_name,
+        )
+        .join(Student, Student.id == Match.student_id)
+        .where(*visibility.sme_can_see(sme.id))
+        .order_by(Match.score.desc(), Match.id)
+    ).all()
+    students: dict[int, StudentRow] = {}
+    matches = []
+    for r in rows:
+        student = students.get(r[1])
+        if student is None:  # one per student, shared by their matches (as the ORM would)
+            student = students[r[1]] = StudentRow(
+                r[1], r[10], r[11], r[12], r[13], r[14], r[15], r[16], r[17]
+            )
+        matches.append(
+            MatchRow(
+                r[0], r[1], sme.id, r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], student, sme
+            )
+        )
+    if students:
+        ids = list(students)
+        for sid, code, level in db.session.execute(
+            select(StudentLanguage.student_id, StudentLanguage.code, StudentLanguage.level)
+            .where(StudentLanguage.student_id.in_(ids))
+            .order_by(StudentLanguage.student_id, StudentLanguage.position, StudentLanguage.code)
+        ):
+            students[sid].language_rows.append(LanguageRow(code, level))
+        for sid, kind, code in db.session.execute(
+            select(StudentCode.student_id, StudentCode.kind, StudentCode.code).where(
+                StudentCode.student_id.in_(ids)
+            )
+        ):
+            students[sid].code_rows.append(CodeRow(kind, code))
+    return matches
+
+
+def _with_people(query):  # type: ignore[no-untyped-def]
+    """Load every match's people with the match: a fixed number of queries, whatever the rows
+    (a student's proposals; an SME's pages load plain rows instead, `_sme_rows`)."""
+    return query.options(
         selectinload(Match.student).selectinload(Student.language_rows),
         selectinload(Match.student).selectinload(Student.code_rows),
-    ]
-    if sme:
-        options.append(selectinload(Match.sme).selectinload(SME.code_rows))
-    return query.options(*options)
+        selectinload(Match.sme).selectinload(SME.code_rows),
+    )
 
 
 def review_for_sme(sme: SME, filters: CandidateFilters | None = None) -> SMEReview:
     """Everything an SME's candidates page shows, in a fixed number of queries: the filters
     and sorting work on the rows already loaded with their people."""
     filters = filters or CandidateFilters()
-    matches = db.session.scalars(
-        _with_people(select(Match), sme=False)
-        .where(*visibility.sme_can_see(sme.id))
-        .order_by(Match.score.desc(), Match.id)
-    ).all()
+    matches = _sme_rows(sme)
     pending = [m for m in matches if m.status == MatchStatus.PROPOSED and not m.sme_decision]
     waiting = [m for m in matches if m.status == MatchStatus.PROPOSED and m.sme_decision]
     current = [m for m in matches if m.status in (MatchStatus.APPROVED, MatchStatus.ACTIVE)]

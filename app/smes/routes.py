@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from app.forms import step_errors
 from app.i18n import code_name, current_locale, error_messages
-from app.models import Match, Role
+from app.models import Role
 from app.schemas import SMESignup
 from app.security import check_role
 from app.services import (
@@ -116,7 +115,7 @@ def _shown(review: reviews.SMEReview) -> int:
 CANDIDATE_CARDS = RenderedRows()
 
 
-def _card_keys(changeable: set[int]) -> Callable[[Match, bool], tuple[Any, ...]]:
+def _card_keys(changeable: set[int]) -> Callable[[reviews.MatchRow, bool], tuple[Any, ...]]:
     """The key of a candidate card: everything `smes/_candidate.html` and the decision forms'
     macros show, so that a kept card is the one this request would render. The page's part:
     the reader's language (words, code names, reasons), where the app is mounted and the
@@ -124,7 +123,7 @@ def _card_keys(changeable: set[int]) -> Callable[[Match, bool], tuple[Any, ...]]
     whether it has the decision buttons, and whether its answer can still be changed."""
     page = (current_locale(), request.script_root, tuple(sorted(_filter_args().items())))
 
-    def key(match: Match, actions: bool) -> tuple[Any, ...]:
+    def key(match: reviews.MatchRow, actions: bool) -> tuple[Any, ...]:
         s = match.student
         return (
             *page,
@@ -134,7 +133,7 @@ def _card_keys(changeable: set[int]) -> Callable[[Match, bool], tuple[Any, ...]]
             match.score,
             match.sme_shortlisted,
             match.sme_decision,
-            json.dumps(match.reasons, sort_keys=True),
+            match.reasons_json,  # as stored: decoded only when the card is rendered
             s.name,
             s.nationality,
             s.university,

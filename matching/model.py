@@ -435,16 +435,25 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             onehot[np.arange(n), self.student_group_] = 1.0
             pen_y = np.where(self.blocked_table_[:, self.sme_group_].T, UNACCEPTABLE, 0.0)
             parts.append((onehot, 1.0, pen_y))
-        width_all = sum(px.shape[1] for px, _, _ in parts)
+        # A column that is zero for every student or for every SME adds an
+        # exact 0 to every pair's product (a language no SME needs, a market
+        # nobody knows, a TOPIK level no SME asks for...): it is left out, so
+        # every ranking product (the first pass, each growth pass, each
+        # pricing pass) multiplies fewer columns. 13 of 128 at 20,000 x
+        # 10,000, about a tenth of the product's time.
+        used = [_product_columns(px, py) for px, _, py in parts]
+        width_all = sum(u.size for u in used)
         # YT is the transpose *view* of a C-contiguous (SMEs x features)
         # matrix: BLAS multiplies X @ Y.T about twice as fast as with a
         # C-contiguous (features x SMEs) right-hand side here.
         x_rank = np.empty((n, width_all), dtype=np.float32)
         y_rank = np.empty((m, width_all), dtype=np.float32)
         off = 0
-        for px, f, py in parts:
-            sl = slice(off, off + px.shape[1])
-            off += px.shape[1]
+        for (px, f, py), u in zip(parts, used, strict=True):
+            sl = slice(off, off + u.size)
+            off += u.size
+            if u.size < px.shape[1]:
+                px, py = px[:, u], py[:, u]
             if f == 1.0:
                 x_rank[:, sl] = px
             else:
@@ -674,6 +683,12 @@ class _ExactScorer:
     def common(self, si: IntArray, sj: IntArray) -> npt.NDArray[np.bool_]:
         """Whether pairs have a language or market in common."""
         return shortlists.common(self.pair_bits_x[si], self.pair_bits_y[sj])
+
+
+def _product_columns(x: FloatArray, y: FloatArray) -> IntArray:
+    """Columns that can add to some pair's ``x[i] . y[j]``: nonzero for a student and an SME."""
+    used: IntArray = np.flatnonzero((x != 0).any(axis=0) & (y != 0).any(axis=0))
+    return used
 
 
 def _union_csr(

@@ -393,3 +393,31 @@ def test_fast_reasons_equal_constructed_ones() -> None:
         assert fast.detail == made.detail
         with pytest.raises(dataclasses.FrozenInstanceError):
             fast.weight = 1.0  # type: ignore[misc]
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    m=st.integers(1, 40),
+    seed=st.integers(0, 10_000),
+    by=st.sampled_from(["student", "sme", "combined"]),
+)
+@example(n=300, m=200, seed=1, by="student")
+def test_ranking_matrices_leave_out_columns_zero_on_a_side(
+    n: int, m: int, seed: int, by: str
+) -> None:
+    # Issue 14: a column zero for every student or every SME adds an exact 0
+    # to every product and is left out of the ranking matrices; the product
+    # must be the one of the full layout.
+    from matching import model as model_module
+
+    students, smes = population(n, m, seed=seed)
+    x, yt = MatchModel().fit(students, smes).ranking_matrices(by)
+    assert (x != 0).any(axis=0).all()
+    assert (yt != 0).any(axis=1).all()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(model_module, "_product_columns", lambda a, b: np.arange(a.shape[1]))
+        x_full, yt_full = MatchModel().fit(students, smes).ranking_matrices(by)
+    if n >= 300:
+        assert x.shape[1] < x_full.shape[1]  # this population has such columns
+    np.testing.assert_allclose(x @ yt, x_full @ yt_full, rtol=0, atol=1e-5)

@@ -421,3 +421,22 @@ def test_ranking_matrices_leave_out_columns_zero_on_a_side(
     if n >= 300:
         assert x.shape[1] < x_full.shape[1]  # this population has such columns
     np.testing.assert_allclose(x @ yt, x_full @ yt_full, rtol=0, atol=1e-5)
+
+
+def test_exact_views_do_not_depend_on_the_step() -> None:
+    # Issue 14: the exact scorer works through pairs 2^13 at a time (its
+    # temporaries stay in reused heap memory); pairs across several steps,
+    # with a step boundary inside a run of one student's pairs, must score
+    # bit for bit as each pair scored alone.
+    students, smes = population(60, 80, seed=3)
+    model = MatchModel(random_state=0).fit(students, smes)
+    rng = np.random.default_rng(4)
+    size = 3 * (1 << 13) + 17
+    si = np.sort(rng.integers(0, 60, size))
+    sj = rng.integers(0, 80, size)
+    ex = model._exact  # noqa: SLF001 - the shortcut itself is under test
+    stu, sme = ex.views(si, sj)
+    probe = np.concatenate([np.arange(0, size, 997), np.arange((1 << 13) - 3, (1 << 13) + 3)])
+    for p in probe.tolist():
+        a, b = ex.views(si[p : p + 1], sj[p : p + 1])
+        assert a[0] == stu[p] and b[0] == sme[p]

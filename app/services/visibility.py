@@ -34,8 +34,9 @@ def student_can_see(student_id: int) -> tuple[ColumnElement[bool], ...]:
     return (Match.student_id == student_id,)
 
 
-def sme_can_see(sme_id: int) -> tuple[ColumnElement[bool], ...]:
-    """The conditions on Match for the matches one SME may see."""
+def sme_can_see(sme_id: int | ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
+    """The conditions on Match for the matches one SME may see (`sme_id` may be a bound
+    parameter, for a statement built once: app.services.reviews._sme_rows_query)."""
     return (
         Match.sme_id == sme_id,
         Match.status.in_(SME_VISIBLE),

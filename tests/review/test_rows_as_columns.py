@@ -186,3 +186,28 @@ def test_each_row_reads_as_its_model(app, programme) -> None:
     for row in rows:
         by_student.setdefault(row.student_id, set()).add(id(row.student))
     assert all(len(objects) == 1 for objects in by_student.values())
+
+
+def test_the_statement_built_once_binds_each_sme(app, programme, make_sme, make_student) -> None:
+    """The rows' statement is built once per process (reviews._sme_rows_query) with the SME's
+    id as a parameter: each SME still gets its own matches, never another's."""
+    other = make_sme(email="other-rows@example.org", business_number=business_number(8))
+    student = make_student(email="other-student@example.org", name="Only For Other")
+    db.session.add(
+        Match(
+            student_id=student.student.id,
+            sme_id=other.sme.id,
+            status=MatchStatus.PROPOSED,
+            score=0.9,
+            student_view=0.5,
+            sme_view=0.5,
+            reasons=[],
+        )
+    )
+    db.session.commit()
+    assert reviews._sme_rows_query() is reviews._sme_rows_query()
+    mine = reviews.review_for_sme(programme.sme)
+    theirs = reviews.review_for_sme(other.sme)
+    assert [m.student.name for m in theirs.pending] == ["Only For Other"]
+    assert all(m.sme_id == programme.sme.id for m in mine.pending + mine.current + mine.history)
+    assert "Only For Other" not in {m.student.name for m in mine.pending + mine.waiting}

@@ -672,7 +672,7 @@ class _ExactScorer:
         )
         if self.x_text.shape[1] and (self.text_stu > 0 or self.text_sme > 0):
             dot = np.empty(si.size)
-            step = 1 << 16
+            step = 1 << 13  # small temporaries, reused from the heap (see _sparse_dots)
             for a in range(0, si.size, step):
                 i, j = si[a : a + step], sj[a : a + step]
                 dot[a : a + step] = np.einsum("ij,ij->i", self.x_text[i], self.y_text[j])

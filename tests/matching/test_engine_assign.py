@@ -250,6 +250,29 @@ def test_optimal_prices_certify_the_optimum(
     assert u[act].sum() + (cap * v).sum() == pytest.approx(total, abs=1e-9)
 
 
+@settings(max_examples=60, deadline=None)
+@given(instances(max_n=8, max_m=6))
+def test_optimal_prices_do_not_depend_on_where_the_smes_sit(
+    inst: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    # optimal_prices groups its arcs by SME with a 16-bit sort key when there are at most
+    # 65,536 SMEs; the same graph with its SMEs moved to high column numbers (across the
+    # 16-bit range, or past it) must get the same prices.
+    scores, _, cap = inst
+    n, m = scores.shape
+    a = assign.optimal(scores, cap)
+    u, v = assign.optimal_prices(scores, cap, a)
+    r, c = np.nonzero(np.isfinite(scores))
+    for shift in (65_533, 65_534, 131_070):
+        big = sp.csr_array((scores[r, c], (r, c + shift)), shape=(n, m + shift))
+        big_cap = np.zeros(m + shift, dtype=np.int64)
+        big_cap[shift:] = cap
+        bu, bv = assign.optimal_prices(big, big_cap, np.where(a >= 0, a + shift, -1))
+        np.testing.assert_array_equal(bu, u)
+        np.testing.assert_array_equal(bv[shift:], v)
+        assert not bv[:shift].any()
+
+
 # --- the solvers behind `optimal` and the list handling behind `stable` -------------------------
 
 

@@ -46,13 +46,15 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Pairs = Iterable[tuple[int, int]]
 
-#: ``grow(students, cutoff, listed_rows, listed_cols) -> (student_scores,
-#: sme_scores)``: new acceptable entries (students x SMEs CSR) for the given
-#: unmatched students, leaving out the pairs already listed, restricted to
+#: ``grow(students, cutoff, listed) -> (student_scores, sme_scores)``: new
+#: acceptable entries (students x SMEs CSR) for the given unmatched students,
+#: leaving out the pairs already listed (``listed``: their keys
+#: ``student * max(SMEs, 1) + SME``, sorted and unique; keys, not two pair
+#: arrays: millions of listed pairs at 100,000 x 30,000), restricted to
 #: SMEs that would accept now (``sme_score >= cutoff[j]``; ``-inf`` when a seat
 #: is free, ``+inf`` when the SME takes nobody), best first by the student's
 #: score. Returning nothing for a student means their list is exhausted.
-GrowFn = Callable[[IntArray, FloatArray, IntArray, IntArray], tuple[Any, Any]]
+GrowFn = Callable[[IntArray, FloatArray, IntArray], tuple[Any, Any]]
 
 
 def _csr(scores: Any) -> tuple[IntArray, npt.NDArray[Any], FloatArray, tuple[int, int]]:
@@ -301,7 +303,10 @@ class _DeferredAcceptance:
         self.match = np.full(n, -1, dtype=np.int64)
         self.nxt = np.zeros(n, dtype=np.int64)  # next pool entry each student proposes to
         self.end = np.zeros(n, dtype=np.int64)  # end of their current segment
-        self.pool_j = np.zeros(0, dtype=np.int64)
+        # SME of each pool entry: int32 (4 bytes an entry less; the pool holds
+        # every listed and grown pair, 15-20 M at 100,000 x 30,000), widened
+        # to int64 when read, a round's proposals at a time
+        self.pool_j = np.zeros(0, dtype=np.int32 if m < 2**31 else np.int64)
         self.pool_v = np.zeros(0)
         self.used = 0
         # the caller's lists (CSR) whose rests are handed out on demand
@@ -312,8 +317,12 @@ class _DeferredAcceptance:
     def _reserve(self, extra: int) -> None:
         if self.used + extra <= self.pool_j.size:
             return
-        size = max(2 * self.pool_j.size, self.used + extra)
-        pool_j = np.empty(size, dtype=np.int64)
+        # Grow by a quarter, not double: growth appends millions of entries
+        # at once (4-5 M per call at 100,000 x 30,000), so doubling left up
+        # to half the pool (16 bytes an entry) unused at the memory peak;
+        # the small appends of rests inside the rounds stay amortised.
+        size = max(self.pool_j.size + self.pool_j.size // 4, self.used + extra)
+        pool_j = np.empty(size, dtype=self.pool_j.dtype)
         pool_v = np.empty(size)
         pool_j[: self.used] = self.pool_j[: self.used]
         pool_v[: self.used] = self.pool_v[: self.used]
@@ -425,7 +434,7 @@ class _DeferredAcceptance:
             self.rounds += 1
             pos = self.nxt[free]
             self.nxt[free] = pos + 1
-            js = self.pool_j[pos]
+            js = self.pool_j[pos].astype(np.int64)
             vs = self.pool_v[pos]
             # A proposal below the SME's worst holder loses whatever happens
             # (cutoffs only rise); ties at the cutoff go to the contest, where
@@ -587,29 +596,51 @@ def stable(
         if grown:
             more = np.concatenate(grown)
             listed = sorted_unique(np.concatenate([listed, more[asked[more // mm]]]))
-        gs, gm = grow(todo, da.cutoffs(), listed // mm, listed % mm)
-        gr, gc, gv, _ = _coo(gs)
-        hr, hc, hv, _ = _coo(gm)
-        # The caller's two matrices share a pattern (the same pairs, two views):
-        # nothing to intersect (the intersection's sort was a fifth of the step).
-        gr, gc, gv, hv = _common_entries(gr, gc, gv, hr, hc, hv, m)
+            del more
+        gs, gm = grow(todo, da.cutoffs(), listed)
+        gr, gc, gv, hv = _grown_entries(gs, gm, m)
+        del gs, gm
         # Only the students asked about, only SMEs not listed, never excluded.
+        key = gr * m + gc
         ok = asked[gr] & (cap[gc] > 0)
-        ok &= ~is_member(gr * m + gc, listed)
+        ok &= ~is_member(key, listed)
+        del listed
         if ex_keys.size:
-            ok &= ~is_member(gr * m + gc, ex_keys)
-        gr, gc, gv, hv = gr[ok], gc[ok], gv[ok], hv[ok]
+            ok &= ~is_member(key, ex_keys)
+        gr, gc, gv, hv, key = gr[ok], gc[ok], gv[ok], hv[ok], key[ok]
+        del ok
         got = np.zeros(n, bool)
         got[gr] = True
         exhausted[todo[~got[todo]]] = True
         if gr.size == 0:
             break
-        grown.append(gr * m + gc)
+        grown.append(key)
         da.add(gr, gc, gv, hv)
+        # Memory: nothing of this call outlives it but the pool's entries and
+        # the keys (a loop's variables would otherwise hold the call's arrays,
+        # about 70 bytes a grown pair, through the next growth pass).
+        del gr, gc, gv, hv, key
         da.run(st_ok)
     free = out < 0
     out[free] = da.match[free]
     return out
+
+
+def _grown_entries(gs: Any, gm: Any, m: int) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """A growth call's entries, row-major: rows, cols, student scores, SME scores.
+
+    The caller's two matrices usually share a pattern (the same pairs, two
+    views): then nothing is intersected (the intersection's sort was a fifth
+    of the step) and the rows are expanded once.
+    """
+    ia, ca, va, _ = _csr(gs)
+    ib, cb, vb, _ = _csr(gm)
+    if np.array_equal(ia, ib) and np.array_equal(ca, cb):
+        rows = np.repeat(np.arange(ia.size - 1, dtype=np.int64), np.diff(ia))
+        return rows, ca.astype(np.int64, copy=False), va, vb
+    ra = np.repeat(np.arange(ia.size - 1, dtype=np.int64), np.diff(ia))
+    rb = np.repeat(np.arange(ib.size - 1, dtype=np.int64), np.diff(ib))
+    return _common_entries(ra, ca.astype(np.int64), va, rb, cb.astype(np.int64), vb, m)
 
 
 def _quantum(vals: FloatArray) -> float:

@@ -568,6 +568,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         chunk_size: int | None = None,
         max_block_bytes: int = 128 << 20,
         reserve: int = 0,
+        exclude_keys: IntArray | None = None,
     ) -> Candidates:
         """Top-k acceptable SMEs per student: ``matching.shortlists.candidates``.
 
@@ -575,7 +576,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         ----------
         k : int
         by, exclude, include, students, sme_mask, sme_side, sme_floor, prices,
-        chunk_size, max_block_bytes, reserve
+        chunk_size, max_block_bytes, reserve, exclude_keys
             See ``matching.shortlists.candidates``.
 
         Returns
@@ -597,6 +598,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             chunk_size=chunk_size,
             max_block_bytes=max_block_bytes,
             reserve=reserve,
+            exclude_keys=exclude_keys,
         )
 
     # ------------------------------------------------------------- explain

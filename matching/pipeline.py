@@ -293,7 +293,7 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     n_students = len(cycle.students)
 
     def grow(
-        who: IntArray, cutoff: FloatArray, listed_rows: IntArray, listed_cols: IntArray
+        who: IntArray, cutoff: FloatArray, listed: IntArray
     ) -> tuple[sp.csr_array, sp.csr_array]:
         # Geometric growth: a student's g-th extension has 2^g x 2k SMEs,
         # so a student rejected often needs few passes over all SMEs.
@@ -324,14 +324,16 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         if who.size == 0:
             grow_time += time.perf_counter() - g0
             return assemble(parts)
-        skip = np.vstack([cycle.excluded, np.column_stack([listed_rows, listed_cols])])
+        # listed pairs come as sorted unique keys: the exclusion as it is (a
+        # stack of pair arrays and its copies were 40 bytes a listed pair)
         level = grown[who]
         for g in np.unique(level).tolist():
             length = min(k << min(g + 1, 30), n_smes)
             more = model.candidates(
                 length,
                 by="student",
-                exclude=skip,
+                exclude=cycle.excluded,
+                exclude_keys=listed,
                 students=who[level == g],
                 sme_mask=free_cap > 0,
                 sme_floor=cutoff,

@@ -255,6 +255,7 @@ def candidates(
     chunk_size: int | None = None,
     max_block_bytes: int = 128 << 20,
     reserve: int = 0,
+    exclude_keys: IntArray | None = None,
 ) -> Candidates:
     """Top-k acceptable SMEs per student, as sparse matrices.
 
@@ -319,6 +320,11 @@ def candidates(
     reserve : int
         With ``by="student"`` (no floor, prices or SME side): also keep the
         next ``reserve`` SMEs of each student, unscored (``Candidates.reserve``).
+    exclude_keys : ndarray of int, optional
+        More excluded pairs, as sorted unique keys ``student * SMEs + SME``
+        (list growth's listed pairs: millions of them at 100,000 x 30,000,
+        where the pair arrays and their copies were 40 bytes a pair more
+        during the pass).
 
     Returns
     -------
@@ -341,6 +347,12 @@ def candidates(
     # 2. exclusions
     ex_i, ex_j = as_pairs(exclude, n, m)
     excluded_keys = sorted_unique(ex_i * max(m, 1) + ex_j)
+    if exclude_keys is not None and exclude_keys.size:
+        excluded_keys = (
+            sorted_unique(np.concatenate([excluded_keys, exclude_keys]))
+            if excluded_keys.size
+            else np.asarray(exclude_keys, dtype=np.int64)
+        )
     # 3. top-k pass
     got_i: list[IntArray] = []
     got_j: list[IntArray] = []
@@ -348,8 +360,7 @@ def candidates(
     complete = np.zeros(n, bool)
     if rows_all.size and not cols.size:
         complete[rows_all] = True
-    res_i: list[IntArray] = []
-    res_j: list[IntArray] = []
+    res_parts: list[tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32]]] = []
     res_cutoff = np.full(n, -np.inf)
     pool_keys = np.zeros(0, np.int64)  # the SME-side union's pairs
     if rows_all.size and cols.size:
@@ -372,14 +383,14 @@ def candidates(
             pool_keys = got_i[-1] * max(m, 1) + got_j[-1]
         cutoff = query.cutoff
         complete = query.complete
-        res_i = [part[0] for part in query.reserve_parts]
-        res_j = [part[1] for part in query.reserve_parts]
+        res_parts = query.reserve_parts
         res_cutoff = query.reserve_cutoff
     # 4. union
     in_i, in_j = as_pairs(include, n, m)
-    gi, gj = _union(
-        got_i + [in_i], got_j + [in_j], excluded_keys, m, sme_side or in_i.size > 0, in_i.size > 0
-    )
+    got_i.append(in_i)
+    got_j.append(in_j)
+    # (_union empties the part lists: they are list-sized, 5 M pairs at 100,000 x 30,000)
+    gi, gj = _union(got_i, got_j, excluded_keys, m, sme_side or in_i.size > 0, in_i.size > 0)
     # 5. exact scores
     comb, stu, sme, okp = model.shortlist_scores(gi, gj)
     # 6. ask again
@@ -390,6 +401,9 @@ def candidates(
         # nothing is found, which would then be too early.
         again = np.unique(gi[~okp])
         shown = np.isin(gi, again)
+        # (the pairs only here: as keys they are 8 bytes a pair, as pairs 16
+        # more, and list growth excludes millions of listed pairs)
+        ex_i, ex_j = np.divmod(excluded_keys, max(m, 1))
         more = candidates(
             model,
             k,
@@ -414,6 +428,7 @@ def candidates(
             gi, gj, okp = gi[order], gj[order], okp[order]
             comb, stu, sme = comb[order], stu[order], sme[order]
     # 7. assemble
+    kept: Reserve | None = None
     if by == "student":
         below = stu < cutoff[gi]
         if sme_side and pool_keys.size:
@@ -422,13 +437,21 @@ def candidates(
             # pairs stay.
             below &= ~np.isin(gi * max(m, 1) + gj, pool_keys)
         if reserve:  # near-ties of the k-th score below it belong to the reserve
-            res_i, res_j = [*res_i, gi[okp & below]], [*res_j, gj[okp & below]]
+            tie = okp & below
+            kept = _reserve(n, res_parts, gi[tie], gj[tie], res_cutoff)
+            del tie
         okp &= ~below
     if prices is not None:
         u = np.asarray(prices[0], dtype=np.float64)
         v = np.asarray(prices[1], dtype=np.float64)
         okp &= comb > u[gi] + v[gj] + 1e-9
-    gi, gj, comb, stu, sme = gi[okp], gj[okp], comb[okp], stu[okp], sme[okp]
+    # one at a time, so that each array's old and new copies are not all held at once
+    gi = gi[okp]
+    gj = gj[okp]
+    comb = comb[okp]
+    stu = stu[okp]
+    sme = sme[okp]
+    del okp
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(gi, minlength=n), out=indptr[1:])
 
@@ -438,17 +461,46 @@ def candidates(
         out.has_canonical_format = True
         return out
 
-    kept: Reserve | None = None
-    if reserve:
-        ri = np.concatenate(res_i) if res_i else np.zeros(0, np.int64)
-        rj = np.concatenate(res_j) if res_j else np.zeros(0, np.int64)
-        order = np.argsort(ri, kind="stable")
-        rptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(ri, minlength=n), out=rptr[1:])
-        kept = Reserve(rptr, rj[order].astype(np.int32), res_cutoff)
     return Candidates(
         csr(comb), csr(stu), csr(sme), k, by, complete if by == "student" else None, kept
     )
+
+
+def _reserve(
+    n: int,
+    parts: list[tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32]]],
+    tie_i: IntArray,
+    tie_j: IntArray,
+    cutoff: FloatArray,
+) -> Reserve:
+    """The reserve in CSR layout: each student's entries from the pass, then their near-ties.
+
+    ``parts`` are the pass's chunks (first row, students, SMEs as int32),
+    each in row order and over its own range of rows (the list is emptied); ``tie_i``/``tie_j``
+    the near-ties of the k-th score below it, in row order. The same
+    layout a stable sort by student of everything gives, without the sort
+    and its int64 copies: at 100,000 x 30,000 the reserve is 10 M pairs,
+    and pair arrays, their concatenation, the sort's order and the sorted
+    copy were the first pass's memory peak (about 400 MB at once).
+    """
+    ordered = sorted(parts, key=lambda part: part[0])  # workers finish in any order
+    parts.clear()  # (emptied: the pass's parts are freed as soon as they are joined)
+    a_i = np.concatenate([p[1] for p in ordered]) if ordered else np.zeros(0, np.int32)
+    a_j = np.concatenate([p[2] for p in ordered]) if ordered else np.zeros(0, np.int32)
+    del ordered
+    rptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a_i, minlength=n) + np.bincount(tie_i, minlength=n), out=rptr[1:])
+    if not tie_i.size:
+        return Reserve(rptr, a_j, cutoff)
+    # each near-tie goes after its student's entries of the pass (and its earlier near-ties)
+    at = np.searchsorted(a_i, tie_i, side="right") + np.arange(tie_i.size)
+    del a_i
+    is_tie = np.zeros(rptr[-1], dtype=bool)
+    is_tie[at] = True
+    sme = np.empty(rptr[-1], dtype=np.int32)
+    sme[at] = tie_j
+    sme[~is_tie] = a_j
+    return Reserve(rptr, sme, cutoff)
 
 
 def _union(
@@ -459,11 +511,21 @@ def _union(
     may_repeat: bool,
     drop_excluded: bool,
 ) -> tuple[IntArray, IntArray]:
-    """Pairs of several parts, sorted by (student, SME); included pairs may be excluded ones."""
-    gi = np.concatenate(parts_i) if parts_i else np.zeros(0, np.int64)
-    gj = np.concatenate(parts_j) if parts_j else np.zeros(0, np.int64)
-    key = gi * max(m, 1) + gj
-    key = np.unique(key) if may_repeat else np.sort(key)
+    """Pairs of several parts, sorted by (student, SME); included pairs may be excluded ones.
+
+    Empties ``parts_i`` and ``parts_j`` as soon as they are read, and holds one
+    array of keys at a time (memory: this runs on every listed pair).
+    """
+    key = np.concatenate(parts_i).astype(np.int64, copy=False) if parts_i else np.zeros(0, np.int64)
+    parts_i.clear()
+    key *= max(m, 1)
+    if parts_j:
+        key += np.concatenate(parts_j)
+    parts_j.clear()
+    if may_repeat:
+        key = np.unique(key)
+    else:
+        key.sort()
     if excluded_keys.size and key.size and drop_excluded:
         key = key[~np.isin(key, excluded_keys)]
     si, sj = np.divmod(key, max(m, 1))
@@ -572,7 +634,7 @@ class TopKPass:
         self.reserve_length = min(k + reserve, cols.size) if reserve else 0
         # (students, SMEs) per chunk; one append per chunk (workers run
         # chunks concurrently: two appends could interleave).
-        self.reserve_parts: list[tuple[IntArray, IntArray]] = []
+        self.reserve_parts: list[tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32]]] = []
         self.reserve_cutoff = np.full(model.n_students_, -np.inf)
         self.near_tie = NEAR_TIE if by == "student" else 0.0
         self.cutoff = np.full(model.n_students_, -np.inf)
@@ -791,7 +853,15 @@ class TopKPass:
         self.complete[rows[~has_k]] = True
         in_list = ~has_k[r_loc] | (v >= kth_k[r_loc] - near_tie)
         out = ~in_list
-        self.reserve_parts.append((rows[r_loc[out]], self.cols[c_loc[out]]))
+        # int32 (half the memory of a 10 M-pair reserve at 100,000 x 30,000),
+        # tagged with the chunk's first row: workers finish in any order
+        self.reserve_parts.append(
+            (
+                int(rows[0]) if rows.size else -1,
+                rows[r_loc[out]].astype(np.int32),
+                self.cols[c_loc[out]].astype(np.int32),
+            )
+        )
         return rows[r_loc[in_list]], self.cols[c_loc[in_list]], None
 
     def _mask_excluded(

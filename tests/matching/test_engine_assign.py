@@ -170,8 +170,10 @@ def test_growing_short_lists_gives_the_full_list_result(
     first = [(i, j) for i in range(n) for j in order[i][:k]]
 
     def grow(
-        who: np.ndarray, cutoff: np.ndarray, lr: np.ndarray, lc: np.ndarray
+        who: np.ndarray, cutoff: np.ndarray, keys: np.ndarray
     ) -> tuple[sp.csr_array, sp.csr_array]:
+        assert (np.diff(keys) > 0).all()  # sorted and unique, as the contract says
+        lr, lc = np.divmod(keys, max(m, 1))
         listed = set(zip(lr.tolist(), lc.tolist(), strict=True))
         more = []
         for i in who:
@@ -501,8 +503,10 @@ def test_growth_after_part_lists_gives_the_full_list_result(
     first = [(i, j) for i in range(n) for j in order[i][:k]]
 
     def grow(
-        who: np.ndarray, cutoff: np.ndarray, lr: np.ndarray, lc: np.ndarray
+        who: np.ndarray, cutoff: np.ndarray, keys: np.ndarray
     ) -> tuple[sp.csr_array, sp.csr_array]:
+        assert (np.diff(keys) > 0).all()  # sorted and unique, as the contract says
+        lr, lc = np.divmod(keys, max(m, 1))
         listed = set(zip(lr.tolist(), lc.tolist(), strict=True))
         more = []
         for i in who:

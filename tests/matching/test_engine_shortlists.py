@@ -18,6 +18,7 @@ from matching.compute import UNACCEPTABLE
 from matching.shortlists import (
     CommonMask,
     _by_row_descending,
+    _reserve,
     _sorted_by_row_descending,
     common,
     common_block,
@@ -188,3 +189,71 @@ def test_packed_sort_equals_a_stable_sort_by_row_then_value(
     assert np.array_equal(got_v.view(np.uint32), v[order].view(np.uint32))
     old = _by_row_descending(r, v)
     assert np.array_equal(got_r, r[old]) and np.array_equal(got_c, col[old])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 2**32 - 1), st.integers(1, 6))
+def test_reserve_layout_equals_a_stable_sort_by_student(n: int, seed: int, chunks: int) -> None:
+    """The reserve is joined from the pass's int32 chunks (arriving in any order)
+    and the near-ties without a sort; it must equal the old layout: every
+    pair, chunks then near-ties, stably sorted by student (issue 14, memory:
+    the sort and its int64 copies were the first pass's peak)."""
+    rng = np.random.default_rng(seed)
+    bounds = np.unique(np.r_[0, np.sort(rng.integers(0, n + 1, chunks - 1)), n])
+    parts, all_i, all_j = [], [], []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=False):
+        rows = np.arange(a, b)
+        ri = np.sort(rng.choice(rows, int(rng.integers(0, 4 * rows.size + 1)))).astype(np.int64)
+        rj = rng.integers(0, 50, ri.size).astype(np.int64)
+        parts.append((int(a), ri.astype(np.int32), rj.astype(np.int32)))
+        all_i.append(ri)
+        all_j.append(rj)
+    tie_i = np.sort(rng.integers(0, n, int(rng.integers(0, 3 * n)))).astype(np.int64)
+    tie_j = rng.integers(0, 50, tie_i.size).astype(np.int64)
+    rng.shuffle(parts)  # workers finish in any order
+    cutoff = rng.random(n)
+    got = _reserve(n, parts, tie_i, tie_j, cutoff)
+    assert parts == []  # emptied: the pass's parts are freed once joined
+    ri = np.concatenate([*all_i, tie_i])
+    rj = np.concatenate([*all_j, tie_j])
+    order = np.argsort(ri, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ri, minlength=n), out=ptr[1:])
+    np.testing.assert_array_equal(got.indptr, ptr)
+    np.testing.assert_array_equal(got.sme, rj[order].astype(np.int32))
+    assert got.sme.dtype == np.int32
+    assert got.cutoff is cutoff
+
+
+def test_growth_query_with_exclusion_keys_equals_the_pair_form() -> None:
+    """List growth passes its listed pairs as sorted keys (``exclude_keys``),
+    together with the cycle's excluded pairs: the same lists as passing all of
+    them as pairs."""
+    students, smes = population(300, 200, seed=3)
+    model = MatchModel().fit(students, smes)
+    first = model.candidates(10, by="student")
+    coo = first.student_view.tocoo()
+    listed_i, listed_j = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    keys = np.sort(listed_i * 200 + listed_j)
+    declined = np.array([[0, 5], [1, 7], [2, 9], [int(listed_i[0]), int(listed_j[0])]])
+    floor = np.full(200, -np.inf)
+    floor[::3] = 0.4
+    who = np.arange(0, 300, 2)
+    a = model.candidates(
+        25, by="student", exclude=declined, exclude_keys=keys, students=who, sme_floor=floor
+    )
+    b = model.candidates(
+        25,
+        by="student",
+        exclude=np.vstack([declined, np.column_stack([listed_i, listed_j])]),
+        students=who,
+        sme_floor=floor,
+    )
+    for x, y in ((a.student_view, b.student_view), (a.sme_view, b.sme_view)):
+        assert (x != y).nnz == 0
+        np.testing.assert_array_equal(x.indices, y.indices)
+        np.testing.assert_array_equal(x.indptr, y.indptr)
+    np.testing.assert_array_equal(a.complete, b.complete)
+    assert a.student_view.nnz > 0
+    got = set(zip(*a.student_view.nonzero(), strict=True))
+    assert not got & set(zip(listed_i.tolist(), listed_j.tolist(), strict=True))

@@ -3,8 +3,9 @@ so coordinators can filter on them with plain SQL on SQLite and PostgreSQL alike
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, func
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -18,7 +19,62 @@ from app.models.user import User
 LEVEL_ORDER = ("native", "fluent", "business", "conversational", "basic")
 
 
-class Student(Model):
+class _LanguageRow(Protocol):
+    @property
+    def code(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+
+
+class _CodeRow(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+
+
+class _StudentRows(Protocol):
+    @property
+    def bio(self) -> str: ...
+
+    @property
+    def language_rows(self) -> Sequence[_LanguageRow]: ...
+    @property
+    def code_rows(self) -> Sequence[_CodeRow]: ...
+
+
+class StudentDerivations:
+    """What a student's pages read of their rows, written once for the model (`Student`) and for
+    the plain rows an SME's pages load as columns (`app.services.reviews.StudentRow`)."""
+
+    __slots__ = ()
+
+    @property
+    def bio_as_written(self: _StudentRows) -> LocalizedText:
+        """The bio with the language its script tells (for a `lang` attribute and a label)."""
+        return as_written(self.bio)
+
+    @property
+    def languages(self: _StudentRows) -> list[dict[str, str]]:
+        return [{"code": row.code, "level": row.level} for row in self.language_rows]
+
+    def codes(self: _StudentRows, kind: str) -> list[str]:
+        return sorted(row.code for row in self.code_rows if row.kind == kind)
+
+    @property
+    def markets(self: _StudentRows) -> list[str]:
+        return StudentDerivations.codes(self, "market")
+
+    @property
+    def industries(self: _StudentRows) -> list[str]:
+        return StudentDerivations.codes(self, "industry")
+
+    @property
+    def regions(self: _StudentRows) -> list[str]:
+        return StudentDerivations.codes(self, "region")
+
+
+class Student(StudentDerivations, Model):
     __tablename__ = "students"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,30 +105,6 @@ class Student(Model):
         cascade="all, delete-orphan", order_by="StudentLanguage.position"
     )
     code_rows: Mapped[list[StudentCode]] = relationship(cascade="all, delete-orphan")
-
-    @property
-    def bio_as_written(self) -> LocalizedText:
-        """The bio with the language its script tells (for a `lang` attribute and a label)."""
-        return as_written(self.bio)
-
-    @property
-    def languages(self) -> list[dict[str, str]]:
-        return [{"code": row.code, "level": row.level} for row in self.language_rows]
-
-    def codes(self, kind: str) -> list[str]:
-        return sorted(row.code for row in self.code_rows if row.kind == kind)
-
-    @property
-    def markets(self) -> list[str]:
-        return self.codes("market")
-
-    @property
-    def industries(self) -> list[str]:
-        return self.codes("industry")
-
-    @property
-    def regions(self) -> list[str]:
-        return self.codes("region")
 
 
 class StudentLanguage(Model):

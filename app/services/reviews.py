@@ -13,7 +13,6 @@ from sqlalchemy import Integer, Select, Text, bindparam, cast, select, update
 from sqlalchemy.orm import selectinload
 
 from app import taxonomy
-from app.bilingual import LocalizedText, as_written
 from app.extensions import db
 from app.models import (
     SME,
@@ -25,6 +24,7 @@ from app.models import (
     User,
     utcnow,
 )
+from app.models.profiles import StudentDerivations
 from app.services import audit, visibility
 from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.decisions import places_taken, withdraw_pending_for_student
@@ -150,7 +150,7 @@ class CodeRow:
 
 
 @dataclass(slots=True, eq=False)
-class StudentRow:
+class StudentRow(StudentDerivations):
     """A student as an SME's pages show them (the same names as `Student`'s)."""
 
     id: int
@@ -164,30 +164,6 @@ class StudentRow:
     cv_stored_name: str | None
     language_rows: list[LanguageRow] = field(default_factory=list)  # by position
     code_rows: list[CodeRow] = field(default_factory=list)
-
-    # The same derivations as `Student`'s properties of the same names.
-    @property
-    def languages(self) -> list[dict[str, str]]:
-        return [{"code": row.code, "level": row.level} for row in self.language_rows]
-
-    def codes(self, kind: str) -> list[str]:
-        return sorted(row.code for row in self.code_rows if row.kind == kind)
-
-    @property
-    def markets(self) -> list[str]:
-        return self.codes("market")
-
-    @property
-    def industries(self) -> list[str]:
-        return self.codes("industry")
-
-    @property
-    def regions(self) -> list[str]:
-        return self.codes("region")
-
-    @property
-    def bio_as_written(self) -> LocalizedText:
-        return as_written(self.bio)
 
 
 @dataclass(slots=True, eq=False)

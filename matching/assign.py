@@ -54,7 +54,10 @@ Pairs = Iterable[tuple[int, int]]
 #: SMEs that would accept now (``sme_score >= cutoff[j]``; ``-inf`` when a seat
 #: is free, ``+inf`` when the SME takes nobody), best first by the student's
 #: score. Returning nothing for a student means their list is exhausted.
-GrowFn = Callable[[IntArray, FloatArray, IntArray], tuple[Any, Any]]
+#: A third element, optional, names the students the call *deferred*
+#: (not looked at: asked again next call, not exhausted), so a call can be
+#: bounded in what it returns (memory); a call must answer at least one.
+GrowFn = Callable[[IntArray, FloatArray, IntArray], tuple[Any, ...]]
 
 
 def _csr(scores: Any) -> tuple[IntArray, npt.NDArray[Any], FloatArray, tuple[int, int]]:
@@ -524,7 +527,8 @@ def stable(
     grow : callable, optional
         Called with the students still unmatched after their lists ran out
         and each SME's current cutoff; returns more entries for them (see
-        ``GrowFn``). Repeated until it returns nothing new. With lists that are
+        ``GrowFn``; it may defer some of them to its next call). Repeated
+        until it returns nothing new. With lists that are
         prefixes of each student's preference order this gives exactly the
         result on full lists, while only ever listing a few SMEs per student.
 
@@ -597,9 +601,14 @@ def stable(
             more = np.concatenate(grown)
             listed = sorted_unique(np.concatenate([listed, more[asked[more // mm]]]))
             del more
-        gs, gm = grow(todo, da.cutoffs(), listed)
-        gr, gc, gv, hv = _grown_entries(gs, gm, m)
-        del gs, gm
+        answer = grow(todo, da.cutoffs(), listed)
+        gr, gc, gv, hv = _grown_entries(answer[0], answer[1], m)
+        deferred = np.zeros(n, bool)
+        if len(answer) > 2:
+            deferred[np.asarray(answer[2], dtype=np.int64)] = True
+            if deferred[todo].all():
+                raise ValueError("grow deferred every student it was asked about")
+        del answer
         # Only the students asked about, only SMEs not listed, never excluded.
         key = gr * m + gc
         ok = asked[gr] & (cap[gc] > 0)
@@ -611,9 +620,9 @@ def stable(
         del ok
         got = np.zeros(n, bool)
         got[gr] = True
-        exhausted[todo[~got[todo]]] = True
+        exhausted[todo[~got[todo] & ~deferred[todo]]] = True
         if gr.size == 0:
-            break
+            continue  # the deferred (if any) are asked next time; else todo is empty
         grown.append(key)
         da.add(gr, gc, gv, hv)
         # Memory: nothing of this call outlives it but the pool's entries and

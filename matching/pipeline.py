@@ -54,6 +54,14 @@ CEILING_SLACK = 1e-4
 #: from the first pass, unscored, for the students who run out of their list
 #: (two thirds at 100,000 x 30,000): their first growth needs no new pass.
 RESERVE_FACTOR = 2
+#: What one list-growth call may hand to deferred acceptance, in pairs: its
+#: reserved pairs screened plus the list lengths it asks the passes for (one
+#: student more when none fits). Students beyond it are deferred to the next
+#: call, after deferred acceptance has run on what this one returned: each
+#: pair a call returns is held several times over until deferred acceptance
+#: has it (about 100 bytes), and at 100,000 x 30,000 the first two calls
+#: returned 4.4 and 5.1 M pairs, the peak of the cycle (issue 14).
+GROW_PAIRS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -294,12 +302,15 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
 
     def grow(
         who: IntArray, cutoff: FloatArray, listed: IntArray
-    ) -> tuple[sp.csr_array, sp.csr_array]:
+    ) -> tuple[sp.csr_array, sp.csr_array, IntArray]:
         # Geometric growth: a student's g-th extension has 2^g x 2k SMEs,
         # so a student rejected often needs few passes over all SMEs.
+        # At most ``grow_pairs`` pairs a call (the rest deferred to the next).
         nonlocal grow_time
         g0 = time.perf_counter()
         who = who[~complete[who]]
+        budget = GROW_PAIRS
+        deferred: list[IntArray] = []
         # What this call adds, in parts for disjoint sets of students (the
         # reserve's, then one per growth level), put in row order once: merging
         # the CSR matrices part by part copied everything added so far each time.
@@ -309,21 +320,32 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
             # the SMEs that refuse them now (cutoffs only rise). Only if none
             # is left do they get a pass over all SMEs, below.
             first = who[reserve_left[who]]
+            take = _within(reserve.indptr[first + 1] - reserve.indptr[first], budget)
+            deferred.append(first[take:])
+            first = first[:take]
             reserve_left[first] = False
             ri, rj = reserve.of(first)
             ri, rj = _not_refused(model, ri, rj, cutoff)
             _, rs, rm, ok = model.shortlist_scores(ri, rj)
             ok &= (rs >= reserve.cutoff[ri]) & (rm >= cutoff[rj])
             ri, rj, rs, rm = ri[ok], rj[ok], rs[ok], rm[ok]
+            budget -= ri.size
             # every acceptable SME is in list or reserve: nothing more to ask for
             complete[first[np.isneginf(reserve.cutoff[first])]] = True
             served = np.zeros(n_students, dtype=bool)
             served[ri] = True
+            served[deferred[0]] = True  # not this call's
             who = who[~served[who] & ~complete[who]]
             parts.append((ri, rj, rs, rm))
+        # the rest get a pass, lowest growth level first, as far as the budget goes
+        who = who[np.argsort(grown[who], kind="stable")]
+        take = _within(np.minimum(k << np.minimum(grown[who] + 1, 30), n_smes), budget)
+        deferred.append(who[take:])
+        who = np.sort(who[:take])
+        later = np.concatenate(deferred)
         if who.size == 0:
             grow_time += time.perf_counter() - g0
-            return assemble(parts)
+            return (*assemble(parts), later)
         # listed pairs come as sorted unique keys: the exclusion as it is (a
         # stack of pair arrays and its copies were 40 bytes a listed pair)
         level = grown[who]
@@ -347,7 +369,7 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         grown[who] += 1
         out = assemble(parts)
         grow_time += time.perf_counter() - g0
-        return out
+        return (*out, later)
 
     def assemble(
         parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]],
@@ -369,6 +391,13 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     timings["assign"] = time.perf_counter() - t0 - grow_time
     timings["grow"] = grow_time
     return new, lists
+
+
+def _within(costs: IntArray, budget: int) -> int:
+    """How many of the first ``costs`` fit in ``budget`` (at least one, if any)."""
+    if costs.size == 0:
+        return 0
+    return max(int(np.searchsorted(np.cumsum(costs), budget, side="right")), 1)
 
 
 def _not_refused(

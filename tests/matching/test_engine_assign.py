@@ -525,6 +525,61 @@ def test_growth_after_part_lists_gives_the_full_list_result(
     assert (a == da_reference(stu, sme, cap)).all()
 
 
+@settings(max_examples=80, deadline=None)
+@given(inst=long_list_instances(), k=st.integers(1, 4), per_call=st.integers(1, 3))
+def test_growth_that_defers_students_gives_the_full_list_result(
+    inst: tuple[np.ndarray, np.ndarray, np.ndarray], k: int, per_call: int
+) -> None:
+    # A growth call may answer only some of the students it is asked about and
+    # name the rest as deferred (the pipeline caps what one call returns, for
+    # memory): a deferred student is asked again, never taken as exhausted.
+    stu, sme, cap = inst
+    n, m = stu.shape
+    acceptable = np.isfinite(stu)
+    order = [
+        sorted(np.flatnonzero(acceptable[i]), key=lambda j, i=i: (-stu[i, j], j)) for i in range(n)
+    ]
+
+    def rows_to_csr(pairs: list[tuple[int, int]], mat: np.ndarray) -> sp.csr_array:
+        if not pairs:
+            return sp.csr_array((n, m))
+        r = np.array([p[0] for p in pairs])
+        c = np.array([p[1] for p in pairs])
+        return sp.csr_array((mat[r, c], (r, c)), shape=(n, m))
+
+    first = [(i, j) for i in range(n) for j in order[i][:k]]
+    deferrals = [0]
+
+    def grow(
+        who: np.ndarray, cutoff: np.ndarray, keys: np.ndarray
+    ) -> tuple[sp.csr_array, sp.csr_array, np.ndarray]:
+        lr, lc = np.divmod(keys, max(m, 1))
+        listed = set(zip(lr.tolist(), lc.tolist(), strict=True))
+        more = []
+        for i in who[-per_call:]:  # the last ones: the loop must not rely on order
+            nxt = [j for j in order[i] if (i, j) not in listed and sme[i, j] >= cutoff[j]][:k]
+            more += [(int(i), int(j)) for j in nxt]
+        later = who[:-per_call]
+        deferrals[0] += later.size
+        return rows_to_csr(more, stu), rows_to_csr(more, sme), later
+
+    a = assign.stable(rows_to_csr(first, stu), rows_to_csr(first, sme), cap, grow=grow)
+    assert (a == da_reference(stu, sme, cap)).all()
+    assert metrics.blocking_pairs(rows_to_csr(first, stu), rows_to_csr(first, sme), cap, a) == 0
+
+
+def test_growth_that_defers_everyone_is_refused() -> None:
+    # A call that answers nobody would be asked the same forever. The student's
+    # one listed SME has no seat, so they run out and growth is asked.
+    first = sp.csr_array((np.array([1.0]), (np.array([0]), np.array([0]))), shape=(1, 2))
+
+    def grow(who: np.ndarray, cutoff: np.ndarray, keys: np.ndarray) -> tuple[object, ...]:
+        return sp.csr_array((1, 2)), sp.csr_array((1, 2)), who
+
+    with pytest.raises(ValueError, match="deferred every student"):
+        assign.stable(first, first, [0, 1], grow=grow)
+
+
 @given(st.lists(st.integers(0, 10**12), max_size=200))
 @settings(max_examples=100, deadline=None)
 def test_unique_keys_is_np_unique(keys: list[int]) -> None:

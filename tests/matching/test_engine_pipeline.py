@@ -335,3 +335,44 @@ def test_optimal_mode_with_pruned_pricing_queries_reaches_the_dense_optimum(
         for k in (1, 3):
             res = run(students, smes, mode="optimal", k=k, explain=False)
             assert abs(res.total_score - dense) < 1e-6
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(5, 40), st.integers(2, 12), st.integers(0, 1000), st.integers(1, 3))
+def test_growth_calls_are_capped_and_give_the_full_list_result(
+    n: int, m: int, seed: int, k: int
+) -> None:
+    """One growth call hands deferred acceptance at most ``GROW_PAIRS`` pairs
+    (one student's reserve and one student's pass when none fits), deferring
+    the other students to the next call (issue 14: at 100,000 x 30,000 two
+    calls returned 4-5 M pairs each, the memory peak). With a budget of one
+    pair a call answers at most two students, and the result is the full lists'."""
+    students, smes = population(n, m, seed=seed)
+    answered: list[int] = []
+    original = assign.stable
+
+    def spy(*a: object, **kw: object) -> object:
+        grow = kw["grow"]
+
+        def counted(who: np.ndarray, cutoff: np.ndarray, listed: np.ndarray) -> object:
+            out = grow(who, cutoff, listed)  # type: ignore[operator]
+            answered.append(int((np.diff(out[0].indptr) > 0).sum()))
+            return out
+
+        kw["grow"] = counted
+        return original(*a, **kw)  # type: ignore[arg-type]
+
+    saved = pipeline.GROW_PAIRS
+    try:
+        pipeline.GROW_PAIRS = 1
+        assign.stable = spy  # type: ignore[assignment]
+        res = run(students, smes, mode="stable", k=k, explain=False)
+    finally:
+        assign.stable = original  # type: ignore[assignment]
+        pipeline.GROW_PAIRS = saved
+    assert all(a <= 2 for a in answered)
+    full = run(students, smes, mode="stable", k=m, explain=False)
+    assert [(p.student_id, p.sme_id) for p in res.pairs] == [
+        (p.student_id, p.sme_id) for p in full.pairs
+    ]
+    assert res.blocking_pairs == 0

@@ -19,6 +19,7 @@ Tie rules (the contract's "ties are broken by the lower index"):
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
@@ -40,6 +41,13 @@ OPTIMAL_SOLVER: Literal["ortools", "scipy"] = "ortools" if _min_cost_flow is not
 #: solves (integer costs). OR-tools multiplies costs by the number of nodes
 #: and needs the product well inside int64: 2**36 x 2 x 2 million nodes < 2**63.
 _COST_BITS = 36
+
+#: ``_solve_min_cost_flow`` hands OR-tools its arcs, and reads their flows back, this many at
+#: a time. Arrays over 32 MiB are fresh pages from the system each time (glibc maps them
+#: anew), and page faults cost 20-40 microseconds a page on this machine: whole-graph arrays
+#: on the 5-million-pair graph took about 1.4 s of system time a solve; 2 MiB chunks reuse
+#: the allocator's memory.
+_ARC_CHUNK = 1 << 18
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -663,7 +671,7 @@ def _quantum(vals: FloatArray) -> float:
     most half a step (about 7e-12 for scores in [0, 1]), so the total is
     within (students x step) of the optimum of the unrounded scores.
     """
-    top = float(np.abs(vals).max()) if vals.size else 0.0
+    top = float(vals.max()) if vals.size else 0.0  # ``_graph`` keeps scores >= 0 only
     return float(2.0 ** (math.frexp(top)[1] - _COST_BITS)) if top > 0 else 1.0
 
 
@@ -679,20 +687,35 @@ def _graph(
 
     Returns (assignment with the locked pairs, rows, cols, integer weights,
     free capacity, step): weights are the scores in units of ``step``.
+
+    Few temporaries (issue 14, session 6): on the 5-million-pair graph every
+    fresh 40 MB array costs page faults (about a second of system time for the
+    twenty the graph and the solver's arrays once took), so nothing is copied
+    when every entry is kept and the weights are rounded in place.
     """
     rows, cols, vals, shape = _coo(scores)
     out, cap, st_ok, _ = _prepare(shape, capacity, locked, active_students, active_smes)
-    keep = _filter_entries(rows, cols, shape[1], st_ok, cap, excluded) & (vals >= 0)
-    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    keep = _filter_entries(rows, cols, shape[1], st_ok, cap, excluded)
+    keep &= vals >= 0
+    if not keep.all():
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
     step = _quantum(vals)
-    return out, rows, cols, np.rint(vals / step).astype(np.int64), cap, step
+    scaled = np.divide(vals, step)  # exact: step is a power of two
+    np.rint(scaled, out=scaled)
+    return out, rows, cols, scaled.astype(np.int64), cap, step
 
 
 def _compact(keys: IntArray, size: int) -> tuple[IntArray, IntArray]:
-    """``np.unique(keys, return_inverse=True)`` for small non-negative integers, without a sort."""
+    """``np.unique(keys, return_inverse=True)`` for small non-negative integers, without a sort.
+
+    When every number below ``size`` occurs, the numbering is the identity and
+    ``keys`` itself is returned (not copied).
+    """
     seen = np.zeros(size, dtype=bool)
     seen[keys] = True
     present = np.flatnonzero(seen)
+    if present.size == size:
+        return present, keys
     number = np.zeros(size, dtype=np.int64)
     number[present] = np.arange(present.size, dtype=np.int64)
     return present, number[keys]
@@ -720,24 +743,37 @@ def _solve_min_cost_flow(
     R, M = us.size, ms.size
     sink = R + M
     e = rows.size
-    tails = np.concatenate([r, np.arange(R), R + np.arange(M)]).astype(np.int64)
-    heads = np.concatenate([R + c, np.full(R + M, sink)]).astype(np.int64)
-    caps = np.concatenate(
-        [np.ones(e + R, np.int64), np.minimum(cap[ms], np.bincount(c, minlength=M))]
-    )
-    costs = np.concatenate([-w, np.zeros(R + M, np.int64)])
     flow = _min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    # Arcs 0..e-1 are the pairs, in order, then student -> sink (R), then SME -> sink (M).
+    # They go in chunks (see _ARC_CHUNK): OR-tools takes int32 node numbers and returns
+    # the arc numbers, so whole-graph calls made four 20-40 MB arrays a solve.
+    for s in range(0, e, _ARC_CHUNK):
+        t = min(s + _ARC_CHUNK, e)
+        flow.add_arcs_with_capacity_and_unit_cost(
+            r[s:t].astype(np.int32), (c[s:t] + R).astype(np.int32), 1, np.negative(w[s:t])
+        )
+    seats = np.minimum(cap[ms], np.bincount(c, minlength=M))
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.arange(R + M, dtype=np.int32),
+        np.full(R + M, sink, np.int32),
+        np.concatenate([np.ones(R, np.int64), seats]),
+        0,
+    )
     supply = np.zeros(sink + 1, np.int64)
     supply[:R] = 1
     supply[sink] = -R
-    flow.set_nodes_supplies(np.arange(sink + 1, dtype=np.int64), supply)
+    flow.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supply)
     status = flow.solve()
     if status == flow.BAD_COST_RANGE:
         return None
     if status != flow.OPTIMAL:  # cannot happen: every student may stay unmatched
         raise RuntimeError(f"min-cost flow failed: {status}")
-    used = np.flatnonzero(flow.flows(np.arange(e, dtype=np.int64)) > 0)
+    used = np.concatenate(
+        [
+            s + np.flatnonzero(flow.flows(np.arange(s, min(s + _ARC_CHUNK, e), dtype=np.int32)))
+            for s in range(0, e, _ARC_CHUNK)
+        ]
+    )
     out = np.full(R, -1, dtype=np.int64)
     out[r[used]] = cols[used]
     full = np.full(int(rows.max()) + 1, -1, dtype=np.int64)
@@ -829,6 +865,14 @@ def optimal(
         raise ValueError("solver must be 'ortools' or 'scipy'")
     if which == "ortools" and _min_cost_flow is None:
         raise ValueError("OR-tools is not installed")
+    return _solve_into(out, rows, cols, w, cap, which)
+
+
+def _solve_into(
+    out: IntArray, rows: IntArray, cols: IntArray, w: IntArray, cap: IntArray, which: str
+) -> IntArray:
+    """Solve ``_graph``'s edges on ``which`` solver (OR-tools falls back to scipy when
+    it reports the costs out of range); the placed students are written into ``out``."""
     got = _solve_min_cost_flow(rows, cols, w, cap) if which == "ortools" else None
     if got is None:
         got = _solve_lapjvsp(rows, cols, w, cap)
@@ -864,6 +908,49 @@ def optimal_prices(
     # The rounded integer weights ``optimal`` solved over: exact arithmetic,
     # so an optimal assignment has no negative cycle to chase.
     _, rows, cols, w, cap, step = _graph(scores, capacity, None, None, active_students, None)
+    return _prices(n, m, a, rows, cols, w, cap, step)
+
+
+def optimal_with_prices(
+    scores: Any,
+    capacity: npt.ArrayLike,
+    *,
+    active_students: npt.ArrayLike | None = None,
+    timings: dict[str, float] | None = None,
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """``optimal`` and ``optimal_prices`` of its result, building the graph once.
+
+    The same assignment as ``optimal(scores, capacity, active_students=...)``
+    and the same prices as ``optimal_prices`` on it: both read the same
+    rounded integer graph, which the two calls used to build each (issue 14,
+    session 6; column generation calls this once a round). ``timings``, when
+    given, gains the seconds spent solving (graph included) under "solve" and
+    pricing under "prices".
+    """
+    t0 = time.perf_counter()
+    n, m = _coo_shape(scores)
+    a, rows, cols, w, cap, step = _graph(scores, capacity, None, None, active_students, None)
+    if rows.size:
+        _solve_into(a, rows, cols, w, cap, OPTIMAL_SOLVER)
+    t1 = time.perf_counter()
+    u, v = _prices(n, m, a, rows, cols, w, cap, step)
+    if timings is not None:
+        timings["solve"] = timings.get("solve", 0.0) + (t1 - t0)
+        timings["prices"] = timings.get("prices", 0.0) + (time.perf_counter() - t1)
+    return a, u, v
+
+
+def _prices(
+    n: int,
+    m: int,
+    a: IntArray,
+    rows: IntArray,
+    cols: IntArray,
+    w: IntArray,
+    cap: IntArray,
+    step: float,
+) -> tuple[FloatArray, FloatArray]:
+    """``optimal_prices`` on the graph ``_graph`` built (rows, cols, integer weights, seats)."""
     big = np.iinfo(np.int64).max // 4  # "no bound yet"; sums of two stay in range
     at = a[rows]
     is_match = at == cols

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -588,3 +589,32 @@ def test_unique_keys_is_np_unique(keys: list[int]) -> None:
     out = compute.sorted_unique(arr)
     assert out.dtype == np.int64
     assert np.array_equal(out, np.unique(arr))
+
+
+@settings(max_examples=120, deadline=None)
+@given(float_instances(max_n=14, max_m=7), st.integers(0, 2**31 - 1), st.sampled_from([1, 3, 5]))
+def test_optimal_with_prices_is_optimal_and_optimal_prices_in_one_graph(
+    inst: tuple[np.ndarray, np.ndarray], seed: int, chunk: int
+) -> None:
+    # Column generation solves and prices through one call that builds the graph once; it must
+    # return exactly what the two separate calls return. OR-tools gets its arcs, and gives back
+    # their flows, in chunks of assign._ARC_CHUNK: with chunks of 1-5 arcs a wrong offset would
+    # read another arc's flow and change the assignment.
+    _need_ortools()
+    scores, cap = inst
+    n = scores.shape[0]
+    act = np.random.default_rng(seed).random(n) < 0.9
+    a = assign.optimal(scores, cap, active_students=act)
+    u, v = assign.optimal_prices(scores, cap, a, active_students=act)
+    clock: dict[str, float] = {}
+    with patch.object(assign, "_ARC_CHUNK", chunk):
+        small = assign.optimal(scores, cap, active_students=act)
+        both, bu, bv = assign.optimal_with_prices(scores, cap, active_students=act, timings=clock)
+    np.testing.assert_array_equal(small, a)
+    np.testing.assert_array_equal(both, a)
+    np.testing.assert_array_equal(bu, u)
+    np.testing.assert_array_equal(bv, v)
+    assert set(clock) == {"solve", "prices"}
+    best = optimum_lsa(np.where(act[:, None], scores, -np.inf), cap)
+    top = float(np.nanmax(np.where(np.isfinite(scores), scores, np.nan), initial=1.0))
+    assert metrics.total_score(scores, both) == pytest.approx(best, abs=n * top * 2.0**-35 + 1e-12)

@@ -25,6 +25,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from . import assign, learning, metrics
+from .compute import sorted_unique
 from .eligibility import RuleTable, blocked_params, load_rules
 from .explanations import Reason
 from .model import MatchModel
@@ -518,7 +519,10 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
     ceiling = _score_ceilings(lists.combined, k)
 
     def price(
-        students: IntArray, smes: npt.NDArray[np.bool_], floor_u: FloatArray, skip: IntArray
+        students: IntArray,
+        smes: npt.NDArray[np.bool_],
+        floor_u: FloatArray,
+        skip: tuple[IntArray, IntArray],
     ) -> _Pairs:
         """Pairs of ``students`` x ``smes`` above ``floor_u + v`` (the top k per student).
 
@@ -526,6 +530,8 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
         other pair scores at most the ceiling, so it cannot pass the floor. Students go in
         groups by how many SMEs that leaves (cheapest first), each group against the SMEs
         the neediest of them can reach, so the products skip most of what cannot pass.
+        ``skip``: the pairs never to return, as sorted unique keys ``i * m + j`` and the
+        student of each; a group's query gets its students' keys, still sorted and unique.
         """
         reach = ceiling[students] - floor_u[students]
         cols = np.flatnonzero(smes)
@@ -540,6 +546,7 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
         order = np.argsort(need, kind="stable")
         bounds = np.unique(np.linspace(0, students.size, PRICING_GROUPS + 1).astype(np.int64))
         in_group = np.zeros(n, bool)
+        skip_keys, skip_student = skip
         parts = []
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             group = np.sort(students[order[a:b]])
@@ -550,7 +557,7 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
                     model.candidates(
                         k,
                         by="combined",
-                        exclude=skip[in_group[skip[:, 0]]],
+                        exclude_keys=skip_keys[in_group[skip_student]],
                         students=group,
                         sme_mask=smes & (v <= top),
                         prices=(floor_u, v),
@@ -565,20 +572,26 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
     # the last full pass: its prices, and the students it could not bound
     ref: tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]] | None = None
     moved = 0.4 * PRICING_MARGIN
+    mm = max(m, 1)
+    excluded_keys = cycle.excluded[:, 0] * mm + cycle.excluded[:, 1]
     rounds = full = 0
     for _ in range(MAX_PRICING_ROUNDS):
         g0 = time.perf_counter()
         beats = pool.comb > u[pool.i] + v[pool.j] + 1e-9
         found = [pool.take(beats)]
         pool = pool.take(~beats)
-        listed = sp.coo_array(lists.combined)
-        skip = np.vstack(
-            [
-                cycle.excluded,
-                np.column_stack([listed.row, listed.col]),
-                np.column_stack([pool.i, pool.j]),
-            ]
+        # Pairs no query may return: excluded, listed, pooled; as sorted unique keys built once
+        # a round, so a group's query takes its students' keys by one mask, already sorted.
+        # The (pairs, 2) array this was had to be stacked, filtered, range-checked and sorted
+        # again for every query: 0.11 -> 0.035 s CPU a pricing query at 1.7 million listed
+        # pairs (issue 14, session 6).
+        listed = lists.combined
+        listed_keys = np.repeat(np.arange(n, dtype=np.int64) * mm, np.diff(listed.indptr))
+        listed_keys += listed.indices
+        skip_keys = sorted_unique(
+            np.concatenate([listed_keys, pool.i * mm + pool.j, excluded_keys])
         )
+        skip = (skip_keys, skip_keys // mm)
         if ref is not None:
             ref_u, ref_v, unbounded = ref
             fell_students = np.flatnonzero(active & ((u < ref_u - moved) | unbounded))

@@ -376,3 +376,27 @@ def test_growth_calls_are_capped_and_give_the_full_list_result(
         (p.student_id, p.sme_id) for p in full.pairs
     ]
     assert res.blocking_pairs == 0
+
+
+def test_optimal_mode_pricing_never_returns_a_declined_pair() -> None:
+    # Pricing queries skip the listed, pooled and declined pairs, given as sorted keys built
+    # once a round (issue 14, session 6). Declining the dense optimum's own pairs makes them
+    # the most attractive ones pricing could return: the run must reach the optimum without
+    # them and never assign one.
+    students, smes = population(300, 80, seed=11)
+    model = MatchModel(random_state=0).fit(students, smes)
+    comb, _, _ = model.score_matrix()
+    cap = [e.capacity for e in smes]
+    best = assign.optimal(comb, cap)
+    declined = [(students[i].id, smes[j].id) for i, j in enumerate(best) if j >= 0 and i % 2]
+    assert declined
+    without = comb.copy()
+    for s, e in declined:
+        without[s - 1, e - 1] = -np.inf
+    again = assign.optimal(without, cap)
+    dense = without[np.arange(300), again][again >= 0].sum()
+    for k in (1, 3):
+        res = run(students, smes, mode="optimal", k=k, excluded=declined, explain=False)
+        assert not {(p.student_id, p.sme_id) for p in res.pairs} & set(declined)
+        assert abs(res.total_score - dense) < 1e-4
+        assert res.timings["pricing_rounds"] >= 2

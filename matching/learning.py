@@ -163,7 +163,10 @@ def criterion_values(
     out: dict[str, FloatArray] = {}
     for side, (x, y) in views.items():
         vals = np.zeros((si.size, len(FACTORS)))
-        step = 1 << 15
+        # Bounded temporaries (step x columns x 8 bytes, a few MB, reused from
+        # the heap): 2^15 pairs made ~20 MB gathers at 20,000 x 10,000, fresh
+        # pages on a cycle's one call: 0.6 s of CPU instead of 0.045 s.
+        step = 1 << 12
         for a in range(0, si.size, step):
             i, j = si[a : a + step], sj[a : a + step]
             # The pairs' rows gathered once per chunk, not once per criterion

@@ -1,0 +1,114 @@
+"""Shortcuts in a cycle's fixed costs give exactly what the plain code gave (issue 14)."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from matching import MatchModel, learning
+from matching.explanations import reason_order
+from matching.features import TEXT_DIMS, _hash_signs, text_embedding, text_tokens
+from matching.synthetic import population
+
+_WORDS = re.compile(r"(?u)\b\w\w+\b")
+
+# ASCII word and non-word characters (punctuation, control characters, the
+# separators ``bytes.split`` would not split on) and non-ASCII letters, digits,
+# spaces and case pairs whose lower case is not one character.
+_ALPHABET = (
+    "aZz09_ -.,;:!?'\"()/\\@#\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x7f"
+    "éÉß한국어日本İıſKΣς٣\u00a0\u2003\u200b\u0301"
+)
+_texts = st.text(alphabet=_ALPHABET, max_size=40)
+
+
+def _reference_embedding(texts: list[str], dims: int = TEXT_DIMS) -> np.ndarray:
+    """``text_embedding`` as it was: the regular expression per text, str words."""
+    vocab: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    for d, text in enumerate(texts):
+        tokens = _WORDS.findall((text or "").lower())
+        ids = [vocab.setdefault(t, len(vocab)) for t in tokens]
+        cols.extend(ids)
+        rows.extend([d] * len(ids))
+    out = np.zeros((len(texts), dims))
+    if not cols:
+        return out
+    n_words = len(vocab)
+    key = np.asarray(rows, dtype=np.int64) * n_words + np.asarray(cols, dtype=np.int64)
+    uniq, counts = np.unique(key, return_counts=True)
+    doc, word = np.divmod(uniq, n_words)
+    hashes = np.fromiter((zlib.crc32(t.encode("utf-8")) for t in vocab), np.uint64, n_words)
+    counts_matrix = sp.csr_array((1.0 + np.log(counts), (doc, word)), shape=(len(texts), n_words))
+    out = np.asarray(counts_matrix @ _hash_signs(hashes, dims))
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_texts)
+@example("Export-ready: K-beauty & B2B, e.g. ÉCOLE 한국어 ab_c x1 a")
+@example("A\x1cB\x1fcd\x00ef")
+@example("")
+def test_text_tokens_are_the_regular_expressions_words(text: str) -> None:
+    # The ASCII fast path (bytes translated and split) must find exactly the
+    # maximal runs of two or more word characters, lower-cased.
+    assert text_tokens(text) == [w.encode("utf-8") for w in _WORDS.findall(text.lower())]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(_texts, st.none()), max_size=12))
+@example(["Ab ab AB", "ab", "", None, "한국어 ab", "x"])
+def test_text_embedding_is_bit_identical_to_the_plain_tokeniser(texts: list[str]) -> None:
+    # Same words, same word numbering (first appearance), so the same sums in
+    # the same order: bit-identical vectors, not merely close ones.
+    got = text_embedding(texts)  # type: ignore[arg-type]
+    want = _reference_embedding(texts)
+    assert got.shape == want.shape
+    assert got.tobytes() == want.tobytes()
+
+
+def test_text_embedding_of_the_synthetic_cohort_is_unchanged() -> None:
+    students, smes = population(300, 200, seed=3)
+    texts = [s.text or "" for s in students] + [e.text or "" for e in smes]
+    assert text_embedding(texts).tobytes() == _reference_embedding(texts).tobytes()
+
+
+def test_criterion_values_across_chunks_equal_one_pair_at_a_time() -> None:
+    # criterion_values works through a few thousand pairs at a time; pairs on
+    # both sides of each chunk boundary must get their own values.
+    students, smes = population(40, 30, seed=5)
+    model = MatchModel(random_state=0).fit(students, smes)
+    rng = np.random.default_rng(0)
+    n = 9_000
+    si = rng.integers(0, len(students), n)
+    sj = rng.integers(0, len(smes), n)
+    bulk = learning.criterion_values(model, si, sj)
+    for p in (0, 1, 4095, 4096, 4097, 8191, 8192, 8193, n - 1, *rng.integers(0, n, 20).tolist()):
+        one = learning.criterion_values(model, [si[p]], [sj[p]])
+        for side in learning.SIDES:
+            np.testing.assert_allclose(bulk[side][p], one[side][0], rtol=0, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 20), st.integers(0, 10_000), st.booleans())
+@example(60, 40, 1, True)
+def test_bulk_reasons_come_in_reason_order(n: int, m: int, seed: int, equal: bool) -> None:
+    # explain_pairs orders each pair's reasons in numpy (weight, then factor
+    # name) and sorts in Python only pairs with equal weights within a factor
+    # or weights <= 0; every pair must come out exactly as a full sort by
+    # reason_order puts it. Equal weights make ties across factors common.
+    students, smes = population(n, m, seed=seed)
+    pri = np.random.default_rng(seed).random(n) < 0.3
+    weights = dict.fromkeys(("language", "market", "industry", "region"), 1.0) if equal else None
+    model = MatchModel(weights=weights, random_state=0).fit(students, smes, priority=pri)
+    i, j = np.divmod(np.arange(n * m), m)
+    bulk = model.explain_pairs(i, j)
+    for reasons in bulk:
+        assert reasons == sorted(reasons, key=reason_order)

@@ -98,5 +98,11 @@ class RenderedRows:
         return len(self._rows)
 
 
+# Parts of pages kept per process like the candidate cards (issue 14): the rows of the
+# coordinators' matches list, and its filter menus (~290 options of the taxonomy, which depend
+# only on the language and the value chosen). A part's key must name everything it shows.
+PAGE_PARTS = RenderedRows(size=4000)
+
+
 def init_template_helpers(app: Flask) -> None:
-    app.jinja_env.globals.update(url_pattern=url_pattern)
+    app.jinja_env.globals.update(url_pattern=url_pattern, kept_part=PAGE_PARTS)

@@ -31,7 +31,7 @@ from app.web import flash_refusal, rerender
 def matches() -> str:
     """Every match, filtered, with bulk approve and reject."""
     filters = directory.MatchFilters.from_args(request.args)
-    page = directory.page_of(directory.match_query(filters), page_number())
+    page = directory.listed_matches(filters, page_number())  # plain rows, not ORM objects
     html = render_template(
         "coordinators/matches.html",
         page=page,

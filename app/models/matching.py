@@ -100,6 +100,13 @@ class Match(Model):
     __table_args__ = (
         Index("ix_matches_student_status", "student_id", "status"),
         Index("ix_matches_sme_status", "sme_id", "status"),
+        # The coordinators' list, newest first, reads one page of these indexes instead of
+        # sorting every match (or every match of a status) with its people (issue 14).
+        Index("ix_matches_created_at_id", "created_at", "id"),
+        Index("ix_matches_status_created_at_id", "status", "created_at", "id"),
+        # The count of proposals ready for a coordinator, on every coordinator's page (the
+        # menu): answered from this index alone, not by reading every proposal.
+        Index("ix_matches_ready", "status", "student_decision", "sme_decision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

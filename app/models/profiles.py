@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, func
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -122,6 +122,9 @@ class StudentCode(Model):
     """One market, industry or region of a student."""
 
     __tablename__ = "student_codes"
+    # The dashboard counts students per market, industry and region (GROUP BY kind, code): read
+    # in that order from this index alone instead of sorting every row (issue 14).
+    __table_args__ = (Index("ix_student_codes_kind_code", "kind", "code", "student_id"),)
 
     student_id: Mapped[int] = mapped_column(
         ForeignKey("students.id", ondelete="CASCADE"), primary_key=True

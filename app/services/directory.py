@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Self
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    Select,
+    String,
+    Text,
+    bindparam,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import schemas, taxonomy
+from app.bilingual import LocalizedText, pick
 from app.extensions import db
 from app.models import (
     SME,
@@ -222,19 +237,205 @@ def match_query(filters: MatchFilters, matches: Select[Match] | None = None) -> 
     if filters.cycle:
         query = query.where(Match.cycle_id == int(filters.cycle))
     if filters.region:
-        query = query.where(exists().where(SME.id == Match.sme_id, SME.region == filters.region))
+        query = query.where(_sme_in_region(filters.region))
     for kind, code in (("market", filters.market), ("industry", filters.industry)):
         if code:
-            query = query.where(
-                exists().where(
-                    SMECode.sme_id == Match.sme_id, SMECode.kind == kind, SMECode.code == code
-                )
-            )
+            query = query.where(_match_sme_has(kind, code))
     if filters.score_min:
         query = query.where(Match.score >= float(filters.score_min))
     if filters.status == READY:
         return query.order_by(*READY_ORDER)
     return query.order_by(Match.created_at.desc(), Match.id.desc())
+
+
+def _sme_in_region(region: Any) -> Any:
+    return exists().where(SME.id == Match.sme_id, SME.region == region)
+
+
+def _match_sme_has(kind: str, code: Any) -> Any:
+    return exists().where(
+        SMECode.sme_id == Match.sme_id, SMECode.kind == kind, SMECode.code == code
+    )
+
+
+# --- the coordinators' matches list as plain rows ----------------------------------------------
+#
+# The list shows 25 matches a page; loading them as ORM objects (`match_query`: every column of
+# the match, its student and its SME, ~75 objects with their identity-map entries and decoded
+# JSON) cost more CPU than the rest of the page's data (issue 14). It only reads, so the page
+# loads exactly the columns it shows into the plain rows below (`coordinators/matches.html`
+# reads nothing else); the API and the ready queue keep `match_query`.
+
+
+@dataclass(slots=True, frozen=True)
+class ListedStudent:
+    name: str
+    nationality: str
+
+
+@dataclass(slots=True, frozen=True)
+class ListedSME:
+    company_name_ko: str | None
+    company_name_en: str | None
+    region: str
+
+    @property
+    def company_name(self) -> LocalizedText:
+        """In the reader's language, else the other one (as `SME.company_name`)."""
+        return pick(self.company_name_ko, self.company_name_en)
+
+
+@dataclass(slots=True, eq=False)
+class ListedMatch:
+    """A match as the list shows it (the same names as `Match`'s). `reasons_json` is the stored
+    text, decoded the first time `reasons` is read."""
+
+    id: int
+    cycle_id: int | None
+    status: MatchStatus
+    score: float
+    reasons_json: str
+    student_decision: str | None
+    sme_decision: str | None
+    student: ListedStudent
+    sme: ListedSME
+    _reasons: list[dict[str, Any]] | None = None
+
+    @property
+    def reasons(self) -> list[dict[str, Any]]:
+        if self._reasons is None:
+            self._reasons = json.loads(self.reasons_json)
+        return self._reasons
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Everything the list shows of the row: its rendered HTML is kept under this key (with
+        the reader's language), so a changed match is a new key, never a stale row."""
+        student, sme = self.student, self.sme
+        return (
+            self.id,
+            self.cycle_id,
+            str(self.status),
+            self.score,
+            self.reasons_json,
+            self.student_decision,
+            self.sme_decision,
+            student.name,
+            student.nationality,
+            sme.company_name_ko,
+            sme.company_name_en,
+            sme.region,
+        )
+
+
+# Which filters a list uses decides the statement's shape; their values are bound parameters.
+_SHAPE = ("status", "cycle", "region", "market", "industry", "score_min")
+
+
+@functools.cache
+def _listed_statements(
+    shape: tuple[str, ...],
+) -> tuple[Select[*tuple[Any, ...]], Select[int]]:
+    """The page's rows and the count for one combination of filters (`shape`: the names in use,
+    "ready" for the queue's condition), built once per process: building them cost about as
+    much CPU as running them (issue 14). Values, limit and offset are bound at execution."""
+    conditions: list[Any] = []
+    if "ready" in shape:
+        conditions.extend(ready_conditions())
+    elif "status" in shape:
+        conditions.append(Match.status == bindparam("status", type_=Match.status.type))
+    if "cycle" in shape:
+        conditions.append(Match.cycle_id == bindparam("cycle", type_=Integer))
+    if "region" in shape:
+        conditions.append(
+            Match.sme_id.in_(select(SME.id).where(SME.region == bindparam("region", type_=String)))
+        )
+    for kind in ("market", "industry"):
+        if kind in shape:
+            conditions.append(_match_sme_has(kind, bindparam(kind, type_=String)))
+    if "score_min" in shape:
+        conditions.append(Match.score >= bindparam("score_min", type_=Float))
+    order = READY_ORDER if "ready" in shape else (Match.created_at.desc(), Match.id.desc())
+    rows = (
+        select(
+            Match.id,
+            Match.cycle_id,
+            Match.status,
+            Match.score,
+            cast(Match.reasons, Text),
+            Match.student_decision,
+            Match.sme_decision,
+            Student.name,
+            Student.nationality,
+            SME.company_name_ko,
+            SME.company_name_en,
+            SME.region,
+        )
+        .join(Student, Student.id == Match.student_id)
+        .join(SME, SME.id == Match.sme_id)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    count = select(func.count(Match.id)).where(*conditions)
+    return rows, count
+
+
+class _ListedPagination(Pagination):
+    """`page_of`'s pagination over `_listed_statements`: the same pages, plain rows as items."""
+
+    def _query_items(self) -> list[Any]:
+        rows, _ = self._query_args["statements"]
+        values = {
+            **self._query_args["values"],
+            "limit": self.per_page,
+            "offset": self._query_offset,
+        }
+        return [
+            ListedMatch(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                ListedStudent(r[7], r[8]),
+                ListedSME(r[9], r[10], r[11]),
+            )
+            for r in db.session.execute(rows, values)
+        ]
+
+    def _query_count(self) -> int:
+        _, count = self._query_args["statements"]
+        return int(db.session.scalar(count, self._query_args["values"]) or 0)
+
+
+def listed_matches(filters: MatchFilters, page: int, per_page: int = PER_PAGE) -> Pagination:
+    """One page of every match narrowed by `filters`, in `match_query`'s order, as plain rows
+    (`ListedMatch`): two statements, whatever the rows."""
+    values: dict[str, Any] = {}
+    shape: list[str] = []
+    if filters.status == READY:
+        shape.append("ready")
+    for name in _SHAPE:
+        value = getattr(filters, name)
+        if value and not (name == "status" and value == READY):
+            shape.append(name)
+            values[name] = value
+    if "cycle" in values:
+        values["cycle"] = int(values["cycle"])
+    if "score_min" in values:
+        values["score_min"] = float(values["score_min"])
+    return _ListedPagination(
+        page=page,
+        per_page=per_page,
+        max_per_page=100,
+        error_out=False,
+        statements=_listed_statements(tuple(shape)),
+        values=values,
+    )
 
 
 # --- the audit log -------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ into Python, so the dashboard costs the same at 1,000 and at 100,000 students.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, case, distinct, func, select
+from sqlalchemy import Integer, bindparam, case, distinct, func, select
 
 from app.extensions import db
 from app.i18n import code_name
@@ -114,65 +115,63 @@ def _count(query: Any) -> int:
     return int(db.session.scalar(query) or 0)
 
 
+# Every statement below takes no value from the request (or only bound ones): each is built once
+# per process. Building the dashboard's ~15 statements cost about as much CPU as the database
+# took to run them (issue 14).
+_once = functools.cache
+
+
+@_once
+def _placed_count() -> Any:
+    return select(func.count(distinct(Match.student_id))).where(Match.status.in_(PLACED_STATUSES))
+
+
 def placed_students() -> int:
     """Students with an approved, active or completed match (each counted once)."""
-    return _count(
-        select(func.count(distinct(Match.student_id))).where(Match.status.in_(PLACED_STATUSES))
-    )
+    return _count(_placed_count())
+
+
+@_once
+def _by_status_query() -> Any:
+    return select(Match.status, func.count(Match.id)).group_by(Match.status)
 
 
 def by_status() -> dict[str, int]:
-    rows = db.session.execute(select(Match.status, func.count(Match.id)).group_by(Match.status))
+    rows = db.session.execute(_by_status_query())
     counts = {str(status): 0 for status in MatchStatus}
     counts.update({str(status): n for status, n in rows})
     return counts
 
 
-def rates() -> Rates:
+@_once
+def _rates_query() -> Any:
     def n(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    row = db.session.execute(
-        select(
-            n(Match.student_decision.is_not(None)),
-            n(Match.student_decision == "accept"),
-            n(Match.sme_decision.is_not(None)),
-            n(Match.sme_decision == "accept"),
-            n(Match.status.in_((*PLACED_STATUSES, MatchStatus.REJECTED))),
-            n(Match.status.in_(PLACED_STATUSES)),
-        )
-    ).one()
+    return select(
+        n(Match.student_decision.is_not(None)),
+        n(Match.student_decision == "accept"),
+        n(Match.sme_decision.is_not(None)),
+        n(Match.sme_decision == "accept"),
+        n(Match.status.in_((*PLACED_STATUSES, MatchStatus.REJECTED))),
+        n(Match.status.in_(PLACED_STATUSES)),
+    )
+
+
+def rates() -> Rates:
+    row = db.session.execute(_rates_query()).one()
     return Rates(*(int(v) for v in row))
 
 
 def per_cycle(limit: int = CYCLES_SHOWN) -> list[CycleRow]:
     """The last cycles, oldest first: sign-ups since the previous one, and what became of its
     proposals."""
-    recent = db.session.execute(
-        select(MatchCycle.id, MatchCycle.started_at, MatchCycle.n_students, MatchCycle.n_proposed)
-        .order_by(MatchCycle.id.desc())
-        .limit(limit)
-    ).all()
+    recent = db.session.execute(_recent_cycles_query(), {"limit": limit}).all()
     if not recent:
         return []
     ids = [row.id for row in recent]
-
-    def status_sum(statuses: tuple[MatchStatus, ...]) -> Any:
-        return func.coalesce(func.sum(case((Match.status.in_(statuses), 1), else_=0)), 0)
-
     outcomes = {
-        row.cycle_id: row
-        for row in db.session.execute(
-            select(
-                Match.cycle_id,
-                status_sum(PLACED_STATUSES).label("matched"),
-                status_sum((MatchStatus.PROPOSED,)).label("pending"),
-                status_sum((MatchStatus.DECLINED, MatchStatus.REJECTED)).label("declined"),
-                status_sum((MatchStatus.EXPIRED, MatchStatus.WITHDRAWN)).label("expired"),
-            )
-            .where(Match.cycle_id.in_(ids))
-            .group_by(Match.cycle_id)
-        )
+        row.cycle_id: row for row in db.session.execute(_cycle_outcomes_query(), {"ids": ids})
     }
     new_students = _signups_by_cycle(Student.created_at)
     new_smes = _signups_by_cycle(SME.created_at)
@@ -196,8 +195,35 @@ def per_cycle(limit: int = CYCLES_SHOWN) -> list[CycleRow]:
     return rows
 
 
-def _signups_by_cycle(created_at: Any) -> dict[int, int]:
-    """Sign-ups counted against the first cycle that started after them (one GROUP BY)."""
+@_once
+def _recent_cycles_query() -> Any:
+    return (
+        select(MatchCycle.id, MatchCycle.started_at, MatchCycle.n_students, MatchCycle.n_proposed)
+        .order_by(MatchCycle.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+@_once
+def _cycle_outcomes_query() -> Any:
+    def status_sum(statuses: tuple[MatchStatus, ...]) -> Any:
+        return func.coalesce(func.sum(case((Match.status.in_(statuses), 1), else_=0)), 0)
+
+    return (
+        select(
+            Match.cycle_id,
+            status_sum(PLACED_STATUSES).label("matched"),
+            status_sum((MatchStatus.PROPOSED,)).label("pending"),
+            status_sum((MatchStatus.DECLINED, MatchStatus.REJECTED)).label("declined"),
+            status_sum((MatchStatus.EXPIRED, MatchStatus.WITHDRAWN)).label("expired"),
+        )
+        .where(Match.cycle_id.in_(bindparam("ids", expanding=True)))
+        .group_by(Match.cycle_id)
+    )
+
+
+@_once
+def _signups_query(created_at: Any) -> Any:
     first_cycle = (
         select(func.min(MatchCycle.id))
         .where(MatchCycle.started_at >= created_at)
@@ -205,9 +231,12 @@ def _signups_by_cycle(created_at: Any) -> dict[int, int]:
         .scalar_subquery()
         .label("cycle_id")
     )
-    rows = db.session.execute(
-        select(first_cycle, func.count()).select_from(created_at.class_).group_by(first_cycle)
-    )
+    return select(first_cycle, func.count()).select_from(created_at.class_).group_by(first_cycle)
+
+
+def _signups_by_cycle(created_at: Any) -> dict[int, int]:
+    """Sign-ups counted against the first cycle that started after them (one GROUP BY)."""
+    rows = db.session.execute(_signups_query(created_at))
     return {cycle_id: n for cycle_id, n in rows if cycle_id is not None}
 
 
@@ -218,12 +247,10 @@ def _placed_student_ids() -> Any:
 _BREAKDOWNS = {"market": "countries", "industry": "industries", "region": "regions"}
 
 
-def _breakdowns() -> dict[str, list[Breakdown]]:
-    """Students and SMEs per market, industry and region, and students placed: one GROUP BY
-    over every kind of student code, one over SME codes, one over SME regions (an SME is in one
-    region, a column of its own)."""
+@_once
+def _breakdown_queries() -> tuple[Any, Any, Any]:
     placed_ids = _placed_student_ids()
-    students = db.session.execute(
+    return (
         select(
             StudentCode.kind,
             StudentCode.code,
@@ -231,14 +258,22 @@ def _breakdowns() -> dict[str, list[Breakdown]]:
             func.coalesce(func.sum(case((StudentCode.student_id.in_(placed_ids), 1), else_=0)), 0),
         )
         .where(StudentCode.kind.in_(_BREAKDOWNS))
-        .group_by(StudentCode.kind, StudentCode.code)
-    ).all()
-    smes = db.session.execute(
+        .group_by(StudentCode.kind, StudentCode.code),
         select(SMECode.kind, SMECode.code, func.count(SMECode.sme_id))
         .where(SMECode.kind.in_(("market", "industry")))
-        .group_by(SMECode.kind, SMECode.code)
-    ).all()
-    regions = db.session.execute(select(SME.region, func.count(SME.id)).group_by(SME.region))
+        .group_by(SMECode.kind, SMECode.code),
+        select(SME.region, func.count(SME.id)).group_by(SME.region),
+    )
+
+
+def _breakdowns() -> dict[str, list[Breakdown]]:
+    """Students and SMEs per market, industry and region, and students placed: one GROUP BY
+    over every kind of student code, one over SME codes, one over SME regions (an SME is in one
+    region, a column of its own)."""
+    students_query, smes_query, regions_query = _breakdown_queries()
+    students = db.session.execute(students_query).all()
+    smes = db.session.execute(smes_query).all()
+    regions = db.session.execute(regions_query)
     smes_by: dict[str, dict[str, int]] = {kind: {} for kind in _BREAKDOWNS}
     for kind, code, n in smes:
         smes_by[kind][code] = n
@@ -263,15 +298,18 @@ def _breakdowns() -> dict[str, list[Breakdown]]:
     return out
 
 
-def _nationalities() -> list[Breakdown]:
+@_once
+def _nationalities_query() -> Any:
     placed_ids = _placed_student_ids()
-    rows = db.session.execute(
-        select(
-            Student.nationality,
-            func.count(Student.id),
-            func.coalesce(func.sum(case((Student.id.in_(placed_ids), 1), else_=0)), 0),
-        ).group_by(Student.nationality)
-    ).all()
+    return select(
+        Student.nationality,
+        func.count(Student.id),
+        func.coalesce(func.sum(case((Student.id.in_(placed_ids), 1), else_=0)), 0),
+    ).group_by(Student.nationality)
+
+
+def _nationalities() -> list[Breakdown]:
+    rows = db.session.execute(_nationalities_query()).all()
     return sorted(
         (
             Breakdown(code, code_name("countries", code), n, 0, int(placed))
@@ -281,16 +319,19 @@ def _nationalities() -> list[Breakdown]:
     )
 
 
+@_once
+def _people_query() -> Any:
+    return select(
+        select(func.count(Student.id)).scalar_subquery(),
+        select(func.count(SME.id)).scalar_subquery(),
+        select(func.count(distinct(Match.student_id)))
+        .where(Match.status.in_(PLACED_STATUSES))
+        .scalar_subquery(),
+    )
+
+
 def programme() -> Programme:
-    people = db.session.execute(
-        select(
-            select(func.count(Student.id)).scalar_subquery(),
-            select(func.count(SME.id)).scalar_subquery(),
-            select(func.count(distinct(Match.student_id)))
-            .where(Match.status.in_(PLACED_STATUSES))
-            .scalar_subquery(),
-        )
-    ).one()
+    people = db.session.execute(_people_query()).one()
     breakdowns = _breakdowns()
     return Programme(
         students=int(people[0] or 0),
@@ -325,23 +366,28 @@ def kpis(placed: int | None = None) -> dict[str, Any]:
     """The four figures the programme is judged on, and their targets. `placed`: the students
     placed, when the caller has just counted them (the dashboard, from `programme()`)."""
 
-    exporting = db.session.execute(
-        select(
-            func.coalesce(func.sum(case((ExportStatus.status.in_(EXPORTING), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((ExportStatus.status == "usd_1m", 1), else_=0)), 0),
-        )
-    ).one()
+    exporting_query, e7_query = _kpi_queries()
+    exporting = db.session.execute(exporting_query).one()
     return {
         "students_placed": placed_students() if placed is None else placed,
         "smes_first_export": int(exporting[0]),
         "smes_usd_1m": int(exporting[1]),
-        "e7_conversions": _count(
-            select(func.count(distinct(Match.student_id)))
-            .join(MatchOutcome, MatchOutcome.match_id == Match.id)
-            .where(MatchOutcome.student_outcome == "e7_visa")
-        ),
+        "e7_conversions": _count(e7_query),
         "targets": dict(TARGETS),
     }
+
+
+@_once
+def _kpi_queries() -> tuple[Any, Any]:
+    return (
+        select(
+            func.coalesce(func.sum(case((ExportStatus.status.in_(EXPORTING), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((ExportStatus.status == "usd_1m", 1), else_=0)), 0),
+        ),
+        select(func.count(distinct(Match.student_id)))
+        .join(MatchOutcome, MatchOutcome.match_id == Match.id)
+        .where(MatchOutcome.student_outcome == "e7_visa"),
+    )
 
 
 @dataclass
@@ -354,7 +400,10 @@ class FunnelRow:
     first_export: int
 
 
-def _funnel(group: Any) -> list[FunnelRow]:
+@functools.cache
+def _funnels_query() -> Any:
+    """Both funnels' counts in one pass over the matches: grouped by cycle and cohort together
+    (a few dozen groups), each funnel then summed from those groups. Built once per process."""
 
     def reached(statuses: tuple[MatchStatus, ...]) -> Any:
         return func.coalesce(func.sum(case((Match.status.in_(statuses), 1), else_=0)), 0)
@@ -366,9 +415,12 @@ def _funnel(group: Any) -> list[FunnelRow]:
         ),
         else_=0,
     )
-    rows = db.session.execute(
+    cycle = func.coalesce(Match.cycle_id, 0)
+    cohort = func.extract("year", Student.created_at).cast(Integer)
+    return (
         select(
-            group.label("key"),
+            cycle,
+            cohort,
             func.count(Match.id),
             reached(PLACED_STATUSES),
             reached((MatchStatus.ACTIVE, MatchStatus.COMPLETED)),
@@ -377,27 +429,42 @@ def _funnel(group: Any) -> list[FunnelRow]:
         )
         .outerjoin(ExportStatus, ExportStatus.sme_id == Match.sme_id)
         .join(Student, Student.id == Match.student_id)
-        .group_by(group)
-        .order_by(group)
-    ).all()
-    return [FunnelRow(str(key), *(int(v) for v in values)) for key, *values in rows]
+        .group_by(cycle, cohort)
+    )
+
+
+def funnels() -> tuple[list[FunnelRow], list[FunnelRow]]:
+    """Proposed → approved → active → completed → first export, per cycle (0: paired by hand)
+    and per cohort (the year the student signed up), each in its key's order."""
+    by_cycle: dict[int, list[int]] = {}
+    by_cohort: dict[int, list[int]] = {}
+    for cycle, cohort, *values in db.session.execute(_funnels_query()):
+        for totals, key in ((by_cycle, int(cycle)), (by_cohort, int(cohort))):
+            sums = totals.setdefault(key, [0] * len(values))
+            for i, value in enumerate(values):
+                sums[i] += int(value)
+    return (
+        [FunnelRow(str(key), *by_cycle[key]) for key in sorted(by_cycle)],
+        [FunnelRow(str(key), *by_cohort[key]) for key in sorted(by_cohort)],
+    )
 
 
 def funnel_by_cycle() -> list[FunnelRow]:
     """Proposed → approved → active → completed → first export, per cycle (0: paired by hand)."""
-    return _funnel(func.coalesce(Match.cycle_id, 0))
+    return funnels()[0]
 
 
 def funnel_by_cohort() -> list[FunnelRow]:
     """The same funnel per cohort: the year the student signed up."""
-    return _funnel(func.extract("year", Student.created_at).cast(Integer))
+    return funnels()[1]
 
 
 def targets_json(placed: int | None = None) -> dict[str, Any]:
+    by_cycle, by_cohort = funnels()
     return {
         "kpis": kpis(placed),
-        "funnel_by_cycle": [asdict(r) for r in funnel_by_cycle()],
-        "funnel_by_cohort": [asdict(r) for r in funnel_by_cohort()],
+        "funnel_by_cycle": [asdict(r) for r in by_cycle],
+        "funnel_by_cohort": [asdict(r) for r in by_cohort],
     }
 
 
@@ -412,7 +479,7 @@ def targets_csv() -> bytes:
         writer.writerow([name, figures[name], "" if target is None else target])
     writer.writerow([])
     writer.writerow(["group", "key", *FUNNEL_STAGES])
-    for group, rows in (("cycle", funnel_by_cycle()), ("cohort", funnel_by_cohort())):
+    for group, rows in zip(("cycle", "cohort"), funnels(), strict=True):
         for row in rows:
             writer.writerow([group, row.key, *(getattr(row, s) for s in FUNNEL_STAGES)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from matching import MatchModel, learning
+from matching import MatchModel, eligibility, learning
 from matching.explanations import reason_order
 from matching.features import TEXT_DIMS, _hash_signs, text_embedding, text_tokens
 from matching.synthetic import population
@@ -112,3 +112,24 @@ def test_bulk_reasons_come_in_reason_order(n: int, m: int, seed: int, equal: boo
     bulk = model.explain_pairs(i, j)
     for reasons in bulk:
         assert reasons == sorted(reasons, key=reason_order)
+
+
+_int64 = st.one_of(st.integers(-3, 3), st.sampled_from([-(2**63), 2**63 - 1, 2**62, -(2**62)]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6).flatmap(lambda w: st.lists(st.lists(_int64, min_size=w, max_size=w))))
+@example([[1, 2], [1, 2], [0, 5], [1, -2]])
+def test_rule_groups_are_numpys_unique_rows(rows: list[list[int]]) -> None:
+    # The visa-rule groups number distinct rows by their lexicographic rank,
+    # as np.unique(axis=0) did; the same numbers keep the blocked table's
+    # layout (and every cycle's output) as it was.
+    keys = np.array(rows, dtype=np.int64).reshape(len(rows), -1 if rows else 3)
+    got_rows, got_inv = eligibility._unique_rows(keys)
+    if not rows:
+        assert got_rows.shape[0] == 0 and got_inv.size == 0
+        return
+    want_rows, want_inv = np.unique(keys, axis=0, return_inverse=True)
+    assert np.array_equal(got_rows, want_rows)
+    assert np.array_equal(got_inv, np.asarray(want_inv).ravel())
+    assert got_rows.dtype == np.int64 and got_inv.dtype == np.int64

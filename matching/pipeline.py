@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -25,7 +25,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from . import assign, learning, metrics
-from .compute import sorted_unique
+from .compute import release_free_heap, sorted_unique
 from .eligibility import RuleTable, blocked_params, load_rules
 from .explanations import Reason
 from .model import MatchModel
@@ -283,8 +283,15 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         sme_mask=free_cap > 0,
         reserve=RESERVE_FACTOR * k,
     )
+    # Memory: the pass's blocks and survivors are freed, mostly into its
+    # threads' heap arenas; give them back before deferred acceptance (see
+    # ``release_free_heap``). Likewise after each growth call's pass.
+    release_free_heap()
     timings["candidates"] = time.perf_counter() - t0
     reserve = lists.reserve
+    # Memory: stable mode never reads the combined scores (8 bytes a listed
+    # pair, held through growth and reasons otherwise); the reserve is ``reserve``.
+    lists = replace(lists, combined=sp.csr_array(lists.combined.shape), reserve=None)
     reserve_left = np.ones(len(cycle.students), dtype=bool)
     t0 = time.perf_counter()
     grown = np.zeros(len(cycle.students), dtype=np.int64)
@@ -306,9 +313,10 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     ) -> tuple[sp.csr_array, sp.csr_array, IntArray]:
         # Geometric growth: a student's g-th extension has 2^g x 2k SMEs,
         # so a student rejected often needs few passes over all SMEs.
-        # At most ``grow_pairs`` pairs a call (the rest deferred to the next).
+        # At most ``GROW_PAIRS`` pairs a call (the rest deferred to the next).
         nonlocal grow_time
         g0 = time.perf_counter()
+        release_free_heap()  # the last call's pass and deferred acceptance's run
         who = who[~complete[who]]
         budget = GROW_PAIRS
         deferred: list[IntArray] = []
@@ -389,6 +397,7 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     new = assign.stable(
         lists.student_view, lists.sme_view, free_cap, active_students=cycle.active, grow=grow
     )
+    release_free_heap()  # the pool and the growth keys, before the reasons
     timings["assign"] = time.perf_counter() - t0 - grow_time
     timings["grow"] = grow_time
     return new, lists

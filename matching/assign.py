@@ -28,7 +28,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-from .compute import is_member, sorted_unique
+from .compute import is_member, small_pages, sorted_unique
 
 try:  # the fast exact solver; scipy's LAPJVsp stands in when it is missing
     from ortools.graph.python import min_cost_flow as _min_cost_flow
@@ -506,6 +506,7 @@ class _DeferredAcceptance:
 _FIRST_PART = 8
 
 
+@small_pages()
 def stable(
     student_scores: Any,
     sme_scores: Any,
@@ -821,6 +822,7 @@ def _solve_lapjvsp(rows: IntArray, cols: IntArray, w: IntArray, cap: IntArray) -
     return full
 
 
+@small_pages()
 def optimal(
     scores: Any,
     capacity: npt.ArrayLike,
@@ -884,6 +886,7 @@ def _solve_into(
     return out
 
 
+@small_pages()
 def optimal_prices(
     scores: Any,
     capacity: npt.ArrayLike,
@@ -914,6 +917,7 @@ def optimal_prices(
     return _prices(n, m, a, rows, cols, w, cap, step)
 
 
+@small_pages()
 def optimal_with_prices(
     scores: Any,
     capacity: npt.ArrayLike,

@@ -25,7 +25,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from . import assign, learning, metrics
-from .compute import release_free_heap, sorted_unique
+from .compute import release_free_heap, small_pages, sorted_unique
 from .eligibility import RuleTable, blocked_params, load_rules
 from .explanations import Reason
 from .model import MatchModel
@@ -148,6 +148,7 @@ def _csr(rows: IntArray, cols: IntArray, vals: FloatArray, shape: tuple[int, int
     return out
 
 
+@small_pages()
 def run(
     students: Sequence[StudentProfile],
     smes: Sequence[SMEProfile],

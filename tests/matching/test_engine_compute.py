@@ -5,10 +5,12 @@ from __future__ import annotations
 import platform
 
 import numpy as np
+import pytest
 from threadpoolctl import ThreadpoolController
 
-from matching import compute
+from matching import assign, compute, pipeline
 from matching.compute import _ThreadpoolController, blas_single_thread
+from matching.synthetic import population
 
 
 def test_controller_finds_the_libraries_threadpoolctl_finds() -> None:
@@ -34,3 +36,63 @@ def test_free_heap_is_given_back_where_glibc_runs() -> None:
         assert compute._malloc_trim() is not None
     compute.release_free_heap()
     compute.release_free_heap()
+
+
+def _huge_pages_on() -> bool:
+    switch = compute._hugepage_switch()
+    assert switch is not None  # numpy >= 1.20 on every platform
+    was = switch(False)
+    switch(was)
+    return was
+
+
+def test_small_pages_inside_the_block_restored_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    switch = compute._hugepage_switch()
+    assert switch is not None
+    was = switch(True)
+    try:
+        with compute.small_pages():
+            assert not _huge_pages_on()
+        assert _huge_pages_on()
+        # an explicit setting in the environment is the operator's: left alone
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+        with compute.small_pages():
+            assert _huge_pages_on()
+    finally:
+        switch(was)
+
+
+def test_engine_entry_points_run_on_small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pipeline.run and assign's solvers allocate list-sized arrays: they must
+    # do it without huge pages (see compute.small_pages), and leave numpy's
+    # setting as they found it.
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    switch = compute._hugepage_switch()
+    assert switch is not None
+    seen: list[bool] = []
+    real_stable, real_flow = assign.stable, assign._solve_min_cost_flow
+
+    def stable(*args: object, **kwargs: object) -> np.ndarray:
+        seen.append(_huge_pages_on())
+        return real_stable(*args, **kwargs)
+
+    def flow(*args: object, **kwargs: object) -> object:
+        seen.append(_huge_pages_on())
+        return real_flow(*args, **kwargs)
+
+    students, smes = population(60, 30, seed=3)
+    was = switch(True)
+    try:
+        with monkeypatch.context() as mp:
+            mp.setattr(pipeline.assign, "stable", stable)
+            pipeline.run(students, smes, mode="stable", explain=False)
+        assert seen == [False]
+        assert _huge_pages_on()
+        monkeypatch.setattr(assign, "_solve_min_cost_flow", flow)
+        scores = np.array([[0.5, 0.2], [0.4, 0.9]])
+        assign.optimal(scores, [1, 1])
+        assert seen[1:] and not any(seen[1:])
+        assert _huge_pages_on()
+    finally:
+        switch(was)

@@ -169,12 +169,19 @@ def criterion_values(
         step = 1 << 12
         for a in range(0, si.size, step):
             i, j = si[a : a + step], sj[a : a + step]
+            got = i.size
+            if got == 1:
+                # einsum sums a lone row in another order than a row among
+                # others (a last-bit difference): a pair's values must not
+                # depend on how many pairs came with it (a cycle's last
+                # step, one pair explained alone), so it goes as two rows.
+                i, j = np.repeat(i, 2), np.repeat(j, 2)
             # The pairs' rows gathered once per chunk, not once per criterion
             # (seven whole-row gathers per view were most of this function).
             xi, yj = x[i], y[j]
             for f, c in enumerate(cols):
                 if c.size:
-                    vals[a : a + step, f] = np.einsum("ij,ij->i", xi[:, c], yj[:, c])
+                    vals[a : a + got, f] = np.einsum("ij,ij->i", xi[:, c], yj[:, c])[:got]
         vals /= scales[side][None, :]
         out[side] = np.clip(vals, 0.0, 1.0)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,24 @@ from sqlalchemy.sql.expression import false as sa_false
 from app.extensions import Model
 from app.models.base import UTCDateTime, utcnow
 from app.models.profiles import SME, Student
+
+
+class StoredReasons:
+    """For plain rows that load a match's `reasons` column as its stored JSON text
+    (`reasons_json`, issue 14: no ORM object per row): `reasons` decodes it the first time it is
+    read, once per row. The row class declares both fields (a slotted dataclass: this mixin
+    adds no slots of its own)."""
+
+    __slots__ = ()
+    reasons_json: str
+    _reasons: list[dict[str, Any]] | None
+
+    @property
+    def reasons(self) -> list[dict[str, Any]]:
+        if self._reasons is None:
+            # the slot is the row class's (mypy sees only this mixin's empty __slots__)
+            self._reasons = json.loads(self.reasons_json)  # type: ignore[misc]
+        return self._reasons
 
 
 class MatchStatus(enum.StrEnum):

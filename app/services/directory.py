@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -38,6 +37,7 @@ from app.models import (
     StudentCode,
     StudentLanguage,
 )
+from app.models.matching import StoredReasons
 from app.services.clock import KST
 from app.services.errors import InvalidInput
 from app.services.validation import validate
@@ -286,7 +286,7 @@ class ListedSME:
 
 
 @dataclass(slots=True, eq=False)
-class ListedMatch:
+class ListedMatch(StoredReasons):
     """A match as the list shows it (the same names as `Match`'s). `reasons_json` is the stored
     text, decoded the first time `reasons` is read."""
 
@@ -300,12 +300,6 @@ class ListedMatch:
     student: ListedStudent
     sme: ListedSME
     _reasons: list[dict[str, Any]] | None = None
-
-    @property
-    def reasons(self) -> list[dict[str, Any]]:
-        if self._reasons is None:
-            self._reasons = json.loads(self.reasons_json)
-        return self._reasons
 
     @property
     def key(self) -> tuple[Any, ...]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,7 @@ from app.models import (
     User,
     utcnow,
 )
+from app.models.matching import StoredReasons
 from app.models.profiles import StudentDerivations
 from app.services import audit, visibility
 from app.services.cycle_lock import hold_off_cycle_saves
@@ -167,7 +167,7 @@ class StudentRow(StudentDerivations):
 
 
 @dataclass(slots=True, eq=False)
-class MatchRow:
+class MatchRow(StoredReasons):
     """A match as an SME's pages show it (the same names as `Match`'s), with its student.
 
     `reasons_json` is the column's text as stored: the card keys compare it as it is, and it is
@@ -187,12 +187,6 @@ class MatchRow:
     student: StudentRow
     sme: SME
     _reasons: list[dict[str, Any]] | None = None
-
-    @property
-    def reasons(self) -> list[dict[str, Any]]:
-        if self._reasons is None:
-            self._reasons = json.loads(self.reasons_json)
-        return self._reasons
 
 
 @functools.cache

@@ -175,6 +175,10 @@ def criterion_values(
                 # others (a last-bit difference): a pair's values must not
                 # depend on how many pairs came with it (a cycle's last
                 # step, one pair explained alone), so it goes as two rows.
+                # The pair is repeated before the gather, not its gathered
+                # rows after: einsum's order also follows the operands'
+                # memory layout, which must be the batch's (a C-ordered copy
+                # of the gathered columns differed again).
                 i, j = np.repeat(i, 2), np.repeat(j, 2)
             # The pairs' rows gathered once per chunk, not once per criterion
             # (seven whole-row gathers per view were most of this function).

@@ -148,6 +148,24 @@ def test_locked_excluded_and_masks(
         assert (np.bincount(new, minlength=m) <= np.maximum(cap - locked_count, 0)).all()
 
 
+def _preference_orders(stu: np.ndarray) -> list[list[int]]:
+    """Each student's acceptable SMEs (finite scores), best first, ties to the lower SME."""
+    acceptable = np.isfinite(stu)
+    return [
+        sorted(np.flatnonzero(acceptable[i]), key=lambda j, i=i: (-stu[i, j], j))
+        for i in range(stu.shape[0])
+    ]
+
+
+def _pairs_csr(pairs: list[tuple[int, int]], mat: np.ndarray) -> sp.csr_array:
+    """The entries of ``mat`` at ``pairs``, as a CSR array of its shape."""
+    if not pairs:
+        return sp.csr_array(mat.shape)
+    r = np.array([p[0] for p in pairs])
+    c = np.array([p[1] for p in pairs])
+    return sp.csr_array((mat[r, c], (r, c)), shape=mat.shape)
+
+
 @settings(max_examples=100, deadline=None)
 @given(instances(max_n=8, max_m=5), st.integers(1, 3))
 def test_growing_short_lists_gives_the_full_list_result(
@@ -156,17 +174,7 @@ def test_growing_short_lists_gives_the_full_list_result(
     stu, sme, cap = inst
     n, m = stu.shape
     full = assign.stable(stu, sme, cap)
-    acceptable = np.isfinite(stu)
-    order = [
-        sorted(np.flatnonzero(acceptable[i]), key=lambda j, i=i: (-stu[i, j], j)) for i in range(n)
-    ]
-
-    def rows_to_csr(pairs: list[tuple[int, int]], mat: np.ndarray) -> sp.csr_array:
-        if not pairs:
-            return sp.csr_array((n, m))
-        r = np.array([p[0] for p in pairs])
-        c = np.array([p[1] for p in pairs])
-        return sp.csr_array((mat[r, c], (r, c)), shape=(n, m))
+    order = _preference_orders(stu)
 
     first = [(i, j) for i in range(n) for j in order[i][:k]]
 
@@ -180,9 +188,9 @@ def test_growing_short_lists_gives_the_full_list_result(
         for i in who:
             nxt = [j for j in order[i] if (i, j) not in listed and sme[i, j] >= cutoff[j]][:k]
             more += [(int(i), int(j)) for j in nxt]
-        return rows_to_csr(more, stu), rows_to_csr(more, sme)
+        return _pairs_csr(more, stu), _pairs_csr(more, sme)
 
-    short = assign.stable(rows_to_csr(first, stu), rows_to_csr(first, sme), cap, grow=grow)
+    short = assign.stable(_pairs_csr(first, stu), _pairs_csr(first, sme), cap, grow=grow)
     assert (short == full).all()
 
 
@@ -489,17 +497,7 @@ def test_growth_after_part_lists_gives_the_full_list_result(
     # lists (4 were counted at 100,000 x 30,000).
     stu, sme, cap = inst
     n, m = stu.shape
-    acceptable = np.isfinite(stu)
-    order = [
-        sorted(np.flatnonzero(acceptable[i]), key=lambda j, i=i: (-stu[i, j], j)) for i in range(n)
-    ]
-
-    def rows_to_csr(pairs: list[tuple[int, int]], mat: np.ndarray) -> sp.csr_array:
-        if not pairs:
-            return sp.csr_array((n, m))
-        r = np.array([p[0] for p in pairs])
-        c = np.array([p[1] for p in pairs])
-        return sp.csr_array((mat[r, c], (r, c)), shape=(n, m))
+    order = _preference_orders(stu)
 
     first = [(i, j) for i in range(n) for j in order[i][:k]]
 
@@ -513,9 +511,9 @@ def test_growth_after_part_lists_gives_the_full_list_result(
         for i in who:
             nxt = [j for j in order[i] if (i, j) not in listed and sme[i, j] >= cutoff[j]][:k]
             more += [(int(i), int(j)) for j in nxt]
-        return rows_to_csr(more, stu), rows_to_csr(more, sme)
+        return _pairs_csr(more, stu), _pairs_csr(more, sme)
 
-    s_first, m_first = rows_to_csr(first, stu), rows_to_csr(first, sme)
+    s_first, m_first = _pairs_csr(first, stu), _pairs_csr(first, sme)
     saved = assign._FIRST_PART
     assign._FIRST_PART = first_part
     try:
@@ -536,17 +534,7 @@ def test_growth_that_defers_students_gives_the_full_list_result(
     # memory): a deferred student is asked again, never taken as exhausted.
     stu, sme, cap = inst
     n, m = stu.shape
-    acceptable = np.isfinite(stu)
-    order = [
-        sorted(np.flatnonzero(acceptable[i]), key=lambda j, i=i: (-stu[i, j], j)) for i in range(n)
-    ]
-
-    def rows_to_csr(pairs: list[tuple[int, int]], mat: np.ndarray) -> sp.csr_array:
-        if not pairs:
-            return sp.csr_array((n, m))
-        r = np.array([p[0] for p in pairs])
-        c = np.array([p[1] for p in pairs])
-        return sp.csr_array((mat[r, c], (r, c)), shape=(n, m))
+    order = _preference_orders(stu)
 
     first = [(i, j) for i in range(n) for j in order[i][:k]]
     deferrals = [0]
@@ -562,11 +550,11 @@ def test_growth_that_defers_students_gives_the_full_list_result(
             more += [(int(i), int(j)) for j in nxt]
         later = who[:-per_call]
         deferrals[0] += later.size
-        return rows_to_csr(more, stu), rows_to_csr(more, sme), later
+        return _pairs_csr(more, stu), _pairs_csr(more, sme), later
 
-    a = assign.stable(rows_to_csr(first, stu), rows_to_csr(first, sme), cap, grow=grow)
+    a = assign.stable(_pairs_csr(first, stu), _pairs_csr(first, sme), cap, grow=grow)
     assert (a == da_reference(stu, sme, cap)).all()
-    assert metrics.blocking_pairs(rows_to_csr(first, stu), rows_to_csr(first, sme), cap, a) == 0
+    assert metrics.blocking_pairs(_pairs_csr(first, stu), _pairs_csr(first, sme), cap, a) == 0
 
 
 def test_growth_that_defers_everyone_is_refused() -> None:

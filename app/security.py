@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from app.extensions import login_manager
 from app.models import Role
 from app.services.accounts import consent_is_current
-from app.sessions import end_session, session_too_old
+from app.sessions import consent_read_with, end_session, session_too_old
 
 CSP = "; ".join(
     [
@@ -53,7 +53,8 @@ def init_security(app: Flask) -> None:
             current_user.is_authenticated
             and request.blueprint != "api"  # the API answers with its own errors
             and request.endpoint not in CONSENT_FREE_ENDPOINTS
-            and not consent_is_current(current_user)
+            # the answer read with the user, at the start of this request (app.sessions)
+            and not consent_is_current(current_user, consent_read_with(current_user))
         ):
             return redirect(url_for("auth.renew_consent"))
         return None

@@ -152,16 +152,18 @@ def update_consent(user: User, data: dict[str, Any]) -> Consent:
     return row
 
 
-def consent_is_current(user: User) -> bool:
-    """Students and SMEs must have answered the policy in force (asked again when it changes)."""
+def consent_is_current(user: User, answer: tuple[bool | None, str | None] | None = None) -> bool:
+    """Students and SMEs must have answered the policy in force (asked again when it changes).
+
+    `answer`: the latest answer's (collection, policy version) when already read, as the
+    session's user load reads it (app.sessions.consent_read_with); otherwise it is read here."""
     if user.role == Role.COORDINATOR:
         return True
-    consent = consents.current_consent(user)
-    return bool(
-        consent
-        and consent.collection
-        and consent.policy_version == current_app.config["CONSENT_POLICY_VERSION"]
-    )
+    if answer is None:
+        consent = consents.current_consent(user)
+        answer = (consent.collection, consent.policy_version) if consent else (None, None)
+    collection, policy_version = answer
+    return bool(collection and policy_version == current_app.config["CONSENT_POLICY_VERSION"])
 
 
 def _check_throttle(email: str, ip: str) -> None:

@@ -1,0 +1,94 @@
+"""A logged-in request reads its user and their latest answer to the privacy notice in one
+statement (app.sessions.load_user), and the consent check before the view (app.security) uses
+that answer instead of reading it again (issue 14: the request's fixed cost).
+
+The answer read with the user must be the one `consents.current_consent` finds (latest
+`given_at`, then highest id), whatever the order the answers were written in; it is used once,
+so a check later in the request reads the database again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete
+
+from app.extensions import db
+from app.models import Consent
+from app.services import accounts, consents
+from app.sessions import consent_read_with, load_user
+from tests.web.test_queries_per_page import counted
+
+CURRENT = "2026-11"
+# (collection, policy version, minutes after a fixed time): times repeat and go backwards, so
+# the latest answer by time is often not the last one written (highest id).
+ANSWER = st.tuples(st.booleans(), st.sampled_from(["2024-01", CURRENT]), st.integers(0, 3))
+HISTORY = st.lists(ANSWER, min_size=0, max_size=5)
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=HISTORY)
+def test_the_answer_read_with_the_user_is_the_latest(
+    app: Any, student: Any, monkeypatch: pytest.MonkeyPatch, history: list[Any]
+) -> None:
+    monkeypatch.setitem(app.config, "CONSENT_POLICY_VERSION", CURRENT)
+    db.session.execute(delete(Consent).where(Consent.user_id == student.id))
+    for collection, version, minutes in history:  # written in this order: ids increase
+        db.session.add(
+            Consent(
+                user_id=student.id,
+                policy_version=version,
+                collection=collection,
+                provision_to_smes=True,
+                given_at=START + timedelta(minutes=minutes),
+            )
+        )
+        db.session.flush()
+    db.session.commit()
+    db.session.expire_all()
+    latest = consents.current_consent(student)
+    expected = (latest.collection, latest.policy_version) if latest else (None, None)
+    with app.test_request_context("/"):
+        user = load_user(f"{student.id}:{student.session_token}")
+        assert user is not None and user.id == student.id
+        answer = consent_read_with(user)
+        assert answer == expected
+        assert accounts.consent_is_current(user, answer) == accounts.consent_is_current(user)
+        assert consent_read_with(user) is None  # used once: a later check reads it again
+
+
+def test_a_wrong_token_loads_nobody_and_keeps_no_answer(app: Any, student: Any) -> None:
+    with app.test_request_context("/"):
+        assert load_user(f"{student.id}:not-the-token") is None
+        assert load_user(f"{student.id + 1000}:{student.session_token}") is None
+        assert consent_read_with(student) is None
+
+
+def test_a_logged_in_page_reads_user_and_consent_in_one_statement(
+    client: Any, login_as: Any, student: Any
+) -> None:
+    login_as(student)
+    assert client.get("/student/proposals").status_code == 200
+    with counted() as statements:
+        assert client.get("/student/proposals").status_code == 200
+    reads = [s for s in statements if "FROM users" in s or "FROM consents" in s]
+    assert len(reads) == 1, reads
+    assert "consents" in reads[0] and "session_token" in reads[0]
+
+
+def test_an_outdated_answer_read_with_the_user_still_asks_again(
+    app: Any, client: Any, login_as: Any, student: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login_as(student)
+    assert client.get("/student/proposals").status_code == 200
+    monkeypatch.setitem(app.config, "CONSENT_POLICY_VERSION", "2099-01-01")
+    response = client.get("/student/proposals")
+    assert response.status_code == 302 and response.location.endswith("/account/consent/renew")

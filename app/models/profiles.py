@@ -133,7 +133,48 @@ class StudentCode(Model):
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
-class SME(Model):
+class _SMERows(Protocol):
+    @property
+    def code_rows(self) -> Sequence[_CodeRow]: ...
+
+
+class SMEDerivations:
+    """What an SME's texts and codes read as on pages, written once for the model (`SME`) and
+    for the plain rows a student's proposals page loads as columns
+    (`app.services.reviews.ProposedSME`)."""
+
+    __slots__ = ()
+
+    def localized(self, field: str, locale: str | None = None) -> LocalizedText:
+        """`company_name`, `products` or `description` in `locale` (default: the reader's),
+        the other language when that one was not given; `.lang` says which it is."""
+        return pick(getattr(self, f"{field}_ko"), getattr(self, f"{field}_en"), locale)
+
+    @property
+    def products(self) -> LocalizedText:
+        return self.localized("products")
+
+    @property
+    def description(self) -> LocalizedText:
+        return self.localized("description")
+
+    def codes(self: _SMERows, kind: str) -> list[str]:
+        return sorted(row.code for row in self.code_rows if row.kind == kind)
+
+    @property
+    def industries(self: _SMERows) -> list[str]:
+        return SMEDerivations.codes(self, "industry")
+
+    @property
+    def markets(self: _SMERows) -> list[str]:
+        return SMEDerivations.codes(self, "market")
+
+    @property
+    def languages_needed(self: _SMERows) -> list[str]:
+        return SMEDerivations.codes(self, "language")
+
+
+class SME(SMEDerivations, Model):
     __tablename__ = "smes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,11 +204,6 @@ class SME(Model):
 
     user: Mapped[User] = relationship(back_populates="sme")
 
-    def localized(self, field: str, locale: str | None = None) -> LocalizedText:
-        """`company_name`, `products` or `description` in `locale` (default: the reader's),
-        the other language when that one was not given; `.lang` says which it is."""
-        return pick(getattr(self, f"{field}_ko"), getattr(self, f"{field}_en"), locale)
-
     # Read-only views in the reader's language, for every page, email and export that shows one
     # text; in SQL, the Korean name else the English one (search and sort use both columns).
     @hybrid_property
@@ -179,30 +215,7 @@ class SME(Model):
     def _company_name_expression(cls) -> Any:
         return func.coalesce(cls.company_name_ko, cls.company_name_en)
 
-    @property
-    def products(self) -> LocalizedText:
-        return self.localized("products")
-
-    @property
-    def description(self) -> LocalizedText:
-        return self.localized("description")
-
     code_rows: Mapped[list[SMECode]] = relationship(cascade="all, delete-orphan")
-
-    def codes(self, kind: str) -> list[str]:
-        return sorted(row.code for row in self.code_rows if row.kind == kind)
-
-    @property
-    def industries(self) -> list[str]:
-        return self.codes("industry")
-
-    @property
-    def markets(self) -> list[str]:
-        return self.codes("market")
-
-    @property
-    def languages_needed(self) -> list[str]:
-        return self.codes("language")
 
     @property
     def business_number_display(self) -> str:

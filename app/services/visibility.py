@@ -29,8 +29,9 @@ from app.services.errors import NotFound
 SME_VISIBLE = tuple(s for s in MatchStatus if s != MatchStatus.WITHDRAWN)
 
 
-def student_can_see(student_id: int) -> tuple[ColumnElement[bool], ...]:
-    """The conditions on Match for the matches one student may see."""
+def student_can_see(student_id: int | ColumnElement[int]) -> tuple[ColumnElement[bool], ...]:
+    """The conditions on Match for the matches one student may see (`student_id` may be a bound
+    parameter: app.services.reviews._proposal_rows_query)."""
     return (Match.student_id == student_id,)
 
 

@@ -115,7 +115,7 @@ def dashboard() -> str:
 def proposals() -> str:
     """The SMEs proposed to this student, why, and what to answer."""
     student = current_user.student
-    matches = reviews.proposals_for_student(student)
+    matches = reviews.proposal_rows(student.id)  # plain rows, not ORM objects (issue 14)
     return render_template(
         "students/proposals.html",
         student=student,

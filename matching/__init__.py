@@ -15,7 +15,7 @@ Entry points (the contract, ``/work/shared/CONTRACT.md``):
 * ``metrics`` - total score, placed share, blocking pairs.
 """
 
-from . import assign, eligibility, learning, metrics
+from . import assign, compute, eligibility, learning, metrics, taxonomy
 from .assign import optimal, stable
 from .eligibility import BLOCK_CODES, RuleTable, load_rules
 from .explanations import REASON_KEYS, Reason
@@ -24,6 +24,15 @@ from .model import DEFAULT_WEIGHTS, SIDES, MatchModel, side_weights
 from .pipeline import MatchResult, PairCheck, ProposedPair, check_pair, explain_pair, run
 from .profiles import SMEProfile, StudentProfile
 from .shortlists import Candidates
+
+# Two costs paid once per process, at import rather than inside the first
+# cycle: Babel's CLDR territory data (the languages of each market) and the
+# scan for the BLAS libraries to hold to one thread. The app imports
+# ``matching`` at start-up and runs cycles in its long-lived scheduler, so
+# they were only ever paid by a process's first cycle (~13 ms of a 1,000 x
+# 3,000 one); now they are paid before it (issue 14, docs/engine.md).
+taxonomy.load_cldr()
+compute.load_blas_controller()
 
 __all__ = [
     "ALL_FACTORS",

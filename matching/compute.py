@@ -100,6 +100,17 @@ def _controller() -> ThreadpoolController:
     return _ThreadpoolController()
 
 
+def load_blas_controller() -> None:
+    """Find the BLAS libraries ``blas_single_thread`` controls now (about 6 ms, once per process).
+
+    ``matching`` calls this at import, after numpy and scipy have loaded
+    their BLAS, so that a process's first cycle does not pay the scan (the
+    app imports ``matching`` at start-up and runs cycles in one long-lived
+    process; issue 14).
+    """
+    _controller()
+
+
 def blas_single_thread() -> AbstractContextManager[object]:
     """Limit BLAS to one thread (ours run the parallel work) for a ``with`` block.
 

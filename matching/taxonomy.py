@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
+from babel.core import get_global
 from babel.languages import get_official_languages
 
 #: Industry codes used by the app (stable lowercase).
@@ -149,6 +150,18 @@ LANGUAGE_MARKET_FACTOR: Final[float] = 0.8
 #: weak preference: a Vietnamese student who is fluent in English mostly wants
 #: to work on Vietnam, not on the 50 English-speaking markets.
 LANGUAGE_MARKET_PREFERENCE_FACTOR: Final[float] = 0.15
+
+
+def load_cldr() -> None:
+    """Load Babel's CLDR territory data now (about 7 ms, once per process).
+
+    ``official_languages`` needs it on first use; ``matching`` calls this at
+    import so that a process's first cycle does not pay it (issue 14: the
+    app imports ``matching`` at start-up and runs every cycle in the same
+    long-lived process, so the cost is the same, paid before the first
+    cycle instead of inside it).
+    """
+    get_global("territory_languages")
 
 
 @lru_cache(maxsize=512)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import platform
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,3 +99,29 @@ def test_engine_entry_points_run_on_small_pages(monkeypatch: pytest.MonkeyPatch)
         assert _huge_pages_on()
     finally:
         switch(was)
+
+
+def test_import_pays_the_once_per_process_costs_and_misses_no_blas() -> None:
+    # Babel's CLDR data and the BLAS scan are paid when ``matching`` is
+    # imported (the app imports it at start-up), not by the first cycle; the
+    # controller found then must still see every BLAS library a cycle loads.
+    code = """
+import babel.core
+import matching
+from matching import compute, pipeline
+from matching.synthetic import population
+assert babel.core._global_data is not None, "CLDR data not loaded at import"
+assert compute._controller.cache_info().currsize == 1, "BLAS scan not done at import"
+found = {(c.filepath, c.user_api) for c in compute._controller().lib_controllers}
+students, smes = population(30, 20, seed=0)
+pipeline.run(students, smes, mode="optimal", explain=True)
+pipeline.run(students, smes, mode="stable", explain=True)
+later = {(c.filepath, c.user_api) for c in compute._ThreadpoolController().lib_controllers}
+assert {x for x in later if x[1] == "blas"} <= found, (found, later)
+"""
+    subprocess.run(  # noqa: S603 - fixed code, our own interpreter
+        [sys.executable, "-c", code],
+        check=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )

@@ -15,10 +15,10 @@ import re
 import zlib
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import count
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +63,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 #: (student row, language code, level weight) of every student language but Korean.
 LanguageEntries = tuple[IntArray, list[str], FloatArray]
+_Key = TypeVar("_Key", bound=Hashable)
 
 
 @dataclass
@@ -157,6 +158,29 @@ def one_hot(lists: Iterable[Iterable[str]], col: Mapping[str, int], n: int) -> F
     if ent:
         out[tuple(np.array(ent, dtype=np.int64).T)] = 1.0
     return out
+
+
+def distinct(keys: Sequence[_Key]) -> tuple[list[_Key], IntArray]:
+    """Distinct keys in order of first appearance, and each key's place among them.
+
+    A block whose rows depend only on a profile's list of codes is computed
+    once per distinct list and gathered with ``out[places]`` (issue 14).
+
+    Parameters
+    ----------
+    keys : sequence of hashable
+
+    Returns
+    -------
+    firsts : list
+        ``firsts[places[r]] == keys[r]``.
+    places : ndarray of int
+    """
+    index: dict[_Key, int] = {}
+    places = np.fromiter(
+        (index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=len(keys)
+    )
+    return list(index), places
 
 
 def best_of(x: FloatArray, table: FloatArray) -> FloatArray:
@@ -308,8 +332,13 @@ def industry_block(students: Sequence[StudentProfile], smes: Sequence[SMEProfile
         [[INDUSTRY_RELATEDNESS.get((a, b), 0.0) for b in INDUSTRIES] for a in INDUSTRIES]
     )
     col = {c: i for i, c in enumerate(INDUSTRIES)}
-    x = one_hot((s.industries for s in students), col, len(students))
-    y = one_hot((e.industries for e in smes), col, len(smes))
+    # Rows are computed once per distinct list of industries (3,113 among
+    # 20,000 students, 435 among 10,000 SMEs in the synthetic cohort) and
+    # gathered: each row is computed exactly as it would be alone.
+    x_lists, x_of = distinct([s.industries for s in students])
+    y_lists, y_of = distinct([e.industries for e in smes])
+    x = one_hot(x_lists, col, len(x_lists))
+    y = one_hot(y_lists, col, len(y_lists))
     # reach[i, b] = best relatedness of any of i's industries to b
     x_reach = best_of(x, rel)
     y_reach = best_of(y, rel)
@@ -319,7 +348,15 @@ def industry_block(students: Sequence[StudentProfile], smes: Sequence[SMEProfile
     y_mean = np.divide(y, yc, out=np.zeros_like(y), where=yc > 0)
     # SME view: mean over the SME's industries of the student's reach;
     # student view: share of the student's interests the SME reaches.
-    return Block("industry", list(INDUSTRIES), x_reach, y_mean, x_share, y_reach, False)
+    return Block(
+        "industry",
+        list(INDUSTRIES),
+        x_reach[x_of],
+        y_mean[y_of],
+        x_share[x_of],
+        y_reach[y_of],
+        False,
+    )
 
 
 def region_block(students: Sequence[StudentProfile], smes: Sequence[SMEProfile]) -> Block:
@@ -336,8 +373,11 @@ def region_block(students: Sequence[StudentProfile], smes: Sequence[SMEProfile])
     """
     col = {c: i for i, c in enumerate(REGIONS)}
     near = np.array([[REGION_CLOSENESS.get((a, b), 0.0) for b in REGIONS] for a in REGIONS])
-    x = best_of(one_hot((s.regions for s in students), col, len(students)), near)
-    y = one_hot(((e.region,) for e in smes), col, len(smes))
+    # Once per distinct list of regions, then gathered (as ``industry_block``).
+    x_lists, x_of = distinct([s.regions for s in students])
+    y_lists, y_of = distinct([(e.region,) for e in smes])
+    x = best_of(one_hot(x_lists, col, len(x_lists)), near)[x_of]
+    y = one_hot(y_lists, col, len(y_lists))[y_of]
     return Block("region", list(REGIONS), x, y, x, y, True)
 
 

@@ -12,8 +12,20 @@ from hypothesis import strategies as st
 
 from matching import MatchModel, eligibility, learning
 from matching.explanations import reason_order
-from matching.features import TEXT_DIMS, _hash_signs, text_embedding, text_tokens
+from matching.features import (
+    TEXT_DIMS,
+    Block,
+    _hash_signs,
+    best_of,
+    distinct,
+    industry_block,
+    one_hot,
+    region_block,
+    text_embedding,
+    text_tokens,
+)
 from matching.synthetic import population
+from matching.taxonomy import INDUSTRIES, INDUSTRY_RELATEDNESS, REGION_CLOSENESS, REGIONS
 
 _WORDS = re.compile(r"(?u)\b\w\w+\b")
 
@@ -133,3 +145,58 @@ def test_rule_groups_are_numpys_unique_rows(rows: list[list[int]]) -> None:
     assert np.array_equal(got_rows, want_rows)
     assert np.array_equal(got_inv, np.asarray(want_inv).ravel())
     assert got_rows.dtype == np.int64 and got_inv.dtype == np.int64
+
+
+def _plain_industry_block(students: list, smes: list) -> Block:
+    """``industry_block`` as it was: every row computed, none gathered."""
+    rel = np.array(
+        [[INDUSTRY_RELATEDNESS.get((a, b), 0.0) for b in INDUSTRIES] for a in INDUSTRIES]
+    )
+    col = {c: i for i, c in enumerate(INDUSTRIES)}
+    x = one_hot((s.industries for s in students), col, len(students))
+    y = one_hot((e.industries for e in smes), col, len(smes))
+    x_reach, y_reach = best_of(x, rel), best_of(y, rel)
+    xc, yc = x.sum(axis=1, keepdims=True), y.sum(axis=1, keepdims=True)
+    x_share = np.divide(x, xc, out=np.zeros_like(x), where=xc > 0)
+    y_mean = np.divide(y, yc, out=np.zeros_like(y), where=yc > 0)
+    return Block("industry", list(INDUSTRIES), x_reach, y_mean, x_share, y_reach, False)
+
+
+def _plain_region_block(students: list, smes: list) -> Block:
+    """``region_block`` as it was: every row computed, none gathered."""
+    col = {c: i for i, c in enumerate(REGIONS)}
+    near = np.array([[REGION_CLOSENESS.get((a, b), 0.0) for b in REGIONS] for a in REGIONS])
+    x = best_of(one_hot((s.regions for s in students), col, len(students)), near)
+    y = one_hot(((e.region,) for e in smes), col, len(smes))
+    return Block("region", list(REGIONS), x, y, x, y, True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 80), st.integers(0, 50), st.integers(0, 10_000))
+@example(300, 200, 3)
+def test_blocks_built_once_per_distinct_list_equal_the_row_by_row_ones(
+    n: int, m: int, seed: int
+) -> None:
+    # industry_block and region_block compute one row per distinct list of
+    # codes and gather it; every row must be bit-identical to the row the
+    # plain computation gives it (and so every score of every cycle).
+    students, smes = population(max(n, 1), max(m, 1), seed=seed)
+    students, smes = students[:n], smes[:m]
+    for got, want in (
+        (industry_block(students, smes), _plain_industry_block(students, smes)),
+        (region_block(students, smes), _plain_region_block(students, smes)),
+    ):
+        assert got.labels == want.labels and got.shared_y == want.shared_y
+        for part in ("x_sme", "y_sme", "x_stu", "y_stu"):
+            a, b = getattr(got, part), getattr(want, part)
+            assert a.shape == b.shape and a.dtype == b.dtype
+            assert a.tobytes() == b.tobytes(), part
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("abc"), max_size=3).map(tuple), max_size=30))
+def test_distinct_keys_map_back_in_first_appearance_order(keys: list[tuple[str, ...]]) -> None:
+    firsts, places = distinct(keys)
+    assert [firsts[p] for p in places.tolist()] == keys
+    assert firsts == list(dict.fromkeys(keys))
+    assert places.dtype == np.int64 and places.shape == (len(keys),)

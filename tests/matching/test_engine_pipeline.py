@@ -289,6 +289,30 @@ def test_optimal_mode_sifted_resolves_still_reach_the_optimum(
         assert put_back > 0
 
 
+@pytest.mark.parametrize("near_margin", [0.0, 0.005, 0.05])
+def test_optimal_mode_solving_near_the_last_prices_still_reaches_the_optimum(
+    near_margin: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 14, session 7: after a small addition each re-solve first sees only the pairs near
+    # the last prices (forced on every sifted round here, with no sift margin either); the
+    # optimum over all listed pairs must still be reached, and the same pairs as without it.
+    monkeypatch.setattr(pipeline, "SIFT_MARGIN", 0.0)
+    monkeypatch.setattr(pipeline, "SIFT_BELOW", 1e9)
+    for n, m, seed in ((300, 80, 11), (1000, 300, 5), (60, 20, 3)):
+        students, smes = population(n, m, seed=seed)
+        dense = _dense_total(students, smes)
+        for k in (1, 3):
+            monkeypatch.setattr(pipeline, "NEAR_BELOW", 0.0)
+            plain = run(students, smes, mode="optimal", k=k, explain=False)
+            monkeypatch.setattr(pipeline, "NEAR_BELOW", 1e9)
+            monkeypatch.setattr(pipeline, "NEAR_MARGIN", near_margin)
+            res = run(students, smes, mode="optimal", k=k, explain=False)
+            assert abs(res.total_score - dense) < 1e-6
+            assert [(p.student_id, p.sme_id) for p in res.pairs] == [
+                (p.student_id, p.sme_id) for p in plain.pairs
+            ]
+
+
 @settings(max_examples=15, deadline=None)
 @given(st.integers(1, 40), st.integers(1, 12), st.integers(0, 1000), st.integers(1, 3))
 def test_optimal_mode_with_pool_and_sifting_equals_the_dense_optimum(

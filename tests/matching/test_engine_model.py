@@ -203,12 +203,29 @@ def test_floor_queries_and_complete_rows(
         shortlists.SPARSE_GROWTH_SHARE = SPARSE_GROWTH_SHARE
 
 
-def _check_floor_query(n: int, m: int, seed: int, k: int, free: float) -> None:
+@pytest.mark.parametrize("sparse_share", [0.0, 2.0])
+@pytest.mark.parametrize("seed", [3, 11, 27])
+def test_floor_query_every_sme_full_some_students_refused_by_all(
+    seed: int, sparse_share: float
+) -> None:
+    """Every SME full and high floors: some students of a chunk are refused by
+    all (dropped as ``complete`` before the student view), the others' few
+    accepted pairs are read as flat positions of the SME-view comparison and
+    renumbered past the dropped rows (issue 14, seventh session); both the
+    sparse and the dense reading give what the definitions say."""
+    shortlists.SPARSE_GROWTH_SHARE = sparse_share
+    try:
+        _check_floor_query(40, 30, seed, 3, 0.0, low=0.55)
+    finally:
+        shortlists.SPARSE_GROWTH_SHARE = SPARSE_GROWTH_SHARE
+
+
+def _check_floor_query(n: int, m: int, seed: int, k: int, free: float, low: float = 0.2) -> None:
     students, smes = population(n, m, seed=seed)
     model = MatchModel(random_state=0).fit(students, smes)
     _, stu, smev = model.score_matrix()
     rng = np.random.default_rng(seed)
-    floor = np.where(rng.random(m) < free, -np.inf, rng.uniform(0.2, 0.9, m))
+    floor = np.where(rng.random(m) < free, -np.inf, rng.uniform(low, 0.9, m))
     asked = np.flatnonzero(rng.random(n) < 0.7)
     cand = model.candidates(k, by="student", students=asked, sme_floor=floor, chunk_size=4)
     assert cand.complete is not None and cand.complete.shape == (n,)

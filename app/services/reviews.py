@@ -382,6 +382,29 @@ class ProposalRow(StoredReasons):
     sme: ProposedSME
     _reasons: list[dict[str, Any]] | None = None
 
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Everything the proposals page's card shows of the row and its SME: the card is kept
+        rendered under this key (app.templating.PAGE_PARTS, with the reader's language, where
+        the app is mounted and whether the answer can be changed), so a changed match or SME is
+        a new key, never a stale card."""
+        sme = self.sme
+        return (
+            self.id,
+            str(self.status),
+            self.reasons_json,
+            self.student_decision,
+            sme.company_name_ko,
+            sme.company_name_en,
+            sme.products_ko,
+            sme.products_en,
+            sme.description_ko,
+            sme.description_en,
+            sme.region,
+            sme.exporting,
+            tuple(sorted((row.kind, row.code) for row in sme.code_rows)),
+        )
+
 
 @functools.cache
 def _proposal_rows_query() -> Select[*tuple[Any, ...]]:

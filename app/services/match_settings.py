@@ -11,6 +11,7 @@ weights that leave nothing to pair on, so the same rule is checked here before s
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
+from sqlalchemy import Select, select
 
 from app.extensions import db
 from app.models import MatchSettings, User, utcnow
@@ -262,9 +264,16 @@ def schedule_words(expression: str | None) -> str:
     return _("every %(n)s weeks on %(day)s at %(time)s", n=chosen.weeks, day=day, time=chosen.time)
 
 
+@functools.cache
+def _schedule_query() -> Select[str | None]:
+    """The stored schedule alone, built once per process: every page that says when the next
+    cycle runs asks it (issue 14; loading the whole settings row cost more)."""
+    return select(MatchSettings.schedule).where(MatchSettings.id == 1)
+
+
 def schedule() -> str:
     """The cron expression cycles run on: the coordinators' one, else MATCH_SCHEDULE."""
-    return current()["schedule"] or current_app.config["MATCH_SCHEDULE"]
+    return db.session.scalar(_schedule_query()) or current_app.config["MATCH_SCHEDULE"]
 
 
 def set_schedule(
@@ -303,11 +312,27 @@ def next_run() -> datetime | None:
 
     Read in the caller's session: a separate app context would have its own session, which on
     SQLite would wait on the request's own write lock."""
+    return next_fire(schedule(), current_app.config["SCHEDULER_TIMEZONE"])
+
+
+@functools.lru_cache(maxsize=64)
+def _trigger(expression: str, timezone: str) -> CronTrigger:
+    """`cron_trigger`, parsed once per process and expression (a trigger keeps no state)."""
+    return cron_trigger(expression, timezone)
+
+
+def next_fire(expression: str, timezone: str, now: datetime | None = None) -> datetime | None:
+    """When `expression` fires next after `now` (default: the current time), as APScheduler's
+    trigger says, or None if it is not a valid schedule.
+
+    Asked by every page that shows the next cycle (issue 14): the trigger is parsed once per
+    process and expression. (Its answer is not kept until that time passes: around a daylight
+    saving change APScheduler gives two moments before the same fire time different answers.)"""
     try:
-        trigger = cron_trigger(schedule(), current_app.config["SCHEDULER_TIMEZONE"])
+        trigger = _trigger(expression, timezone)
     except ValueError:
         return None
-    return trigger.get_next_fire_time(None, datetime.now(trigger.timezone))
+    return trigger.get_next_fire_time(None, now or datetime.now(trigger.timezone))
 
 
 __all__ = [
@@ -323,6 +348,7 @@ __all__ = [
     "engine_weights",
     "get",
     "get_row",
+    "next_fire",
     "next_run",
     "parse",
     "picked",

@@ -13,12 +13,19 @@ from werkzeug.wrappers import Response
 
 from app.coordinators.common import bp, page_number
 from app.coordinators.forms import ImportForm
-from app.i18n import error_messages
+from app.i18n import current_locale, error_messages
 from app.services import audit, audit_words, checkins, directory, exports, imports, stats
+from app.templating import RenderedRows
 from app.transaction import reads_only
 from app.web import rerender
 
 # --- the programme ----------------------------------------------------------------------------
+
+
+# The dashboard's figures as rendered (its funnel, cycle and breakdown tables and the charts'
+# data: most of the page's CPU, issue 14), kept per process by everything they show. A few
+# pages' worth: a new figure anywhere (a sign-up, an answer) is a new key.
+FIGURES = RenderedRows(size=16)
 
 
 @bp.route("/")
@@ -26,12 +33,19 @@ from app.web import rerender
 def dashboard() -> str:
     """The programme at a glance: charts, with the same numbers as tables."""
     programme = stats.programme()
+    seats = directory.seats()
+    targets = stats.targets_json(placed=programme.placed)  # counted once, not twice
     return render_template(
         "coordinators/dashboard.html",
-        seats=directory.seats(),
+        seats=seats,
         stats=programme,
-        targets=stats.targets_json(placed=programme.placed),  # counted once, not twice
+        targets=targets,
         attention=checkins.needs_attention(),
+        kept_figures=FIGURES,
+        # Everything the kept part shows: the figures (plain dataclasses, dicts and lists of
+        # numbers, dates and names in the reader's language: their repr is all of them), the
+        # language its words are in and where the app is mounted (its links).
+        figures_key=(current_locale(), request.script_root, repr((programme, targets, seats))),
     )
 
 

@@ -1,0 +1,101 @@
+"""The coordinators' dashboard keeps its figures as rendered (issue 14, pages:
+`app.coordinators.data.FIGURES`, keyed on every figure they show, the language and where the
+app is mounted): the figures are counted on every request, and a kept rendering must be the
+one the request would have drawn — never a stale number."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from app.coordinators.data import FIGURES
+from app.extensions import db
+from app.models import Match, MatchStatus, User
+from tests.web.test_queries_per_page import business_number
+
+
+@pytest.fixture
+def dashboard(coord_client: FlaskClient, make_student: Any, make_sme: Any) -> Iterator[FlaskClient]:
+    """Two students, an SME, one proposal; the kept figures emptied before and after."""
+    sme = make_sme(email="figures@example.org", business_number=business_number(77))
+    students = [make_student(email=f"fig{i}@example.org") for i in range(2)]
+    db.session.add(
+        Match(
+            student_id=students[0].student.id,
+            sme_id=sme.sme.id,
+            status=MatchStatus.PROPOSED,
+            score=0.5,
+            student_view=0.5,
+            sme_view=0.5,
+            reasons=[],
+        )
+    )
+    db.session.commit()
+    FIGURES.clear()
+    yield coord_client
+    FIGURES.clear()
+
+
+TOKEN = re.compile(r'(name="csrf_token" (?:type="hidden" )?value=")[^"]*"')
+
+
+def _page(client: FlaskClient) -> str:
+    """The page with its CSRF tokens (the language switch's) blanked: one is signed with the
+    time in seconds, so two renders a second apart differ in it."""
+    response = client.get("/coordinator/")
+    assert response.status_code == 200
+    return TOKEN.sub(r'\1TOKEN"', response.get_data(as_text=True))
+
+
+def _stat(html: str, label: str) -> str:
+    """The big number shown above a card's label."""
+    found = re.search(
+        r'<div class="stat">([^<]*)</div>\s*<div class="text-muted">(?:<a [^>]*>)?' + label, html
+    )
+    assert found, label
+    return found.group(1)
+
+
+def test_kept_figures_are_the_figures_drawn_afresh(dashboard: FlaskClient) -> None:
+    fresh = _page(dashboard)
+    assert len(FIGURES) == 1
+    assert _page(dashboard) == fresh  # from the cache: no form, no token in it
+    assert len(FIGURES) == 1
+    FIGURES.clear()
+    assert _page(dashboard) == fresh
+
+
+def test_a_new_figure_shows_at_once(dashboard: FlaskClient, make_student: Any) -> None:
+    html = _page(dashboard)
+    assert _stat(html, "Students signed up") == "2"
+    assert _stat(html, "Proposals waiting for an answer") == "1"
+    make_student(email="fig-new@example.org")
+    assert _stat(_page(dashboard), "Students signed up") == "3"
+    match = db.session.query(Match).one()
+    match.status = MatchStatus.APPROVED
+    db.session.commit()
+    html = _page(dashboard)
+    assert _stat(html, "Proposals waiting for an answer") == "0"
+    assert len(FIGURES) == 3  # each set of figures drawn once
+
+
+def test_kept_figures_follow_the_readers_language(dashboard: FlaskClient) -> None:
+    english = _page(dashboard)
+    dashboard.post("/language", data={"locale": "ko"})
+    korean = _page(dashboard)
+    assert "Funnel per cycle" in english and "Funnel per cycle" not in korean
+    assert len(FIGURES) == 2
+
+
+def test_the_key_names_every_figure(app: Any, dashboard: FlaskClient, coordinator: User) -> None:
+    """The key holds the figures themselves (their repr), so two states that differ in any
+    figure never share a rendering."""
+    _page(dashboard)
+    (key,) = list(FIGURES._rows)
+    locale, root, figures = key
+    assert locale == "en" and root == ""
+    assert "Programme(" in figures and "'funnel_by_cycle'" in figures

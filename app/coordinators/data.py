@@ -42,11 +42,15 @@ def dashboard() -> str:
         targets=targets,
         attention=checkins.needs_attention(),
         kept_figures=FIGURES,
-        # Everything the kept part shows: the figures (plain dataclasses, dicts and lists of
-        # numbers, dates and names in the reader's language: their repr is all of them), the
-        # language its words are in and where the app is mounted (its links).
-        figures_key=(current_locale(), request.script_root, repr((programme, targets, seats))),
+        figures_key=_figures_key(programme, targets, seats),
     )
+
+
+def _figures_key(programme: stats.Programme, targets: dict[str, Any], seats: int) -> Any:
+    """Everything the kept part of the dashboard shows: the figures (plain dataclasses, dicts
+    and lists of numbers, dates and names in the reader's language: their repr is all of them),
+    the language its words are in and where the app is mounted (its links)."""
+    return (current_locale(), request.script_root, repr((programme, targets, seats)))
 
 
 @bp.route("/stats.json")

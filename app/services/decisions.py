@@ -287,12 +287,9 @@ def changeable(matches: Sequence[Answered], side: str) -> set[int]:
         return out
     student_ids = {m.student_id for m in declined}
     sme_ids = {m.sme_id for m in declined}
-    eligible_students = set(
-        db.session.scalars(eligibility.eligible_students().where(Student.id.in_(student_ids)))
-    )
+    eligible_students = set(db.session.scalars(eligibility.eligible_students(among=student_ids)))
     capacity: dict[int, int] = {
-        row[0]: row[1]
-        for row in db.session.execute(eligibility.eligible_smes().where(SME.id.in_(sme_ids)))
+        row[0]: row[1] for row in db.session.execute(eligibility.eligible_smes(among=sme_ids))
     }
     busy = set(
         db.session.scalars(

@@ -13,6 +13,7 @@ columns for one person and name the first that fails.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from flask import current_app
@@ -23,9 +24,14 @@ from app.extensions import db
 from app.models import SME, Consent, Student, User
 
 
-def latest_consents() -> Any:
-    """Each person's latest answer to the privacy notice, as a subquery."""
-    latest = select(func.max(Consent.id).label("id")).group_by(Consent.user_id).subquery("latest")
+def latest_consents(user_ids: Any = None) -> Any:
+    """Each person's latest answer to the privacy notice, as a subquery; with `user_ids` (a
+    subquery of user ids), only those people's: the same answers, without grouping every
+    user's consents when a page asks about a few people (issue 14)."""
+    per_user = select(func.max(Consent.id).label("id"))
+    if user_ids is not None:
+        per_user = per_user.where(Consent.user_id.in_(user_ids))
+    latest = per_user.group_by(Consent.user_id).subquery("latest")
     return select(Consent).join(latest, Consent.id == latest.c.id).subquery("consent")
 
 
@@ -52,28 +58,42 @@ def _sme_rules(consent: Any) -> dict[str, ColumnElement[bool]]:
     return {"no_collection_consent": consent.c.collection.is_(True), **_verified()}
 
 
-def eligible_students() -> Select[int]:
-    """The ids of every student a cycle may propose, in id order."""
-    consent = latest_consents()
+def eligible_students(among: Collection[int] | None = None) -> Select[int]:
+    """The ids of every student a cycle may propose, in id order; with `among`, of those
+    students only (the same rule, reading only their consents)."""
+    chosen: tuple[ColumnElement[bool], ...] = ()
+    if among is None:
+        consent = latest_consents()
+    else:
+        ids = list(among)
+        consent = latest_consents(select(Student.user_id).where(Student.id.in_(ids)))
+        chosen = (Student.id.in_(ids),)
     rules = _student_rules(consent)
     return (
         select(Student.id)
         .join(User, User.id == Student.user_id)
         .join(consent, consent.c.user_id == Student.user_id)
-        .where(*rules.values())
+        .where(*chosen, *rules.values())
         .order_by(Student.id)
     )
 
 
-def eligible_smes() -> Select[int, int]:
-    """(id, capacity) of every SME a cycle may propose students to, in id order."""
-    consent = latest_consents()
+def eligible_smes(among: Collection[int] | None = None) -> Select[int, int]:
+    """(id, capacity) of every SME a cycle may propose students to, in id order; with
+    `among`, of those SMEs only (the same rule, reading only their consents)."""
+    chosen: tuple[ColumnElement[bool], ...] = ()
+    if among is None:
+        consent = latest_consents()
+    else:
+        ids = list(among)
+        consent = latest_consents(select(SME.user_id).where(SME.id.in_(ids)))
+        chosen = (SME.id.in_(ids),)
     rules = _sme_rules(consent)
     return (
         select(SME.id, SME.capacity)
         .join(User, User.id == SME.user_id)
         .join(consent, consent.c.user_id == SME.user_id)
-        .where(*rules.values())
+        .where(*chosen, *rules.values())
         .order_by(SME.id)
     )
 

@@ -622,7 +622,13 @@ class ContactIn(_Input):
 class KickoffSlotIn(_Input):
     """A meeting time (a naive time is Korea time) and a place or a video link."""
 
-    starts_at: datetime
+    starts_at: Annotated[
+        datetime,
+        Field(
+            description="A time that has not passed and is at most 366 days ahead "
+            "(`slot_in_past`, `slot_too_far`); no offset means Korea time."
+        ),
+    ]
     place: Text(300)
 
 

@@ -10,17 +10,19 @@ to a new coordinator.
 
 Rules JSON Schema cannot state, which the OpenAPI document names instead (README: JSON API):
 the business number's check digit (format `kr-business-number`), a month of arrival that has
-come (format `year-month`), periods that end after they start, and one level per language. The
-formats get valid values, periods are put in order and bodies naming a language twice are left
-out: that is what a client would send; without it a valid-looking request breaking one of these
-rules would be counted as "valid data rejected".
+come (format `year-month`), periods that end after they start, one level per language, and a
+kick-off meeting's times within the coming year (`starts_at`: not passed, at most 366 days
+ahead). The formats get valid values, periods are put in order, meeting times are moved into the
+coming days and bodies naming a language twice are left out: that is what a client would send;
+without it a valid-looking request breaking one of these rules would be counted as "valid data
+rejected".
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import schemathesis
@@ -101,13 +103,31 @@ _PERIODS = (("available_from", "available_until"), ("period_start", "period_end"
 
 @schemathesis.hook
 def map_body(context: Any, body: Any) -> Any:
-    """Periods in order: a start after the end is refused by a rule across two fields."""
+    """Periods in order: a start after the end is refused by a rule across two fields. Meeting
+    times in the coming weeks: a time that has passed (or is more than a year ahead) is refused
+    by a rule against the clock."""
     if isinstance(body, dict):
         for start, end in _PERIODS:
             a, b = body.get(start), body.get(end)
             if isinstance(a, str) and isinstance(b, str) and _iso(a) and _iso(b) and b < a:
                 body = {**body, start: b, end: a}
+        slots = body.get("slots")
+        if isinstance(slots, list):
+            body = {**body, "slots": [_upcoming(n, slot) for n, slot in enumerate(slots)]}
     return body
+
+
+def _upcoming(n: int, slot: Any) -> Any:
+    """A slot whose `starts_at` is a valid date-time, moved to n + 1 days from now;
+    anything else (not an object, not a date-time) is left as generated."""
+    if not isinstance(slot, dict) or not isinstance(slot.get("starts_at"), str):
+        return slot
+    try:
+        datetime.fromisoformat(slot["starts_at"])
+    except ValueError:
+        return slot
+    when = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=n + 1)
+    return {**slot, "starts_at": when.isoformat()}
 
 
 @schemathesis.hook

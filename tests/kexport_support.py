@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
 from typing import Any
@@ -69,6 +69,28 @@ def csrf_token_from(html: str) -> str:
     )
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+def pages_in_new_sessions(
+    app: Any, email: str, render: Callable[[Any], str], sessions: int = 2
+) -> list[str]:
+    """What ``render(client)`` returns in ``sessions`` new logged-in sessions with CSRF protection
+    on, so that each page carries its own session's token (for pages that keep rendered parts
+    across readers and must put each reader's token back)."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        pages = []
+        for _ in range(sessions):
+            client = app.test_client()
+            login = client.get("/login").get_data(as_text=True)
+            client.post(
+                "/login",
+                data={"email": email, "password": PASSWORD, "csrf_token": csrf_token_from(login)},
+            )
+            pages.append(render(client))
+        return pages
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
 
 
 # --- the same people as the HTML forms post them ------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from kexport_support import PASSWORD
+from kexport_support import pages_in_new_sessions
 from sqlalchemy import select
 
 from app.extensions import db
@@ -126,23 +126,7 @@ def test_a_kept_card_follows_the_readers_language(client: Any, proposals: User) 
 
 
 def test_each_session_gets_its_own_token_in_kept_cards(app: Flask, proposals: User) -> None:
-    app.config["WTF_CSRF_ENABLED"] = True
-    try:
-        pages = []
-        for _ in range(2):
-            other = app.test_client()
-            login = other.get("/login").get_data(as_text=True)
-            other.post(
-                "/login",
-                data={
-                    "email": proposals.email,
-                    "password": PASSWORD,
-                    "csrf_token": TOKEN.search(login).group(1),
-                },
-            )
-            pages.append(_page(other))
-    finally:
-        app.config["WTF_CSRF_ENABLED"] = False
+    pages = pages_in_new_sessions(app, proposals.email, _page)
     tokens = [set(TOKEN.findall(page)) for page in pages]
     assert all(len(t) == 1 and "" not in t for t in tokens), tokens
     assert tokens[0] != tokens[1]  # the second page's cards came from the cache, with its token

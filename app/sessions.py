@@ -12,6 +12,7 @@ from sqlalchemy import Integer, Select, bindparam, select
 
 from app.extensions import db
 from app.models import Consent, User
+from app.services.consents import LATEST_FIRST
 
 # The user's latest answer to the privacy notice, as read with the user: (user id, collection,
 # policy version), for the consent check before the view (app.security), used once.
@@ -21,13 +22,14 @@ _CONSENT_READ = "kx_consent_read_with_user"
 @functools.cache
 def _user_query() -> Select[User, bool, str]:
     """The user and their latest answer to the privacy notice (the one `consents.current_consent`
-    finds), in one statement built once per process: every logged-in request loads the user and
-    then checks that answer (app.security), and the two statements, each built again per
-    request, were about a third of a bare logged-in request's CPU (issue 14)."""
+    finds, by the same `LATEST_FIRST`), in one statement built once per process: every logged-in
+    request loads the user and then checks that answer (app.security), and the two statements,
+    each built again per request, were about a third of a bare logged-in request's CPU (issue
+    14)."""
     latest = (
         select(Consent.id)
         .where(Consent.user_id == User.id)
-        .order_by(Consent.given_at.desc(), Consent.id.desc())
+        .order_by(*LATEST_FIRST)
         .limit(1)
         .correlate(User)
         .scalar_subquery()

@@ -8,11 +8,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Consent, User
 
+#: Which of a person's answers is the latest: the last given, then the last written. The one
+#: rule for `current_consent` and for the answer read with the user on every request
+#: (app.sessions).
+LATEST_FIRST = (Consent.given_at.desc(), Consent.id.desc())
+
 
 def current_consent(user: User) -> Consent | None:
     return db.session.scalar(
-        select(Consent)
-        .where(Consent.user_id == user.id)
-        .order_by(Consent.given_at.desc(), Consent.id.desc())
-        .limit(1)
+        select(Consent).where(Consent.user_id == user.id).order_by(*LATEST_FIRST).limit(1)
     )

@@ -58,16 +58,22 @@ def _sme_rules(consent: Any) -> dict[str, ColumnElement[bool]]:
     return {"no_collection_consent": consent.c.collection.is_(True), **_verified()}
 
 
+def _consents_of(
+    model: type[Student] | type[SME], among: Collection[int] | None
+) -> tuple[Any, tuple[ColumnElement[bool], ...]]:
+    """The latest answers a pool query joins, and its condition on the people asked about:
+    everyone's (no condition), or with `among` only those people's (their ids)."""
+    if among is None:
+        return latest_consents(), ()
+    ids = list(among)
+    users = select(model.user_id).where(model.id.in_(ids))
+    return latest_consents(users), (model.id.in_(ids),)
+
+
 def eligible_students(among: Collection[int] | None = None) -> Select[int]:
     """The ids of every student a cycle may propose, in id order; with `among`, of those
     students only (the same rule, reading only their consents)."""
-    chosen: tuple[ColumnElement[bool], ...] = ()
-    if among is None:
-        consent = latest_consents()
-    else:
-        ids = list(among)
-        consent = latest_consents(select(Student.user_id).where(Student.id.in_(ids)))
-        chosen = (Student.id.in_(ids),)
+    consent, chosen = _consents_of(Student, among)
     rules = _student_rules(consent)
     return (
         select(Student.id)
@@ -81,13 +87,7 @@ def eligible_students(among: Collection[int] | None = None) -> Select[int]:
 def eligible_smes(among: Collection[int] | None = None) -> Select[int, int]:
     """(id, capacity) of every SME a cycle may propose students to, in id order; with
     `among`, of those SMEs only (the same rule, reading only their consents)."""
-    chosen: tuple[ColumnElement[bool], ...] = ()
-    if among is None:
-        consent = latest_consents()
-    else:
-        ids = list(among)
-        consent = latest_consents(select(SME.user_id).where(SME.id.in_(ids)))
-        chosen = (SME.id.in_(ids),)
+    consent, chosen = _consents_of(SME, among)
     rules = _sme_rules(consent)
     return (
         select(SME.id, SME.capacity)

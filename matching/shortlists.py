@@ -32,6 +32,13 @@ PoolPart = tuple[Float32Array, IntArray, IntArray]
 #: Target size of one dense score block per worker: big enough for BLAS to
 #: run at full speed, small enough that the passes over it stay near cache.
 BLOCK_TARGET_BYTES = 16 << 20
+#: The first pass (a query with a reserve) takes at least this many students
+#: per block when ``max_block_bytes`` allows: OpenBLAS packs the whole SME
+#: matrix once per product, which a 16 MiB block of 30,000 SMEs (139
+#: students) pays for too rarely (87 GFLOP/s against 107 at 278 students;
+#: issue 14, session 8). Growth passes keep ``BLOCK_TARGET_BYTES``: the
+#: memory peak at 100,000 x 30,000 is theirs.
+FIRST_PASS_MIN_ROWS = 256
 #: Student-ranked lists keep every pair within this of the k-th float32 score
 #: (near-ties), then drop, by exact score, those below ``k-th - NEAR_TIE +
 #: FLOAT32_ERROR``: so a list holds every pair scoring above its last pair,
@@ -621,6 +628,8 @@ class TopKPass:
         # the SME-side union, chunks are larger so that each chunk's per-SME
         # top k is selective (k of many students, not of a few).
         target = max_block_bytes if sme_side else BLOCK_TARGET_BYTES
+        if reserve:
+            target = max(target, FIRST_PASS_MIN_ROWS * 4 * cols.size)
         per_block = max(1, min(max_block_bytes // self.workers, target))
         self.step = chunk_size or max(1, min(rows_all.size, per_block // (4 * cols.size)))
         if not chunk_size and not sme_side and rows_all.size >= MIN_SPLIT_ROWS * self.workers:

@@ -10,10 +10,11 @@ tests compare against a brute-force reading of the same definitions.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching import MatchModel
+from matching import MatchModel, shortlists
 from matching.compute import UNACCEPTABLE
 from matching.shortlists import (
     CommonMask,
@@ -257,3 +258,36 @@ def test_growth_query_with_exclusion_keys_equals_the_pair_form() -> None:
     assert a.student_view.nnz > 0
     got = set(zip(*a.student_view.nonzero(), strict=True))
     assert not got & set(zip(listed_i.tolist(), listed_j.tolist(), strict=True))
+
+
+def test_first_pass_blocks_hold_enough_students_for_blas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first pass (a reserve) takes ``FIRST_PASS_MIN_ROWS`` students per block where the
+    byte target alone would give fewer (BLAS packs the SMEs once per block), other passes
+    keep the byte target, and the lists and reserve are those of small blocks."""
+    students, smes = population(600, 400, seed=5)
+    model = MatchModel().fit(students, smes)
+    # 40 KiB is 25 students of 400 SMEs: the byte target alone gives small blocks
+    monkeypatch.setattr(shortlists, "BLOCK_TARGET_BYTES", 40 << 10)
+    monkeypatch.setattr(shortlists, "FIRST_PASS_MIN_ROWS", 120)
+    rows, cols, none = np.arange(600), np.arange(400), np.zeros(0, np.int64)
+
+    def step(reserve: int) -> int:
+        return shortlists.TopKPass(
+            model, 5, "student", rows, cols, none, sme_side=False, sme_floor=None,
+            prices=None, chunk_size=None, max_block_bytes=128 << 20, reserve=reserve,
+        ).step  # fmt: skip
+
+    assert step(reserve=10) == 120
+    assert step(reserve=0) == 25
+    big = model.candidates(5, by="student", reserve=10)
+    monkeypatch.setattr(shortlists, "FIRST_PASS_MIN_ROWS", 0)
+    small = model.candidates(5, by="student", reserve=10)
+    for a, b in ((big.student_view, small.student_view), (big.sme_view, small.sme_view)):
+        np.testing.assert_array_equal(a.indptr, b.indptr)
+        np.testing.assert_array_equal(a.indices, b.indices)
+        np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(big.complete, small.complete)
+    assert big.reserve is not None and small.reserve is not None
+    np.testing.assert_array_equal(big.reserve.indptr, small.reserve.indptr)
+    np.testing.assert_array_equal(big.reserve.sme, small.reserve.sme)
+    np.testing.assert_array_equal(big.reserve.cutoff, small.reserve.cutoff)

@@ -1110,10 +1110,13 @@ def _topk_near_ties(
         if mask is not None:
             ok2 = mask.at(r2, col2)
             r2, col2, v2 = r2[ok2], col2[ok2], v2[ok2]
-        order = np.argsort(np.concatenate([r, r2]), kind="stable")
-        r = np.concatenate([r, r2])[order]
-        col = np.concatenate([col, col2])[order]
-        v = np.concatenate([v, v2])[order]
+        # Not put back in row order: the sort below orders by row, and a row's
+        # entries all come from one of the two parts, in column order, which
+        # is all it asks (a stable sort of every survivor was 5-10 % of the
+        # selection at 20,000 x 10,000).
+        r = np.concatenate([r, r2])
+        col = np.concatenate([col, col2])
+        v = np.concatenate([v, v2])
     # Survivors are few now: sort them by row, best first, and read each
     # row's k-th value off the sorted order.
     r, col, v = _sorted_by_row_descending(r, col, v, c, m)
@@ -1147,14 +1150,15 @@ def _sorted_by_row_descending(
     """Entries sorted by row, then value descending, then column.
 
     ``r < rows`` and ``col < cols``; within a row the entries must come in
-    column order, so that this is the order ``_by_row_descending`` (stable)
-    gives. When row and column numbers fit in 32 bits together (any block
-    ``candidates`` makes: at most ``max_block_bytes / 4`` entries), the row,
-    the order-preserving bits of the value and the column are packed into
-    one unique 64-bit key, sorted in place with numpy's vectorised sort and
-    unpacked (the value's bits are restored exactly): no permutation, no
-    gathers, and numpy's default sort is several times faster than a stable
-    argsort (measured: 0.07 s instead of 0.27-0.5 s for 2 million entries).
+    column order (the rows themselves in any order), so that this is the
+    order ``_by_row_descending`` (stable) gives. When row and column numbers
+    fit in 32 bits together (any block ``candidates`` makes: at most
+    ``max_block_bytes / 4`` entries), the row, the order-preserving bits of
+    the value and the column are packed into one unique 64-bit key, sorted
+    in place with numpy's vectorised sort and unpacked (the value's bits are
+    restored exactly): no permutation, no gathers, and numpy's default sort
+    is several times faster than a stable argsort (measured: 0.07 s instead
+    of 0.27-0.5 s for 2 million entries).
     """
     col_bits = max(1, (cols - 1).bit_length())
     if max(1, (rows - 1).bit_length()) + col_bits > 32:

@@ -192,6 +192,24 @@ def test_packed_sort_equals_a_stable_sort_by_row_then_value(
     assert np.array_equal(got_r, r[old]) and np.array_equal(got_c, col[old])
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 3000), st.integers(0, 400), st.integers(0, 10_000))
+def test_survivor_sort_takes_rows_in_any_order(rows: int, cols: int, size: int, seed: int) -> None:
+    """The rows ``_topk_near_ties`` reads again are appended after the others, not put back
+    in row order (issue 14, session 8): the sort must give the same order whatever the order
+    of the rows, each row's entries in column order, on its packed path and its fallback."""
+    rng = np.random.default_rng(seed)
+    flat = np.unique(rng.integers(0, rows * cols, size))
+    r, col = np.divmod(flat, cols)
+    v = rng.choice(np.array([-np.inf, -0.0, 0.0, 0.25, 0.5, 1.0], dtype=np.float32), flat.size)
+    want = _sorted_by_row_descending(r, col, v, rows, cols)
+    moved = np.lexsort((col, rng.permutation(rows)[r]))  # whole rows moved, columns in order
+    for bound in (rows, 2**32):  # 2**32 rows: too wide to pack, the stable fallback
+        got = _sorted_by_row_descending(r[moved], col[moved], v[moved], bound, cols)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        assert np.array_equal(got[2].view(np.uint32), want[2].view(np.uint32))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, 40), st.integers(0, 2**32 - 1), st.integers(1, 6))
 def test_reserve_layout_equals_a_stable_sort_by_student(n: int, seed: int, chunks: int) -> None:

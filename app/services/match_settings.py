@@ -30,6 +30,7 @@ from app.extensions import db
 from app.models import MatchSettings, User, utcnow
 from app.services import audit
 from app.services.errors import InvalidInput
+from app.services.plain_reads import read
 from app.services.validation import validate
 from matching import DEFAULT_WEIGHTS, FACTORS, MAIN_FACTORS
 
@@ -273,7 +274,7 @@ def _schedule_query() -> Select[str | None]:
 
 def schedule() -> str:
     """The cron expression cycles run on: the coordinators' one, else MATCH_SCHEDULE."""
-    return db.session.scalar(_schedule_query()) or current_app.config["MATCH_SCHEDULE"]
+    return read(_schedule_query()).scalar() or current_app.config["MATCH_SCHEDULE"]
 
 
 def set_schedule(

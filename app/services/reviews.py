@@ -31,6 +31,7 @@ from app.services import audit, visibility
 from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.decisions import places_taken, withdraw_pending_for_student
 from app.services.errors import InvalidInput
+from app.services.plain_reads import read
 
 # Above this many candidates waiting for an answer, the page offers filters and sorting.
 FILTER_FROM = 5
@@ -223,11 +224,30 @@ def _sme_rows_query() -> Select[*tuple[Any, ...]]:
     )
 
 
+@functools.cache
+def _student_languages_query() -> Select[*tuple[Any, ...]]:
+    """The listed students' languages, by position: built once per process (the ids bound)."""
+    return (
+        select(StudentLanguage.student_id, StudentLanguage.code, StudentLanguage.level)
+        .where(StudentLanguage.student_id.in_(bindparam("ids", expanding=True)))
+        .order_by(StudentLanguage.student_id, StudentLanguage.position, StudentLanguage.code)
+    )
+
+
+@functools.cache
+def _student_codes_query() -> Select[*tuple[Any, ...]]:
+    """The listed students' codes: built once per process (the ids bound)."""
+    return select(StudentCode.student_id, StudentCode.kind, StudentCode.code).where(
+        StudentCode.student_id.in_(bindparam("ids", expanding=True))
+    )
+
+
 def _sme_rows(sme: SME) -> list[MatchRow]:
     """Every match `sme` may see (visibility.sme_can_see), best score first, with its student:
     three statements whatever the rows (the matches with their students, then the students'
-    languages, then their codes), no ORM object built."""
-    rows = db.session.execute(_sme_rows_query(), {"sme_id": sme.id}).all()
+    languages, then their codes), each built once per process and read as plain columns
+    (`plain_reads.read`), no ORM object built."""
+    rows = read(_sme_rows_query(), {"sme_id": sme.id}).all()
     students: dict[int, StudentRow] = {}
     matches = []
     for r in rows:
@@ -242,18 +262,10 @@ def _sme_rows(sme: SME) -> list[MatchRow]:
             )
         )
     if students:
-        ids = list(students)
-        for sid, code, level in db.session.execute(
-            select(StudentLanguage.student_id, StudentLanguage.code, StudentLanguage.level)
-            .where(StudentLanguage.student_id.in_(ids))
-            .order_by(StudentLanguage.student_id, StudentLanguage.position, StudentLanguage.code)
-        ):
+        ids = {"ids": list(students)}
+        for sid, code, level in read(_student_languages_query(), ids):
             students[sid].language_rows.append(LanguageRow(code, level))
-        for sid, kind, code in db.session.execute(
-            select(StudentCode.student_id, StudentCode.kind, StudentCode.code).where(
-                StudentCode.student_id.in_(ids)
-            )
-        ):
+        for sid, kind, code in read(_student_codes_query(), ids):
             students[sid].code_rows.append(CodeRow(kind, code))
     return matches
 
@@ -432,20 +444,26 @@ def _proposal_rows_query() -> Select[*tuple[Any, ...]]:
     )
 
 
+@functools.cache
+def _sme_codes_query() -> Select[*tuple[Any, ...]]:
+    """The listed SMEs' codes: built once per process (the ids bound)."""
+    return select(SMECode.sme_id, SMECode.kind, SMECode.code).where(
+        SMECode.sme_id.in_(bindparam("ids", expanding=True))
+    )
+
+
 def proposal_rows(student_id: int) -> list[ProposalRow]:
     """What `proposals_for_student` lists, in its order, as plain rows with their SMEs: two
     statements whatever the rows (the matches with their SMEs, then the SMEs' codes)."""
     smes: dict[int, ProposedSME] = {}
     matches = []
-    for r in db.session.execute(_proposal_rows_query(), {"student_id": student_id}):
+    for r in read(_proposal_rows_query(), {"student_id": student_id}):
         sme = smes.get(r[1])
         if sme is None:  # one per SME, shared by its matches (as the ORM would)
             sme = smes[r[1]] = ProposedSME(r[1], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13])
         matches.append(ProposalRow(r[0], student_id, r[1], r[2], r[3], r[4], r[5], sme))
     if smes:
-        for sme_id, kind, code in db.session.execute(
-            select(SMECode.sme_id, SMECode.kind, SMECode.code).where(SMECode.sme_id.in_(smes))
-        ):
+        for sme_id, kind, code in read(_sme_codes_query(), {"ids": list(smes)}):
             smes[sme_id].code_rows.append(CodeRow(kind, code))
     return matches
 

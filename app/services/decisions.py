@@ -351,7 +351,7 @@ def approve(match_id: int, coordinator: User, *, override_reason: str = "") -> M
 
 
 @functools.cache
-def _places_taken_query() -> Select[tuple[int]]:
+def _places_taken_query() -> Select[int]:
     """Built once per process, the SME's id bound: every candidates page and SME dashboard
     asks it, and building it cost five times what running it does (issue 14)."""
     return select(func.count(Match.id)).where(

@@ -17,7 +17,9 @@ from sqlalchemy import CursorResult, Executable
 from app.extensions import db
 
 
-def read(statement: Executable, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
+def read(
+    statement: Executable, params: Mapping[str, Any] | None = None
+) -> CursorResult[*tuple[Any, ...]]:
     """The rows of `statement` (columns, not ORM entities), in the session's transaction.
 
     What the session has pending is flushed first, as its own `execute` would (autoflush), so

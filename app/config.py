@@ -58,6 +58,11 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
 
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which already expires
+
+    # Build what every page shares (compiled templates, every code's name) when the app is
+    # built, before a worker takes its first request, not during its first pages while the
+    # requests queued behind them wait (app.warm_up; issue 14).
+    WARM_UP_AT_START = os.environ.get("WARM_UP_AT_START", "1") == "1"
     WTF_I18N_ENABLED = True
 
     BABEL_DEFAULT_LOCALE = "en"
@@ -129,6 +134,7 @@ class DevelopmentConfig(Config):
     # app/static as it is, edits shown at once; `STATIC_BUILD_DIR=... make run` tries a build.
     STATIC_BUILD_DIR = os.environ.get("STATIC_BUILD_DIR")
     STATIC_MAX_AGE = 0  # the browser asks again each time, so an edited app.css shows on reload
+    WARM_UP_AT_START = False  # templates reload when edited: each is compiled when shown
 
     @classmethod
     def check(cls, config: dict[str, Any]) -> None:
@@ -149,6 +155,7 @@ class TestConfig(Config):
     MAIL_AFTER_COMMIT = "inline"  # deterministic: the mail is there when the request returns
     # The suite signs hundreds of people up from 127.0.0.1; the tests of the limit set their own.
     API_SIGNUP_LIMIT_PER_ADDRESS = 100_000
+    WARM_UP_AT_START = False  # the suite builds many apps; each page builds what it shows
 
 
 def _development_secret() -> str:

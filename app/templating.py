@@ -104,6 +104,20 @@ class RenderedRows:
 PAGE_PARTS = RenderedRows(size=4000)
 
 
+# Where the page's own address stood in a kept part of the layout (see `kept_layout`).
+_NEXT_SLOT = "\x00next\x00"
+
+
+def kept_layout(key: Hashable, token: str, next_path: str, caller: Callable[[], str]) -> Markup:
+    """A part of the layout (the menu) kept like `PAGE_PARTS`, for the parts that show the
+    page's own address (the language switch sends the reader back to it): rendered with a slot
+    (`layout_next`) where the address goes, which is put back, escaped as Jinja would, each time.
+    The key must name everything else the part shows: it is the same for every reader of one
+    role on one page, so a mixed workload of many readers shares it (issue 14)."""
+    html = str(PAGE_PARTS(key, token, caller))  # a str: Markup.replace would escape twice
+    return Markup(html.replace(_NEXT_SLOT, str(escape(next_path))))  # noqa: S704 - escaped
+
+
 def compile_templates(app: Flask) -> None:
     """Every template compiled now, not by the first request that shows it (`app.warm_up`):
     compiled templates stay in Jinja's cache (`auto_reload` is off in production; the cache
@@ -114,4 +128,9 @@ def compile_templates(app: Flask) -> None:
 
 
 def init_template_helpers(app: Flask) -> None:
-    app.jinja_env.globals.update(url_pattern=url_pattern, kept_part=PAGE_PARTS)
+    app.jinja_env.globals.update(
+        url_pattern=url_pattern,
+        kept_part=PAGE_PARTS,
+        kept_layout=kept_layout,
+        layout_next=Markup(_NEXT_SLOT),  # noqa: S704 - a constant placeholder
+    )

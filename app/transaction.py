@@ -140,8 +140,8 @@ def _after_read(response: Response) -> Response:
     db.session.commit()  # ends the read; nothing to write
     g.pop(READ_ONLY_BEGIN, None)
     if queued and response.status_code < 500:
-        db.session.add_all(queued)
         try:
+            audit.write(queued)
             db.session.commit()
         except Exception as error:  # noqa: BLE001 - answered by the app's own handlers
             db.session.rollback()

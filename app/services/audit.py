@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import g, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import Insert, insert
 
 from app.extensions import db
 from app.models import AuditEvent, User
@@ -56,3 +58,21 @@ def record_after_read() -> None:
 def recorded_after_read() -> list[AuditEvent]:
     """The entries kept aside, handed over once (and no longer kept aside after)."""
     return g.pop(_AFTER_READ, None) or []
+
+
+# What `record` sets on an entry; `at` is left to the column's default, as a flush leaves it.
+_WRITTEN = ("actor_id", "actor_role", "ip", "action", "target_type", "target_id", "detail")
+
+
+@functools.cache
+def _insert_query() -> Insert:
+    return insert(AuditEvent.__table__)  # type: ignore[arg-type] # a Table: Core, not the ORM
+
+
+def write(entries: list[AuditEvent]) -> None:
+    """Write entries kept aside (a reads-only view's, app.transaction) as one INSERT of their
+    columns on the session's connection, in its transaction: the ORM's unit of work for them
+    (state, flush plan, identity map, expiry at commit) cost ~0.3 ms of a page's ~7 (issue 14).
+    The rows are the same: `at` from the column's default, `detail` through its JSON type."""
+    rows = [{name: getattr(entry, name) for name in _WRITTEN} for entry in entries]
+    db.session.connection().execute(_insert_query(), rows)

@@ -27,17 +27,14 @@ ENTRIES: list[dict[str, Any]] = [
     {"actor_id": 1, "actor_role": "coordinator", "action": "matches_listed", "detail": {}},
 ]
 
-COLUMNS = (
-    "actor_id, actor_role, ip, action, target_type, target_id, "
-    "CAST(detail AS TEXT), detail IS NULL, at IS NOT NULL"
+ROWS = text(
+    "SELECT actor_id, actor_role, ip, action, target_type, target_id, "
+    "CAST(detail AS TEXT), detail IS NULL, at IS NOT NULL FROM audit_events ORDER BY id"
 )
 
 
 def _rows() -> list[Any]:
-    return [
-        tuple(row)
-        for row in db.session.execute(text(f"SELECT {COLUMNS} FROM audit_events ORDER BY id"))
-    ]
+    return [tuple(row) for row in db.session.execute(ROWS)]
 
 
 def test_written_entries_are_the_rows_a_flush_writes(app: Flask) -> None:

@@ -40,6 +40,7 @@ from app.models import (
 from app.models.matching import StoredReasons
 from app.services.clock import KST
 from app.services.errors import InvalidInput
+from app.services.plain_reads import read
 from app.services.validation import validate
 
 PER_PAGE = 25
@@ -153,9 +154,14 @@ def page_of(query: Select[Any], page: int, per_page: int = PER_PAGE) -> Paginati
     return db.paginate(query, page=page, per_page=per_page, max_per_page=100, error_out=False)
 
 
+@functools.cache
+def _seats_query() -> Select[int]:
+    return select(func.coalesce(func.sum(SME.capacity), 0))
+
+
 def seats() -> int:
     """The places SMEs offer in all (the dashboard; its other counts come with the statistics)."""
-    return db.session.scalar(select(func.coalesce(func.sum(SME.capacity), 0))) or 0
+    return read(_seats_query()).scalar() or 0
 
 
 # --- matches -------------------------------------------------------------------------------------
@@ -179,9 +185,15 @@ def ready_conditions() -> tuple[Any, ...]:
 READY_ORDER = (Match.updated_at.asc(), Match.id.asc())
 
 
+@functools.cache
+def _ready_count_query() -> Select[int]:
+    """Built once per process: every coordinator's page asks it, for the menu."""
+    return select(func.count(Match.id)).where(*ready_conditions())
+
+
 def ready_count() -> int:
     """How many proposals wait for a coordinator (one COUNT, for the menu and the dashboard)."""
-    return db.session.scalar(select(func.count(Match.id)).where(*ready_conditions())) or 0
+    return read(_ready_count_query()).scalar() or 0
 
 
 @dataclass(frozen=True)
@@ -398,12 +410,12 @@ class _ListedPagination(Pagination):
                 ListedStudent(r[7], r[8]),
                 ListedSME(r[9], r[10], r[11]),
             )
-            for r in db.session.execute(rows, values)
+            for r in read(rows, values)
         ]
 
     def _query_count(self) -> int:
         _, count = self._query_args["statements"]
-        return int(db.session.scalar(count, self._query_args["values"]) or 0)
+        return int(read(count, self._query_args["values"]).scalar() or 0)
 
 
 def listed_matches(filters: MatchFilters, page: int, per_page: int = PER_PAGE) -> Pagination:

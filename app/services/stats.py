@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import Integer, bindparam, case, distinct, func, select
 
-from app.extensions import db
 from app.i18n import code_name
 from app.models import (
     SME,
@@ -27,6 +26,7 @@ from app.models import (
     Student,
     StudentCode,
 )
+from app.services.plain_reads import read
 
 TARGET_PLACED = 1000  # the programme's goal: 1,000 students placed with SMEs
 PLACED_STATUSES = (MatchStatus.APPROVED, MatchStatus.ACTIVE, MatchStatus.COMPLETED)
@@ -112,7 +112,7 @@ class Programme:
 
 
 def _count(query: Any) -> int:
-    return int(db.session.scalar(query) or 0)
+    return int(read(query).scalar() or 0)
 
 
 # Every statement below takes no value from the request (or only bound ones): each is built once
@@ -137,7 +137,7 @@ def _by_status_query() -> Any:
 
 
 def by_status() -> dict[str, int]:
-    rows = db.session.execute(_by_status_query())
+    rows = read(_by_status_query())
     counts = {str(status): 0 for status in MatchStatus}
     counts.update({str(status): n for status, n in rows})
     return counts
@@ -159,20 +159,18 @@ def _rates_query() -> Any:
 
 
 def rates() -> Rates:
-    row = db.session.execute(_rates_query()).one()
+    row = read(_rates_query()).one()
     return Rates(*(int(v) for v in row))
 
 
 def per_cycle(limit: int = CYCLES_SHOWN) -> list[CycleRow]:
     """The last cycles, oldest first: sign-ups since the previous one, and what became of its
     proposals."""
-    recent = db.session.execute(_recent_cycles_query(), {"limit": limit}).all()
+    recent = read(_recent_cycles_query(), {"limit": limit}).all()
     if not recent:
         return []
     ids = [row.id for row in recent]
-    outcomes = {
-        row.cycle_id: row for row in db.session.execute(_cycle_outcomes_query(), {"ids": ids})
-    }
+    outcomes = {row.cycle_id: row for row in read(_cycle_outcomes_query(), {"ids": ids})}
     new_students = _signups_by_cycle(Student.created_at)
     new_smes = _signups_by_cycle(SME.created_at)
     rows = []
@@ -236,7 +234,7 @@ def _signups_query(created_at: Any) -> Any:
 
 def _signups_by_cycle(created_at: Any) -> dict[int, int]:
     """Sign-ups counted against the first cycle that started after them (one GROUP BY)."""
-    rows = db.session.execute(_signups_query(created_at))
+    rows = read(_signups_query(created_at))
     return {cycle_id: n for cycle_id, n in rows if cycle_id is not None}
 
 
@@ -271,9 +269,9 @@ def _breakdowns() -> dict[str, list[Breakdown]]:
     over every kind of student code, one over SME codes, one over SME regions (an SME is in one
     region, a column of its own)."""
     students_query, smes_query, regions_query = _breakdown_queries()
-    students = db.session.execute(students_query).all()
-    smes = db.session.execute(smes_query).all()
-    regions = db.session.execute(regions_query)
+    students = read(students_query).all()
+    smes = read(smes_query).all()
+    regions = read(regions_query)
     smes_by: dict[str, dict[str, int]] = {kind: {} for kind in _BREAKDOWNS}
     for kind, code, n in smes:
         smes_by[kind][code] = n
@@ -309,7 +307,7 @@ def _nationalities_query() -> Any:
 
 
 def _nationalities() -> list[Breakdown]:
-    rows = db.session.execute(_nationalities_query()).all()
+    rows = read(_nationalities_query()).all()
     return sorted(
         (
             Breakdown(code, code_name("countries", code), n, 0, int(placed))
@@ -331,7 +329,7 @@ def _people_query() -> Any:
 
 
 def programme() -> Programme:
-    people = db.session.execute(_people_query()).one()
+    people = read(_people_query()).one()
     breakdowns = _breakdowns()
     return Programme(
         students=int(people[0] or 0),
@@ -367,7 +365,7 @@ def kpis(placed: int | None = None) -> dict[str, Any]:
     placed, when the caller has just counted them (the dashboard, from `programme()`)."""
 
     exporting_query, e7_query = _kpi_queries()
-    exporting = db.session.execute(exporting_query).one()
+    exporting = read(exporting_query).one()
     return {
         "students_placed": placed_students() if placed is None else placed,
         "smes_first_export": int(exporting[0]),
@@ -438,7 +436,7 @@ def funnels() -> tuple[list[FunnelRow], list[FunnelRow]]:
     and per cohort (the year the student signed up), each in its key's order."""
     by_cycle: dict[int, list[int]] = {}
     by_cohort: dict[int, list[int]] = {}
-    for cycle, cohort, *values in db.session.execute(_funnels_query()):
+    for cycle, cohort, *values in read(_funnels_query()):
         for totals, key in ((by_cycle, int(cycle)), (by_cohort, int(cohort))):
             sums = totals.setdefault(key, [0] * len(values))
             for i, value in enumerate(values):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 from flask import Flask, g, has_request_context, url_for
@@ -104,6 +104,20 @@ class RenderedRows:
 PAGE_PARTS = RenderedRows(size=4000)
 
 
+def option_tags(choices: Iterable[tuple[Any, Any]], chosen: Any) -> Markup:
+    """A menu's `<option>`s, the chosen value selected, as Jinja would write
+    `<option value="{{ code }}"{{ ' selected' if code == chosen }}>{{ label }}</option>` for
+    each: joined in Python, where Jinja spent a loop step, a test and two escapes per option
+    (the candidates page's filter menus: about a tenth of its render; issue 14)."""
+    return Markup(  # noqa: S704 - every value escaped
+        "".join(
+            f'<option value="{escape(code)}"{" selected" if code == chosen else ""}>'
+            f"{escape(label)}</option>"
+            for code, label in choices
+        )
+    )
+
+
 # Where the page's own address stood in a kept part of the layout (see `kept_layout`).
 _NEXT_SLOT = "\x00next\x00"
 
@@ -132,5 +146,6 @@ def init_template_helpers(app: Flask) -> None:
         url_pattern=url_pattern,
         kept_part=PAGE_PARTS,
         kept_layout=kept_layout,
+        option_tags=option_tags,
         layout_next=Markup(_NEXT_SLOT),  # noqa: S704 - a constant placeholder
     )

@@ -58,12 +58,12 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
 
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which already expires
+    WTF_I18N_ENABLED = True
 
     # Build what every page shares (compiled templates, every code's name) when the app is
     # built, before a worker takes its first request, not during its first pages while the
     # requests queued behind them wait (app.warm_up; issue 14).
     WARM_UP_AT_START = os.environ.get("WARM_UP_AT_START", "1") == "1"
-    WTF_I18N_ENABLED = True
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "Asia/Seoul"

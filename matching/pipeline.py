@@ -30,7 +30,7 @@ from .eligibility import RuleTable, blocked_params, load_rules
 from .explanations import Reason
 from .model import MatchModel
 from .profiles import SMEProfile, StudentProfile
-from .shortlists import NEAR_TIE, Candidates
+from .shortlists import NEAR_TIE, Candidates, row_dots
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -437,16 +437,8 @@ def _not_refused(
     if full.size == 0:
         return ri, rj
     x, yt = model.ranking_matrices("sme")
-    y = yt.T  # (SMEs, features), rows contiguous
-    approx = np.empty(full.size, dtype=np.float32)
-    step = 1 << 15
-    for a in range(0, full.size, step):
-        at = full[a : a + step]
-        # ``np.take`` gathers whole rows 20-30 % faster than ``x[ri[at]]``
-        # (the same copies, so the same sums)
-        approx[a : a + step] = np.einsum(
-            "ij,ij->i", np.take(x, ri[at], axis=0), np.take(y, rj[at], axis=0), dtype=np.float32
-        )
+    # (SMEs, features), rows contiguous; a reserve comes student by student
+    approx = row_dots(x, ri[full], yt.T, rj[full])
     keep = np.ones(ri.size, dtype=bool)
     keep[full[approx < cutoff[rj[full]] - NEAR_TIE]] = False
     return ri[keep], rj[keep]

@@ -24,6 +24,7 @@ from matching.shortlists import (
     common,
     common_block,
     pack_bits,
+    row_dots,
     topk_rows,
 )
 from matching.synthetic import population
@@ -309,3 +310,35 @@ def test_first_pass_blocks_hold_enough_students_for_blas(monkeypatch: pytest.Mon
     np.testing.assert_array_equal(big.reserve.indptr, small.reserve.indptr)
     np.testing.assert_array_equal(big.reserve.sme, small.reserve.sme)
     np.testing.assert_array_equal(big.reserve.cutoff, small.reserve.cutoff)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.integers(0, 5),
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=40),
+    st.integers(1, 7),
+    st.integers(0, 10_000),
+)
+def test_row_dots_equal_the_dot_of_each_pair(
+    n: int, m: int, width: int, pairs: list[tuple[int, int]], step: int, seed: int
+) -> None:
+    """List growth's one-by-one dots (``row_dots``: one matrix-vector product
+    per run of a student's pairs, issue 14) give each pair's dot product, in
+    any order of pairs (runs of one row, rows repeated later, single pairs),
+    with runs cut across the gathering steps."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n, width)).astype(np.float32)
+    y = rng.uniform(-1, 1, (m, width)).astype(np.float32)
+    r = np.array([p[0] % n for p in pairs], dtype=np.int64)
+    c = np.array([p[1] % m for p in pairs], dtype=np.int64)
+    saved = shortlists.ROW_DOTS_STEP
+    try:
+        shortlists.ROW_DOTS_STEP = step
+        got = row_dots(x, r, y, c)
+    finally:
+        shortlists.ROW_DOTS_STEP = saved
+    assert got.dtype == np.float32 and got.shape == (len(pairs),)
+    expect = np.einsum("ij,ij->i", x[r].astype(np.float64), y[c].astype(np.float64))
+    np.testing.assert_allclose(got, expect, rtol=0, atol=1e-5)

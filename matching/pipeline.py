@@ -15,7 +15,7 @@ and explains the new pairs.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
@@ -320,7 +320,7 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     n_students = len(cycle.students)
 
     def grow(
-        who: IntArray, cutoff: FloatArray, listed: IntArray
+        who: IntArray, cutoff: FloatArray, listed_of: Callable[[IntArray], IntArray]
     ) -> tuple[sp.csr_array, sp.csr_array, IntArray]:
         # Geometric growth: a student's g-th extension has 2^g x 2k SMEs,
         # so a student rejected often needs few passes over all SMEs.
@@ -367,16 +367,18 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
             grow_time += time.perf_counter() - g0
             return (*assemble(parts), later)
         # listed pairs come as sorted unique keys: the exclusion as it is (a
-        # stack of pair arrays and its copies were 40 bytes a listed pair)
+        # stack of pair arrays and its copies were 40 bytes a listed pair),
+        # asked for the students of each pass only
         level = grown[who]
         for g in np.unique(level).tolist():
             length = min(k << min(g + 1, 30), n_smes)
+            passed = who[level == g]
             more = model.candidates(
                 length,
                 by="student",
                 exclude=cycle.excluded,
-                exclude_keys=listed,
-                students=who[level == g],
+                exclude_keys=listed_of(passed),
+                students=passed,
                 sme_mask=free_cap > 0,
                 sme_floor=cutoff,
             )
@@ -406,7 +408,12 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         return _csr(ri, rj, rs[order], shape), _csr(ri, rj, rm[order], shape)
 
     new = assign.stable(
-        lists.student_view, lists.sme_view, free_cap, active_students=cycle.active, grow=grow
+        lists.student_view,
+        lists.sme_view,
+        free_cap,
+        active_students=cycle.active,
+        grow=grow,
+        grow_listed="lookup",
     )
     release_free_heap()  # the pool and the growth keys, before the reasons
     timings["assign"] = time.perf_counter() - t0 - grow_time

@@ -557,6 +557,58 @@ def test_growth_that_defers_students_gives_the_full_list_result(
     assert metrics.blocking_pairs(_pairs_csr(first, stu), _pairs_csr(first, sme), cap, a) == 0
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    inst=long_list_instances(),
+    k=st.integers(1, 4),
+    per_call=st.integers(1, 3),
+    pick=st.integers(0, 2**16),
+)
+def test_growth_asking_for_listed_pairs_by_student_gives_the_keys_result(
+    inst: tuple[np.ndarray, np.ndarray, np.ndarray], k: int, per_call: int, pick: int
+) -> None:
+    # ``grow_listed="lookup"`` hands ``grow`` a function giving the listed
+    # pairs' keys of the students it names (the pipeline asks for those it
+    # serves only, not every student asked about). Both ways, the keys are
+    # those of the lists (SMEs with a seat) and of every pair grown before,
+    # for exactly the students named, and the assignment is the same.
+    stu, sme, cap = inst
+    n, m = stu.shape
+    mm = max(m, 1)
+    order = _preference_orders(stu)
+    first = [(i, j) for i in range(n) for j in order[i][:k]]
+    rng = np.random.default_rng(pick)
+
+    def run(grow_listed: str) -> np.ndarray:
+        listed = {(i, j) for i, j in first if cap[j] > 0}
+
+        def expected(who: np.ndarray) -> np.ndarray:
+            named = set(who.tolist())
+            return np.array(sorted(i * mm + j for i, j in listed if i in named), dtype=np.int64)
+
+        def grow(who: np.ndarray, cutoff: np.ndarray, given: object) -> tuple[object, ...]:
+            if grow_listed == "lookup":
+                some = np.sort(rng.choice(who, rng.integers(0, who.size + 1), replace=False))
+                np.testing.assert_array_equal(given(some), expected(some))  # type: ignore[operator]
+                keys = given(who)  # type: ignore[operator]
+            else:
+                keys = given
+            np.testing.assert_array_equal(keys, expected(who))
+            more = []
+            for i in who[-per_call:]:
+                nxt = [j for j in order[i] if (i, j) not in listed and sme[i, j] >= cutoff[j]]
+                more += [(int(i), int(j)) for j in nxt[:k]]
+            listed.update((i, j) for i, j in more if cap[j] > 0)
+            return _pairs_csr(more, stu), _pairs_csr(more, sme), who[:-per_call]
+
+        s_first, m_first = _pairs_csr(first, stu), _pairs_csr(first, sme)
+        return assign.stable(s_first, m_first, cap, grow=grow, grow_listed=grow_listed)  # type: ignore[arg-type]
+
+    a, b = run("keys"), run("lookup")
+    assert (a == b).all()
+    assert (b == da_reference(stu, sme, cap)).all()
+
+
 def test_growth_that_defers_everyone_is_refused() -> None:
     # A call that answers nobody would be asked the same forever. The student's
     # one listed SME has no seat, so they run out and growth is asked.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import cast
@@ -61,6 +63,49 @@ def workers() -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return max(1, min(8, cpus))
+
+
+#: Set in the threads ``in_chunks`` starts: a call made from one of them runs
+#: its own chunks in that thread (no pool inside a pool, no oversubscription).
+_in_worker = threading.local()
+
+
+def in_chunks(work: Callable[[int, int], None], size: int, step: int) -> None:
+    """``work(a, b)`` for each chunk ``[a, b)`` of ``range(size)``, ``step`` long, on all cores.
+
+    The chunks are exactly those of ``for a in range(0, size, step)``; only
+    which thread runs each one changes. So when ``work`` writes each chunk's
+    results into its own slice of preallocated arrays, and a result depends
+    only on its chunk (elementwise work, per-row sums), the output is
+    bit-identical for any number of threads: nothing is summed across
+    chunks. For numpy and scipy work that releases the GIL (gathers,
+    ``einsum``, sparse products, elementwise arithmetic); Python-level work
+    gains nothing. One chunk, one core (``workers() == 1``) or a call from
+    inside a worker runs the chunks in order in the calling thread.
+
+    Parameters
+    ----------
+    work : callable (start, stop) -> None
+    size : int
+    step : int
+        Chunk length (>= 1).
+    """
+    starts = range(0, size, step)
+    threads = min(workers(), len(starts))
+    if threads <= 1 or getattr(_in_worker, "active", False):
+        for a in starts:
+            work(a, min(a + step, size))
+        return
+
+    def chunk(a: int) -> None:
+        _in_worker.active = True
+        work(a, min(a + step, size))
+
+    # one task per chunk, taken in order as threads free up: a thread slowed
+    # by another process on its core takes fewer chunks
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(chunk, starts):
+            pass
 
 
 def _library_prefixes() -> tuple[str, ...] | None:

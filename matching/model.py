@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from . import explanations, shortlists
-from .compute import UNACCEPTABLE, blas_single_thread, gc_paused
+from .compute import UNACCEPTABLE, blas_single_thread, gc_paused, in_chunks
 from .eligibility import RuleTable, group_table, load_rules, sme_arrays, student_arrays
 from .explanations import Reason
 from .features import (
@@ -82,6 +82,10 @@ SCORE_DECIMALS: Final[int] = 9
 #: Student groups (by visa limits and availability) folded into the ranking
 #: product as columns at most; with more, blocked pairs are masked per chunk.
 MAX_FOLDED_GROUPS: Final[int] = 64
+#: Pairs per chunk of exact scores. The chunks run on all cores
+#: (``compute.in_chunks``); a pair's value does not depend on its chunk, and
+#: the chunks are the same whatever the number of threads.
+EXACT_STEP: Final[int] = 1 << 13
 
 
 def normalise_weights(weights: Mapping[str, Any] | None) -> dict[str, float]:
@@ -484,8 +488,8 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         """
         self._check_fitted()
         si, sj = _pair_indices(student_idx, sme_idx)
-        stu, sme = self._exact.views(si, sj)
-        return _quantised(stu, sme)
+        comb, stu, sme, _ = self._exact_scores(si, sj, acceptability=False)
+        return comb, stu, sme
 
     def shortlist_scores(
         self, student_idx: IntArray, sme_idx: IntArray
@@ -506,12 +510,32 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         combined, student_view, sme_view : ndarray of float64
         acceptable : ndarray of bool
         """
-        si, sj = student_idx, sme_idx
-        ok = self.topik_[si] >= self.min_topik_[sj]
-        ok &= ~self.blocked_table_[self.student_group_[si], self.sme_group_[sj]]
-        ok &= self._exact.common(si, sj)
-        stu, sme = self._exact.views(si, sj)
-        comb, stu, sme = _quantised(stu, sme)
+        return self._exact_scores(student_idx, sme_idx, acceptability=True)
+
+    def _exact_scores(
+        self, si: IntArray, sj: IntArray, *, acceptability: bool
+    ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+        """Exact scores (and acceptability) chunk by chunk, on all cores.
+
+        Every step is per pair (gathers, the exact views, clipping and
+        rounding), so each chunk fills its own slice and the result is the
+        same for any number of threads. A million pairs (a first candidate
+        pass at 20,000 x 10,000) were 0.3 s on one core.
+        """
+        comb, stu, sme = np.empty(si.size), np.zeros(si.size), np.zeros(si.size)
+        ok = np.ones(si.size if acceptability else 0, dtype=bool)
+
+        def chunk(a: int, b: int) -> None:
+            if acceptability:
+                i, j = si[a:b], sj[a:b]
+                here = self.topik_[i] >= self.min_topik_[j]
+                here &= ~self.blocked_table_[self.student_group_[i], self.sme_group_[j]]
+                here &= self._exact.common(i, j)
+                ok[a:b] = here
+            self._exact.views_into(si, sj, a, b, stu, sme)
+            _quantised(stu[a:b], sme[a:b], comb[a:b])
+
+        in_chunks(chunk, si.size, EXACT_STEP)
         return comb, stu, sme, ok
 
     def acceptable(
@@ -669,18 +693,35 @@ class _ExactScorer:
 
     def views(self, si: IntArray, sj: IntArray) -> tuple[FloatArray, FloatArray]:
         """(student view, SME view) of pairs, before clipping and rounding."""
-        stu, sme = _sparse_dots(
-            (self.x_stu, self.x_sme), self.width, self.y_pattern, (self.y_stu, self.y_sme), si, sj
+        stu, sme = np.zeros(si.size), np.zeros(si.size)
+        in_chunks(lambda a, b: self.views_into(si, sj, a, b, stu, sme), si.size, EXACT_STEP)
+        return stu, sme
+
+    def views_into(
+        self, si: IntArray, sj: IntArray, a: int, b: int, stu: FloatArray, sme: FloatArray
+    ) -> None:
+        """``views`` of the pairs ``a:b`` into ``stu[a:b]`` and ``sme[a:b]`` (zeros there).
+
+        Each pair's value depends only on the pair: the sparse part sums its
+        own terms in column order, the text part is its own float32 dot
+        product (``test_exact_views_do_not_depend_on_the_step``).
+        """
+        i, j = si[a:b], sj[a:b]
+        _sparse_dots_into(
+            (self.x_stu, self.x_sme),
+            self.width,
+            self.y_pattern,
+            (self.y_stu, self.y_sme),
+            i,
+            j,
+            (stu[a:b], sme[a:b]),
         )
         if self.x_text.shape[1] and (self.text_stu > 0 or self.text_sme > 0):
-            dot = np.empty(si.size)
-            step = 1 << 13  # small temporaries, reused from the heap (see _sparse_dots)
-            for a in range(0, si.size, step):
-                i, j = si[a : a + step], sj[a : a + step]
-                dot[a : a + step] = np.einsum("ij,ij->i", self.x_text[i], self.y_text[j])
-            stu += self.text_stu * dot
-            sme += self.text_sme * dot
-        return stu, sme
+            # float32 dot products, widened before they are weighted (as one
+            # float64 array: the weights multiply in float64)
+            dot = np.einsum("ij,ij->i", self.x_text[i], self.y_text[j]).astype(np.float64)
+            stu[a:b] += self.text_stu * dot
+            sme[a:b] += self.text_sme * dot
 
     def common(self, si: IntArray, sj: IntArray) -> npt.NDArray[np.bool_]:
         """Whether pairs have a language or market in common."""
@@ -708,18 +749,22 @@ def _union_csr(
     np.cumsum(np.bincount(r, minlength=y_a.shape[0]), out=indptr[1:])
     entry = np.arange(r.size, dtype=np.float64)  # explicit, even entry 0.0
     pattern = sp.csr_array((entry, cols[c].astype(np.int64), indptr), shape=y_a.shape)
+    # Sorted, no duplicates (``nonzero`` is row-major): said once here, so that
+    # the threads gathering its rows never check or fix it (``in_chunks``).
+    pattern.has_canonical_format = True
     return pattern, sub_a[r, c].astype(np.float64), sub_b[r, c].astype(np.float64)
 
 
-def _sparse_dots(
+def _sparse_dots_into(
     xs: tuple[npt.NDArray[np.floating[Any]], ...],
     width: int,
     pattern: sp.csr_array,
     ys: tuple[FloatArray, ...],
-    si: IntArray,
-    sj: IntArray,
-) -> list[FloatArray]:
-    """``x[si[p]] . y[sj[p]]`` for each ``(x, y)`` of ``zip(xs, ys)``, over ``pattern``.
+    i: IntArray,
+    j: IntArray,
+    outs: tuple[FloatArray, ...],
+) -> None:
+    """``x[i[p]] . y[j[p]]`` for each ``(x, y)`` of ``zip(xs, ys)`` over ``pattern``, into ``outs``.
 
     The pairs' rows of the pattern are gathered once (scipy's row indexing)
     and turned into one sparse matrix per view whose entry ``(p, i * width +
@@ -728,40 +773,38 @@ def _sparse_dots(
     exactly the value the per-term gather and ``np.bincount`` gave (the
     union pattern adds terms ``x * 0.0``, which leave a sum unchanged).
     Measured at 20,000 x 10,000 on a million pairs: 0.12 s of CPU per view
-    instead of 0.27 s.
+    instead of 0.27 s. ``outs`` hold zeros (a pair with no entries keeps 0.0).
+
+    Callers go ``EXACT_STEP`` pairs at a time: the temporaries are step x
+    entries per row x ~24 bytes, and 2^16 pairs made ~70 MB of them per
+    step at 20,000 x 10,000: above glibc's largest mmap threshold, so each
+    step mapped fresh pages and faulted every one in (~28,000 minor faults
+    per million pairs, every call). 2^13 pairs keep them to a few MB, reused
+    from the heap: a million pairs' first call 1.06-1.23 -> 0.60-0.70 s of
+    CPU (issue 14, session 5).
     """
-    outs = [np.zeros(si.size) for _ in xs]
+    rows = pattern[j]
+    if rows.nnz == 0:
+        return
     flats = [x.reshape(-1) for x in xs]
-    # Bounded temporaries: step x entries per row x ~24 bytes. 2^16 pairs made
-    # ~70 MB of them per step at 20,000 x 10,000: above glibc's largest mmap
-    # threshold, so each step mapped fresh pages and faulted every one in
-    # (~28,000 minor faults per million pairs, every call). 2^13 pairs keep
-    # them to a few MB, reused from the heap: a million pairs' first call
-    # 1.06-1.23 -> 0.60-0.70 s of CPU (issue 14, session 5).
-    step = 1 << 13
-    for a in range(0, si.size, step):
-        i, j = si[a : a + step], sj[a : a + step]
-        rows = pattern[j]
-        if rows.nnz == 0:
-            continue
-        entry = rows.data.astype(np.int64)
-        flat_col = rows.indices.astype(np.int64)
-        flat_col += np.repeat(i * width, np.diff(rows.indptr))
-        for out, flat, y in zip(outs, flats, ys, strict=True):
-            terms = sp.csr_array(
-                (y[entry], flat_col, rows.indptr), shape=(i.size, flat.size), copy=False
-            )
-            out[a : a + step] = terms @ flat
-    return outs
+    entry = rows.data.astype(np.int64)
+    flat_col = rows.indices.astype(np.int64)
+    flat_col += np.repeat(i * width, np.diff(rows.indptr))
+    for out, flat, y in zip(outs, flats, ys, strict=True):
+        terms = sp.csr_array(
+            (y[entry], flat_col, rows.indptr), shape=(i.size, flat.size), copy=False
+        )
+        out[:] = terms @ flat
 
 
-def _quantised(stu: FloatArray, sme: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Clamp float noise into [0, 1] and round to ``SCORE_DECIMALS``."""
+def _quantised(stu: FloatArray, sme: FloatArray, comb: FloatArray) -> None:
+    """Clamp into [0, 1] and round to ``SCORE_DECIMALS`` in place; their mean into ``comb``."""
     np.clip(stu, 0.0, 1.0, out=stu)
     np.clip(sme, 0.0, 1.0, out=sme)
     np.round(stu, SCORE_DECIMALS, out=stu)
     np.round(sme, SCORE_DECIMALS, out=sme)
-    return 0.5 * (stu + sme), stu, sme
+    np.add(stu, sme, out=comb)
+    comb *= 0.5
 
 
 def _pair_indices(student_idx: npt.ArrayLike, sme_idx: npt.ArrayLike) -> tuple[IntArray, IntArray]:

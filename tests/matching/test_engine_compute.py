@@ -1,14 +1,17 @@
-"""The engine's compute helpers: the BLAS thread limiter finds what threadpoolctl finds."""
+"""The engine's compute helpers: the BLAS thread limiter, chunks on all cores, heap and pages."""
 
 from __future__ import annotations
 
 import platform
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from threadpoolctl import ThreadpoolController
 
 from matching import assign, compute, pipeline
@@ -125,3 +128,54 @@ assert {x for x in later if x[1] == "blas"} <= found, (found, later)
         timeout=300,
         cwd=Path(__file__).resolve().parents[2],
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 200), st.integers(1, 40), st.integers(1, 4))
+def test_in_chunks_runs_each_chunk_of_the_plain_loop_once(
+    size: int, step: int, threads: int
+) -> None:
+    # The chunks are the plain loop's whatever the number of threads: what
+    # makes a chunked result bit-identical to a serial one (issue 14).
+    seen: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def work(a: int, b: int) -> None:
+        with lock:
+            seen.append((a, b))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compute, "workers", lambda: threads)
+        compute.in_chunks(work, size, step)
+    assert sorted(seen) == [(a, min(a + step, size)) for a in range(0, size, step)]
+
+
+def test_in_chunks_runs_chunks_at_once_on_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both of the first two chunks wait for each other: this only returns if
+    # two threads run them at the same time (serially it would time out).
+    monkeypatch.setattr(compute, "workers", lambda: 2)
+    meet = threading.Barrier(2, timeout=30)
+    threads: set[int] = set()
+
+    def work(a: int, b: int) -> None:
+        threads.add(threading.get_ident())
+        if a < 2:
+            meet.wait()
+
+    compute.in_chunks(work, 6, 1)
+    assert len(threads) == 2
+
+
+def test_in_chunks_inside_a_worker_runs_in_that_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A chunk that itself works in chunks (an exact score inside a parallel
+    # step) runs them in its own thread: no pool inside a pool.
+    monkeypatch.setattr(compute, "workers", lambda: 2)
+    inner: list[tuple[int, int, int]] = []
+
+    def work(a: int, b: int) -> None:
+        me = threading.get_ident()
+        compute.in_chunks(lambda c, d: inner.append((me, c, threading.get_ident())), 4, 1)
+
+    compute.in_chunks(work, 2, 1)
+    assert len(inner) == 8
+    assert all(outer == thread for outer, _, thread in inner)

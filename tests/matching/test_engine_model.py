@@ -457,3 +457,39 @@ def test_exact_views_do_not_depend_on_the_step() -> None:
     for p in probe.tolist():
         a, b = ex.views(si[p : p + 1], sj[p : p + 1])
         assert a[0] == stu[p] and b[0] == sme[p]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 400), st.integers(1, 64), st.integers(2, 4))
+def test_exact_scores_in_parallel_chunks_equal_one_serial_pass(
+    seed: int, size: int, step: int, threads: int
+) -> None:
+    """Issue 14: exact scores (``score_pairs``, ``shortlist_scores``) go in
+    chunks on all cores. Any chunk length on several threads gives, bit for
+    bit, what one thread gives in the default chunks (chunk boundaries inside
+    a student's run of pairs, a last chunk of one pair included)."""
+    from matching import compute
+    from matching import model as model_module
+
+    students, smes = population(25, 18, seed=seed, text=seed % 2 == 0)
+    pri = np.random.default_rng(seed).random(25) < 0.3
+    model = MatchModel(random_state=0).fit(students, smes, priority=pri)
+    rng = np.random.default_rng(seed + 1)
+    si = np.sort(rng.integers(0, 25, size))
+    sj = rng.integers(0, 18, size)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compute, "workers", lambda: 1)
+        serial = model.shortlist_scores(si, sj)
+        serial_scores = model.score_pairs(si, sj)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compute, "workers", lambda: threads)
+        patch.setattr(model_module, "EXACT_STEP", step)
+        chunked = model.shortlist_scores(si, sj)
+        chunked_scores = model.score_pairs(si, sj)
+    for a, b in zip((*serial, *serial_scores), (*chunked, *chunked_scores), strict=True):
+        assert a.dtype == b.dtype and a.shape == (size,)
+        assert a.tobytes() == b.tobytes()
+    # and each pair as it scores alone
+    for p in range(0, size, 37):
+        alone = model.shortlist_scores(si[p : p + 1], sj[p : p + 1])
+        assert all(x[0] == y[p] for x, y in zip(alone, serial, strict=True))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
@@ -73,6 +74,13 @@ RESERVE_FACTOR = 2
 #: has it (about 100 bytes), and at 100,000 x 30,000 the first two calls
 #: returned 4.4 and 5.1 M pairs, the peak of the cycle (issue 14).
 GROW_PAIRS = 1 << 20
+#: Blocking pairs are counted beside the reasons (on the other core) when the
+#: lists hold at most this many pairs; above it before them, and the lists
+#: freed first: the count's temporaries are ~45 bytes a listed pair (~250 MB
+#: at 100,000 x 30,000, whose peak must stay under 1.5 GiB), and beside the
+#: reasons they would be held with the lists while the reasons grow. 20,000 x
+#: 10,000 lists about a million pairs.
+BLOCKING_BESIDE_REASONS = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -419,6 +427,13 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     timings["assign"] = time.perf_counter() - t0 - grow_time
     timings["grow"] = grow_time
     return new, lists
+
+
+def _done(value: int) -> Future[int]:
+    """A job already done, with ``value`` as its result."""
+    job: Future[int] = Future()
+    job.set_result(value)
+    return job
 
 
 def _within(costs: IntArray, budget: int) -> int:
@@ -770,28 +785,40 @@ def _finish(
     comb, stu, smev = model.score_pairs(placed, new[placed])
     full = cycle.assignment.copy()
     full[placed] = new[placed]
-    # Count blocking pairs and let the lists go before the reasons are built
-    # (memory: at 100k students the lists and the reasons are each ~10^8 bytes).
-    bp = metrics.blocking_pairs(lists.student_view, lists.sme_view, cycle.capacity, full)
-    del lists
-    t0 = time.perf_counter()
-    reasons = (
-        model.explain_pairs(placed, new[placed]) if explain else [[] for _ in range(placed.size)]
-    )
-    st, sm = cycle.students, cycle.smes
-    pairs = [
-        ProposedPair(st[i].id, sm[j].id, c, a, b, r)
-        for i, j, c, a, b, r in zip(
-            placed.tolist(),
-            new[placed].tolist(),
-            comb.tolist(),
-            stu.tolist(),
-            smev.tolist(),
-            reasons,
-            strict=True,
+    # The reasons are Python objects, built on one core holding the GIL; the
+    # blocking pairs are numpy sorts and lookups that release it, so (small
+    # lists) they are counted beside them on the other core.
+    count = (lists.student_view, lists.sme_view, cycle.capacity, full)
+    with ThreadPoolExecutor(1) as beside:
+        if lists.student_view.nnz <= BLOCKING_BESIDE_REASONS:
+            blocking = beside.submit(metrics.blocking_pairs, *count)
+        else:
+            # Count blocking pairs and let the lists go before the reasons are
+            # built (memory: at 100k students the lists and the reasons are
+            # each ~10^8 bytes, the count's temporaries ~250 MB).
+            blocking = _done(metrics.blocking_pairs(*count))
+        del lists, count  # (a job counting beside holds the lists until it is done)
+        t0 = time.perf_counter()
+        reasons = (
+            model.explain_pairs(placed, new[placed])
+            if explain
+            else [[] for _ in range(placed.size)]
         )
-    ]
-    cycle.timings["explain"] = time.perf_counter() - t0
+        st, sm = cycle.students, cycle.smes
+        pairs = [
+            ProposedPair(st[i].id, sm[j].id, c, a, b, r)
+            for i, j, c, a, b, r in zip(
+                placed.tolist(),
+                new[placed].tolist(),
+                comb.tolist(),
+                stu.tolist(),
+                smev.tolist(),
+                reasons,
+                strict=True,
+            )
+        ]
+        cycle.timings["explain"] = time.perf_counter() - t0
+    bp = blocking.result()
     criteria = learning.criterion_values(model, placed, new[placed])
     return MatchResult(
         pairs=pairs,

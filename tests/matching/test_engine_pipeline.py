@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -424,3 +425,31 @@ def test_optimal_mode_pricing_never_returns_a_declined_pair() -> None:
         assert not {(p.student_id, p.sme_id) for p in res.pairs} & set(declined)
         assert abs(res.total_score - dense) < 1e-4
         assert res.timings["pricing_rounds"] >= 2
+
+
+@pytest.mark.parametrize("beside", [True, False])
+def test_blocking_pairs_counted_beside_the_reasons_on_small_lists(
+    monkeypatch: pytest.MonkeyPatch, beside: bool
+) -> None:
+    # Issue 14: the count runs on another thread while the reasons are built
+    # (small lists), or before them on this one (large lists, memory); either
+    # way on the cycle's lists and final assignment, and its result is the one
+    # the cycle reports.
+    students, smes = population(40, 25, seed=2)
+    real = pipeline.metrics.blocking_pairs
+    on_main: list[bool] = []
+
+    def spy(stu: object, sme: object, capacity: object, assignment: object) -> int:
+        on_main.append(threading.current_thread() is threading.main_thread())
+        return real(stu, sme, capacity, assignment) + 7  # a count the cycle must pass on
+
+    monkeypatch.setattr(pipeline.metrics, "blocking_pairs", spy)
+    monkeypatch.setattr(pipeline, "BLOCKING_BESIDE_REASONS", 1 << 30 if beside else -1)
+    result = run(students, smes, mode="stable")
+    monkeypatch.undo()
+    plain = run(students, smes, mode="stable")
+    assert on_main == [not beside]
+    assert result.blocking_pairs == plain.blocking_pairs + 7
+    assert [(p.student_id, p.sme_id, p.reasons) for p in result.pairs] == [
+        (p.student_id, p.sme_id, p.reasons) for p in plain.pairs
+    ]

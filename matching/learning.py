@@ -47,6 +47,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, check_X_y, validate_data
 from threadpoolctl import threadpool_limits
 
+from .compute import in_chunks
 from .features import FACTORS, MAIN_FACTORS
 from .model import SIDES, MatchModel, normalise_weights
 from .model import side_weights as sided_weights
@@ -104,6 +105,8 @@ GOOD_OUTCOMES: Final[frozenset[str]] = frozenset(
 #: A suggestion must beat the current weights' held-out AUC by at least this
 #: much (and its one-sided 95 % lower bound must be above zero) to be claimed.
 MIN_AUC_GAIN: Final[float] = 0.01
+#: Pairs per chunk of ``criterion_values`` (chunks run on all cores).
+CRITERION_STEP: Final[int] = 1 << 12
 
 
 # ---------------------------------------------------------------- features
@@ -160,34 +163,39 @@ def criterion_values(
         "student_view": (model.x_stu_, model.y_stu_),
     }
     cols = [np.flatnonzero(model.col_factor_ == f) for f in FACTORS]
-    out: dict[str, FloatArray] = {}
-    for side, (x, y) in views.items():
-        vals = np.zeros((si.size, len(FACTORS)))
-        # Bounded temporaries (step x columns x 8 bytes, a few MB, reused from
-        # the heap): 2^15 pairs made ~20 MB gathers at 20,000 x 10,000, fresh
-        # pages on a cycle's one call: 0.6 s of CPU instead of 0.045 s.
-        step = 1 << 12
-        for a in range(0, si.size, step):
-            i, j = si[a : a + step], sj[a : a + step]
-            got = i.size
-            if got == 1:
-                # einsum sums a lone row in another order than a row among
-                # others (a last-bit difference): a pair's values must not
-                # depend on how many pairs came with it (a cycle's last
-                # step, one pair explained alone), so it goes as two rows.
-                # The pair is repeated before the gather, not its gathered
-                # rows after: einsum's order also follows the operands'
-                # memory layout, which must be the batch's (a C-ordered copy
-                # of the gathered columns differed again).
-                i, j = np.repeat(i, 2), np.repeat(j, 2)
+    vals = {side: np.zeros((si.size, len(FACTORS))) for side in views}
+
+    def chunk(a: int, b: int) -> None:
+        i, j = si[a:b], sj[a:b]
+        got = i.size
+        if got == 1:
+            # einsum sums a lone row in another order than a row among
+            # others (a last-bit difference): a pair's values must not
+            # depend on how many pairs came with it (a cycle's last
+            # step, one pair explained alone), so it goes as two rows.
+            # The pair is repeated before the gather, not its gathered
+            # rows after: einsum's order also follows the operands'
+            # memory layout, which must be the batch's (a C-ordered copy
+            # of the gathered columns differed again).
+            i, j = np.repeat(i, 2), np.repeat(j, 2)
+        for side, (x, y) in views.items():
             # The pairs' rows gathered once per chunk, not once per criterion
             # (seven whole-row gathers per view were most of this function).
             xi, yj = x[i], y[j]
             for f, c in enumerate(cols):
                 if c.size:
-                    vals[a : a + got, f] = np.einsum("ij,ij->i", xi[:, c], yj[:, c])[:got]
-        vals /= scales[side][None, :]
-        out[side] = np.clip(vals, 0.0, 1.0)
+                    vals[side][a:b, f] = np.einsum("ij,ij->i", xi[:, c], yj[:, c])[:got]
+
+    # Bounded temporaries (step x columns x 8 bytes, a few MB, reused from
+    # the heap): 2^15 pairs made ~20 MB gathers at 20,000 x 10,000, fresh
+    # pages on a cycle's one call: 0.6 s of CPU instead of 0.045 s. The
+    # chunks run on all cores, each filling its own rows (``in_chunks``:
+    # the same chunks, so the same values, for any number of threads).
+    in_chunks(chunk, si.size, CRITERION_STEP)
+    out: dict[str, FloatArray] = {}
+    for side, v in vals.items():
+        v /= scales[side][None, :]
+        out[side] = np.clip(v, 0.0, 1.0)
     return out
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from babel import Locale
 
-from .compute import blas_single_thread, gc_paused
+from .compute import blas_single_thread, gc_paused, in_chunks
 from .features import ALL_FACTORS, FLEXIBLE_HOURS
 from .profiles import SMEProfile, StudentProfile
 from .taxonomy import INDUSTRY_RELATEDNESS, LEVEL_WEIGHTS, REGION_CLOSENESS, market_languages
@@ -60,6 +60,8 @@ _ONE_REASON_FACTORS: Final[frozenset[str]] = frozenset(
 #: the score (both wrote something) is reported as ``text.not_similar``.
 TEXT_SIMILAR_THRESHOLD: Final[float] = 0.35
 _EN: Final[Locale] = Locale("en")
+#: Pairs per chunk of ``explain_pairs``' bulk numbers (chunks run on all cores).
+EXPLAIN_STEP: Final[int] = 4096
 
 
 @dataclass(frozen=True)
@@ -237,10 +239,17 @@ def _explain_pairs(model: MatchModel, si: IntArray, sj: IntArray) -> list[list[R
     name_rank = np.zeros(len(groups), dtype=np.int64)
     name_rank[by_name] = np.arange(len(groups))
     xs, ys, xt, yt = model.x_sme_, model.y_sme_, model.x_stu_, model.y_stu_
-    out: list[list[Reason]] = []
-    step = 4096  # bounded temporaries: step x columns x 8 bytes
-    for a in range(0, si.size, step):
-        i, j = si[a : a + step], sj[a : a + step]
+    # Text similarity straight from the embeddings (not inferred from a
+    # weight, which the priority share and the view weights change).
+    text_cols = model.col_factor_ == "text"
+    w_stu = model.view_weights_[1]["text"]
+    w_sme = model.view_weights_[0]["text"] * (1.0 - float(model.priority_bonus))
+    scale = w_stu if w_stu > 0 else w_sme
+    step = EXPLAIN_STEP  # bounded temporaries: step x columns x 8 bytes
+    bulk: list[_Bulk | None] = [None] * -(-si.size // step)
+
+    def contributions(a: int, b: int) -> None:
+        i, j = si[a:b], sj[a:b]
         xs_i, ys_j, xt_i, yt_j = xs[i], ys[j], xt[i], yt[j]
         contrib = 0.5 * (xs_i * ys_j + xt_i * yt_j)
         wsum = contrib @ onehot  # per (pair, group): summed contribution
@@ -265,26 +274,10 @@ def _explain_pairs(model: MatchModel, si: IntArray, sj: IntArray) -> list[list[R
         # Runs [start, stop) of tied entries, as positions in their pair's list.
         edge = np.diff(np.concatenate(([False], same, [False])).astype(np.int8))
         run_start, run_stop = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1) + 1
-        bounds_a = np.searchsorted(pr, np.arange(i.size + 1))
+        bounds = np.searchsorted(pr, np.arange(i.size + 1))
         run_pair = pr[run_start]
-        run_from = (run_start - bounds_a[run_pair]).tolist()
-        run_to = (run_stop - bounds_a[run_pair]).tolist()
-        run_pair_l = run_pair.tolist()
-        bounds = bounds_a.tolist()
-        wl, gl = wv.tolist(), pg.tolist()
         present = np.zeros((i.size, len(factors) + 1), bool)
         present[pr, gf[pg]] = True
-        no_ind = (~present[:, fid["industry"]]).tolist()
-        no_lang = (~present[:, fid["language"]]).tolist()
-        no_mkt = (~present[:, fid["market"]]).tolist()
-        below = (model.topik_[i] < model.min_topik_[j]).tolist()
-        whole_l = whole.tolist()
-        # Text similarity straight from the embeddings (not inferred from a
-        # weight, which the priority share and the view weights change).
-        text_cols = model.col_factor_ == "text"
-        w_stu = model.view_weights_[1]["text"]
-        w_sme = model.view_weights_[0]["text"] * (1.0 - float(model.priority_bonus))
-        scale = w_stu if w_stu > 0 else w_sme
         # The rows gathered above (each view's x and y are ``x_stu_``/``x_sme_`` rows).
         tx_all, ty_all = (xt_i, yt_j) if w_stu > 0 else (xs_i, ys_j)
         tx, ty = tx_all[:, text_cols], ty_all[:, text_cols]
@@ -292,12 +285,40 @@ def _explain_pairs(model: MatchModel, si: IntArray, sj: IntArray) -> list[list[R
         both = (tx[:, 0] * ty[:, 0]) > 0 if tx.shape[1] else np.zeros(i.size, bool)
         sims = np.einsum("ij,ij->i", tx, ty)
         cos = 2.0 * sims / scale - both if scale > 0 else np.zeros(i.size)
-        cos_l = np.round(cos, 3).tolist()
+        bulk[a // step] = _Bulk(
+            bounds=bounds,
+            weights=wv,
+            groups=pg,
+            run_pair=run_pair,
+            run_from=run_start - bounds[run_pair],
+            run_to=run_stop - bounds[run_pair],
+            no_industry=~present[:, fid["industry"]],
+            no_language=~present[:, fid["language"]],
+            no_market=~present[:, fid["market"]],
+            below=model.topik_[i] < model.min_topik_[j],
+            whole=whole,
+            similarity=np.round(cos, 3),
+        )
+
+    # The numbers of every chunk first, on all cores (numpy and BLAS release
+    # the GIL; each chunk is computed as before, so the same values); then
+    # the reasons, Python objects, on this thread.
+    in_chunks(contributions, si.size, step)
+    out: list[list[Reason]] = []
+    for c, part in enumerate(bulk):
+        assert part is not None
+        bulk[c] = None  # (each chunk's arrays go as soon as its reasons are built)
+        i, j = si[c * step : (c + 1) * step], sj[c * step : (c + 1) * step]
+        bounds_l, wl = part.bounds.tolist(), part.weights.tolist()
+        gl: list[int] = part.groups.tolist()
+        no_ind, no_lang = part.no_industry.tolist(), part.no_language.tolist()
+        no_mkt, below, whole_l = part.no_market.tolist(), part.below.tolist(), part.whole.tolist()
+        cos_l = part.similarity.tolist()
         for p, (ii, jj) in enumerate(zip(i.tolist(), j.tolist(), strict=True)):
             st, sm = model.students_[ii], model.smes_[jj]
             reasons = [
                 group_reason(*groups[gl[q]], wl[q], st, sm, cos_l[p])
-                for q in range(bounds[p], bounds[p + 1])
+                for q in range(bounds_l[p], bounds_l[p + 1])
             ]
             # Zero-weight reasons, already in (factor, key) order.
             if no_ind[p]:
@@ -316,10 +337,31 @@ def _explain_pairs(model: MatchModel, si: IntArray, sj: IntArray) -> list[list[R
                 reasons.sort(key=reason_order)
             out.append(reasons)
         base = len(out) - i.size
-        for p, a0, a1 in zip(run_pair_l, run_from, run_to, strict=True):
+        runs = zip(
+            part.run_pair.tolist(), part.run_from.tolist(), part.run_to.tolist(), strict=True
+        )
+        for p, a0, a1 in runs:
             reasons = out[base + p]
             reasons[a0:a1] = sorted(reasons[a0:a1], key=reason_order)
     return out
+
+
+@dataclass(frozen=True)
+class _Bulk:
+    """One chunk of pairs' numbers for their reasons (``_explain_pairs``)."""
+
+    bounds: IntArray  # pair p's entries are [bounds[p], bounds[p + 1])
+    weights: npt.NDArray[np.float64]  # per entry: its group's contribution
+    groups: IntArray  # per entry: its reason group
+    run_pair: IntArray  # per tied run: its pair, and its place in the pair's list
+    run_from: IntArray
+    run_to: IntArray
+    no_industry: npt.NDArray[np.bool_]
+    no_language: npt.NDArray[np.bool_]
+    no_market: npt.NDArray[np.bool_]
+    below: npt.NDArray[np.bool_]  # TOPIK below the SME's minimum
+    whole: npt.NDArray[np.bool_]  # a weight <= 0: the whole list is sorted
+    similarity: npt.NDArray[np.float64]  # text similarity, rounded
 
 
 def group_reason(

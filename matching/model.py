@@ -86,6 +86,8 @@ MAX_FOLDED_GROUPS: Final[int] = 64
 #: (``compute.in_chunks``); a pair's value does not depend on its chunk, and
 #: the chunks are the same whatever the number of threads.
 EXACT_STEP: Final[int] = 1 << 13
+#: Rows per chunk when ``fit`` fills the view matrices (chunks on all cores).
+FILL_ROWS: Final[int] = 1 << 12
 
 
 def normalise_weights(weights: Mapping[str, Any] | None) -> dict[str, float]:
@@ -359,19 +361,31 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         xs, xt = np.empty((n, n_cols)), np.empty((n, n_cols))
         ys, yt = np.empty((m, n_cols)), np.empty((m, n_cols))
         fs: list[str] = []
+        plan: list[tuple[Block, float, float, slice]] = []
         off = 0
         for bl, width in zip(blocks, widths, strict=True):
             if bl.factor == "priority":
                 ws, wt = b, 0.0
             else:
                 ws, wt = w_sme[bl.factor] * (1.0 - b), w_stu[bl.factor]
-            sl = slice(off, off + width)
+            plan.append((bl, ws, wt, slice(off, off + width)))
             off += width
-            np.multiply(bl.x_sme, ws, out=xs[:, sl])
-            np.multiply(bl.x_stu, wt, out=xt[:, sl])
-            ys[:, sl] = bl.y_sme
-            yt[:, sl] = bl.y_stu
             fs.extend([bl.factor] * width)
+
+        def fill(a: int, z: int) -> None:
+            # rows a:z of the students followed by the SMEs, on all cores
+            # (elementwise: the same values whatever the rows per chunk; the
+            # matrices' fresh pages are faulted in by both threads)
+            i0, i1, j0, j1 = min(a, n), min(z, n), max(a - n, 0), max(z - n, 0)
+            for bl, ws, wt, sl in plan:
+                if i1 > i0:
+                    np.multiply(bl.x_sme[i0:i1], ws, out=xs[i0:i1, sl])
+                    np.multiply(bl.x_stu[i0:i1], wt, out=xt[i0:i1, sl])
+                if j1 > j0:
+                    ys[j0:j1, sl] = bl.y_sme[j0:j1]
+                    yt[j0:j1, sl] = bl.y_stu[j0:j1]
+
+        in_chunks(fill, n + m, FILL_ROWS)
         self.x_sme_, self.y_sme_, self.x_stu_, self.y_stu_ = xs, ys, xt, yt
         self.col_factor_ = np.array(fs, dtype=object).astype(str) if fs else np.zeros(0, dtype=str)
         self.col_label_ = [lab for bl in blocks for lab in bl.labels]

@@ -525,3 +525,28 @@ def test_reasons_with_their_numbers_on_several_threads_equal_one_thread(
         assert sorted(repr((r.key, r.params)) for r in alone) == sorted(
             repr((r.key, r.params)) for r in serial[p]
         )
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 40), st.integers(1, 30), st.integers(1, 50))
+def test_view_matrices_filled_in_parallel_chunks_equal_one_pass(
+    seed: int, n: int, m: int, rows: int
+) -> None:
+    """Issue 14: ``fit`` fills the view matrices in row chunks on all cores
+    (students then SMEs, a chunk may hold both); any chunk length gives the
+    matrices one serial pass gives, bit for bit."""
+    from matching import compute
+    from matching import model as model_module
+
+    students, smes = population(n, m, seed=seed)
+    pri = np.random.default_rng(seed).random(n) < 0.3
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compute, "workers", lambda: 1)
+        serial = MatchModel(random_state=0).fit(students, smes, priority=pri)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compute, "workers", lambda: 3)
+        patch.setattr(model_module, "FILL_ROWS", rows)
+        chunked = MatchModel(random_state=0).fit(students, smes, priority=pri)
+    for name in ("x_sme_", "y_sme_", "x_stu_", "y_stu_"):
+        a, b = getattr(serial, name), getattr(chunked, name)
+        assert a.shape == b.shape and a.tobytes() == b.tobytes(), name

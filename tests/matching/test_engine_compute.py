@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +182,27 @@ def test_in_chunks_inside_a_worker_runs_in_that_worker(monkeypatch: pytest.Monke
     compute.in_chunks(work, 2, 1)
     assert len(inner) == 8
     assert all(outer == thread for outer, _, thread in inner)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_in_chunks_in_a_forked_child_uses_its_own_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pool is kept for the process; a child forked after it was made has
+    # none of its threads, so the child must make its own (not wait forever).
+    monkeypatch.setattr(compute, "workers", lambda: 2)
+    compute.in_chunks(lambda a, b: None, 4, 1)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        seen: list[int] = []
+        compute.in_chunks(lambda a, b: seen.append(a), 4, 1)
+        os._exit(0 if sorted(seen) == [0, 1, 2, 3] else 1)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("in_chunks hung in a forked child")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -206,3 +206,16 @@ def test_in_chunks_in_a_forked_child_uses_its_own_threads(monkeypatch: pytest.Mo
             pytest.fail("in_chunks hung in a forked child")
         time.sleep(0.05)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_in_chunks_passes_a_chunks_error_to_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A failing chunk on a worker thread fails the call, not silently.
+    monkeypatch.setattr(compute, "workers", lambda: 2)
+
+    def work(a: int, b: int) -> None:
+        if a == 3:
+            raise ValueError("chunk 3")
+
+    with pytest.raises(ValueError, match="chunk 3"):
+        compute.in_chunks(work, 8, 1)
+    compute.in_chunks(lambda a, b: None, 8, 1)  # the pool still works

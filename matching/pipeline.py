@@ -59,6 +59,10 @@ NEAR_MARGIN = 0.005
 #: Optimal mode's pricing queries go in this many groups of students (by how many SMEs are cheap
 #: enough for them to matter); more groups skip more of the product but repeat per-query work.
 PRICING_GROUPS = 6
+#: After a full pricing pass, later passes price only the pairs its proof no longer covers
+#: (``_run_optimal``; the same pairs found, from a fraction of the products). False: the
+#: students and SMEs whose price moved, against everyone (for tests that compare the two).
+PRUNE_BY_LAST_PASS = True
 #: Added to a student's lowest listed score for the bound on every unlisted pair's score (the
 #: float32 ranking is within ``shortlists.FLOAT32_ERROR`` of the exact score, twice over).
 CEILING_SLACK = 1e-4
@@ -564,12 +568,15 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
         smes: npt.NDArray[np.bool_],
         floor_u: FloatArray,
         skip: tuple[IntArray, IntArray],
+        fell: tuple[FloatArray, FloatArray] | None = None,
     ) -> _Pairs:
         """Pairs of ``students`` x ``smes`` above ``floor_u + v`` (the top k per student).
 
         A student is asked only about the SMEs with ``v_j < ceiling_i - floor_u_i``: any
-        other pair scores at most the ceiling, so it cannot pass the floor. Students go in
-        groups by how many SMEs that leaves (cheapest first), each group against the SMEs
+        other pair scores at most the ceiling, so it cannot pass the floor. With ``fell =
+        (drop, least)``, also only about the SMEs with ``drop_j > least_i`` (the pairs the
+        last full pass's proof no longer covers, see the rounds below). Students go in
+        groups by how many SMEs that leaves (fewest first), each group against the SMEs
         the neediest of them can reach, so the products skip most of what cannot pass.
         ``skip``: the pairs never to return, as sorted unique keys ``i * m + j`` and the
         student of each; a group's query gets its students' keys, still sorted and unique.
@@ -581,17 +588,51 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
         prices = np.sort(v[cols])
         need = np.searchsorted(prices, reach, side="left")  # SMEs each student can reach
         live = need > 0
+        drop, least = fell if fell is not None else (np.zeros(m), np.full(n, -np.inf))
+        if fell is not None:
+            drops = np.sort(drop[cols])
+            need_fell = drops.size - np.searchsorted(drops, least[students], side="right")
+            live &= need_fell > 0
+            need_fell = need_fell[live]
         students, need = students[live], need[live]
         if students.size == 0:
             return _Pairs.empty()
-        order = np.argsort(need, kind="stable")
-        bounds = np.unique(np.linspace(0, students.size, PRICING_GROUPS + 1).astype(np.int64))
+
+        def grouped(by: IntArray, bounds: IntArray | None = None) -> tuple[list[IntArray], int]:
+            """Groups of students in order of ``by`` (equal sizes unless ``bounds`` are
+            given), and the products they cost: each group against the SMEs its
+            neediest member can reach and, after a full pass, whose fall it needs."""
+            order = np.argsort(by, kind="stable")
+            if bounds is None:
+                bounds = np.linspace(0, students.size, PRICING_GROUPS + 1).astype(np.int64)
+            cuts = zip(bounds[:-1], bounds[1:], strict=True)
+            groups = [np.sort(students[order[a:b]]) for a, b in cuts if b > a]
+            cost = sum(g.size * int(np.count_nonzero(reachable(g))) for g in groups)
+            return groups, cost
+
+        def reachable(group: IntArray) -> npt.NDArray[np.bool_]:
+            top = prices[int(np.searchsorted(prices, reach_of[group].max(), side="left")) - 1]
+            mask: npt.NDArray[np.bool_] = smes & (v <= top) & (drop > least[group].min())
+            return mask
+
+        reach_of = np.full(n, -np.inf)
+        reach_of[students] = reach[live]
+        groups, cost = grouped(need)
+        if fell is not None:
+            # After a full pass the fall is often the more selective bound: groups whose
+            # needs differ by at most a factor of two (a few students who need every SME,
+            # e.g. unbounded ones, would otherwise make their whole group ask about every
+            # SME); whichever grouping costs the smaller products.
+            halvings = np.log2(cols.size / need_fell)
+            bucket = np.minimum(halvings.astype(np.int64), PRICING_GROUPS - 1)
+            sizes = np.bincount(bucket, minlength=PRICING_GROUPS)
+            by_fall, fall_cost = grouped(bucket, np.concatenate([[0], np.cumsum(sizes)]))
+            if fall_cost < cost:
+                groups = by_fall
         in_group = np.zeros(n, bool)
         skip_keys, skip_student = skip
         parts = []
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            group = np.sort(students[order[a:b]])
-            top = prices[int(need[order[b - 1]]) - 1]  # the group's most expensive reachable SME
+        for group in groups:
             in_group[group] = True
             parts.append(
                 _Pairs.of(
@@ -600,7 +641,7 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
                         by="combined",
                         exclude_keys=skip_keys[in_group[skip_student]],
                         students=group,
-                        sme_mask=smes & (v <= top),
+                        sme_mask=reachable(group),
                         prices=(floor_u, v),
                     )
                 )
@@ -610,8 +651,9 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
 
     new, u, v = solve(lists.combined, None)
     pool = _Pairs.empty()  # near pairs of full passes, not (yet) in the lists
-    # the last full pass: its prices, and the students it could not bound
-    ref: tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]] | None = None
+    # the last full pass: its prices, and per student how far below them it proved every pair
+    # it left out (``_proven_gap``)
+    ref: tuple[FloatArray, FloatArray, FloatArray] | None = None
     moved = 0.4 * PRICING_MARGIN
     mm = max(m, 1)
     excluded_keys = cycle.excluded[:, 0] * mm + cycle.excluded[:, 1]
@@ -633,12 +675,26 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
             np.concatenate([listed_keys, pool.i * mm + pool.j, excluded_keys])
         )
         skip = (skip_keys, skip_keys // mm)
+        fell: tuple[FloatArray, FloatArray] | None = None
         if ref is not None:
-            ref_u, ref_v, unbounded = ref
+            ref_u, ref_v, gap = ref
+            unbounded = gap < PRICING_MARGIN
             fell_students = np.flatnonzero(active & ((u < ref_u - moved) | unbounded))
             fell_smes = open_smes & (v < ref_v - moved)
+            # Every pair outside lists and pool scores at most ref_u_i + ref_v_j - gap_i, so
+            # it can beat its price now only if u_i and v_j together fell by more than gap_i:
+            # per student, only the SMEs whose fall exceeds gap_i minus the student's own
+            # fall. Pricing just those pairs returns what pricing the students and SMEs that
+            # moved returned (the pairs beating their price; a full pass: those within the
+            # margin, so against a floor the margin lower), from a fraction of the products.
+            drop = np.where(open_smes, ref_v - v, -np.inf)
+            least = gap - (ref_u - u) - 1e-12  # (lenient by far more than float64 rounding)
             if 4 * fell_students.size > todo.size or 4 * fell_smes.sum() > open_smes.sum():
-                ref = None  # prices moved too much: price everything again
+                ref = None  # prices moved too much: a full pass, where the last one's proof fails
+                fell = (drop, least - PRICING_MARGIN) if PRUNE_BY_LAST_PASS else None
+            elif PRUNE_BY_LAST_PASS:
+                found.append(price(todo, open_smes, u, skip, (drop, least)))
+                clock["restricted"] += time.perf_counter() - g0
             else:
                 # the students whose price fell against every open SME, and every
                 # student against the SMEs whose price fell
@@ -648,8 +704,8 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
         if ref is None:
             f0 = time.perf_counter()
             full += 1
-            got = price(todo, open_smes, u - PRICING_MARGIN, skip)
-            ref = (u, v, np.bincount(got.i, minlength=n) >= k)
+            got = price(todo, open_smes, u - PRICING_MARGIN, skip, fell)
+            ref = (u, v, _proven_gap(got, u, v, n, k))
             beats = got.comb > u[got.i] + v[got.j] + 1e-9
             found.append(got.take(beats))  # the violating pairs; the near ones may soon be
             pool = _Pairs.concat([pool, got.take(~beats)])
@@ -674,6 +730,27 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
     timings["full_pricing_passes"] = full
     timings["listed_pairs"] = lists.combined.nnz
     return new, lists
+
+
+def _proven_gap(got: _Pairs, u: FloatArray, v: FloatArray, n: int, k: int) -> FloatArray:
+    """Per student, how far below ``u_i + v_j`` a full pass proved every pair it did not return.
+
+    ``got`` holds the pass's pairs: per student the top k by ``score - u - v`` above
+    ``-PRICING_MARGIN`` (lists, pool and declined pairs aside). A student with fewer than k
+    has every other pair at least the margin below their price. One with k or more
+    (*unbounded*) has every other pair ranked at most as high as the lowest returned one,
+    so at most that pair's ``score - u - v`` plus the float32 ranking's error (the
+    argument of ``_score_ceilings``): a gap below the margin, negative when that pair beats
+    its price. Unbounded students used to count as unproven altogether, so every round
+    after a full pass priced them against every SME (issue 14, session 8).
+    """
+    gap = np.full(n, PRICING_MARGIN)
+    unbounded = np.bincount(got.i, minlength=n) >= k
+    if unbounded.any():
+        lowest = np.full(n, np.inf)
+        np.minimum.at(lowest, got.i, got.comb - u[got.i] - v[got.j])
+        gap[unbounded] = np.minimum(PRICING_MARGIN, -lowest[unbounded] - CEILING_SLACK)
+    return gap
 
 
 def _score_ceilings(first: sp.csr_array, k: int) -> FloatArray:

@@ -453,3 +453,98 @@ def test_blocking_pairs_counted_beside_the_reasons_on_small_lists(
     assert [(p.student_id, p.sme_id, p.reasons) for p in result.pairs] == [
         (p.student_id, p.sme_id, p.reasons) for p in plain.pairs
     ]
+
+
+@pytest.mark.parametrize(("n", "m", "seed"), [(300, 80, 11), (1000, 300, 5), (400, 900, 2)])
+def test_a_full_pricing_pass_bounds_every_pair_it_did_not_return(n: int, m: int, seed: int) -> None:
+    # Issue 14, session 8: after a full pricing pass every pair outside lists and pass scores at
+    # most u_i + v_j - gap_i; for a student with k or more pairs returned (unbounded) the gap
+    # comes from the lowest returned pair. Later rounds price only where prices fell by more,
+    # so a gap above the truth would drop a pair that can raise the total: check every pair.
+    students, smes = population(n, m, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    comb, _, _ = model.score_matrix()
+    cap = [e.capacity for e in smes]
+    margin = pipeline.PRICING_MARGIN
+    some_below_margin = False
+    for k in (1, 3, 10):
+        first = model.candidates(k, by="combined")
+        _, u, v = assign.optimal_with_prices(first.combined, cap)
+        listed = first.combined.tocoo()
+        got = pipeline._Pairs.of(
+            model.candidates(
+                k,
+                by="combined",
+                exclude=np.column_stack([listed.row, listed.col]),
+                prices=(u - margin, v),
+            )
+        )
+        gap = pipeline._proven_gap(got, u, v, n, k)
+        seen = np.zeros((n, m), bool)
+        seen[listed.row, listed.col] = True
+        seen[got.i, got.j] = True
+        unbounded = np.bincount(got.i, minlength=n) >= k
+        assert unbounded.any() and (gap[unbounded] < margin).all()
+        assert (gap[~unbounded] == margin).all()
+        left = np.where(np.isfinite(comb) & ~seen, comb - u[:, None] - v[None, :], -np.inf)
+        assert (left.max(axis=1) <= -gap + 1e-9).all()
+        # the plain margin would not hold for unbounded students: their own gap is needed
+        some_below_margin |= bool((left.max(axis=1)[unbounded] > -margin).any())
+    assert some_below_margin
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.integers(2, 60),
+    st.integers(1, 15),
+    st.integers(0, 1000),
+    st.integers(1, 3),
+    st.sampled_from([1e-4, 0.01, 0.05]),
+)
+def test_pricing_only_where_the_last_pass_proof_fails_finds_the_same_pairs(
+    n: int, m: int, seed: int, k: int, margin: float
+) -> None:
+    # Issue 14, session 8: rounds after a full pass price only the pairs whose student's and
+    # SME's prices fell by more than the pass proved (a full pass: within the margin of that).
+    # They must find exactly what pricing the movers against everyone found: the same rounds,
+    # lists, pairs and blocking count, and the dense optimum.
+    students, smes = population(n, m, seed=seed)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "PRICING_MARGIN", margin)
+        mp.setattr(pipeline, "PRUNE_BY_LAST_PASS", False)
+        plain = run(students, smes, mode="optimal", k=k, explain=False)
+        mp.setattr(pipeline, "PRUNE_BY_LAST_PASS", True)
+        pruned = run(students, smes, mode="optimal", k=k, explain=False)
+    assert [(p.student_id, p.sme_id) for p in pruned.pairs] == [
+        (p.student_id, p.sme_id) for p in plain.pairs
+    ]
+    assert pruned.blocking_pairs == plain.blocking_pairs
+    for key in ("pricing_rounds", "full_pricing_passes", "listed_pairs"):
+        assert pruned.timings[key] == plain.timings[key]
+    assert abs(pruned.total_score - _dense_total(students, smes)) < 1e-6
+
+
+@pytest.mark.parametrize("margin", [1e-4, 0.01])
+def test_pricing_only_where_the_last_pass_proof_fails_prices_fewer_pairs(
+    margin: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same pairs as above from smaller products: count students x SMEs of every pricing
+    # query after the first pass, both ways, on cohorts with several rounds.
+    monkeypatch.setattr(pipeline, "PRICING_MARGIN", margin)
+    original = MatchModel.candidates
+    products: list[int] = []
+
+    def spy(self: MatchModel, k: int, **kw: object) -> object:
+        if kw.get("prices") is not None:
+            products[-1] += np.size(kw["students"]) * int(np.sum(kw["sme_mask"]))  # type: ignore[arg-type]
+        return original(self, k, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MatchModel, "candidates", spy)
+    for n, m, seed in ((300, 80, 11), (1000, 300, 5)):
+        students, smes = population(n, m, seed=seed)
+        for prune in (False, True):
+            monkeypatch.setattr(pipeline, "PRUNE_BY_LAST_PASS", prune)
+            products.append(0)
+            res = run(students, smes, mode="optimal", k=3, explain=False)
+            assert res.timings["pricing_rounds"] > 1
+        assert products[-1] < products[-2]

@@ -501,6 +501,12 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
     SMEs; if neither they nor the pool find a pair, the assignment is optimal
     over all pairs, by the same weak-duality argument. When more than a
     quarter of the students or SMEs moved, the round makes a full pass again.
+    Both kinds of pass price only the pairs the last full pass's proof no
+    longer covers: an unlisted, unpooled pair scores at most ``u_i + v_j -
+    gap_i`` at that pass's prices (``_proven_gap``: the margin, or less for
+    an unbounded student), so it can beat its price now only if ``u_i`` and
+    ``v_j`` together fell by more than ``gap_i`` (for a full pass: more than
+    ``gap_i`` minus the margin); the same pairs are found from smaller products.
 
     Re-solves are *sifted*: after a round that added few pairs, the solver
     gets only the listed pairs within ``SIFT_MARGIN`` of their price at the

@@ -754,7 +754,9 @@ def _proven_gap(got: _Pairs, u: FloatArray, v: FloatArray, n: int, k: int) -> Fl
     unbounded = np.bincount(got.i, minlength=n) >= k
     if unbounded.any():
         lowest = np.full(n, np.inf)
-        np.minimum.at(lowest, got.i, got.comb - u[got.i] - v[got.j])
+        reduced = got.comb - u[got.i]  # (millions of pairs early on: one temporary at a time)
+        reduced -= v[got.j]
+        np.minimum.at(lowest, got.i, reduced)
         gap[unbounded] = np.minimum(PRICING_MARGIN, -lowest[unbounded] - CEILING_SLACK)
     return gap
 

@@ -548,3 +548,54 @@ def test_pricing_only_where_the_last_pass_proof_fails_prices_fewer_pairs(
             res = run(students, smes, mode="optimal", k=3, explain=False)
             assert res.timings["pricing_rounds"] > 1
         assert products[-1] < products[-2]
+
+
+@pytest.mark.parametrize(("n", "m", "seed"), [(300, 80, 11), (1000, 300, 5), (400, 900, 2)])
+def test_score_ceilings_of_lists_ranked_by_price_bound_every_pair_outside(
+    n: int, m: int, seed: int
+) -> None:
+    # Issue 14, session 8: after a restart the first lists are each student's top k by
+    # score - v0_j; every pair outside them scores at most the ceiling plus v0_j, which the
+    # pricing queries rely on to skip SMEs. Checked against every pair, for several v0.
+    students, smes = population(n, m, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    comb, _, _ = model.score_matrix()
+    rng = np.random.default_rng(seed)
+    for k in (1, 3, 10):
+        first = model.candidates(k, by="combined")
+        _, _, v = assign.optimal_with_prices(first.combined, [e.capacity for e in smes])
+        for v0 in (v, rng.uniform(0, 0.5, m)):
+            lists = model.candidates(k, by="combined", prices=(np.full(n, -1.0 - v0.max()), v0))
+            ceiling = pipeline._score_ceilings(lists.combined, k, v0)
+            listed = lists.combined.tocoo()
+            seen = np.zeros((n, m), bool)
+            seen[listed.row, listed.col] = True
+            outside = np.where(np.isfinite(comb) & ~seen, comb - v0[None, :], -np.inf).max(axis=1)
+            assert (outside <= ceiling).all()
+            assert np.isfinite(ceiling).mean() > 0.5  # the bound is used, not vacuous
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(2, 60), st.integers(1, 15), st.integers(0, 1000), st.integers(1, 3))
+def test_optimal_mode_restarted_from_lists_ranked_by_price_reaches_the_dense_optimum(
+    n: int, m: int, seed: int, k: int
+) -> None:
+    # Issue 14, session 8: when the first lists were far off, the run starts again from each
+    # student's top k by score - v (forced here after every first full pass that found pairs).
+    students, smes = population(n, m, seed=seed)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "RESTART_UNBOUNDED", -1.0)
+        res = run(students, smes, mode="optimal", k=k, explain=False)
+    assert abs(res.total_score - _dense_total(students, smes)) < 1e-6
+
+
+def test_optimal_mode_restarts_when_the_first_lists_are_far_off() -> None:
+    students, smes = population(1000, 300, seed=5)
+    dense = _dense_total(students, smes)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "RESTART_UNBOUNDED", -1.0)
+        res = run(students, smes, mode="optimal", k=3, explain=False)
+        mp.setattr(pipeline, "RESTART_UNBOUNDED", 2.0)
+        plain = run(students, smes, mode="optimal", k=3, explain=False)
+    assert res.timings.get("restarts") == 1 and "restarts" not in plain.timings
+    assert abs(res.total_score - dense) < 1e-6 and abs(plain.total_score - dense) < 1e-6

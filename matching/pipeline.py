@@ -63,11 +63,6 @@ PRICING_GROUPS = 6
 #: (``_run_optimal``; the same pairs found, from a fraction of the products). False: the
 #: students and SMEs whose price moved, against everyone (for tests that compare the two).
 PRUNE_BY_LAST_PASS = True
-#: When the first full pricing pass leaves more than this share of the students unbounded (k
-#: or more pairs near their price: the first lists were far from what the optimum needs),
-#: optimal mode starts again from each student's top k by ``score - v_j`` at the prices of the
-#: next solve, instead of growing the lists (``_run_optimal``).
-RESTART_UNBOUNDED = 0.5
 #: Added to a student's lowest listed score for the bound on every unlisted pair's score (the
 #: float32 ranking is within ``shortlists.FLOAT32_ERROR`` of the exact score, twice over).
 CEILING_SLACK = 1e-4
@@ -524,11 +519,12 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
     n, m = len(cycle.students), len(cycle.smes)
     todo = np.flatnonzero(active)
     open_smes = free_cap > 0
+    t0 = time.perf_counter()
+    lists = model.candidates(
+        k, by="combined", exclude=cycle.excluded, students=todo, sme_mask=open_smes
+    )
+    timings["candidates"] = time.perf_counter() - t0
     clock = {"solve": 0.0, "prices": 0.0, "full": 0.0, "restricted": 0.0, "solves": 0}
-    timings["candidates"] = 0.0
-    rounds = full = 0
-    # SME prices the first lists are ranked against (none at first; see the restart below)
-    v0: FloatArray | None = None
 
     def solve(
         scores: sp.csr_array, prev: tuple[FloatArray, FloatArray] | None, near: bool = False
@@ -571,7 +567,7 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
     # (the lists are a top k by the float32 ranking, rescored exactly; the slack covers float32
     # error): a student's pricing query needs only the SMEs cheap enough for such a pair to
     # reach the floor (issue 14; ``price``). Students with fewer than k listed: no bound.
-    ceiling = np.zeros(n)  # set once the first lists are in (below)
+    ceiling = _score_ceilings(lists.combined, k)
 
     def price(
         students: IntArray,
@@ -595,8 +591,7 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
         cols = np.flatnonzero(smes)
         if students.size == 0 or cols.size == 0:
             return _Pairs.empty()
-        key = v if v0 is None else v - v0  # what the ceiling bounds: score - v0 (or the score)
-        prices = np.sort(key[cols])
+        prices = np.sort(v[cols])
         need = np.searchsorted(prices, reach, side="left")  # SMEs each student can reach
         live = need > 0
         drop, least = fell if fell is not None else (np.zeros(m), np.full(n, -np.inf))
@@ -623,7 +618,7 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
 
         def reachable(group: IntArray) -> npt.NDArray[np.bool_]:
             top = prices[int(np.searchsorted(prices, reach_of[group].max(), side="left")) - 1]
-            mask: npt.NDArray[np.bool_] = smes & (key <= top) & (drop > least[group].min())
+            mask: npt.NDArray[np.bool_] = smes & (v <= top) & (drop > least[group].min())
             return mask
 
         reach_of = np.full(n, -np.inf)
@@ -660,105 +655,76 @@ def _run_optimal(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Ca
             in_group[group] = False
         return _Pairs.concat(parts)
 
-    while True:  # at most twice: the first lists, then (maybe) lists ranked by price
-        t0 = time.perf_counter()
-        if v0 is None:
-            lists = model.candidates(
-                k, by="combined", exclude=cycle.excluded, students=todo, sme_mask=open_smes
-            )
-        else:  # each student's top k by score - v0 (a floor every pair passes)
-            lists = model.candidates(
-                k,
-                by="combined",
-                exclude=cycle.excluded,
-                students=todo,
-                sme_mask=open_smes,
-                prices=(np.full(n, -1.0 - float(v0.max(initial=0.0))), v0),
-            )
-        timings["candidates"] += time.perf_counter() - t0
-        ceiling = _score_ceilings(lists.combined, k, v0)
-        new, u, v = solve(lists.combined, None)
-        pool = _Pairs.empty()  # near pairs of full passes, not (yet) in the lists
-        # the last full pass: its prices, and per student how far below them it proved every pair
-        # it left out (``_proven_gap``)
-        ref: tuple[FloatArray, FloatArray, FloatArray] | None = None
-        moved = 0.4 * PRICING_MARGIN
-        mm = max(m, 1)
-        excluded_keys = cycle.excluded[:, 0] * mm + cycle.excluded[:, 1]
-        for _ in range(MAX_PRICING_ROUNDS):
-            g0 = time.perf_counter()
-            beats = pool.comb > u[pool.i] + v[pool.j] + 1e-9
-            found = [pool.take(beats)]
-            pool = pool.take(~beats)
-            # Pairs no query may return: excluded, listed, pooled; as sorted unique keys built once
-            # a round, so a group's query takes its students' keys by one mask, already sorted.
-            # The (pairs, 2) array this was had to be stacked, filtered, range-checked and sorted
-            # again for every query: 0.11 -> 0.035 s CPU a pricing query at 1.7 million listed
-            # pairs (issue 14, session 6).
-            listed = lists.combined
-            listed_keys = np.repeat(np.arange(n, dtype=np.int64) * mm, np.diff(listed.indptr))
-            listed_keys += listed.indices
-            skip_keys = sorted_unique(
-                np.concatenate([listed_keys, pool.i * mm + pool.j, excluded_keys])
-            )
-            skip = (skip_keys, skip_keys // mm)
-            fell: tuple[FloatArray, FloatArray] | None = None
-            if ref is not None:
-                ref_u, ref_v, gap = ref
-                unbounded = gap < PRICING_MARGIN
-                fell_students = np.flatnonzero(active & ((u < ref_u - moved) | unbounded))
-                fell_smes = open_smes & (v < ref_v - moved)
-                # Every pair outside lists and pool scores at most ref_u_i + ref_v_j - gap_i, so
-                # it can beat its price now only if u_i and v_j together fell by more than gap_i:
-                # per student, only the SMEs whose fall exceeds gap_i minus the student's own
-                # fall. Pricing just those pairs returns what pricing the students and SMEs that
-                # moved returned (the pairs beating their price; a full pass: those within the
-                # margin, so against a floor the margin lower), from a fraction of the products.
-                drop = np.where(open_smes, ref_v - v, -np.inf)
-                least = gap - (ref_u - u) - 1e-12  # (lenient by far more than float64 rounding)
-                if 4 * fell_students.size > todo.size or 4 * fell_smes.sum() > open_smes.sum():
-                    ref = (
-                        None  # prices moved too much: a full pass, where the last one's proof fails
-                    )
-                    fell = (drop, least - PRICING_MARGIN) if PRUNE_BY_LAST_PASS else None
-                elif PRUNE_BY_LAST_PASS:
-                    found.append(price(todo, open_smes, u, skip, (drop, least)))
-                    clock["restricted"] += time.perf_counter() - g0
-                else:
-                    # the students whose price fell against every open SME, and every
-                    # student against the SMEs whose price fell
-                    for students, smes in ((fell_students, open_smes), (todo, fell_smes)):
-                        found.append(price(students, smes, u, skip))
-                    clock["restricted"] += time.perf_counter() - g0
-            if ref is None:
-                f0 = time.perf_counter()
-                full += 1
-                got = price(todo, open_smes, u - PRICING_MARGIN, skip, fell)
-                ref = (u, v, _proven_gap(got, u, v, n, k))
-                unbounded_share = (
-                    float((ref[2] < PRICING_MARGIN)[todo].mean()) if todo.size else 0.0
-                )
-                beats = got.comb > u[got.i] + v[got.j] + 1e-9
-                found.append(got.take(beats))  # the violating pairs; the near ones may soon be
-                pool = _Pairs.concat([pool, got.take(~beats)])
-                clock["full"] += time.perf_counter() - f0
-            rounds += 1
-            more = _Pairs.concat(found).unique(m)
-            if more.i.size == 0:
-                break  # nothing beats its price: optimal over all pairs
-            lists = more.added_to(lists, n, m)
-            # Prices from before a large addition say little about the new optimum.
-            sift = more.i.size < SIFT_BELOW * lists.combined.nnz
-            near = more.i.size < NEAR_BELOW * lists.combined.nnz
-            new, u, v = solve(lists.combined, (u, v) if sift else None, near)
-            if v0 is None and full == 1 and unbounded_share > RESTART_UNBOUNDED:
-                break  # the first lists were far off: start again from lists ranked by price
-        else:
-            break  # MAX_PRICING_ROUNDS (not reached in practice)
+    new, u, v = solve(lists.combined, None)
+    pool = _Pairs.empty()  # near pairs of full passes, not (yet) in the lists
+    # the last full pass: its prices, and per student how far below them it proved every pair
+    # it left out (``_proven_gap``)
+    ref: tuple[FloatArray, FloatArray, FloatArray] | None = None
+    moved = 0.4 * PRICING_MARGIN
+    mm = max(m, 1)
+    excluded_keys = cycle.excluded[:, 0] * mm + cycle.excluded[:, 1]
+    rounds = full = 0
+    for _ in range(MAX_PRICING_ROUNDS):
+        g0 = time.perf_counter()
+        beats = pool.comb > u[pool.i] + v[pool.j] + 1e-9
+        found = [pool.take(beats)]
+        pool = pool.take(~beats)
+        # Pairs no query may return: excluded, listed, pooled; as sorted unique keys built once
+        # a round, so a group's query takes its students' keys by one mask, already sorted.
+        # The (pairs, 2) array this was had to be stacked, filtered, range-checked and sorted
+        # again for every query: 0.11 -> 0.035 s CPU a pricing query at 1.7 million listed
+        # pairs (issue 14, session 6).
+        listed = lists.combined
+        listed_keys = np.repeat(np.arange(n, dtype=np.int64) * mm, np.diff(listed.indptr))
+        listed_keys += listed.indices
+        skip_keys = sorted_unique(
+            np.concatenate([listed_keys, pool.i * mm + pool.j, excluded_keys])
+        )
+        skip = (skip_keys, skip_keys // mm)
+        fell: tuple[FloatArray, FloatArray] | None = None
+        if ref is not None:
+            ref_u, ref_v, gap = ref
+            unbounded = gap < PRICING_MARGIN
+            fell_students = np.flatnonzero(active & ((u < ref_u - moved) | unbounded))
+            fell_smes = open_smes & (v < ref_v - moved)
+            # Every pair outside lists and pool scores at most ref_u_i + ref_v_j - gap_i, so
+            # it can beat its price now only if u_i and v_j together fell by more than gap_i:
+            # per student, only the SMEs whose fall exceeds gap_i minus the student's own
+            # fall. Pricing just those pairs returns what pricing the students and SMEs that
+            # moved returned (the pairs beating their price; a full pass: those within the
+            # margin, so against a floor the margin lower), from a fraction of the products.
+            drop = np.where(open_smes, ref_v - v, -np.inf)
+            least = gap - (ref_u - u) - 1e-12  # (lenient by far more than float64 rounding)
+            if 4 * fell_students.size > todo.size or 4 * fell_smes.sum() > open_smes.sum():
+                ref = None  # prices moved too much: a full pass, where the last one's proof fails
+                fell = (drop, least - PRICING_MARGIN) if PRUNE_BY_LAST_PASS else None
+            elif PRUNE_BY_LAST_PASS:
+                found.append(price(todo, open_smes, u, skip, (drop, least)))
+                clock["restricted"] += time.perf_counter() - g0
+            else:
+                # the students whose price fell against every open SME, and every
+                # student against the SMEs whose price fell
+                for students, smes in ((fell_students, open_smes), (todo, fell_smes)):
+                    found.append(price(students, smes, u, skip))
+                clock["restricted"] += time.perf_counter() - g0
+        if ref is None:
+            f0 = time.perf_counter()
+            full += 1
+            got = price(todo, open_smes, u - PRICING_MARGIN, skip, fell)
+            ref = (u, v, _proven_gap(got, u, v, n, k))
+            beats = got.comb > u[got.i] + v[got.j] + 1e-9
+            found.append(got.take(beats))  # the violating pairs; the near ones may soon be
+            pool = _Pairs.concat([pool, got.take(~beats)])
+            clock["full"] += time.perf_counter() - f0
+        rounds += 1
+        more = _Pairs.concat(found).unique(m)
         if more.i.size == 0:
-            break
-        v0 = v
-        timings["restarts"] = 1
+            break  # nothing beats its price: optimal over all pairs
+        lists = more.added_to(lists, n, m)
+        # Prices from before a large addition say little about the new optimum.
+        sift = more.i.size < SIFT_BELOW * lists.combined.nnz
+        near = more.i.size < NEAR_BELOW * lists.combined.nnz
+        new, u, v = solve(lists.combined, (u, v) if sift else None, near)
     timings["assign"] = clock["solve"] + clock["prices"]
     timings["grow"] = clock["full"] + clock["restricted"]
     timings["solve"] = clock["solve"]
@@ -795,7 +761,7 @@ def _proven_gap(got: _Pairs, u: FloatArray, v: FloatArray, n: int, k: int) -> Fl
     return gap
 
 
-def _score_ceilings(first: sp.csr_array, k: int, v0: FloatArray | None = None) -> FloatArray:
+def _score_ceilings(first: sp.csr_array, k: int) -> FloatArray:
     """Per student, a bound on the combined score of every pair outside their first lists.
 
     ``first`` holds each student's top ``k`` by the float32 ranking, rescored
@@ -809,8 +775,7 @@ def _score_ceilings(first: sp.csr_array, k: int, v0: FloatArray | None = None) -
     count = np.diff(first.indptr)
     some = count > 0
     if some.any():
-        data = first.data if v0 is None else first.data - v0[first.indices]
-        lowest = np.minimum.reduceat(data, first.indptr[:-1][some])
+        lowest = np.minimum.reduceat(first.data, first.indptr[:-1][some])
         ceiling[some] = np.where(count[some] >= k, lowest + CEILING_SLACK, np.inf)
     return ceiling
 

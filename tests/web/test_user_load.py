@@ -92,3 +92,26 @@ def test_an_outdated_answer_read_with_the_user_still_asks_again(
     monkeypatch.setitem(app.config, "CONSENT_POLICY_VERSION", "2099-01-01")
     response = client.get("/student/proposals")
     assert response.status_code == 302 and response.location.endswith("/account/consent/renew")
+
+
+@pytest.mark.parametrize("role", ["student", "sme", "coordinator"])
+def test_the_profile_comes_with_the_user(
+    app: Any, request: pytest.FixtureRequest, role: str
+) -> None:
+    """The student's or SME's profile is read in the user's statement: reading it afterwards
+    (as nearly every student and SME page does) costs no statement, and a coordinator has none."""
+    user = request.getfixturevalue(role)
+    user_id, token = user.id, user.session_token
+    db.session.expire_all()
+    with app.test_request_context("/"):
+        with counted() as statements:
+            loaded = load_user(f"{user_id}:{token}")
+            assert loaded is not None
+            student, sme = loaded.student, loaded.sme
+        assert len(statements) == 1, statements
+        assert (student is not None, sme is not None) == (role == "student", role == "sme")
+        assert (student or sme or loaded).id is not None
+        if student is not None:
+            assert student.user_id == user_id
+        if sme is not None:
+            assert sme.user_id == user_id

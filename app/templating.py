@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
-from flask import Flask, g, has_request_context, url_for
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from markupsafe import Markup, escape
 
+from app.i18n import current_locale
 from app.schemas import ID_MAX
 
 # Any id the routes accept: the path, which holds it, comes before any query value that could
@@ -23,12 +25,74 @@ from app.schemas import ID_MAX
 _SLOT = ID_MAX
 
 
+class KeptValues:
+    """Values a page builds the same way for every reader (its words in one language, its URL
+    patterns under one mount point), kept per app and process so a render does not build them
+    again (issue 14). The key must name everything the value depends on; it never names the
+    reader. At most `size` values are kept, the least recently used dropped first: a URL's key
+    holds the query's filters, which a reader chooses."""
+
+    def __init__(self, size: int = 4000) -> None:
+        self._size = size
+        self._lock = threading.Lock()  # a threaded server renders pages at once
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        # Per app: the tests build many apps in one process, each with its own URL map.
+        kept: OrderedDict[Hashable, Any] = current_app.extensions.setdefault(
+            "kept_values", OrderedDict()
+        )
+        with self._lock:
+            value = kept.get(key, _MISSING)
+            if value is not _MISSING:
+                kept.move_to_end(key)
+                return value
+        value = build()
+        with self._lock:
+            kept[key] = value
+            while len(kept) > self._size:
+                kept.popitem(last=False)
+        return value
+
+
+_MISSING = object()
+KEPT_VALUES = KeptValues()
+
+
+def page_url(endpoint: str, **values: Any) -> str:
+    """`url_for(endpoint, **values)`, built once per mount point (werkzeug's URL builder: about a
+    tenth of a millisecond a URL). For endpoints whose URL depends on nothing but the values and
+    where the app is mounted: no host, subdomain or scheme (no `_external`). The key keeps the
+    values in their order: werkzeug writes the query in that order."""
+    return KEPT_VALUES.get(
+        ("url", request.script_root, endpoint, tuple(values.items())),
+        lambda: url_for(endpoint, **values),
+    )
+
+
 def url_pattern(endpoint: str, key: str = "match_id", **values: Any) -> tuple[Markup, Markup]:
     """`url_for(endpoint, key=<id>, **values)` as the text before and after the id, escaped
-    for an attribute: the page writes `{{ p[0] }}{{ id }}{{ p[1] }}` for each row."""
-    url = url_for(endpoint, **{**values, key: _SLOT})
-    before, _, after = url.partition(str(_SLOT))
-    return escape(before), escape(after)
+    for an attribute: the page writes `{{ p[0] }}{{ id }}{{ p[1] }}` for each row. Built once
+    per mount point and values, like `page_url`."""
+
+    def build() -> tuple[Markup, Markup]:
+        url = url_for(endpoint, **{**values, key: _SLOT})
+        before, _, after = url.partition(str(_SLOT))
+        return escape(before), escape(after)
+
+    return KEPT_VALUES.get(
+        ("url_pattern", request.script_root, endpoint, key, tuple(values.items())), build
+    )
+
+
+def kept_words(name: str, table: Mapping[str, Any]) -> Mapping[str, Markup]:
+    """A page's fixed words (`table`: lazy strings) in the reader's language, translated once
+    per language, as Jinja's `_()` would write them (the translation trusted, marked safe, and
+    formatted with no values): the page writes `{{ t.why }}` (issue 14: the candidates page
+    translated 40 strings on every render). `name` must be unique to the table."""
+    return KEPT_VALUES.get(
+        ("words", name, current_locale()),
+        lambda: MappingProxyType({word: Markup(str(text)) % {} for word, text in table.items()}),  # noqa: S704 - as Jinja's _()
+    )
 
 
 T = TypeVar("T")
@@ -144,6 +208,7 @@ def compile_templates(app: Flask) -> None:
 def init_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         url_pattern=url_pattern,
+        page_url=page_url,
         kept_part=PAGE_PARTS,
         kept_layout=kept_layout,
         option_tags=option_tags,

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -30,7 +31,7 @@ from app.services import (
 from app.services.errors import InvalidInput
 from app.services.validation import validate
 from app.smes.forms import FIELD_STEPS, SIGNUP_STEPS, SMEProfileForm, SMESignupForm
-from app.templating import RenderedRows
+from app.templating import KEPT_VALUES, RenderedRows, kept_words
 from app.transaction import reads_only
 from app.web import answer_proposal, rerender, send_cv, sign_up
 
@@ -159,14 +160,12 @@ def _candidates_context(
         "decline_reasons": decisions.decline_reason_labels(),
         "filter_errors": filter_errors,
         "filter_choices": _filter_choices(review),
-        "filter_labels": {
-            "language": _("Speaks"),
-            "market": _("Knows the market"),
-            "topik": _("TOPIK at least"),
-            "region": _("Can work in"),
-            "shortlisted": _("Shortlisted only"),
-            "sort": _("Sort by"),
-        },
+        # Plain text (escaped where shown), kept per language like the page's words.
+        "filter_labels": KEPT_VALUES.get(
+            ("words", "smes.filter_labels", current_locale()),
+            lambda: {field: str(label) for field, label in FILTER_LABELS.items()},
+        ),
+        "t": kept_words("smes.candidates", CANDIDATE_WORDS),
         "back_args": _filter_args(),
         "changeable": changeable,
         "next_cycle": match_settings.next_run(),
@@ -174,6 +173,32 @@ def _candidates_context(
         "card_key": _card_keys(changeable),
     }
 
+
+FILTER_LABELS = {
+    "language": _l("Speaks"),
+    "market": _l("Knows the market"),
+    "topik": _l("TOPIK at least"),
+    "region": _l("Can work in"),
+    "shortlisted": _l("Shortlisted only"),
+    "sort": _l("Sort by"),
+}
+
+# What every candidate card repeats (`t` in the template), translated once per language.
+CANDIDATE_WORDS = {
+    "shortlisted": _l("Shortlisted"),
+    "fit": _l("Fit score"),
+    "why": _l("Why this student"),
+    "languages": _l("Languages"),
+    "topik": _l("Korean (TOPIK)"),
+    "markets": _l("Markets"),
+    "industries": _l("Industries"),
+    "regions": _l("Can work in"),
+    "hours": _l("Hours per week"),
+    "cv": _l("Download CV (PDF)"),
+    "decline": _l("Decline this candidate"),
+    "shortlist": _l("Shortlist"),
+    "unshortlist": _l("Remove from shortlist"),
+}
 
 FILTER_KEYS = ("language", "market", "topik", "region", "shortlisted", "sort")
 

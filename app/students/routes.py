@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -34,6 +35,7 @@ from app.students.forms import (
     StudentProfileForm,
     StudentSignupForm,
 )
+from app.templating import kept_words
 from app.transaction import reads_only
 from app.web import answer_proposal, flash_refusal, rerender, send_cv, sign_up
 
@@ -123,7 +125,21 @@ def proposals() -> str:
         decline_reasons=decisions.decline_reason_labels(),
         changeable=decisions.changeable(matches, "student"),
         next_cycle=match_settings.next_run(),
+        t=kept_words("students.proposals", PROPOSAL_WORDS),
     )
+
+
+# What every proposal card repeats (`t` in the template), translated once per language.
+PROPOSAL_WORDS = {
+    "why": _l("Why you were proposed"),
+    "products": _l("Products"),
+    "markets": _l("Target markets"),
+    "exporting": _l("Already exporting"),
+    "yes": _l("Yes"),
+    "no": _l("No"),
+    "decline": _l("Decline this proposal"),
+    "declined": _l("You declined. Changed your mind?"),
+}
 
 
 @bp.route("/proposals/<int:match_id>/decision", methods=["POST"])

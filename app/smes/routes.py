@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -159,7 +160,9 @@ def _candidates_context(
         "review": review,
         "decline_reasons": decisions.decline_reason_labels(),
         "filter_errors": filter_errors,
-        "filter_choices": _filter_choices(review),
+        # Built only when the filter form is rendered, not when it is kept (`filter_form_key`).
+        "filter_choices": functools.partial(_filter_choices, review),
+        "filter_form_key": _filter_form_key(review, filter_errors),
         # Plain text (escaped where shown), kept per language like the page's words.
         "filter_labels": KEPT_VALUES.get(
             ("words", "smes.filter_labels", current_locale()),
@@ -201,6 +204,28 @@ CANDIDATE_WORDS = {
 }
 
 FILTER_KEYS = ("language", "market", "topik", "region", "shortlisted", "sort")
+
+
+def _filter_form_key(
+    review: reviews.SMEReview, filter_errors: dict[str, list[str]]
+) -> tuple[Any, ...]:
+    """Everything the filter form shows (`smes/_candidate_filters.html`, kept in `PAGE_PARTS`):
+    the language (its words, the codes' names), where the app is mounted (its action), the
+    filters chosen, the codes offered, the errors, and how many candidates are shown of how
+    many. No CSRF token: it is a GET form."""
+    options = review.options
+    return (
+        "candidate-filters",
+        current_locale(),
+        request.script_root,
+        review.filters,
+        tuple(options.languages),
+        tuple(options.markets),
+        tuple(options.regions),
+        tuple((field, tuple(messages)) for field, messages in filter_errors.items()),
+        len(review.pending),
+        review.pending_total,
+    )
 
 
 def _filter_choices(review: reviews.SMEReview) -> dict[str, list[tuple[str, str]]]:

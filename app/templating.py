@@ -25,6 +25,41 @@ from app.schemas import ID_MAX
 _SLOT = ID_MAX
 
 
+_MISSING = object()
+
+
+class _Recent:
+    """At most `size` values by key, the least recently used dropped first; safe across the
+    threads of a threaded server, which renders pages at once. What `RenderedRows` and
+    `KeptValues` keep."""
+
+    def __init__(self, size: int) -> None:
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        """The value kept under `key` (now the most recently used), else `_MISSING`."""
+        with self._lock:
+            value = self._values.get(key, _MISSING)
+            if value is not _MISSING:
+                self._values.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 class KeptValues:
     """Values a page builds the same way for every reader (its words in one language, its URL
     patterns under one mount point), kept per app and process so a render does not build them
@@ -34,27 +69,17 @@ class KeptValues:
 
     def __init__(self, size: int = 4000) -> None:
         self._size = size
-        self._lock = threading.Lock()  # a threaded server renders pages at once
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         # Per app: the tests build many apps in one process, each with its own URL map.
-        kept: OrderedDict[Hashable, Any] = current_app.extensions.setdefault(
-            "kept_values", OrderedDict()
-        )
-        with self._lock:
-            value = kept.get(key, _MISSING)
-            if value is not _MISSING:
-                kept.move_to_end(key)
-                return value
-        value = build()
-        with self._lock:
-            kept[key] = value
-            while len(kept) > self._size:
-                kept.popitem(last=False)
+        kept: _Recent = current_app.extensions.setdefault("kept_values", _Recent(self._size))
+        value = kept.get(key)
+        if value is _MISSING:
+            value = build()
+            kept.put(key, value)
         return value
 
 
-_MISSING = object()
 KEPT_VALUES = KeptValues()
 
 
@@ -135,28 +160,19 @@ class RenderedRows:
     dropped first."""
 
     def __init__(self, size: int = 4000) -> None:
-        self._rows: OrderedDict[Hashable, str] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()  # a threaded server renders pages at once
+        self._rows = _Recent(size)
 
     def __call__(self, key: Hashable, token: str, caller: Callable[[], str]) -> Markup:
-        with self._lock:
-            html = self._rows.get(key)
-            if html is not None:
-                self._rows.move_to_end(key)
-        if html is None:
+        html = self._rows.get(key)
+        if html is _MISSING:
             fresh = str(caller())
             html = fresh.replace(token, _TOKEN_SLOT) if token else fresh
-            with self._lock:
-                self._rows[key] = html
-                while len(self._rows) > self._size:
-                    self._rows.popitem(last=False)
+            self._rows.put(key, html)
         # The row was escaped when rendered; the token is URL-safe text (Flask-WTF's signature).
         return Markup(html.replace(_TOKEN_SLOT, token) if token else html)  # noqa: S704
 
     def clear(self) -> None:
-        with self._lock:
-            self._rows.clear()
+        self._rows.clear()
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -32,7 +32,7 @@ from app.services import (
 from app.services.errors import InvalidInput
 from app.services.validation import validate
 from app.smes.forms import FIELD_STEPS, SIGNUP_STEPS, SMEProfileForm, SMESignupForm
-from app.templating import KEPT_VALUES, RenderedRows, kept_words
+from app.templating import RenderedRows, kept_words
 from app.transaction import reads_only
 from app.web import answer_proposal, rerender, send_cv, sign_up
 
@@ -163,11 +163,7 @@ def _candidates_context(
         # Built only when the filter form is rendered, not when it is kept (`filter_form_key`).
         "filter_choices": functools.partial(_filter_choices, review),
         "filter_form_key": _filter_form_key(review, filter_errors),
-        # Plain text (escaped where shown), kept per language like the page's words.
-        "filter_labels": KEPT_VALUES.get(
-            ("words", "smes.filter_labels", current_locale()),
-            lambda: {field: str(label) for field, label in FILTER_LABELS.items()},
-        ),
+        "filter_labels": kept_words("smes.filter_labels", FILTER_LABELS),
         "t": kept_words("smes.candidates", CANDIDATE_WORDS),
         "back_args": _filter_args(),
         "changeable": changeable,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -58,6 +58,11 @@ class _Recent:
 
     def __len__(self) -> int:
         return len(self._values)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        """The keys, least recently used first (a copy: safe while others render)."""
+        with self._lock:
+            return iter(list(self._values))
 
 
 class KeptValues:

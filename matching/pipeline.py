@@ -25,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from . import assign, learning, metrics
-from .compute import release_free_heap, small_pages, sorted_unique
+from . import assign, learning, metrics, shortlists
+from .compute import in_chunks, release_free_heap, small_pages, sorted_unique
 from .eligibility import RuleTable, blocked_params, load_rules
 from .explanations import Reason
 from .model import MatchModel
@@ -463,10 +463,20 @@ def _not_refused(
     if full.size == 0:
         return ri, rj
     x, yt = model.ranking_matrices("sme")
-    # (SMEs, features), rows contiguous; a reserve comes student by student
-    approx = row_dots(x, ri[full], yt.T, rj[full])
+    fi, fj = ri[full], rj[full]
+    approx = np.empty(full.size, dtype=np.float32)
+
+    def chunk(a: int, b: int) -> None:
+        # (SMEs, features), rows contiguous; a reserve comes student by student
+        approx[a:b] = row_dots(x, fi[a:b], yt.T, fj[a:b])
+
+    # On all cores: the first growth call screens most of the reserve (864,000
+    # pairs at 20,000 x 10,000, 0.12 s on one core). ``row_dots`` goes
+    # ``ROW_DOTS_STEP`` pairs at a time itself, so chunks of that length give
+    # each pair the value one call over all of them gave.
+    in_chunks(chunk, full.size, shortlists.ROW_DOTS_STEP)
     keep = np.ones(ri.size, dtype=bool)
-    keep[full[approx < cutoff[rj[full]] - NEAR_TIE]] = False
+    keep[full[approx < cutoff[fj] - NEAR_TIE]] = False
     return ri[keep], rj[keep]
 
 

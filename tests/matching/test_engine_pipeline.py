@@ -548,3 +548,37 @@ def test_pricing_only_where_the_last_pass_proof_fails_prices_fewer_pairs(
             res = run(students, smes, mode="optimal", k=3, explain=False)
             assert res.timings["pricing_rounds"] > 1
         assert products[-1] < products[-2]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 150), st.integers(1, 9), st.integers(2, 3))
+def test_reserve_screen_in_chunks_on_several_threads_equals_one_call(
+    seed: int, size: int, step: int, threads: int
+) -> None:
+    """Issue 14: list growth's reserve screen (``_not_refused``) computes its
+    float32 SME views in ``ROW_DOTS_STEP`` chunks on all cores. Any step on
+    several threads keeps exactly the pairs one thread keeps, and those are the
+    pairs whose SME has a free seat or whose view (``row_dots`` in one call,
+    the same steps) is within ``NEAR_TIE`` of the SME's cutoff."""
+    from matching import compute, shortlists
+
+    students, smes = population(30, 20, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    rng = np.random.default_rng(seed)
+    # a reserve comes student by student: runs of one row
+    ri = np.sort(rng.integers(0, 30, size)).astype(np.int64)
+    rj = rng.integers(0, 20, size).astype(np.int64)
+    x, yt = model.ranking_matrices("sme")
+    cutoff = np.where(rng.random(20) < 0.3, -np.inf, rng.uniform(0.0, 0.8, 20))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shortlists, "ROW_DOTS_STEP", step)
+        patch.setattr(compute, "workers", lambda: 1)
+        serial = pipeline._not_refused(model, ri, rj, cutoff)
+        patch.setattr(compute, "workers", lambda: threads)
+        chunked = pipeline._not_refused(model, ri, rj, cutoff)
+        views = shortlists.row_dots(x, ri, yt.T, rj)
+    for a, b in zip(serial, chunked, strict=True):
+        assert a.tobytes() == b.tobytes()
+    keep = ~np.isfinite(cutoff[rj]) | (views >= cutoff[rj] - shortlists.NEAR_TIE)
+    assert chunked[0].tolist() == ri[keep].tolist()
+    assert chunked[1].tolist() == rj[keep].tolist()

@@ -47,8 +47,11 @@ FIRST_PASS_MIN_ROWS = 256
 #: scores in [0, 1] over a few hundred columns.
 NEAR_TIE = 1e-4
 #: A query is split across the worker threads when each gets at least this
-#: many students (below it, thread start-up costs more than it saves).
-MIN_SPLIT_ROWS = 128
+#: many students (below it, thread start-up costs more than it saves). A
+#: growth pass costs 0.2-0.3 ms of CPU a student at 20,000 x 10,000 (k of
+#: 100-400), thread start-up well under 1 ms: 128 left list growth's passes of
+#: 87, 109 and 160 students (0.1 s of CPU) on one core (issue 14, session 9).
+MIN_SPLIT_ROWS = 32
 FLOAT32_ERROR = 2e-5
 #: List growth reads the student view pair by pair (``TopKPass._growth_chunk``)
 #: when full SMEs refuse all but this share of a chunk's pairs with them; a
@@ -583,7 +586,12 @@ class TopKPass:
         self.col_pos[cols] = np.arange(cols.size)
         x, yt = model.ranking_matrices(by)
         self.x = x
-        self.y = np.ascontiguousarray(yt.T[cols])  # (SMEs, features); a view when all SMEs
+        # (SMEs, features). With every SME allowed (``cols`` is then 0..m-1)
+        # the ranking matrix's own rows, not a copy: a copy of them (4.6 MB at
+        # 10,000 SMEs) was most of a small growth pass's fixed cost, and list
+        # growth makes a pass per growth level per call (17 at 20,000 x 10,000).
+        every_sme = cols.size == m
+        self.y = np.ascontiguousarray(yt.T if every_sme else yt.T[cols])
         # With a floor, the SME's view screens students before the ranking product.
         self.x_floor: Float32Array | None = None
         self.y_floor: Float32Array | None = None
@@ -652,7 +660,9 @@ class TopKPass:
         # that is not linear, so a narrow second product (0/1 indicators of
         # languages and markets) masks them before the top k are chosen.
         self.bits_x = model.pair_bits_x_
-        self.bits_y = np.ascontiguousarray(model.pair_bits_y_[cols])
+        self.bits_y = np.ascontiguousarray(
+            model.pair_bits_y_ if every_sme else model.pair_bits_y_[cols]
+        )
         self.blocked: tuple[IntArray, IntArray, npt.NDArray[np.bool_]] | None = None
         if model.blocked_table_.any() and not model.fold_blocked_:
             self.blocked = (model.student_group_, model.sme_group_[cols], model.blocked_table_)
@@ -687,7 +697,12 @@ class TopKPass:
             ):
                 collect(pool.map(self.chunk, starts))
         else:
-            collect(self.chunk(a0) for a0 in starts)
+            # BLAS on one thread here too: OpenBLAS's own threads on the small
+            # products of a pass of a few students (list growth's last passes)
+            # cost several times the CPU of one thread (13 students x 8,200
+            # SMEs: 8 ms against 1 ms, on a loaded machine).
+            with blas_single_thread():
+                collect(self.chunk(a0) for a0 in starts)
         if self.pool is not None:
             pool_i, pool_j = self.pool.result()
             got_i.append(pool_i)

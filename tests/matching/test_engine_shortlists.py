@@ -9,6 +9,8 @@ tests compare against a brute-force reading of the same definitions.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -342,3 +344,78 @@ def test_row_dots_equal_the_dot_of_each_pair(
     assert got.dtype == np.float32 and got.shape == (len(pairs),)
     expect = np.einsum("ij,ij->i", x[r].astype(np.float64), y[c].astype(np.float64))
     np.testing.assert_allclose(got, expect, rtol=0, atol=1e-5)
+
+
+def test_a_pass_over_every_sme_reads_the_ranking_rows_without_a_copy() -> None:
+    """Issue 14: with every SME allowed, a pass multiplies by the ranking
+    matrix's own rows (list growth makes a pass per growth level per call, and
+    copying the SMEs' rows was most of a small pass's fixed cost); with some
+    SMEs masked, by a copy of theirs. Both give the lists of the copy."""
+    students, smes = population(120, 90, seed=4)
+    model = MatchModel().fit(students, smes)
+    _, yt = model.ranking_matrices("student")
+    rows, none = np.arange(120), np.zeros(0, np.int64)
+
+    def query(cols: np.ndarray) -> shortlists.TopKPass:
+        return shortlists.TopKPass(
+            model, 5, "student", rows, cols, none, sme_side=False, sme_floor=None,
+            prices=None, chunk_size=None, max_block_bytes=128 << 20,
+        )  # fmt: skip
+
+    every = query(np.arange(90))
+    assert np.shares_memory(every.y, yt) and every.y.flags.c_contiguous
+    np.testing.assert_array_equal(every.y, yt.T)
+    np.testing.assert_array_equal(every.bits_y, model.pair_bits_y_)
+    some = query(np.arange(0, 90, 2))
+    assert not np.shares_memory(some.y, yt)
+    np.testing.assert_array_equal(some.y, yt.T[::2])
+    np.testing.assert_array_equal(some.bits_y, model.pair_bits_y_[::2])
+
+
+def test_a_pass_of_one_chunk_runs_blas_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14: a pass too small to split (list growth's last passes, a few
+    students each) runs in the calling thread with BLAS limited to one thread,
+    as the chunks on worker threads do: OpenBLAS's own two threads on a
+    product of 13 students x 8,200 SMEs cost 8 ms of CPU against 1 ms."""
+    from threadpoolctl import threadpool_info
+
+    students, smes = population(20, 60, seed=2)
+    model = MatchModel().fit(students, smes)
+    seen: list[int] = []
+    real_chunk = shortlists.TopKPass.chunk
+
+    def chunk(self: shortlists.TopKPass, start: int) -> Any:
+        seen.extend(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+        return real_chunk(self, start)
+
+    monkeypatch.setattr(shortlists.TopKPass, "chunk", chunk)
+    model.candidates(5, by="student")
+    assert seen and set(seen) == {1}
+
+
+def test_a_query_of_a_few_dozen_students_is_split_across_the_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 14: a query is split across the workers from ``MIN_SPLIT_ROWS``
+    students each (list growth's passes of 64-255 students ran on one core);
+    the lists are those of one chunk."""
+    students, smes = population(100, 300, seed=6)
+    model = MatchModel().fit(students, smes)
+    floor = np.full(300, -np.inf)
+    floor[::2] = 0.3
+    monkeypatch.setattr(shortlists, "workers", lambda: 2)
+    rows, cols, none = np.arange(100), np.arange(300), np.zeros(0, np.int64)
+    split = shortlists.TopKPass(
+        model, 10, "student", rows, cols, none, sme_side=False, sme_floor=floor,
+        prices=None, chunk_size=None, max_block_bytes=128 << 20,
+    )  # fmt: skip
+    assert shortlists.MIN_SPLIT_ROWS <= 50 and split.step == 50
+    two = model.candidates(10, by="student", sme_floor=floor)
+    monkeypatch.setattr(shortlists, "workers", lambda: 1)
+    one = model.candidates(10, by="student", sme_floor=floor)
+    for a, b in ((two.student_view, one.student_view), (two.sme_view, one.sme_view)):
+        np.testing.assert_array_equal(a.indptr, b.indptr)
+        np.testing.assert_array_equal(a.indices, b.indices)
+        np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(two.complete, one.complete)
+    assert two.student_view.nnz > 0

@@ -15,15 +15,23 @@ from werkzeug.wrappers import Response
 from app.coordinators.common import bp, page_number
 from app.coordinators.forms import BulkForm, MatchActionForm, PairForm
 from app.extensions import db
-from app.i18n import error_messages
+from app.i18n import current_locale, error_messages
 from app.models import Match
-from app.services import audit, audit_words, cycles, decisions, directory, pairing
+from app.services import audit, audit_words, decisions, directory, pairing
 from app.services.errors import DomainError, InvalidInput
 from app.services.explanations import reason_text
+from app.templating import RenderedRows
 from app.transaction import reads_only
 from app.web import flash_refusal, rerender
 
 # --- matches ----------------------------------------------------------------------------------
+
+
+# The matches list's content as rendered (the filter form, the bulk form around the rows, the
+# pagination), kept per process by everything it shows (`_list_key`): with its rows kept one by
+# one (`PAGE_PARTS`), the page still spent most of its CPU on the words and menus around them,
+# ~180 translations a render (issue 14). A few dozen lists: a list is ~40 KB.
+LISTS = RenderedRows(size=48)
 
 
 @bp.route("/matches")
@@ -32,16 +40,39 @@ def matches() -> str:
     """Every match, filtered, with bulk approve and reject."""
     filters = directory.MatchFilters.from_args(request.args)
     page = directory.listed_matches(filters, page_number())  # plain rows, not ORM objects
+    shown_filters = asdict(filters)
+    cycle_menu = directory.cycle_starts(50)
     html = render_template(
         "coordinators/matches.html",
         page=page,
-        filters=asdict(filters),
+        filters=shown_filters,
         form=BulkForm(),
-        cycles=cycles.recent_cycles(50),
+        cycles=cycle_menu,
         statuses=directory.MATCH_STATUSES,
+        kept_list=LISTS,
+        list_key=_list_key(page, shown_filters, cycle_menu),
     )
-    audit.record("matches_listed", detail={"page": page.page, **asdict(filters)})
+    audit.record("matches_listed", detail={"page": page.page, **shown_filters})
     return html
+
+
+def _list_key(
+    page: Any, filters: dict[str, str], cycle_menu: tuple[directory.CycleStart, ...]
+) -> tuple[Any, ...]:
+    """Everything the kept list shows: the language its words are in, where the app is mounted
+    (its links), the filters chosen (the menus' choices, the bulk form's hidden fields, the
+    pages' links), the cycles offered, the page's number, how many matches there are (and so
+    how many pages), and every row as its own key holds it. The reader's CSRF token is put back
+    each time."""
+    return (
+        current_locale(),
+        request.script_root,
+        tuple(filters.items()),
+        cycle_menu,
+        page.page,
+        page.total,  # and so how many pages (25 a page)
+        tuple(row.key for row in page.items),
+    )
 
 
 @bp.route("/matches/ready")

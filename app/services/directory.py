@@ -6,7 +6,7 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
@@ -31,6 +31,7 @@ from app.models import (
     SME,
     AuditEvent,
     Match,
+    MatchCycle,
     MatchStatus,
     SMECode,
     Student,
@@ -442,6 +443,28 @@ def listed_matches(filters: MatchFilters, page: int, per_page: int = PER_PAGE) -
         statements=_listed_statements(tuple(shape)),
         values=values,
     )
+
+
+class CycleStart(NamedTuple):
+    """A cycle as the matches list's cycle menu shows it."""
+
+    id: int
+    started_at: datetime
+
+
+@functools.cache
+def _cycle_starts_query() -> Select[*tuple[Any, ...]]:
+    return (
+        select(MatchCycle.id, MatchCycle.started_at)
+        .order_by(MatchCycle.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def cycle_starts(limit: int = 50) -> tuple[CycleStart, ...]:
+    """The last cycles, newest first, as the matches list's menu shows them: two columns, not
+    `cycles.recent_cycles`' ORM objects, and hashable (the kept list's key holds them)."""
+    return tuple(CycleStart(*row) for row in read(_cycle_starts_query(), {"limit": limit}))
 
 
 # --- the audit log -------------------------------------------------------------------------------

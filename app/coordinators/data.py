@@ -3,6 +3,7 @@ audit trail."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
 from typing import Any
 
@@ -32,25 +33,27 @@ FIGURES = RenderedRows(size=16)
 @reads_only
 def dashboard() -> str:
     """The programme at a glance: charts, with the same numbers as tables."""
-    programme = stats.programme()
-    seats = directory.seats()
-    targets = stats.targets_json(placed=programme.placed)  # counted once, not twice
+    counts = stats.dashboard_counts()  # every figure, counted on every request
     return render_template(
         "coordinators/dashboard.html",
-        seats=seats,
-        stats=programme,
-        targets=targets,
+        kpis=stats.kpis_of(counts),
         attention=checkins.needs_attention(),
         kept_figures=FIGURES,
-        figures_key=_figures_key(programme, targets, seats),
+        figures_key=_figures_key(counts),
+        # the figures as the tables and charts show them: built only when they are drawn
+        figures=functools.partial(_figures, counts),
     )
 
 
-def _figures_key(programme: stats.Programme, targets: dict[str, Any], seats: int) -> Any:
-    """Everything the kept part of the dashboard shows: the figures (plain dataclasses, dicts
-    and lists of numbers, dates and names in the reader's language: their repr is all of them),
-    the language its words are in and where the app is mounted (its links)."""
-    return (current_locale(), request.script_root, repr((programme, targets, seats)))
+def _figures_key(counts: stats.DashboardCounts) -> Any:
+    """Everything the kept part of the dashboard shows: the figures as counted (numbers, codes
+    and dates: the names it shows are the codes' in the reader's language), the language its
+    words are in and where the app is mounted (its links)."""
+    return (current_locale(), request.script_root, counts)
+
+
+def _figures(counts: stats.DashboardCounts) -> tuple[stats.Programme, dict[str, Any], int]:
+    return stats.programme_of(counts), stats.targets_of(counts), counts.seats
 
 
 @bp.route("/stats.json")

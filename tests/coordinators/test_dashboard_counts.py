@@ -113,3 +113,48 @@ def test_the_cycles_and_rates_are_the_rows_counted(app: Any, programme: None) ->
     assert stats.by_status()[str(MatchStatus.ACTIVE)] == sum(
         m.status == MatchStatus.ACTIVE for m in matches
     )
+
+
+def _dashboard_matches_the_figures(app: Any) -> stats.DashboardCounts:
+    """The dashboard's counts (one statement for the single figures, `dashboard_counts`) give
+    the figures `programme()`, `targets_json()` and `kpis()` count statement by statement."""
+    from app.services import directory
+
+    with app.test_request_context():  # the codes' names are in the reader's language
+        counts = stats.dashboard_counts()
+        assert stats.programme_of(counts) == stats.programme()
+        assert stats.targets_of(counts) == stats.targets_json()
+        assert stats.kpis_of(counts) == stats.kpis()
+        assert counts.seats == directory.seats()
+    return counts
+
+
+def test_the_dashboards_counts_are_the_figures(app: Any, programme: None) -> None:
+    from app.models import MatchOutcome
+
+    completed = db.session.scalars(
+        select(Match).where(Match.status == MatchStatus.COMPLETED).order_by(Match.id)
+    ).all()
+    for match in completed[:3]:  # E-7 conversions: students counted once each
+        db.session.add(MatchOutcome(match_id=match.id, student_outcome="e7_visa"))
+    e7_students = len({m.student_id for m in completed[:3]})
+    db.session.commit()
+    counts = _dashboard_matches_the_figures(app)
+    with app.test_request_context():
+        figures = stats.programme_of(counts)
+    assert all(n > 0 for n in figures.by_status.values())  # every status counted apart
+    assert len(figures.cycles) == 2 and figures.markets and figures.nationalities
+    kpis = stats.kpis_of(counts)
+    assert kpis["smes_first_export"] == 2 and kpis["smes_usd_1m"] == 1
+    assert kpis["e7_conversions"] == e7_students and kpis["students_placed"] > 0
+    # a change to any one figure is a change to the counts (the kept figures' key)
+    match = db.session.scalar(select(Match).where(Match.status == MatchStatus.PROPOSED))
+    assert match is not None
+    match.sme_decision = "accept" if match.sme_decision != "accept" else "decline"
+    db.session.commit()
+    assert _dashboard_matches_the_figures(app) != counts
+
+
+def test_the_dashboards_counts_of_an_empty_programme(app: Any) -> None:
+    counts = _dashboard_matches_the_figures(app)
+    assert counts.cycles == () and counts.funnels == ()

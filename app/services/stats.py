@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, distinct, func, select
+from sqlalchemy import Integer, bindparam, case, distinct, func, literal_column, select
 
 from app.i18n import code_name
 from app.models import (
@@ -121,6 +121,16 @@ def _count(query: Any) -> int:
 # took to run them (issue 14).
 _once = functools.cache
 
+# Written into the statement, not bound: psycopg keeps a statement's parsed form only when it
+# has at most 50 parameters, and the dashboard's single-figure statement counts 20 things.
+_ONE: Any = literal_column("1")
+_ZERO: Any = literal_column("0")
+
+
+def _how_many(condition: Any) -> Any:
+    """How many rows meet `condition` (0, not NULL, when there are none)."""
+    return func.coalesce(func.sum(case((condition, _ONE), else_=_ZERO)), _ZERO)
+
 
 @_once
 def _placed_count() -> Any:
@@ -146,16 +156,13 @@ def by_status() -> dict[str, int]:
 
 @_once
 def _rates_query() -> Any:
-    def n(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
     return select(
-        n(Match.student_decision.is_not(None)),
-        n(Match.student_decision == "accept"),
-        n(Match.sme_decision.is_not(None)),
-        n(Match.sme_decision == "accept"),
-        n(Match.status.in_((*PLACED_STATUSES, MatchStatus.REJECTED))),
-        n(Match.status.in_(PLACED_STATUSES)),
+        _how_many(Match.student_decision.is_not(None)),
+        _how_many(Match.student_decision == "accept"),
+        _how_many(Match.sme_decision.is_not(None)),
+        _how_many(Match.sme_decision == "accept"),
+        _how_many(Match.status.in_((*PLACED_STATUSES, MatchStatus.REJECTED))),
+        _how_many(Match.status.in_(PLACED_STATUSES)),
     )
 
 
@@ -400,9 +407,6 @@ def _totals_query() -> Any:
     the acceptance rates (one pass over the matches), the export KPIs, E-7 conversions and the
     places SMEs offer (uncorrelated subqueries, each run once)."""
 
-    def n(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
     def once(query: Any) -> Any:
         # uncorrelated: run once, not tied to the matches this statement counts
         return query.correlate(None).scalar_subquery()
@@ -412,7 +416,7 @@ def _totals_query() -> Any:
         once(select(func.count(Student.id))),
         once(select(func.count(SME.id))),
         once(_placed_count()),
-        *(n(Match.status == status) for status in _STATUSES),
+        *(_how_many(Match.status == status) for status in _STATUSES),
         *_rates_query().selected_columns,
         *(once(select(column)) for column in exporting_query.selected_columns),
         once(e7_query),
@@ -534,8 +538,8 @@ def kpis(placed: int | None = None) -> dict[str, Any]:
 def _kpi_queries() -> tuple[Any, Any]:
     return (
         select(
-            func.coalesce(func.sum(case((ExportStatus.status.in_(EXPORTING), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((ExportStatus.status == "usd_1m", 1), else_=0)), 0),
+            _how_many(ExportStatus.status.in_(EXPORTING)),
+            _how_many(ExportStatus.status == "usd_1m"),
         ),
         select(func.count(distinct(Match.student_id)))
         .join(MatchOutcome, MatchOutcome.match_id == Match.id)

@@ -24,9 +24,11 @@ from app.web import rerender
 
 
 # The dashboard's figures as rendered (its funnel, cycle and breakdown tables and the charts'
-# data: most of the page's CPU, issue 14), kept per process by everything they show. A few
-# pages' worth: a new figure anywhere (a sign-up, an answer) is a new key.
+# data: most of the page's CPU, issue 14), and its head (the ready card and the targets: HEADS),
+# kept per process by everything they show. A few pages' worth: a new figure anywhere (a
+# sign-up, an answer) is a new key.
 FIGURES = RenderedRows(size=16)
+HEADS = RenderedRows(size=16)
 
 
 @bp.route("/")
@@ -34,11 +36,20 @@ FIGURES = RenderedRows(size=16)
 def dashboard() -> str:
     """The programme at a glance: charts, with the same numbers as tables."""
     counts = stats.dashboard_counts()  # every figure, counted on every request
+    kpis = stats.kpis_of(counts)
     return render_template(
         "coordinators/dashboard.html",
-        kpis=stats.kpis_of(counts),
+        kpis=kpis,
         attention=checkins.needs_attention(),
         kept_figures=FIGURES,
+        kept_head=HEADS,
+        # the page's head: the template adds how many proposals wait (the menu's count)
+        head_key=(
+            current_locale(),
+            request.script_root,
+            "head",
+            tuple((name, kpis[name]) for name in stats.TARGETS),
+        ),
         figures_key=_figures_key(counts),
         # the figures as the tables and charts show them: built only when they are drawn
         figures=functools.partial(_figures, counts),

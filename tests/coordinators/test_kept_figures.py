@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from app.coordinators.data import FIGURES
+from app.coordinators.data import FIGURES, HEADS
 from app.extensions import db
-from app.models import Match, MatchStatus, User
+from app.models import ExportStatus, Match, MatchStatus, User
 from app.services import stats
 from tests.web.test_queries_per_page import business_number
 
@@ -37,8 +37,10 @@ def dashboard(coord_client: FlaskClient, make_student: Any, make_sme: Any) -> It
     )
     db.session.commit()
     FIGURES.clear()
+    HEADS.clear()
     yield coord_client
     FIGURES.clear()
+    HEADS.clear()
 
 
 TOKEN = re.compile(r'(name="csrf_token" (?:type="hidden" )?value=")[^"]*"')
@@ -103,3 +105,43 @@ def test_the_key_names_every_figure(app: Any, dashboard: FlaskClient, coordinato
     with app.test_request_context():
         assert counts == stats.dashboard_counts()
     assert counts.totals[:2] == (2, 1)  # two students, one SME
+
+
+def _kept_is_fresh(client: FlaskClient, **kwargs: Any) -> str:
+    """The page from the kept parts equals the page drawn from an empty store."""
+    response = client.get("/coordinator/", **kwargs)
+    kept = TOKEN.sub(r'\1TOKEN"', response.get_data(as_text=True))
+    FIGURES.clear()
+    HEADS.clear()
+    response = client.get("/coordinator/", **kwargs)
+    assert kept == TOKEN.sub(r'\1TOKEN"', response.get_data(as_text=True))
+    return kept
+
+
+def test_the_kept_head_shows_the_waiting_count_and_the_targets_at_once(
+    dashboard: FlaskClient,
+) -> None:
+    """The head (the ready card, the targets) is kept too: a proposal both sides accepted and
+    an SME's first export show on the next request."""
+    html = _page(dashboard)
+    assert "0 proposals ready for you" in html
+    match = db.session.query(Match).one()
+    match.student_decision = match.sme_decision = "accept"
+    db.session.commit()
+    html = _kept_is_fresh(dashboard)
+    assert "1 proposal ready for you" in html
+    db.session.add(ExportStatus(sme_id=match.sme_id, status="first_export"))
+    db.session.commit()
+    html = _kept_is_fresh(dashboard)
+    value = re.search(r'data-kpi="smes_first_export">.*?data-kpi-value>([^<]*)<', html, re.S)
+    assert value and value.group(1) == "1"
+
+
+def test_the_kept_page_follows_the_language_and_the_mount_point(dashboard: FlaskClient) -> None:
+    _page(dashboard)
+    html = _kept_is_fresh(dashboard, base_url="http://localhost/kexport")
+    assert 'href="/kexport/coordinator/export/students.csv"' in html
+    assert "Programme at a glance" in _page(dashboard)  # kept in English at the root
+    dashboard.post("/language", data={"locale": "ko"})
+    html = _kept_is_fresh(dashboard)
+    assert "Programme at a glance" not in html

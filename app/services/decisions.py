@@ -19,8 +19,9 @@ serialised), so concurrent approvals can never exceed its capacity.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from flask import current_app, url_for
@@ -30,6 +31,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, Select, bindparam, func, select, update
 
 from app.extensions import db
+from app.i18n import current_locale
 from app.models import (
     HOLDING_STATUSES,
     SME,
@@ -52,6 +54,7 @@ from app.services.errors import (
     UnknownReference,
 )
 from app.services.plain_reads import read
+from app.templating import KEPT_VALUES
 
 DECLINE_REASONS = {
     "not_a_fit": _l("Not a good fit"),
@@ -64,10 +67,14 @@ DECLINE_REASONS = {
 }
 
 
-def decline_reason_labels() -> dict[str, str]:
-    """The decline reasons in the reader's language, translated once per page: a page lists them
-    under every card, and a lazy string is translated again each time it is shown."""
-    return {code: str(label) for code, label in DECLINE_REASONS.items()}
+def decline_reason_labels() -> Mapping[str, str]:
+    """The decline reasons in the reader's language (code -> label), translated once per
+    language and process (`templating.KEPT_VALUES`): a page lists them under every card, and a
+    lazy string is translated again each time it is shown."""
+    return KEPT_VALUES.get(
+        ("decline_reasons", current_locale()),
+        lambda: MappingProxyType({code: str(label) for code, label in DECLINE_REASONS.items()}),
+    )
 
 
 OUTCOMES = {

@@ -130,3 +130,33 @@ def test_each_session_gets_its_own_token_in_kept_cards(app: Flask, proposals: Us
     tokens = [set(TOKEN.findall(page)) for page in pages]
     assert all(len(t) == 1 and "" not in t for t in tokens), tokens
     assert tokens[0] != tokens[1]  # the second page's cards came from the cache, with its token
+
+
+def test_the_decision_forms_module_is_built_once_per_process(
+    app: Flask, client: Any, proposals: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`_macros/decisions.html` is imported without the page's context: Jinja builds it once
+    and a page whose cards are all kept runs none of it (imported `with context`, its words,
+    CSRF token and reasons' menu were made on every render). Its forms still carry the
+    reader's token and the reasons in the reader's language (below, and the cards' tests)."""
+    template = app.jinja_env.get_template("_macros/decisions.html")
+    runs: list[int] = []
+    root = template.root_render_func
+
+    def counted(context: Any) -> Any:
+        runs.append(1)
+        return root(context)
+
+    monkeypatch.setattr(template, "root_render_func", counted)
+    monkeypatch.setattr(template, "_module", None)
+    first = _page(client)  # the cards rendered afresh: the module built, at most once
+    assert len(runs) <= 1
+    again = _page(client)
+    assert len(runs) <= 1
+    token = _one_token(first)
+    # accept and decline on 3 cards, and the layout's language and log-out forms
+    assert token.count('name="csrf_token" value="TOKEN"') == 2 * 3 + 2
+    assert 'option value="not_a_fit">Not a good fit<' in again
+    client.post("/language", data={"locale": "ko"})
+    korean = _page(client)
+    assert "Not a good fit" not in korean and 'option value="not_a_fit">' in korean

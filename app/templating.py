@@ -176,6 +176,15 @@ class RenderedRows:
         # The row was escaped when rendered; the token is URL-safe text (Flask-WTF's signature).
         return Markup(html.replace(_TOKEN_SLOT, token) if token else html)  # noqa: S704
 
+    def kept(self, key: Hashable, token: str) -> Markup | None:
+        """The row kept under `key` with the reader's token put in, else None: for a view that
+        looks its rows up in one Python loop and leaves the template only the rows to render
+        (a `{% call %}` per row costs the template a macro and two calls even when kept)."""
+        html = self._rows.get(key)
+        if html is _MISSING:
+            return None
+        return Markup(html.replace(_TOKEN_SLOT, token) if token else html)  # noqa: S704
+
     def clear(self) -> None:
         self._rows.clear()
 

@@ -105,3 +105,17 @@ def test_rendered_rows_keep_at_most_their_size():
     rows("c", "tok", render("c"))  # "a" was the least recently shown: dropped
     rows("a", "tok", render("a"))
     assert rendered == ["a", "b", "c", "a"]
+
+
+def test_a_row_looked_up_by_the_view_carries_the_readers_token():
+    """`RenderedRows.kept`: the candidates view looks its cards up itself; a row not kept is
+    None (the template renders it), a kept row comes with this reader's token, and looking a row
+    up counts as showing it (the least recently shown is dropped first)."""
+    rows = RenderedRows(size=2)
+    assert rows.kept("a", "tok") is None
+    rows("a", "tok", lambda: '<input value="tok"><p>a</p>')
+    rows("b", "tok", lambda: "<p>b</p>")
+    assert rows.kept("a", "mine") == '<input value="mine"><p>a</p>'
+    rows("c", "tok", lambda: "<p>c</p>")  # "b" was the least recently shown: dropped
+    assert rows.kept("b", "tok") is None
+    assert rows.kept("a", "other") == '<input value="other"><p>a</p>'

@@ -263,9 +263,10 @@ def _sme_rows(sme: SME) -> list[MatchRow]:
         )
     if students:
         ids = {"ids": list(students)}
-        for sid, code, level in read(_student_languages_query(), ids):
+        # `.all()`: one fetch of every row (iterating the result fetched them one by one)
+        for sid, code, level in read(_student_languages_query(), ids).all():
             students[sid].language_rows.append(LanguageRow(code, level))
-        for sid, kind, code in read(_student_codes_query(), ids):
+        for sid, kind, code in read(_student_codes_query(), ids).all():
             students[sid].code_rows.append(CodeRow(kind, code))
     return matches
 

@@ -9,9 +9,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from app.forms import CsrfOnlyForm, step_errors
+from app.i18n import current_locale
 from app.models import Role
 from app.schemas import StudentSignup
 from app.security import check_role
@@ -35,7 +37,7 @@ from app.students.forms import (
     StudentProfileForm,
     StudentSignupForm,
 )
-from app.templating import kept_words
+from app.templating import PAGE_PARTS, kept_words
 from app.transaction import reads_only
 from app.web import answer_proposal, flash_refusal, rerender, send_cv, sign_up
 
@@ -118,12 +120,26 @@ def proposals() -> str:
     """The SMEs proposed to this student, why, and what to answer."""
     student = current_user.student
     matches = reviews.proposal_rows(student.id)  # plain rows, not ORM objects (issue 14)
+    changeable = decisions.changeable(matches, "student")
+    token = generate_csrf()
+    # Each card is kept rendered (app.templating.PAGE_PARTS) under all it shows: the language,
+    # where the app is mounted, whether the answer can be changed and the row with its SME
+    # (`ProposalRow.key`). Looked up here in one loop; the template renders only a card not
+    # kept (a `{% call %}` per card cost the template a macro and two calls even when kept).
+    page = ("proposal-card", current_locale(), request.script_root)
+    keyed = [
+        (match, (*page, match.id in changeable, match.key))
+        for match in matches
+        if match.status != "withdrawn"
+    ]
     return render_template(
         "students/proposals.html",
         student=student,
         matches=matches,
+        cards=[(match, key, PAGE_PARTS.kept(key, token)) for match, key in keyed],
+        page_csrf=token,
         decline_reasons=decisions.decline_reason_labels(),
-        changeable=decisions.changeable(matches, "student"),
+        changeable=changeable,
         next_cycle=match_settings.next_run(),
         t=kept_words("students.proposals", PROPOSAL_WORDS),
     )

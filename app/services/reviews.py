@@ -458,13 +458,13 @@ def proposal_rows(student_id: int) -> list[ProposalRow]:
     statements whatever the rows (the matches with their SMEs, then the SMEs' codes)."""
     smes: dict[int, ProposedSME] = {}
     matches = []
-    for r in read(_proposal_rows_query(), {"student_id": student_id}):
+    for r in read(_proposal_rows_query(), {"student_id": student_id}).all():  # one fetch
         sme = smes.get(r[1])
         if sme is None:  # one per SME, shared by its matches (as the ORM would)
             sme = smes[r[1]] = ProposedSME(r[1], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13])
         matches.append(ProposalRow(r[0], student_id, r[1], r[2], r[3], r[4], r[5], sme))
     if smes:
-        for sme_id, kind, code in read(_sme_codes_query(), {"ids": list(smes)}):
+        for sme_id, kind, code in read(_sme_codes_query(), {"ids": list(smes)}).all():
             smes[sme_id].code_rows.append(CodeRow(kind, code))
     return matches
 

@@ -358,7 +358,7 @@ def approve(match_id: int, coordinator: User, *, override_reason: str = "") -> M
 
 
 @functools.cache
-def _places_taken_query() -> Select[int]:
+def places_taken_query() -> Select[int]:
     """Built once per process, the SME's id bound: every candidates page and SME dashboard
     asks it, and building it cost five times what running it does (issue 14)."""
     return select(func.count(Match.id)).where(
@@ -369,7 +369,7 @@ def _places_taken_query() -> Select[int]:
 
 def places_taken(sme_id: int) -> int:
     """Places of an SME held by approved or active matches (what its capacity limits)."""
-    return read(_places_taken_query(), {"sme_id": sme_id}).scalar() or 0
+    return read(places_taken_query(), {"sme_id": sme_id}).scalar() or 0
 
 
 def reject(match_id: int, coordinator: User, *, reason: str = "") -> Match:

@@ -211,3 +211,39 @@ def test_the_statement_built_once_binds_each_sme(app, programme, make_sme, make_
     assert [m.student.name for m in theirs.pending] == ["Only For Other"]
     assert all(m.sme_id == programme.sme.id for m in mine.pending + mine.current + mine.history)
     assert "Only For Other" not in {m.student.name for m in mine.pending + mine.waiting}
+
+
+def test_places_left_counts_every_holding_match_seen_or_not(app, programme) -> None:
+    """The places taken come with the rows (a subquery of the rows' statement,
+    `decisions.places_taken_query`), and count the approved and active matches whether or not
+    their students are shown to SMEs: a student who withdraws consent to be shown still holds
+    the place. Fails if the count is taken from the rows shown, or from another SME's."""
+    from app.models import Consent
+    from app.services import decisions
+
+    sme = programme.sme
+    holding = [
+        m
+        for m in db.session.scalars(select(Match).where(Match.sme_id == sme.id))
+        if m.status in (MatchStatus.APPROVED, MatchStatus.ACTIVE)
+    ]
+    assert len(holding) == 1
+    holding[0].status = MatchStatus.ACTIVE
+    sme.capacity = 4
+    db.session.commit()
+    assert reviews.review_for_sme(sme).places_left == 3 == 4 - decisions.places_taken(sme.id)
+    # Hidden from SMEs now: the row is not shown, the place is still held.
+    student = db.session.get(Student, holding[0].student_id)
+    db.session.add(
+        Consent(
+            user_id=student.user_id, policy_version="test", collection=True, provision_to_smes=False
+        )
+    )
+    db.session.commit()
+    review = reviews.review_for_sme(sme)
+    shown = review.pending + review.waiting + review.current + review.history
+    assert holding[0].id not in {m.id for m in shown}
+    assert review.places_left == 3
+    sme.capacity = 0
+    db.session.commit()
+    assert reviews.review_for_sme(sme).places_left == 0  # never below zero

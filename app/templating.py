@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from app.i18n import current_locale
@@ -123,6 +124,20 @@ def kept_words(name: str, table: Mapping[str, Any]) -> Mapping[str, Markup]:
         ("words", name, current_locale()),
         lambda: MappingProxyType({word: Markup(str(text)) % {} for word, text in table.items()}),  # noqa: S704 - as Jinja's _()
     )
+
+
+# The layout's own words outside the kept menu (`base.html`: the title's suffix, the skip link,
+# the footer), on every page: translated once per language, not by four `_()` a render.
+LAYOUT_WORDS = {
+    "site": _l("K-Export Warrior Match"),
+    "skip": _l("Skip to content"),
+    "project": _l("K-Export Warrior 1000 project · Ministry of SMEs and Startups"),
+    "privacy": _l("Privacy policy"),
+}
+
+
+def layout_words() -> Mapping[str, Markup]:
+    return kept_words("layout", LAYOUT_WORDS)
 
 
 T = TypeVar("T")
@@ -243,4 +258,5 @@ def init_template_helpers(app: Flask) -> None:
         kept_layout=kept_layout,
         option_tags=option_tags,
         layout_next=Markup(_NEXT_SLOT),  # noqa: S704 - a constant placeholder
+        layout_words=layout_words,
     )

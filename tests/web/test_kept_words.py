@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from app.smes.routes import CANDIDATE_WORDS
 from app.students.routes import PROPOSAL_WORDS
-from app.templating import kept_words, page_url, url_pattern
+from app.templating import LAYOUT_WORDS, kept_words, layout_words, page_url, url_pattern
 
 
 def test_words_are_kept_per_language(app: Flask) -> None:
@@ -39,7 +39,7 @@ def test_kept_words_are_written_as_jinja_writes_them(app: Flask) -> None:
 
 
 def test_the_pages_tables_translate_every_word(app: Flask) -> None:
-    for table in (CANDIDATE_WORDS, PROPOSAL_WORDS):
+    for table in (CANDIDATE_WORDS, PROPOSAL_WORDS, LAYOUT_WORDS):
         with app.test_request_context(), force_locale("ko"):
             korean = kept_words(f"test.table.{id(table)}", table)
         with app.test_request_context(), force_locale("en"):
@@ -67,3 +67,18 @@ def test_url_patterns_are_kept_per_mount_point_and_values(app: Flask) -> None:
         # are another URL, not the kept one
         assert pattern("", topik=1, sort="name")[1] == "/decision?topik=1&amp;sort=name"
         assert pattern("", sort="topik")[1] == "/decision?sort=topik"
+
+
+def test_the_layouts_words_follow_the_readers_language(app: Flask, client: Any) -> None:
+    """`base.html` writes its title suffix, skip link and footer from `layout_words()`, kept per
+    language: each page shows them in its reader's language (the table's words translated:
+    `test_the_pages_tables_translate_every_word`)."""
+    for _ in range(2):  # the second round reads what the first kept
+        for locale in ("en", "ko"):
+            client.post("/language", data={"locale": locale})
+            page = client.get("/privacy").get_data(as_text=True)
+            with app.test_request_context(), force_locale(locale):
+                words = layout_words()
+                assert f">{words['skip']}</a>" in page
+                assert f"<span>{words['project']}</span>" in page
+                assert f" · {words['site']}</title>" in page

@@ -118,13 +118,15 @@ def _shown(review: reviews.SMEReview) -> int:
 CANDIDATE_CARDS = RenderedRows()
 
 
-def _card_keys(changeable: set[int]) -> Callable[[reviews.MatchRow, bool], tuple[Any, ...]]:
+def _card_keys(
+    changeable: set[int], filter_args: dict[str, Any]
+) -> Callable[[reviews.MatchRow, bool], tuple[Any, ...]]:
     """The key of a candidate card: everything `smes/_candidate.html` and the decision forms'
     macros show, so that a kept card is the one this request would render. The page's part:
     the reader's language (words, code names, reasons), where the app is mounted and the
     filters the forms carry back (the URLs); then the card's: its match and student as loaded,
     whether it has the decision buttons, and whether its answer can still be changed."""
-    page = (current_locale(), request.script_root, tuple(sorted(_filter_args().items())))
+    page = (current_locale(), request.script_root, tuple(sorted(filter_args.items())))
 
     def key(match: reviews.MatchRow, actions: bool) -> tuple[Any, ...]:
         s = match.student
@@ -156,7 +158,8 @@ def _candidates_context(
     review: reviews.SMEReview, filter_errors: dict[str, list[str]]
 ) -> dict[str, Any]:
     changeable = decisions.changeable(review.waiting + review.history, "sme")
-    card_key = _card_keys(changeable)
+    back_args = _filter_args()
+    card_key = _card_keys(changeable, back_args)
     token = generate_csrf()
 
     def cards(matches: list[reviews.MatchRow], actions: bool) -> list[tuple[Any, ...]]:
@@ -175,7 +178,7 @@ def _candidates_context(
         "filter_form_key": _filter_form_key(review, filter_errors),
         "filter_labels": kept_words("smes.filter_labels", FILTER_LABELS),
         "t": kept_words("smes.candidates", CANDIDATE_WORDS),
-        "back_args": _filter_args(),
+        "back_args": back_args,
         "changeable": changeable,
         "next_cycle": match_settings.next_run(),
         "cards": CANDIDATE_CARDS,

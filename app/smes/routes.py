@@ -213,6 +213,16 @@ CANDIDATE_WORDS = {
     "decline": _l("Decline this candidate"),
     "shortlist": _l("Shortlist"),
     "unshortlist": _l("Remove from shortlist"),
+    # The page's own headings, and the history table's, which repeats them on every row.
+    "title": _l("Candidates"),
+    "waiting_for_answer": _l("Waiting for your answer"),
+    "you_accepted": _l("You accepted — waiting for the student or a coordinator"),
+    "your_students": _l("Your students"),
+    "earlier": _l("Earlier candidates"),
+    "student": _l("Student"),
+    "your_answer": _l("Your answer"),
+    "outcome": _l("Outcome"),
+    "date": _l("Date"),
 }
 
 FILTER_KEYS = ("language", "market", "topik", "region", "shortlisted", "sort")

@@ -147,6 +147,7 @@ def proposals() -> str:
 
 # What every proposal card repeats (`t` in the template), translated once per language.
 PROPOSAL_WORDS = {
+    "title": _l("Proposals"),
     "why": _l("Why you were proposed"),
     "products": _l("Products"),
     "markets": _l("Target markets"),

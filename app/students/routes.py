@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -10,11 +11,12 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from app.forms import CsrfOnlyForm, step_errors
 from app.i18n import current_locale
-from app.models import Role
+from app.models import MatchStatus, Role
 from app.schemas import StudentSignup
 from app.security import check_role
 from app.services import (
@@ -118,31 +120,35 @@ def dashboard() -> str:
 @reads_only
 def proposals() -> str:
     """The SMEs proposed to this student, why, and what to answer."""
-    student = current_user.student
-    matches = reviews.proposal_rows(student.id)  # plain rows, not ORM objects (issue 14)
+    matches = reviews.proposal_rows(current_user.student.id)  # plain rows, not ORM objects
     changeable = decisions.changeable(matches, "student")
     token = generate_csrf()
-    # Each card is kept rendered (app.templating.PAGE_PARTS) under all it shows: the language,
-    # where the app is mounted, whether the answer can be changed and the row with its SME
-    # (`ProposalRow.key`). Looked up here in one loop; the template renders only a card not
-    # kept (a `{% call %}` per card cost the template a macro and two calls even when kept).
-    page = ("proposal-card", current_locale(), request.script_root)
-    keyed = [
-        (match, (*page, match.id in changeable, match.key))
-        for match in matches
-        if match.status != "withdrawn"
-    ]
     return render_template(
         "students/proposals.html",
-        student=student,
-        matches=matches,
-        cards=[(match, key, PAGE_PARTS.kept(key, token)) for match, key in keyed],
+        cards=_proposal_cards(matches, changeable, token),
         page_csrf=token,
         decline_reasons=decisions.decline_reason_labels(),
         changeable=changeable,
         next_cycle=match_settings.next_run(),
         t=kept_words("students.proposals", PROPOSAL_WORDS),
     )
+
+
+def _proposal_cards(
+    matches: list[reviews.ProposalRow], changeable: set[int], token: str
+) -> list[tuple[reviews.ProposalRow, tuple[Any, ...], Markup | None]]:
+    """Each shown card's match, key and kept HTML (None: the template renders it). A card is
+    kept rendered (app.templating.PAGE_PARTS) under all it shows: the language, where the app
+    is mounted, whether the answer can be changed and the row with its SME (`ProposalRow.key`).
+    Looked up here in one loop; a `{% call %}` per card cost the template a macro and two calls
+    even when kept (issue 14)."""
+    page = ("proposal-card", current_locale(), request.script_root)
+    keyed = [
+        (match, (*page, match.id in changeable, match.key))
+        for match in matches
+        if match.status != MatchStatus.WITHDRAWN
+    ]
+    return [(match, key, PAGE_PARTS.kept(key, token)) for match, key in keyed]
 
 
 # What every proposal card repeats (`t` in the template), translated once per language.

@@ -14,7 +14,8 @@ rendered twice (the second from what the first kept): the SME's dashboard and ca
 privacy page, the coordinators' matches list (page 2, by status, the ready queue), dashboard,
 `stats.json` and `targets.csv`, and a 404; then the SME and the student answer (accept one,
 decline one) and the candidates, proposals and dashboards are saved again (waiting cards, the
-history table, the change-answer forms, fresh and kept). CSRF tokens are blanked.
+history table, the change-answer forms, fresh and kept; the answers' time pinned to one moment).
+CSRF tokens are blanked.
 
 PostgreSQL: set DATABASE_URL for `seed` and for each `save`, and give each `save` a fresh copy
 of the seeded database (`CREATE DATABASE copy TEMPLATE seeded`): `save` writes to it.
@@ -30,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,7 @@ ANSWERED = [
     ("sme", "/sme/candidates", ["/sme/candidates", "/sme/candidates?sort=name", "/sme/"]),
     ("student", "/student/proposals", ["/student/proposals", "/student/"]),
 ]
+ANSWERED_AT = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 TOKEN_FIELD = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+"')
 
 
@@ -117,6 +120,20 @@ def _save(client: Any, path: str, out: Path, name: str) -> None:
         (out / f"{name}-{slug}-{n}.html").write_text(f"{response.status_code}\n{text}")
 
 
+def _pin_answer_times(app: Any) -> None:
+    """The answered matches' `updated_at` set to one moment: the history table shows it to the
+    minute, and two trees' runs, each answering at its own time, would differ there alone."""
+    from sqlalchemy import or_, update
+
+    from app.extensions import db
+    from app.models import Match
+
+    with app.app_context():
+        answered = or_(Match.sme_decision.is_not(None), Match.student_decision.is_not(None))
+        db.session.execute(update(Match).where(answered).values(updated_at=ANSWERED_AT))
+        db.session.commit()
+
+
 def save(seeded: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -142,6 +159,7 @@ def save(seeded: Path, out: Path) -> None:
                 data = {"decision": answer, "reason": "not_a_fit", "note": "n", "csrf_token": token}
                 response = client.post(f"{page}/{match_id}/decision", data=data)
                 assert response.status_code in (302, 303), response.status_code
+            _pin_answer_times(app)
             for locale in ("en", "ko"):
                 _set_language(client, locale)
                 for path in paths:

@@ -36,24 +36,31 @@ HEADS = RenderedRows(size=16)
 def dashboard() -> str:
     """The programme at a glance: charts, with the same numbers as tables."""
     counts = stats.dashboard_counts()  # every figure, counted on every request
-    kpis = stats.kpis_of(counts)
     return render_template(
         "coordinators/dashboard.html",
-        kpis=kpis,
         attention=checkins.needs_attention(),
         kept_figures=FIGURES,
         kept_head=HEADS,
+        **_kept_parts(counts),
+    )
+
+
+def _kept_parts(counts: stats.DashboardCounts) -> dict[str, Any]:
+    """The KPIs, and the keys and builders of the dashboard's two kept parts."""
+    kpis = stats.kpis_of(counts)
+    return {
+        "kpis": kpis,
         # the page's head: the template adds how many proposals wait (the menu's count)
-        head_key=(
+        "head_key": (
             current_locale(),
             request.script_root,
             "head",
             tuple((name, kpis[name]) for name in stats.TARGETS),
         ),
-        figures_key=_figures_key(counts),
+        "figures_key": _figures_key(counts),
         # the figures as the tables and charts show them: built only when they are drawn
-        figures=functools.partial(_figures, counts),
-    )
+        "figures": functools.partial(_figures, counts),
+    }
 
 
 def _figures_key(counts: stats.DashboardCounts) -> Any:

@@ -41,8 +41,15 @@ def matches() -> str:
     filters = directory.MatchFilters.from_args(request.args)
     page = directory.listed_matches(filters, page_number())  # plain rows, not ORM objects
     shown_filters = asdict(filters)
+    html = _render_list(page, shown_filters)
+    audit.record("matches_listed", detail={"page": page.page, **shown_filters})
+    return html
+
+
+def _render_list(page: Any, shown_filters: dict[str, str]) -> str:
+    """The list with its menus, the kept part looked up by everything it shows."""
     cycle_menu = directory.cycle_starts(50)
-    html = render_template(
+    return render_template(
         "coordinators/matches.html",
         page=page,
         filters=shown_filters,
@@ -52,8 +59,6 @@ def matches() -> str:
         kept_list=LISTS,
         list_key=_list_key(page, shown_filters, cycle_menu),
     )
-    audit.record("matches_listed", detail={"page": page.page, **shown_filters})
-    return html
 
 
 def _list_key(

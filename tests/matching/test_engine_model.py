@@ -13,7 +13,7 @@ from sklearn.base import clone
 
 from matching import MatchModel, SMEProfile, StudentProfile, shortlists
 from matching.explanations import Reason, _reason
-from matching.shortlists import NEAR_TIE, SPARSE_GROWTH_SHARE
+from matching.shortlists import BOUND_MARGIN, NEAR_TIE, SPARSE_GROWTH_SHARE, TopKPass
 from matching.synthetic import population
 from matching.taxonomy import INDUSTRIES, INDUSTRY_RELATEDNESS, REGION_CLOSENESS
 
@@ -391,6 +391,91 @@ def test_sparse_growth_equals_dense(
         a, b = getattr(dense, view), getattr(sparse, view)
         assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
         assert np.array_equal(a.data, b.data)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.integers(1, 40),
+    st.integers(0, 10_000),
+    st.integers(1, 8),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 0.9),
+    st.sampled_from([0.0, 2.0]),
+)
+def test_full_smes_left_out_by_their_bound_change_nothing(
+    n: int, m: int, seed: int, k: int, free: float, high: float, sparse_share: float
+) -> None:
+    """List growth leaves out of a chunk's SME-view product the full SMEs
+    whose bound refuses every student of the chunk, the students grouped by
+    their strongest columns first (issue 14, session 9): the same pairs,
+    values and ``complete`` students as every full SME in every chunk, both
+    ways of reading the student view, with declined pairs and high floors."""
+    students, smes = population(n, m, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    rng = np.random.default_rng(seed)
+    floor = np.where(rng.random(m) < free, -np.inf, rng.uniform(high, 1.0, m))
+    asked = np.flatnonzero(rng.random(n) < 0.8)
+    declined = np.column_stack([rng.integers(0, n, 3 * n), rng.integers(0, m, 3 * n)])
+    got = []
+    shortlists.SPARSE_GROWTH_SHARE = sparse_share
+    try:
+        for prune in (False, True):
+            shortlists.PRUNE_FULL_SMES = prune
+            got.append(
+                model.candidates(
+                    k, by="student", students=asked, sme_floor=floor, exclude=declined, chunk_size=5
+                )
+            )
+    finally:
+        shortlists.PRUNE_FULL_SMES = True
+        shortlists.SPARSE_GROWTH_SHARE = SPARSE_GROWTH_SHARE
+    every, pruned = got
+    assert every.complete is not None and pruned.complete is not None
+    assert np.array_equal(every.complete, pruned.complete)
+    for view in ("student_view", "sme_view", "combined"):
+        a, b = getattr(every, view), getattr(pruned, view)
+        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+        assert np.array_equal(a.data, b.data)
+
+
+@pytest.mark.parametrize("seed", [1, 5, 9])
+def test_full_sme_bounds_hold_and_leave_smes_out(seed: int) -> None:
+    """The bound of a growth chunk (``TopKPass._full_sme_bounds``) is at least
+    every full SME's float32 view of every student in the chunk, less than
+    ``BOUND_MARGIN``: an SME left out refuses the whole chunk. The chunks
+    hold each asked student once, each in index order, and with high floors
+    the bound does leave SMEs out (the path is taken)."""
+    n, m = 300, 60
+    students, smes = population(n, m, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    rng = np.random.default_rng(seed)
+    floor = np.where(rng.random(m) < 0.2, -np.inf, rng.uniform(0.5, 0.9, m))
+    asked = np.flatnonzero(rng.random(n) < 0.8)
+    query = TopKPass(
+        model,
+        3,
+        "student",
+        asked,
+        np.arange(m),
+        np.zeros(0, np.int64),
+        sme_side=False,
+        sme_floor=floor,
+        prices=None,
+        chunk_size=16,
+        max_block_bytes=1 << 20,
+    )
+    assert query.bounds is not None and query.x_floor is not None
+    assert query.y_floor is not None
+    assert np.array_equal(np.sort(query.rows_all), asked)
+    view = query.x_floor[query.rows_all] @ query.y_floor.T
+    left_out = 0
+    for c, a in enumerate(range(0, asked.size, 16)):
+        rows = query.rows_all[a : a + 16]
+        assert (np.diff(rows) > 0).all()
+        assert (query.bounds[c] >= view[a : a + 16].max(axis=0) - BOUND_MARGIN).all()
+        left_out += int((query.bounds[c] < query.floor - BOUND_MARGIN).sum())
+    assert left_out > 0
 
 
 def test_fast_reasons_equal_constructed_ones() -> None:

@@ -681,7 +681,14 @@ class TopKPass:
         # List growth: per chunk, a bound on each full SME's view of the
         # chunk's students (``_full_sme_bounds``), the students grouped first.
         self.bounds: Float32Array | None = None
-        if PRUNE_FULL_SMES and self.floor_at.size and not (reserve or sme_side or self.priced):
+        # (not for a pass smaller than one chunk: the order and the bounds'
+        # fixed cost, ~20 ms on the main thread, is more than such a product)
+        if (
+            PRUNE_FULL_SMES
+            and self.floor_at.size
+            and rows_all.size >= self.step
+            and not (reserve or sme_side or self.priced)
+        ):
             self.rows_all, self.bounds = self._full_sme_bounds()
 
     def _full_sme_bounds(self) -> tuple[IntArray, Float32Array]:
@@ -715,8 +722,10 @@ class TopKPass:
         assert self.x_floor is not None and self.y_floor is not None
         y = self.y_floor
         xr = self.x_floor[self.rows_all]
-        signed = (y < 0).any(axis=0)
-        weight = np.maximum(y, 0).mean(axis=0)
+        # (reductions, not elementwise temporaries of the full SMEs' matrix:
+        # this runs on the main thread once per pass)
+        signed = y.min(axis=0) < 0
+        weight = y.mean(axis=0)  # the other columns are >= 0
         weight[signed] = 0
         strength = xr * weight
         keys = []

@@ -7,7 +7,18 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false as sa_false
 
@@ -210,6 +221,22 @@ class HealthProbe(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DataVersion(Model):
+    """One row whose number every write to a table the coordinators' dashboard counts moves on,
+    in the writing transaction: database triggers (migration e1f2a3b4c5d6), so that Core bulk
+    inserts, the scheduler and any other writer are covered. The dashboard keeps its counts per
+    process keyed on (`epoch`, `n`) and counts again only when they change (issue 14).
+
+    `epoch` is drawn at random whenever the row is (re)created, so a table emptied, dropped
+    and made again (tests, a downgrade and upgrade) never hands out a number seen before."""
+
+    __tablename__ = "data_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    epoch: Mapped[str] = mapped_column(String(36))
 
 
 class OutboxMessage(Model):

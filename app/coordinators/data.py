@@ -35,7 +35,7 @@ HEADS = RenderedRows(size=16)
 @reads_only
 def dashboard() -> str:
     """The programme at a glance: charts, with the same numbers as tables."""
-    counts = stats.dashboard_counts()  # every figure, counted on every request
+    counts = stats.dashboard_counts()  # counted again only after a write to what it counts
     return render_template(
         "coordinators/dashboard.html",
         attention=checkins.needs_attention(),

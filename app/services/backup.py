@@ -18,16 +18,17 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.engine import URL, make_url
 
 from app.extensions import db
-from app.models import Student, User
+from app.models import DataVersion, Student, User
 from app.services import uploads
 
 
@@ -180,6 +181,7 @@ def restore(source: Path, *, force: bool = False) -> dict[str, object]:
             ],
             env,
         )
+    _new_data_epoch()
     target_dir = uploads.upload_dir()
     restored = 0
     for path in sorted((source / "uploads").iterdir()):
@@ -191,6 +193,16 @@ def restore(source: Path, *, force: bool = False) -> dict[str, object]:
         "files": restored,
         "created_at": manifest["created_at"],
     }
+
+
+def _new_data_epoch() -> None:
+    """The restored data may sit at a version number a running process has already seen with
+    other data after it (the dashboard's counts are kept by `data_versions`' epoch and number):
+    a new epoch, so nothing counted before the restore is taken for the restored data. (A
+    backup from before that table has none: `flask db upgrade` makes it, with its own epoch.)"""
+    with db.engine.begin() as connection:
+        if inspect(connection).has_table("data_versions"):
+            connection.execute(update(DataVersion).values(epoch=uuid.uuid4().hex))
 
 
 def _has_users() -> bool:

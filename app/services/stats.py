@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -435,6 +436,8 @@ def _version_query() -> Any:
 # database per process in production; several in the tests).
 KEPT_COUNTS: dict[tuple[Any, ...], DashboardCounts] = {}
 KEPT_COUNTS_SIZE = 4
+# a threaded worker could evict while another thread reads the oldest key
+_KEPT_COUNTS_LOCK = threading.Lock()
 
 
 def dashboard_counts() -> DashboardCounts:
@@ -453,9 +456,10 @@ def dashboard_counts() -> DashboardCounts:
     counts = KEPT_COUNTS.get(key)
     if counts is None:
         counts = _count_all()
-        if len(KEPT_COUNTS) >= KEPT_COUNTS_SIZE:
-            KEPT_COUNTS.pop(next(iter(KEPT_COUNTS)), None)
-        KEPT_COUNTS[key] = counts
+        with _KEPT_COUNTS_LOCK:
+            if len(KEPT_COUNTS) >= KEPT_COUNTS_SIZE:
+                KEPT_COUNTS.pop(next(iter(KEPT_COUNTS)), None)
+            KEPT_COUNTS[key] = counts
     return counts
 
 

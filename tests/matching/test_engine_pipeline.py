@@ -582,3 +582,71 @@ def test_reserve_screen_in_chunks_on_several_threads_equals_one_call(
     keep = ~np.isfinite(cutoff[rj]) | (views >= cutoff[rj] - shortlists.NEAR_TIE)
     assert chunked[0].tolist() == ri[keep].tolist()
     assert chunked[1].tolist() == rj[keep].tolist()
+
+
+@pytest.mark.parametrize(("n", "m", "seed"), [(300, 80, 11), (1000, 300, 5), (400, 900, 2)])
+def test_score_ceilings_with_start_prices_bound_every_pair_outside_the_first_lists(
+    n: int, m: int, seed: int
+) -> None:
+    # Issue 14, session 9: with start prices v0 the first lists rank score - v0_j and the
+    # ceiling bounds that key; pricing queries skip the SMEs with v_j - v0_j above the ceiling
+    # minus the floor, so a ceiling below a real unlisted key would drop a pair that can raise
+    # the total. Prices with a tail at 0 and a few at 1, as a previous cycle's may have.
+    students, smes = population(n, m, seed=seed)
+    model = MatchModel(random_state=0).fit(students, smes)
+    comb, _, _ = model.score_matrix()
+    rng = np.random.default_rng(seed)
+    v0 = np.where(rng.random(m) < 0.2, 0.0, rng.random(m))
+    v0[rng.random(m) < 0.05] = 1.0
+    for k in (1, 3, 10):
+        first = model.candidates(k, by="combined", prices=(np.full(n, -3.0), v0))
+        ceiling = pipeline._score_ceilings(first.combined, k, v0)
+        listed = first.combined.toarray() != 0
+        key = np.where(np.isfinite(comb) & ~listed, comb - v0, -np.inf).max(axis=1)
+        assert (key <= ceiling).all()
+        assert np.isfinite(ceiling).mean() > 0.5  # the bound is used, not vacuous
+        # lists ranked by price leave out pairs scoring above the plain ceiling: the bound
+        # without the start prices would be wrong
+        score = np.where(np.isfinite(comb) & ~listed, comb, -np.inf).max(axis=1)
+        assert (score > pipeline._score_ceilings(first.combined, k)).any()
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 12),
+    st.integers(0, 1000),
+    st.integers(1, 3),
+    st.lists(st.floats(-0.5, 1.5), min_size=12, max_size=12),
+)
+def test_optimal_mode_from_any_start_prices_equals_the_dense_optimum(
+    n: int, m: int, seed: int, k: int, prices: list[float]
+) -> None:
+    # Start prices only choose the first lists: whatever they are (out of range ones are
+    # clipped, SMEs not given start at 0), the run reaches the dense optimum.
+    students, smes = population(n, m, seed=seed)
+    start = {e.id: p for e, p in zip(smes[: m - 1], prices, strict=False)}
+    res = run(students, smes, mode="optimal", k=k, explain=False, start_prices=start)
+    assert abs(res.total_score - _dense_total(students, smes)) < 1e-6
+    assert set(res.sme_prices) == {e.id for e in smes}
+
+
+def test_optimal_mode_from_the_last_cycles_prices_needs_one_solve() -> None:
+    # A cycle started from its own final prices (``MatchResult.sme_prices``, what the next
+    # cycle would be given) lists each student's best pairs at those prices: the first solve
+    # is the optimum and one pricing pass proves it; the pairs are the same.
+    for n, m, seed in ((300, 80, 11), (1000, 300, 5), (400, 900, 2)):
+        students, smes = population(n, m, seed=seed)
+        cold = run(students, smes, mode="optimal", k=3, explain=False)
+        assert cold.timings["solves"] > 1
+        warm = run(students, smes, mode="optimal", k=3, explain=False, start_prices=cold.sme_prices)
+        assert warm.timings["solves"] == 1
+        assert warm.timings["full_pricing_passes"] == 1
+        assert [(p.student_id, p.sme_id) for p in warm.pairs] == [
+            (p.student_id, p.sme_id) for p in cold.pairs
+        ]
+        assert abs(warm.total_score - cold.total_score) < 1e-9
+    stable = run(students, smes, mode="stable", start_prices=cold.sme_prices)
+    assert stable.sme_prices == {}
+    with pytest.raises(ValueError, match="finite"):
+        run(students, smes, mode="optimal", start_prices={smes[0].id: float("nan")})

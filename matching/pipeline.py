@@ -63,6 +63,13 @@ PRICING_GROUPS = 6
 #: (``_run_optimal``; the same pairs found, from a fraction of the products). False: the
 #: students and SMEs whose price moved, against everyone (for tests that compare the two).
 PRUNE_BY_LAST_PASS = True
+#: Optimal mode on cohorts of at least this many students x SMEs, given no start prices, first
+#: finds some: students and SMEs are dealt into ``START_PARTS`` parts by id order, each part is
+#: solved on its own (a cohort with the same ratio of seats to students), and their SME prices
+#: start the whole (``_prices_from_parts``). 100,000 x 30,000 is 3e9; 20,000 x 10,000 (2e8),
+#: where the parts cost what they save, is below.
+PARTS_FROM = 1e9
+START_PARTS = 4
 #: Added to a student's lowest listed score for the bound on every unlisted pair's score (the
 #: float32 ranking is within ``shortlists.FLOAT32_ERROR`` of the exact score, twice over).
 CEILING_SLACK = 1e-4
@@ -246,7 +253,27 @@ def run(
         raise ValueError("mode must be 'stable' or 'optimal'")
     if k < 1:
         raise ValueError("k must be >= 1")
+    locked, excluded, priority = list(locked), list(excluded), list(priority)  # (read twice)
     cycle = _prepare(students, smes, locked, excluded, priority, capacity_override)
+    t0 = time.perf_counter()
+    if (
+        mode == "optimal"
+        and not start_prices
+        and START_PARTS > 1
+        and len(cycle.students) * len(cycle.smes) >= PARTS_FROM
+        and min(len(cycle.students), len(cycle.smes)) >= 2 * START_PARTS
+    ):
+        start_prices = _prices_from_parts(
+            cycle,
+            weights=weights,
+            k=k,
+            locked=locked,
+            excluded=excluded,
+            priority=priority,
+            capacity_override=capacity_override,
+            rules=rules,
+        )
+        cycle.timings["start_parts"] = time.perf_counter() - t0
     if start_prices and mode == "optimal":
         cycle.start_prices = _start_prices(cycle.smes, start_prices)
     t0 = time.perf_counter()
@@ -261,6 +288,37 @@ def run(
     result = _finish(model, cycle, new, lists, explain)
     result.sme_prices = dict(zip((s.id for s in cycle.smes), v.tolist(), strict=True))
     return result
+
+
+def _prices_from_parts(cycle: _Cycle, **given: Any) -> dict[int, float]:
+    """SME prices for a large cohort, from ``START_PARTS`` smaller ones solved on their own.
+
+    Students and SMEs (in id order) are dealt into parts, student ``i`` and SME ``j`` to part
+    ``i % parts`` and ``j % parts``: each part has about the same ratio of seats to students
+    as the whole, so its SMEs' prices are about what they are in the whole, and its pricing
+    passes cost ``1 / parts**2`` of the whole's. Each part is a cycle of its own (``run``:
+    its own model, the same weights, rules, locked, declined and priority students and seat
+    overrides, which apply to the profiles it holds). Only a start: the whole is then solved
+    to its own optimum from these prices (``run``'s ``start_prices``).
+    """
+    parts = START_PARTS
+    locked = list(given.pop("locked"))
+    excluded = list(given.pop("excluded"))
+    priority = list(given.pop("priority"))
+    prices: dict[int, float] = {}
+    for h in range(parts):
+        part = run(
+            cycle.students[h::parts],
+            cycle.smes[h::parts],
+            mode="optimal",
+            locked=locked,
+            excluded=excluded,
+            priority=priority,
+            explain=False,
+            **given,
+        )
+        prices.update(part.sme_prices)
+    return prices
 
 
 def _start_prices(smes: list[SMEProfile], given: Mapping[int, float]) -> FloatArray:

@@ -130,6 +130,7 @@ def child(
 
 #: Optimal mode's stages (seconds) and counts, from ``MatchResult.timings``.
 OPTIMAL_STAGES = [
+    "start_parts",
     "fit",
     "candidates",
     "solve",

@@ -650,3 +650,48 @@ def test_optimal_mode_from_the_last_cycles_prices_needs_one_solve() -> None:
     assert stable.sme_prices == {}
     with pytest.raises(ValueError, match="finite"):
         run(students, smes, mode="optimal", start_prices={smes[0].id: float("nan")})
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(2, 40), st.integers(2, 12), st.integers(0, 1000), st.integers(2, 3))
+def test_optimal_mode_started_from_parts_keeps_the_rules_and_the_optimum(
+    n: int, m: int, seed: int, parts: int
+) -> None:
+    # Large cohorts start from the prices of smaller parts solved on their own (issue 14,
+    # session 9): forced here on small ones, with declined, locked and priority students, the
+    # result is the cycle's own optimum and keeps its rules.
+    students, smes = population(n, m, seed=seed)
+    rng = random.Random(seed)
+    excluded = [(s.id, e.id) for s in students for e in smes if rng.random() < 0.2]
+    locked = [(students[0].id, smes[-1].id)]
+    priority = [s.id for s in students if rng.random() < 0.3]
+    plain = run(
+        students, smes, mode="optimal", k=2, locked=locked, excluded=excluded, priority=priority
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "PARTS_FROM", 0)
+        mp.setattr(pipeline, "START_PARTS", parts)
+        calls: list[int] = []
+        real = pipeline._prices_from_parts
+
+        def spy(*a: object, **kw: object) -> dict[int, float]:
+            calls.append(1)
+            mp.setattr(pipeline, "PARTS_FROM", 1e18)  # the parts themselves start cold
+            return real(*a, **kw)  # type: ignore[arg-type]
+
+        mp.setattr(pipeline, "_prices_from_parts", spy)
+        res = run(
+            (s for s in students),
+            smes,
+            mode="optimal",
+            k=2,
+            locked=(p for p in locked),
+            excluded=(p for p in excluded),
+            priority=(i for i in priority),
+        )
+    assert calls == [1] and "start_parts" in res.timings
+    assert abs(res.total_score - plain.total_score) < 1e-6
+    got = {(p.student_id, p.sme_id) for p in res.pairs}
+    assert not got & set(excluded)
+    assert students[0].id not in {s for s, _ in got}
+    _caps_ok(sorted(got), smes, locked)

@@ -129,7 +129,9 @@ class MatchResult:
         the pricing passes); optimal mode also gives ``solve``, ``prices``,
         ``full_pricing`` and ``restricted_pricing`` seconds and counts
         ``solves``, ``pricing_rounds``, ``full_pricing_passes`` and
-        ``listed_pairs`` (pairs in the final lists).
+        ``listed_pairs`` (pairs in the final lists), and on large cohorts
+        ``start_parts``, the seconds spent finding start prices on parts
+        (``PARTS_FROM``).
     sme_prices : dict
         Optimal mode: the SMEs' dual prices that prove the result optimal,
         by SME id (what a seat at each SME was worth at the margin). The next
@@ -242,8 +244,9 @@ def run(
         student's top ``k`` by score minus price instead of by score; near
         the final prices that leaves one solve and one pricing pass. They
         only choose where column generation starts: the result is the same
-        optimum whatever they are (SMEs not given start at 0). Ignored in
-        stable mode.
+        optimum whatever they are (SMEs not given start at 0). Without them
+        a cohort of ``PARTS_FROM`` students x SMEs or more finds its own on
+        smaller parts first (``_prices_from_parts``). Ignored in stable mode.
 
     Returns
     -------

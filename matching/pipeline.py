@@ -14,9 +14,11 @@ and explains the new pairs.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
@@ -26,7 +28,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from . import assign, learning, metrics, shortlists
-from .compute import in_chunks, release_free_heap, small_pages, sorted_unique
+from .compute import in_chunks, release_free_heap, small_pages, sorted_unique, workers
 from .eligibility import RuleTable, blocked_params, load_rules
 from .explanations import Reason
 from .model import MatchModel
@@ -70,6 +72,9 @@ PRUNE_BY_LAST_PASS = True
 #: where the parts cost what they save, is below.
 PARTS_FROM = 1e9
 START_PARTS = 4
+#: The parts run in this many forked processes at a time, each held to one CPU (a part's
+#: solves are single-threaded); 1: one after another in this process.
+PARTS_AT_ONCE = 2
 #: Added to a student's lowest listed score for the bound on every unlisted pair's score (the
 #: float32 ranking is within ``shortlists.FLOAT32_ERROR`` of the exact score, twice over).
 CEILING_SLACK = 1e-4
@@ -308,20 +313,48 @@ def _prices_from_parts(cycle: _Cycle, **given: Any) -> dict[int, float]:
     locked = list(given.pop("locked"))
     excluded = list(given.pop("excluded"))
     priority = list(given.pop("priority"))
+    options = dict(given, locked=locked, excluded=excluded, priority=priority)
+    jobs = [(h, cycle.students[h::parts], cycle.smes[h::parts]) for h in range(parts)]
+    at_once = min(PARTS_AT_ONCE, workers(), parts)
     prices: dict[int, float] = {}
+    if at_once > 1 and "fork" in multiprocessing.get_all_start_methods():
+        # The workers are forked and read the parts from here (profiles and rules do not
+        # all pickle); only the prices come back.
+        global _PARTS
+        _PARTS = (jobs, options)
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(at_once, mp_context=context) as pool:
+                for got in pool.map(_part_prices, range(parts)):
+                    prices.update(got)
+        finally:
+            _PARTS = None
+        return prices
     for h in range(parts):
-        part = run(
-            cycle.students[h::parts],
-            cycle.smes[h::parts],
-            mode="optimal",
-            locked=locked,
-            excluded=excluded,
-            priority=priority,
-            explain=False,
-            **given,
-        )
-        prices.update(part.sme_prices)
+        prices.update(_part_prices(h, (jobs, options), pin=False))
     return prices
+
+
+#: The parts a forked worker of ``_prices_from_parts`` solves (set in the parent just before).
+_PARTS: tuple[list[tuple[int, list[StudentProfile], list[SMEProfile]]], dict[str, Any]] | None = (
+    None
+)
+
+
+def _part_prices(
+    h: int,
+    parts: tuple[list[tuple[int, list[StudentProfile], list[SMEProfile]]], dict[str, Any]]
+    | None = None,
+    pin: bool = True,
+) -> dict[int, float]:
+    """Part ``h``'s SME prices (``_prices_from_parts``); in a worker process, on one CPU."""
+    jobs, options = parts if parts is not None else _PARTS  # type: ignore[misc]
+    _, students, smes = jobs[h]
+    if pin and hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[h % len(cpus)]})
+    part = run(students, smes, mode="optimal", explain=False, **options)
+    return part.sme_prices
 
 
 def _start_prices(smes: list[SMEProfile], given: Mapping[int, float]) -> FloatArray:

@@ -318,35 +318,35 @@ def _prices_from_parts(cycle: _Cycle, **given: Any) -> dict[int, float]:
     at_once = min(PARTS_AT_ONCE, workers(), parts)
     prices: dict[int, float] = {}
     if at_once > 1 and "fork" in multiprocessing.get_all_start_methods():
-        # The workers are forked and read the parts from here (profiles and rules do not
-        # all pickle); only the prices come back.
-        global _PARTS
-        _PARTS = (jobs, options)
-        try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(at_once, mp_context=context) as pool:
-                for got in pool.map(_part_prices, range(parts)):
-                    prices.update(got)
-        finally:
-            _PARTS = None
+        # The workers are forked and get the parts through their initializer: with "fork" its
+        # arguments are inherited, not pickled (profiles and rules do not all pickle), and
+        # this process's own state is untouched (two runs at once stay apart). Only the
+        # prices come back.
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(
+            at_once, mp_context=context, initializer=_receive_parts, initargs=((jobs, options),)
+        ) as pool:
+            for got in pool.map(_part_prices, range(parts)):
+                prices.update(got)
         return prices
     for h in range(parts):
         prices.update(_part_prices(h, (jobs, options), pin=False))
     return prices
 
 
-#: The parts a forked worker of ``_prices_from_parts`` solves (set in the parent just before).
-_PARTS: tuple[list[tuple[int, list[StudentProfile], list[SMEProfile]]], dict[str, Any]] | None = (
-    None
-)
+_Parts = tuple[list[tuple[int, list[StudentProfile], list[SMEProfile]]], dict[str, Any]]
+
+#: The parts a forked worker of ``_prices_from_parts`` solves (set by its initializer, in the
+#: worker only).
+_PARTS: _Parts | None = None
 
 
-def _part_prices(
-    h: int,
-    parts: tuple[list[tuple[int, list[StudentProfile], list[SMEProfile]]], dict[str, Any]]
-    | None = None,
-    pin: bool = True,
-) -> dict[int, float]:
+def _receive_parts(parts: _Parts) -> None:
+    global _PARTS
+    _PARTS = parts
+
+
+def _part_prices(h: int, parts: _Parts | None = None, pin: bool = True) -> dict[int, float]:
     """Part ``h``'s SME prices (``_prices_from_parts``); in a worker process, on one CPU."""
     jobs, options = parts if parts is not None else _PARTS  # type: ignore[misc]
     _, students, smes = jobs[h]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -696,3 +697,29 @@ def test_optimal_mode_started_from_parts_keeps_the_rules_and_the_optimum(
     assert not got & set(excluded)
     assert students[0].id not in {s for s, _ in got}
     _caps_ok(sorted(got), smes, locked)
+
+
+def test_the_parts_give_the_same_prices_in_forked_workers_and_in_this_process() -> None:
+    # The start parts run two at a time in forked workers that receive them through their
+    # initializer; one at a time (PARTS_AT_ONCE = 1) they run here. Same prices either way, and
+    # this process keeps no parts behind.
+    students, smes = population(40, 12, seed=3)
+    cycle = pipeline._prepare(students, smes, [], [], [], None)
+    given: dict[str, Any] = {
+        "weights": None,
+        "k": 2,
+        "locked": [],
+        "excluded": [],
+        "priority": [],
+        "capacity_override": None,
+        "rules": None,
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "START_PARTS", 2)
+        mp.setattr(pipeline, "PARTS_FROM", 1e18)
+        mp.setattr(pipeline, "PARTS_AT_ONCE", 2)
+        forked = pipeline._prices_from_parts(cycle, **dict(given))
+        mp.setattr(pipeline, "PARTS_AT_ONCE", 1)
+        here = pipeline._prices_from_parts(cycle, **dict(given))
+    assert forked == here and len(forked) == len(smes)
+    assert pipeline._PARTS is None

@@ -411,7 +411,8 @@ class _ListedPagination(Pagination):
                 ListedStudent(r[7], r[8]),
                 ListedSME(r[9], r[10], r[11]),
             )
-            for r in read(rows, values)
+            # `.all()`: one fetch of every row (iterating the result fetched them one by one)
+            for r in read(rows, values).all()
         ]
 
     def _query_count(self) -> int:
@@ -464,7 +465,7 @@ def _cycle_starts_query() -> Select[*tuple[Any, ...]]:
 def cycle_starts(limit: int = 50) -> tuple[CycleStart, ...]:
     """The last cycles, newest first, as the matches list's menu shows them: two columns, not
     `cycles.recent_cycles`' ORM objects, and hashable (the kept list's key holds them)."""
-    return tuple(CycleStart(*row) for row in read(_cycle_starts_query(), {"limit": limit}))
+    return tuple(CycleStart(*row) for row in read(_cycle_starts_query(), {"limit": limit}).all())
 
 
 # --- the audit log -------------------------------------------------------------------------------

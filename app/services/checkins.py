@@ -9,12 +9,13 @@ check-ins, or a latest satisfaction of 2 or less, needs the coordinators' attent
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from app import schemas
@@ -22,6 +23,7 @@ from app.extensions import db
 from app.models import CheckIn, CheckInReminder, Match, MatchStatus, User, utcnow
 from app.services import audit, workspace
 from app.services.errors import Conflict
+from app.services.plain_reads import read
 from app.services.validation import validate
 from app.services.workspace import KST
 
@@ -41,11 +43,17 @@ def _next_period(period: str) -> str:
 
 def due_periods(match: Match, now: datetime) -> list[str]:
     """Months that are over and in which the match was active (oldest first)."""
-    if match.activated_at is None:
+    return _due_periods(match.activated_at, match.completed_at, now)
+
+
+def _due_periods(
+    activated_at: datetime | None, completed_at: datetime | None, now: datetime
+) -> list[str]:
+    if activated_at is None:
         return []
     current = period_of(now)
-    last = period_of(match.completed_at) if match.completed_at else None
-    periods, period = [], period_of(match.activated_at)
+    last = period_of(completed_at) if completed_at else None
+    periods, period = [], period_of(activated_at)
     while period < current and (last is None or period <= last):
         periods.append(period)
         period = _next_period(period)
@@ -115,9 +123,7 @@ class Attention:
 
     @property
     def flagged(self) -> bool:
-        return bool(self.low) or any(
-            len(months) >= MISSED_FOR_ATTENTION for months in self.missed.values()
-        )
+        return _flagged(self.missed, self.low)
 
     @property
     def reasons(self) -> list[str]:
@@ -147,13 +153,18 @@ class Attention:
         return out
 
 
+def _flagged(missed: dict[str, list[str]], low: list[CheckIn]) -> bool:
+    return bool(low) or any(len(months) >= MISSED_FOR_ATTENTION for months in missed.values())
+
+
 def needs_attention(now: datetime | None = None) -> list[Attention]:
     """Active matches with two missed check-ins on a side, or a latest satisfaction ≤ 2."""
     now = now or utcnow()
-    matches = db.session.scalars(
-        select(Match).where(Match.status == MatchStatus.ACTIVE).order_by(Match.id)
-    ).all()
-    if not matches:
+    # The active matches as three plain columns: the coordinators' dashboard asks on every
+    # request, and loading every active match as an ORM object (or running the ORM's execution
+    # step for none) cost more than the answer (issue 14); only the flagged ones are loaded.
+    active = read(_active_matches_query()).all()
+    if not active:
         return []
     answers: dict[int, list[CheckIn]] = {}
     for checkin in db.session.scalars(
@@ -163,22 +174,39 @@ def needs_attention(now: datetime | None = None) -> list[Attention]:
         .order_by(CheckIn.period)
     ):
         answers.setdefault(checkin.match_id, []).append(checkin)
-    flagged = []
-    for match in matches:
-        mine = answers.get(match.id, [])
-        due = due_periods(match, now)
-        item = Attention(match)
+    # What each flagged match shows (missed months, low answers), by match id.
+    found: dict[int, tuple[dict[str, list[str]], list[CheckIn]]] = {}
+    for match_id, activated_at, completed_at in active:
+        mine = answers.get(match_id, [])
+        due = _due_periods(activated_at, completed_at, now)
+        missed: dict[str, list[str]] = {}
+        low: list[CheckIn] = []
         for side in SIDES:
             done = {a.period for a in mine if a.side == side}
-            missed = [p for p in due if p not in done]
-            if missed:
-                item.missed[side] = missed
+            missed_months = [p for p in due if p not in done]
+            if missed_months:
+                missed[side] = missed_months
             latest = [a for a in mine if a.side == side]
             if latest and latest[-1].satisfaction <= LOW_SATISFACTION:
-                item.low.append(latest[-1])
-        if item.flagged:
-            flagged.append(item)
-    return flagged
+                low.append(latest[-1])
+        if _flagged(missed, low):
+            found[match_id] = (missed, low)
+    if not found:
+        return []
+    matches = db.session.scalars(select(Match).where(Match.id.in_(list(found))))
+    by_id = {match.id: match for match in matches}
+    return [
+        Attention(by_id[match_id], *found[match_id]) for match_id in found
+    ]  # by id, as `active`
+
+
+@functools.cache
+def _active_matches_query() -> Select[int, datetime | None, datetime | None]:
+    return (
+        select(Match.id, Match.activated_at, Match.completed_at)
+        .where(Match.status == MatchStatus.ACTIVE)
+        .order_by(Match.id)
+    )
 
 
 def send_reminders(now: datetime | None = None) -> int:

@@ -29,23 +29,24 @@ _SLOT = ID_MAX
 _MISSING = object()
 
 
-class _Recent:
+class Recent:
     """At most `size` values by key, the least recently used dropped first; safe across the
     threads of a threaded server, which renders pages at once. What `RenderedRows` and
-    `KeptValues` keep."""
+    `KeptValues` keep, and the dashboard's counts (`stats.dashboard_counts`)."""
 
     def __init__(self, size: int) -> None:
         self._values: OrderedDict[Hashable, Any] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> Any:
-        """The value kept under `key` (now the most recently used), else `_MISSING`."""
+    def get(self, key: Hashable, default: Any = _MISSING) -> Any:
+        """The value kept under `key` (now the most recently used), else `default`."""
         with self._lock:
             value = self._values.get(key, _MISSING)
             if value is not _MISSING:
                 self._values.move_to_end(key)
-            return value
+                return value
+            return default
 
     def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
@@ -78,7 +79,7 @@ class KeptValues:
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         # Per app: the tests build many apps in one process, each with its own URL map.
-        kept: _Recent = current_app.extensions.setdefault("kept_values", _Recent(self._size))
+        kept: Recent = current_app.extensions.setdefault("kept_values", Recent(self._size))
         value = kept.get(key)
         if value is _MISSING:
             value = build()
@@ -180,7 +181,7 @@ class RenderedRows:
     dropped first."""
 
     def __init__(self, size: int = 4000) -> None:
-        self._rows = _Recent(size)
+        self._rows = Recent(size)
 
     def __call__(self, key: Hashable, token: str, caller: Callable[[], str]) -> Markup:
         html = self._rows.get(key)
@@ -188,17 +189,20 @@ class RenderedRows:
             fresh = str(caller())
             html = fresh.replace(token, _TOKEN_SLOT) if token else fresh
             self._rows.put(key, html)
-        # The row was escaped when rendered; the token is URL-safe text (Flask-WTF's signature).
-        return Markup(html.replace(_TOKEN_SLOT, token) if token else html)  # noqa: S704
+        return _with_token(html, token)
 
     def kept(self, key: Hashable, token: str) -> Markup | None:
         """The row kept under `key` with the reader's token put in, else None: for a view that
         looks its rows up in one Python loop and leaves the template only the rows to render
         (a `{% call %}` per row costs the template a macro and two calls even when kept)."""
-        html = self._rows.get(key)
-        if html is _MISSING:
-            return None
-        return Markup(html.replace(_TOKEN_SLOT, token) if token else html)  # noqa: S704
+        html = self._rows.get(key, None)
+        return None if html is None else _with_token(html, token)
+
+    def kept_rows(
+        self, keyed: Iterable[tuple[T, Hashable]], token: str
+    ) -> list[tuple[T, Hashable, Markup | None]]:
+        """Each item with its key and its kept row (`kept`), for a view's one loop."""
+        return [(item, key, self.kept(key, token)) for item, key in keyed]
 
     def clear(self) -> None:
         self._rows.clear()
@@ -211,6 +215,12 @@ class RenderedRows:
 # coordinators' matches list, and its filter menus (~290 options of the taxonomy, which depend
 # only on the language and the value chosen). A part's key must name everything it shows.
 PAGE_PARTS = RenderedRows(size=4000)
+
+
+def _with_token(html: str, token: str) -> Markup:
+    """A kept row with the reader's CSRF token put back where it was taken out."""
+    # The row was escaped when rendered; the token is URL-safe text (Flask-WTF's signature).
+    return Markup(html.replace(_TOKEN_SLOT, token) if token else html)  # noqa: S704
 
 
 def option_tags(choices: Iterable[tuple[Any, Any]], chosen: Any) -> Markup:

@@ -320,7 +320,7 @@ def review_for_sme(sme: SME, filters: CandidateFilters | None = None) -> SMERevi
         waiting,
         current,
         history,
-        places_left=places_left(sme) if taken is None else max(sme.capacity - taken, 0),
+        places_left=places_left(sme, taken),
         pending_total=total,
         filters=filters,
         options=options,
@@ -336,8 +336,9 @@ _SORT_KEYS = {
 }
 
 
-def places_left(sme: SME) -> int:
-    return max(sme.capacity - places_taken(sme.id), 0)
+def places_left(sme: SME, taken: int | None = None) -> int:
+    """The SME's seats not held by approved or active matches; `taken` when already read."""
+    return max(sme.capacity - (places_taken(sme.id) if taken is None else taken), 0)
 
 
 def toggle_shortlist(user: User, match_id: int) -> Match:

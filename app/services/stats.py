@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from app.models import (
     StudentCode,
 )
 from app.services.plain_reads import read
+from app.templating import Recent
 
 TARGET_PLACED = 1000  # the programme's goal: 1,000 students placed with SMEs
 PLACED_STATUSES = (MatchStatus.APPROVED, MatchStatus.ACTIVE, MatchStatus.COMPLETED)
@@ -434,10 +434,7 @@ def _version_query() -> Any:
 
 # The dashboard's counts as last counted, per database and data version: a few entries (one
 # database per process in production; several in the tests).
-KEPT_COUNTS: dict[tuple[Any, ...], DashboardCounts] = {}
-KEPT_COUNTS_SIZE = 4
-# a threaded worker could evict while another thread reads the oldest key
-_KEPT_COUNTS_LOCK = threading.Lock()
+KEPT_COUNTS = Recent(size=4)
 
 
 def dashboard_counts() -> DashboardCounts:
@@ -453,13 +450,10 @@ def dashboard_counts() -> DashboardCounts:
     if version is None:  # the row is gone (every table emptied): count, keep nothing
         return _count_all()
     key = (connection.engine.url, *version)
-    counts = KEPT_COUNTS.get(key)
+    counts: DashboardCounts | None = KEPT_COUNTS.get(key, None)
     if counts is None:
         counts = _count_all()
-        with _KEPT_COUNTS_LOCK:
-            if len(KEPT_COUNTS) >= KEPT_COUNTS_SIZE:
-                KEPT_COUNTS.pop(next(iter(KEPT_COUNTS)), None)
-            KEPT_COUNTS[key] = counts
+        KEPT_COUNTS.put(key, counts)
     return counts
 
 

@@ -165,8 +165,7 @@ def _candidates_context(
     def cards(matches: list[reviews.MatchRow], actions: bool) -> list[tuple[Any, ...]]:
         """Each card's match, key and kept HTML (None: the template renders it), looked up
         here in one loop rather than by a `{% call %}` per card in the template (issue 14)."""
-        keyed = [(match, card_key(match, actions)) for match in matches]
-        return [(match, key, CANDIDATE_CARDS.kept(key, token)) for match, key in keyed]
+        return CANDIDATE_CARDS.kept_rows(((m, card_key(m, actions)) for m in matches), token)
 
     return {
         "sme": current_user.sme,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from types import SimpleNamespace
-from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -136,19 +136,19 @@ def proposals() -> str:
 
 def _proposal_cards(
     matches: list[reviews.ProposalRow], changeable: set[int], token: str
-) -> list[tuple[reviews.ProposalRow, tuple[Any, ...], Markup | None]]:
+) -> list[tuple[reviews.ProposalRow, Hashable, Markup | None]]:
     """Each shown card's match, key and kept HTML (None: the template renders it). A card is
     kept rendered (app.templating.PAGE_PARTS) under all it shows: the language, where the app
     is mounted, whether the answer can be changed and the row with its SME (`ProposalRow.key`).
     Looked up here in one loop; a `{% call %}` per card cost the template a macro and two calls
     even when kept (issue 14)."""
     page = ("proposal-card", current_locale(), request.script_root)
-    keyed = [
+    keyed = (
         (match, (*page, match.id in changeable, match.key))
         for match in matches
         if match.status != MatchStatus.WITHDRAWN
-    ]
-    return [(match, key, PAGE_PARTS.kept(key, token)) for match, key in keyed]
+    )
+    return PAGE_PARTS.kept_rows(keyed, token)
 
 
 # What every proposal card repeats (`t` in the template), translated once per language.

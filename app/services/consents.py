@@ -8,10 +8,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Consent, User
 
-#: Which of a person's answers is the latest: the last given, then the last written. The one
-#: rule for `current_consent` and for the answer read with the user on every request
-#: (app.sessions).
-LATEST_FIRST = (Consent.given_at.desc(), Consent.id.desc())
+#: Which of a person's answers is the latest: the last one recorded (the highest id), not the
+#: one with the latest `given_at`, which a server clock stepped back could put out of order. The
+#: one rule for `current_consent`, for the answer read with the user on every request
+#: (app.sessions), for the data export's history (app.services.privacy) and for who may be
+#: matched and shown to SMEs (app.services.eligibility, which compares ids the same way): a
+#: person's account and the cycles never disagree about what they last answered.
+LATEST_FIRST = (Consent.id.desc(),)
 
 
 def current_consent(user: User) -> Consent | None:

@@ -30,7 +30,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def export_user_data(user: User) -> dict[str, Any]:
     consents = db.session.scalars(
-        select(Consent).where(Consent.user_id == user.id).order_by(Consent.given_at)
+        select(Consent).where(Consent.user_id == user.id).order_by(Consent.id)
     )
     data: dict[str, Any] = {
         "account": {

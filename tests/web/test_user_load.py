@@ -2,9 +2,11 @@
 statement (app.sessions.load_user), and the consent check before the view (app.security) uses
 that answer instead of reading it again (issue 14: the request's fixed cost).
 
-The answer read with the user must be the one `consents.current_consent` finds (latest
-`given_at`, then highest id), whatever the order the answers were written in; it is used once,
-so a check later in the request reads the database again."""
+The answer read with the user must be the one `consents.current_consent` finds (the last
+recorded: the highest id), whatever the times the answers carry; it is used once, so a check
+later in the request reads the database again. The cycles' eligibility and what SMEs may see
+(app.services.eligibility) take the same answer, so a person's account and the matching never
+disagree about what they last answered (a server clock stepped back once made them differ)."""
 
 from __future__ import annotations
 
@@ -14,17 +16,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
+from sqlalchemy import delete, literal, select
 
 from app.extensions import db
 from app.models import Consent
-from app.services import accounts, consents
+from app.services import accounts, consents, eligibility
 from app.sessions import consent_read_with, load_user
 from tests.web.test_queries_per_page import counted
 
 CURRENT = "2026-11"
-# (collection, policy version, minutes after a fixed time): times repeat and go backwards, so
-# the latest answer by time is often not the last one written (highest id).
+# (collection, policy version, minutes after a fixed time): times repeat and go backwards, as
+# after a server clock stepped back, so the latest answer by time is often not the last one
+# recorded (highest id), which is the one that counts.
 ANSWER = st.tuples(st.booleans(), st.sampled_from(["2024-01", CURRENT]), st.integers(0, 3))
 HISTORY = st.lists(ANSWER, min_size=0, max_size=5)
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -55,7 +58,17 @@ def test_the_answer_read_with_the_user_is_the_latest(
     db.session.commit()
     db.session.expire_all()
     latest = consents.current_consent(student)
+    last_recorded = max(
+        db.session.scalars(select(Consent).where(Consent.user_id == student.id)),
+        key=lambda c: c.id,
+        default=None,
+    )
+    assert latest is last_recorded
     expected = (latest.collection, latest.policy_version) if latest else (None, None)
+    shown = db.session.scalar(select(eligibility.shown_to_smes(literal(student.id))))
+    assert bool(shown) == bool(latest and latest.collection and latest.provision_to_smes)
+    in_pool = db.session.scalars(eligibility.eligible_students(among=[student.id])).all()
+    assert (in_pool == [student.id]) == (expected == (True, CURRENT))
     with app.test_request_context("/"):
         user = load_user(f"{student.id}:{student.session_token}")
         assert user is not None and user.id == student.id

@@ -15,7 +15,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from apscheduler.triggers.cron import CronTrigger
@@ -327,13 +327,32 @@ def next_fire(expression: str, timezone: str, now: datetime | None = None) -> da
     trigger says, or None if it is not a valid schedule.
 
     Asked by every page that shows the next cycle (issue 14): the trigger is parsed once per
-    process and expression. (Its answer is not kept until that time passes: around a daylight
-    saving change APScheduler gives two moments before the same fire time different answers.)"""
+    process and expression, and its answer kept per second (`_next_fire_at`). Not kept until
+    that fire time passes: around a daylight saving change APScheduler gives two moments before
+    the same fire time different answers."""
     try:
-        trigger = _trigger(expression, timezone)
+        _trigger(expression, timezone)
     except ValueError:
         return None
-    return trigger.get_next_fire_time(None, now or datetime.now(trigger.timezone))
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    # APScheduler's `CronTrigger.get_next_fire_time(None, now)` (no start or end date, no
+    # jitter) first rounds `now` up to a whole second (`datetime_ceil`) and from there reads
+    # only that instant, in the trigger's zone: its answer is a function of the rounded second
+    # alone. So the answer for that second, asked once, is the answer for every moment that
+    # rounds to it, even across a clock change (tests/cycles/test_next_fire.py checks it against
+    # the trigger's own answer at random moments, a microsecond apart).
+    second = moment.replace(microsecond=0)
+    if moment.microsecond:
+        second += timedelta(seconds=1)
+    return _next_fire_at(expression, timezone, second)
+
+
+@functools.lru_cache(maxsize=64)
+def _next_fire_at(expression: str, timezone: str, second: datetime) -> datetime | None:
+    """The trigger's next fire time from `second` (a whole second, in UTC: a key that names one
+    instant; a local time would name two in the hour a clock change repeats)."""
+    trigger = _trigger(expression, timezone)
+    return trigger.get_next_fire_time(None, second.astimezone(trigger.timezone))
 
 
 __all__ = [

@@ -125,11 +125,11 @@ def _card_keys(
     macros show, so that a kept card is the one this request would render. The page's part:
     the reader's language (words, code names, reasons), where the app is mounted and the
     filters the forms carry back (the URLs); then the card's: its match and student as loaded,
-    whether it has the decision buttons, and whether its answer can still be changed."""
+    whether it has the decision buttons, and whether its answer can still be changed. The
+    student's part is built once per student with the row (`reviews.StudentRow.key`)."""
     page = (current_locale(), request.script_root, tuple(sorted(filter_args.items())))
 
     def key(match: reviews.MatchRow, actions: bool) -> tuple[Any, ...]:
-        s = match.student
         return (
             *page,
             actions,
@@ -139,16 +139,7 @@ def _card_keys(
             match.sme_shortlisted,
             match.sme_decision,
             match.reasons_json,  # as stored: decoded only when the card is rendered
-            s.name,
-            s.nationality,
-            s.university,
-            s.major,
-            tuple((row.code, row.level) for row in s.language_rows),
-            s.topik_level,
-            tuple(sorted((row.kind, row.code) for row in s.code_rows)),
-            s.hours_per_week,
-            s.bio,
-            s.cv_stored_name,
+            match.student.key,
         )
 
     return key

@@ -76,6 +76,50 @@ def test_a_change_to_the_student_or_the_match_shows_at_once(client, candidates):
     assert "Remove from shortlist" in card.split("</article>")[0]
 
 
+def test_a_change_to_the_students_languages_or_codes_shows_at_once(client, candidates):
+    """The card's key holds the student's languages and codes as the rows' statement read them
+    (`reviews.StudentRow.key`): a level changed, two languages swapped, a market added or an
+    industry removed is a new card, and every one of them is the card rendered afresh."""
+    from app.models import StudentCode, StudentLanguage
+
+    _page(client)
+    match = db.session.scalar(select(Match).order_by(Match.id))
+    student_id = match.student_id
+
+    def card() -> str:
+        html = _page(client)
+        return html[html.index(f'id="match-{match.id}"') :].split("</article>")[0]
+
+    def changes() -> Any:
+        languages = {
+            r.code: r
+            for r in db.session.scalars(
+                select(StudentLanguage).where(StudentLanguage.student_id == student_id)
+            )
+        }
+        yield lambda: setattr(languages["en"], "level", "native")
+        yield lambda: (
+            setattr(languages["vi"], "position", 1),
+            setattr(languages["en"], "position", 0),
+        )
+        yield lambda: db.session.add(StudentCode(student_id=student_id, kind="market", code="JP"))
+        yield lambda: db.session.execute(
+            StudentCode.__table__.delete().where(
+                StudentCode.student_id == student_id, StudentCode.kind == "industry"
+            )
+        )
+
+    before = card()
+    for change in changes():
+        change()
+        db.session.commit()
+        kept = card()
+        assert kept != before
+        CANDIDATE_CARDS.clear()
+        assert _one_token(card()) == _one_token(kept)  # what a fresh render writes
+        before = kept
+
+
 def test_a_kept_card_follows_the_readers_language(client, candidates):
     english = _page(client)
     client.post("/language", data={"locale": "ko"})

@@ -11,6 +11,7 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from markupsafe import Markup, escape
 
 from app.i18n import current_locale
 from app.schemas import ID_MAX
+from app.services.clock import korea_time
 
 # Any id the routes accept: the path, which holds it, comes before any query value that could
 # spell the same digits, so its first occurrence in the URL is the slot.
@@ -139,6 +141,22 @@ LAYOUT_WORDS = {
 
 def layout_words() -> Mapping[str, Markup]:
     return kept_words("layout", LAYOUT_WORDS)
+
+
+NEXT_CYCLE = _l("Next matching cycle: %(when)s.")
+
+
+def next_cycle_words(when: datetime) -> Markup:
+    """`_partials/next_cycle.html`'s sentence, as Jinja's `_()` wrote it (the translation
+    trusted, the time escaped into it), for an aware `when`: kept per language and instant, since
+    the time's words (Babel's full date in Korea time) cost a tenth of a millisecond a page and
+    the next cycle changes once a week (issue 14). The key is the instant in UTC: in an hour a
+    clock change repeats, one local time names two instants (aware times of one zone compare by
+    their wall clock)."""
+    return KEPT_VALUES.get(
+        ("next_cycle", current_locale(), when.astimezone(UTC)),
+        lambda: Markup(str(NEXT_CYCLE)) % {"when": korea_time(when, "full")},  # noqa: S704 - as Jinja's _()
+    )
 
 
 T = TypeVar("T")
@@ -269,4 +287,5 @@ def init_template_helpers(app: Flask) -> None:
         option_tags=option_tags,
         layout_next=Markup(_NEXT_SLOT),  # noqa: S704 - a constant placeholder
         layout_words=layout_words,
+        next_cycle_words=next_cycle_words,
     )

@@ -82,3 +82,34 @@ def test_the_layouts_words_follow_the_readers_language(app: Flask, client: Any) 
                 assert f">{words['skip']}</a>" in page
                 assert f"<span>{words['project']}</span>" in page
                 assert f" · {words['site']}</title>" in page
+
+
+# The next cycle's sentence as `_partials/next_cycle.html` wrote it before it was kept.
+NEXT_CYCLE_AS_JINJA = "{{ _('Next matching cycle: %(when)s.', when=when|korea_time('full')) }}"
+
+
+def test_the_next_cycle_sentence_is_kept_per_language_and_instant(app: Flask) -> None:
+    """`next_cycle_words` is what Jinja's `_()` wrote with the time's words, in each language,
+    from the second round on too (kept); two instants an hour apart that one zone's clock writes
+    the same (the hour Berlin's clocks repeat) each get their own sentence."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from app.templating import next_cycle_words
+
+    berlin = ZoneInfo("Europe/Berlin")
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=berlin)  # summer time, 00:30 UTC
+    second = first.replace(fold=1)  # winter time, 01:30 UTC: equal to `first` as Python compares
+    assert first == second and first.astimezone(UTC) != second.astimezone(UTC)
+    moments = [first, second, datetime(2026, 12, 7, 6, 0, tzinfo=ZoneInfo("Asia/Seoul"))]
+    moments.append(moments[-1].astimezone(UTC) + timedelta(minutes=1))
+    for _ in range(2):  # the second round reads what the first kept
+        for locale in ("en", "ko"):
+            with app.test_request_context(), force_locale(locale):
+                sentences = []
+                for when in moments:
+                    as_jinja = render_template_string(NEXT_CYCLE_AS_JINJA, when=when)
+                    assert next_cycle_words(when) == as_jinja
+                    assert isinstance(next_cycle_words(when), Markup)
+                    sentences.append(as_jinja)
+                assert len(set(sentences)) == len(moments), sentences

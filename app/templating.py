@@ -143,6 +143,30 @@ def layout_words() -> Mapping[str, Markup]:
     return kept_words("layout", LAYOUT_WORDS)
 
 
+# The layout's static files and footer link (`base.html`, every page), as `page_url` builds
+# each: kept together, one look-up a page rather than eight (issue 14).
+LAYOUT_URLS: Mapping[str, tuple[str, Mapping[str, Any]]] = {
+    "favicon_ico": ("static", {"filename": "favicon.ico"}),
+    "favicon_svg": ("static", {"filename": "favicon.svg"}),
+    "apple_touch_icon": ("static", {"filename": "apple-touch-icon.png"}),
+    "bootstrap_css": ("static", {"filename": "vendor/bootstrap.min.css"}),
+    "app_css": ("static", {"filename": "app.css"}),
+    "privacy": ("main.privacy", {}),
+    "bootstrap_js": ("static", {"filename": "vendor/bootstrap.bundle.min.js"}),
+    "app_js": ("static", {"filename": "app.js"}),
+}
+
+
+def layout_urls() -> Mapping[str, str]:
+    """`LAYOUT_URLS` built for this app and mount point (what `page_url` depends on)."""
+    return KEPT_VALUES.get(
+        ("layout_urls", request.script_root),
+        lambda: MappingProxyType(
+            {name: url_for(endpoint, **values) for name, (endpoint, values) in LAYOUT_URLS.items()}
+        ),
+    )
+
+
 NEXT_CYCLE = _l("Next matching cycle: %(when)s.")
 
 
@@ -287,5 +311,6 @@ def init_template_helpers(app: Flask) -> None:
         option_tags=option_tags,
         layout_next=Markup(_NEXT_SLOT),  # noqa: S704 - a constant placeholder
         layout_words=layout_words,
+        layout_urls=layout_urls,
         next_cycle_words=next_cycle_words,
     )

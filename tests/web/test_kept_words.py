@@ -113,3 +113,18 @@ def test_the_next_cycle_sentence_is_kept_per_language_and_instant(app: Flask) ->
                     assert isinstance(next_cycle_words(when), Markup)
                     sentences.append(as_jinja)
                 assert len(set(sentences)) == len(moments), sentences
+
+
+def test_the_layouts_urls_are_kept_per_mount_point(app: Flask) -> None:
+    """`layout_urls` (the layout's eight URLs as one kept value) is what `url_for` builds for
+    each, under each mount point, from the second round on too."""
+    from app.templating import LAYOUT_URLS, layout_urls
+
+    for _ in range(2):  # the second round reads what the first kept
+        for root in ("", "/match"):
+            with app.test_request_context("/", base_url=f"http://localhost{root}"):
+                urls = layout_urls()
+                assert set(urls) == set(LAYOUT_URLS)
+                for name, (endpoint, values) in LAYOUT_URLS.items():
+                    assert urls[name] == url_for(endpoint, **values)
+                    assert urls[name].startswith(f"{root}/")

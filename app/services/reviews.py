@@ -340,16 +340,20 @@ def review_for_sme(sme: SME, filters: CandidateFilters | None = None) -> SMERevi
         reverse=True,
     )
     # The choices: what the waiting candidates have, plus what is chosen (so it stays shown).
+    # Read from the code rows in one pass (the `markets` and `regions` properties sort a list
+    # per student, for sets: 40 sorts a page of 20; issue 14).
     chosen = lambda value: {value} if value else set()  # noqa: E731
+    codes = [row for m in pending for row in m.student.code_rows]
     options = FilterOptions(
         languages=sorted(
             {r.code for m in pending for r in m.student.language_rows} | chosen(filters.language)
         ),
         markets=sorted(
-            {c for m in pending for c in (m.student.nationality, *m.student.markets)}
+            {m.student.nationality for m in pending}
+            | {r.code for r in codes if r.kind == "market"}
             | chosen(filters.market)
         ),
-        regions=sorted({c for m in pending for c in m.student.regions} | chosen(filters.region)),
+        regions=sorted({r.code for r in codes if r.kind == "region"} | chosen(filters.region)),
     )
     total = len(pending)
     pending = [m for m in pending if filters.keeps(m)]

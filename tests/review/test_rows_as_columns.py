@@ -247,3 +247,23 @@ def test_places_left_counts_every_holding_match_seen_or_not(app, programme) -> N
     sme.capacity = 0
     db.session.commit()
     assert reviews.review_for_sme(sme).places_left == 0  # never below zero
+
+
+def test_the_filter_choices_are_what_the_waiting_students_have(app, programme) -> None:
+    """The filters offer the languages, markets (nationality or a market listed) and regions of
+    the candidates waiting for an answer, as the models name them, plus what is chosen; read
+    from the rows' code rows in one pass (a code of another kind in the wrong list fails)."""
+    filters = reviews.CandidateFilters(market="JP", region="jeju")
+    review = reviews.review_for_sme(programme.sme, filters)
+    db.session.expunge_all()
+    waiting = [
+        m.student
+        for m in db.session.scalars(select(Match).where(Match.sme_id == programme.sme.id))
+        if m.status == MatchStatus.PROPOSED and not m.sme_decision
+    ]
+    assert waiting
+    assert review.options.languages == sorted({r.code for s in waiting for r in s.language_rows})
+    assert review.options.markets == sorted(
+        {s.nationality for s in waiting} | {c for s in waiting for c in s.markets} | {"JP"}
+    )
+    assert review.options.regions == sorted({c for s in waiting for c in s.regions} | {"jeju"})

@@ -27,6 +27,7 @@ from matching.shortlists import (
     common_block,
     pack_bits,
     row_dots,
+    topk_near_ties,
     topk_rows,
 )
 from matching.synthetic import population
@@ -113,6 +114,12 @@ def test_topk_rows_with_a_lazy_mask_equals_brute_force(
         v = block[r, c]
         same_row = r[1:] == r[:-1]
         assert (r[1:] >= r[:-1]).all() and (v[1:][same_row] <= v[:-1][same_row]).all()
+        # with their values, bit for bit the block's (the pass reads them from here)
+        r3, c3, kth3, v3 = topk_near_ties(block.copy(), k, floor, near_tie, mask)
+        np.testing.assert_array_equal(r3, r)
+        np.testing.assert_array_equal(c3, c)
+        np.testing.assert_array_equal(kth3, kth)
+        np.testing.assert_array_equal(v3.view(np.uint32), v.view(np.uint32))
     # the same selection when the block is masked outright
     masked = np.where(ok, block, np.float32(UNACCEPTABLE))
     r2, c2, _ = topk_rows(masked, k, floor, near_tie)

@@ -128,6 +128,44 @@ def in_chunks(work: Callable[[int, int], None], size: int, step: int) -> None:
         pass
 
 
+def chunks_done(work: Callable[[int, int], None], size: int, step: int) -> Iterator[int]:
+    """``in_chunks``, yielding each chunk's start as soon as it (and every earlier one) is done.
+
+    The same chunks, run the same way; the caller can use chunk ``c``'s
+    results while the workers compute the later ones (the reasons: their
+    Python objects are built on the calling thread from numbers the chunks
+    compute, and waiting for every chunk's numbers first left a core idle).
+
+    Parameters
+    ----------
+    work : callable (start, stop) -> None
+    size : int
+    step : int
+        Chunk length (>= 1).
+
+    Yields
+    ------
+    int
+        The start of each chunk, in order.
+    """
+    starts = range(0, size, step)
+    threads = workers()
+    if threads <= 1 or len(starts) <= 1 or getattr(_in_worker, "active", False):
+        for a in starts:
+            work(a, min(a + step, size))
+            yield a
+        return
+    pool = _chunk_pool(threads)
+    jobs = [pool.submit(work, a, min(a + step, size)) for a in starts]
+    try:
+        for a, job in zip(starts, jobs, strict=True):
+            job.result()
+            yield a
+    finally:
+        for job in jobs:  # (the caller stopped early: chunks not started are not run)
+            job.cancel()
+
+
 def _library_prefixes() -> tuple[str, ...] | None:
     """File name prefixes of the libraries threadpoolctl can control (None: unknown)."""
     kinds = getattr(threadpoolctl, "_ALL_CONTROLLERS", None)

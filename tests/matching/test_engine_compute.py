@@ -153,6 +153,46 @@ def test_in_chunks_runs_each_chunk_of_the_plain_loop_once(
     assert sorted(seen) == [(a, min(a + step, size)) for a in range(0, size, step)]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 200), st.integers(1, 40), st.integers(1, 4))
+def test_chunks_done_yields_each_chunk_in_order_once_it_is_done(
+    size: int, step: int, threads: int
+) -> None:
+    # The reasons read chunk c's numbers as soon as it is yielded: every
+    # chunk must be the plain loop's, run once, done when yielded, in order.
+    done: set[int] = set()
+    lock = threading.Lock()
+
+    def work(a: int, b: int) -> None:
+        assert b == min(a + step, size)
+        with lock:
+            done.add(a)
+
+    yielded: list[int] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compute, "workers", lambda: threads)
+        for a in compute.chunks_done(work, size, step):
+            assert a in done
+            yielded.append(a)
+    assert yielded == list(range(0, size, step))
+    assert done == set(yielded)
+
+
+def test_chunks_done_yields_before_later_chunks_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first chunk is handed over while the last is still running: the
+    # caller works on it beside the workers (serially this would time out).
+    monkeypatch.setattr(compute, "workers", lambda: 2)
+    release = threading.Event()
+
+    def work(a: int, b: int) -> None:
+        if a == 3:
+            assert release.wait(timeout=30)
+
+    for a in compute.chunks_done(work, 4, 1):
+        if a == 0:
+            release.set()
+
+
 def test_in_chunks_runs_chunks_at_once_on_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     # Both of the first two chunks wait for each other: this only returns if
     # two threads run them at the same time (serially it would time out).

@@ -1028,14 +1028,18 @@ def _finish(
 ) -> MatchResult:
     """Score the new pairs, count blocking pairs, build reasons."""
     placed = np.flatnonzero(new >= 0)
-    comb, stu, smev = model.score_pairs(placed, new[placed])
+    placed_at = new[placed]
     full = cycle.assignment.copy()
-    full[placed] = new[placed]
+    full[placed] = placed_at
     # The reasons are Python objects, built on one core holding the GIL; the
-    # blocking pairs are numpy sorts and lookups that release it, so (small
-    # lists) they are counted beside them on the other core.
+    # pairs' exact scores, their criterion values and (small lists) the
+    # blocking pairs are numpy work that releases it, so they are done beside
+    # them (0.05-0.08 s of wall at 20,000 x 10,000 that ran before and after
+    # the reasons; issue 14, session 10).
     count = (lists.student_view, lists.sme_view, cycle.capacity, full)
     with ThreadPoolExecutor(1) as beside:
+        scored = beside.submit(model.score_pairs, placed, placed_at)
+        criteria_job = beside.submit(learning.criterion_values, model, placed, placed_at)
         if lists.student_view.nnz <= BLOCKING_BESIDE_REASONS:
             blocking = beside.submit(metrics.blocking_pairs, *count)
         else:
@@ -1046,16 +1050,15 @@ def _finish(
         del lists, count  # (a job counting beside holds the lists until it is done)
         t0 = time.perf_counter()
         reasons = (
-            model.explain_pairs(placed, new[placed])
-            if explain
-            else [[] for _ in range(placed.size)]
+            model.explain_pairs(placed, placed_at) if explain else [[] for _ in range(placed.size)]
         )
         st, sm = cycle.students, cycle.smes
+        comb, stu, smev = scored.result()
         pairs = [
             ProposedPair(st[i].id, sm[j].id, c, a, b, r)
             for i, j, c, a, b, r in zip(
                 placed.tolist(),
-                new[placed].tolist(),
+                placed_at.tolist(),
                 comb.tolist(),
                 stu.tolist(),
                 smev.tolist(),
@@ -1064,8 +1067,8 @@ def _finish(
             )
         ]
         cycle.timings["explain"] = time.perf_counter() - t0
+        criteria = criteria_job.result()
     bp = blocking.result()
-    criteria = learning.criterion_values(model, placed, new[placed])
     return MatchResult(
         pairs=pairs,
         total_score=float(comb.sum()),

@@ -14,6 +14,7 @@ shortlists come from ``matching.shortlists``.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal
 
@@ -165,13 +166,19 @@ class _LazyRank(dict[str, tuple[Float32Array, Float32Array]]):
     def __init__(self, build: Callable[[str], tuple[Float32Array, Float32Array]]) -> None:
         super().__init__()
         self._build = build
+        # A matrix may be built ahead in another thread (``MatchModel.build_ahead``):
+        # a caller asking for it meanwhile waits for that build, not a second one.
+        self._lock = threading.Lock()
 
     def __missing__(self, by: str) -> tuple[Float32Array, Float32Array]:
         if by not in ("combined", "student", "sme"):
             raise KeyError(by)
-        value = self._build(by)
-        self[by] = value
-        return value
+        with self._lock:
+            if by in self:  # built by another thread while this one waited
+                return dict.__getitem__(self, by)
+            value = self._build(by)
+            self[by] = value
+            return value
 
 
 class MatchModel(BaseEstimator):  # type: ignore[misc]
@@ -390,13 +397,46 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         self.col_factor_ = np.array(fs, dtype=object).astype(str) if fs else np.zeros(0, dtype=str)
         self.col_label_ = [lab for bl in blocks for lab in bl.labels]
         self.reason_groups_ = explanations.reason_groups(self)
-        self._exact = _ExactScorer(self, b)
+        # Built on first use, or ahead in another thread (``build_ahead``).
+        self._exact_scorer: _ExactScorer | None = None
+        self._exact_lock = threading.Lock()
+        self._priority_share = b
         # Ranking matrices are built on first use (stable mode never needs
         # the combined one: 70 MB at 100,000 students).
         self._layout = [
             (bl.factor, width, bl.shared_y) for bl, width in zip(blocks, widths, strict=True)
         ]
         self._rank = _LazyRank(self._build_rank)
+
+    @property
+    def _exact(self) -> _ExactScorer:
+        scorer = self._exact_scorer
+        if scorer is None:
+            with self._exact_lock:
+                if self._exact_scorer is None:
+                    self._exact_scorer = _ExactScorer(self, self._priority_share)
+                scorer = self._exact_scorer
+        return scorer
+
+    def build_ahead(self, *ranking: str) -> None:
+        """Build the exact scorer and the ``ranking`` matrices now, if not built yet.
+
+        Both are numpy work (it releases the GIL) that otherwise runs on the
+        caller's thread when first asked for; a caller that has a core to
+        spare runs this in another thread beforehand (stable mode: beside
+        the first candidate pass, which does not need the SME view's
+        ranking matrices and needs the exact scorer only at its end). Safe
+        beside any other use of the model: a caller asking for either while
+        it is being built waits for this build.
+
+        Parameters
+        ----------
+        *ranking : {"combined", "student", "sme"}
+        """
+        self._check_fitted()
+        self._exact  # noqa: B018 (built on access)
+        for by in ranking:
+            self._rank[by]  # noqa: B018
 
     def ranking_matrices(self, by: str) -> tuple[Float32Array, Float32Array]:
         """Float32 ranking matrices ``(X, Y^T)``: ``X @ Y^T`` ranks pairs by one score.

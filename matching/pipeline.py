@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -425,6 +426,13 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     """
     timings, free_cap = cycle.timings, cycle.free_capacity
     t0 = time.perf_counter()
+    # The exact scorer (needed at the end of the first pass) and the SME
+    # view's ranking matrices (needed by list growth) are numpy work that
+    # ran on this thread, one core idle, before the first pass and at the
+    # first growth call: built beside the first pass instead (~0.08 s of
+    # this thread at 20,000 x 10,000; issue 14, session 10).
+    ahead = threading.Thread(target=model.build_ahead, args=("sme",), name="matching-ahead")
+    ahead.start()
     lists = model.candidates(
         k,
         by="student",
@@ -433,6 +441,7 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         sme_mask=free_cap > 0,
         reserve=RESERVE_FACTOR * k,
     )
+    ahead.join()
     # Memory: the pass's blocks and survivors are freed, mostly into its
     # threads' heap arenas; give them back before deferred acceptance (see
     # ``release_free_heap``). Likewise after each growth call's pass.

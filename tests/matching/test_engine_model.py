@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 
 import numpy as np
 import pytest
@@ -635,3 +636,39 @@ def test_view_matrices_filled_in_parallel_chunks_equal_one_pass(
     for name in ("x_sme_", "y_sme_", "x_stu_", "y_stu_"):
         a, b = getattr(serial, name), getattr(chunked, name)
         assert a.shape == b.shape and a.tobytes() == b.tobytes(), name
+
+
+def test_build_ahead_in_a_thread_gives_the_same_matrices_and_scores() -> None:
+    # Stable mode builds the exact scorer and the SME view's ranking matrices
+    # in a thread beside the first pass, while that pass asks for the
+    # student view's matrices and, at its end, exact scores: every caller
+    # must get the one build, with the values an on-demand build gives.
+    students, smes = population(300, 200, seed=5)
+    plain = MatchModel().fit(students, smes)
+    ahead = MatchModel().fit(students, smes)
+    start = threading.Barrier(3, timeout=30)
+    got: dict[str, object] = {}
+
+    def build() -> None:
+        start.wait()
+        ahead.build_ahead("sme", "student")
+
+    def ask(by: str) -> None:
+        start.wait()
+        got[by] = ahead.ranking_matrices(by)
+
+    threads = [threading.Thread(target=build), threading.Thread(target=ask, args=("sme",))]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    i = np.repeat(np.arange(300), 5)
+    j = np.tile(np.arange(0, 200, 40), 300)
+    scores = ahead.shortlist_scores(i, j)
+    for thread in threads:
+        thread.join()
+    assert got["sme"] is ahead.ranking_matrices("sme")  # one build, kept
+    for by in ("sme", "student"):
+        for a, b in zip(ahead.ranking_matrices(by), plain.ranking_matrices(by), strict=True):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(scores, plain.shortlist_scores(i, j), strict=True):
+        np.testing.assert_array_equal(a, b)

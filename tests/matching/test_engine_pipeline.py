@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import random
 import threading
 from typing import Any
@@ -723,3 +725,20 @@ def test_the_parts_give_the_same_prices_in_forked_workers_and_in_this_process() 
         here = pipeline._prices_from_parts(cycle, **dict(given))
     assert forked == here and len(forked) == len(smes)
     assert pipeline._PARTS is None
+
+
+def test_fast_pairs_equal_constructed_ones() -> None:
+    """Pairs built in bulk (``_proposed_pair``) are the objects ``ProposedPair(...)`` makes."""
+    # The shortcut fills the fields directly: it must know them all and skip
+    # no validation.
+    fields = [f.name for f in dataclasses.fields(pipeline.ProposedPair)]
+    assert fields == ["student_id", "sme_id", "score", "student_view", "sme_view", "reasons"]
+    assert not hasattr(pipeline.ProposedPair, "__post_init__")
+    students, smes = population(1, 1, seed=3)
+    *_, reasons = explain_pair(students[0], smes[0])
+    args = (7, 11, 0.625, 0.5, 0.75, reasons)
+    fast, made = pipeline._proposed_pair(*args), pipeline.ProposedPair(*args)
+    assert fast == made and repr(fast) == repr(made) and vars(fast) == vars(made)
+    assert copy.deepcopy(fast) == made  # copies go through __reduce_ex__, as pickling does
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.score = 1.0  # type: ignore[misc]

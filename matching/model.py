@@ -397,10 +397,7 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         self.col_factor_ = np.array(fs, dtype=object).astype(str) if fs else np.zeros(0, dtype=str)
         self.col_label_ = [lab for bl in blocks for lab in bl.labels]
         self.reason_groups_ = explanations.reason_groups(self)
-        # Built on first use, or ahead in another thread (``build_ahead``).
-        self._exact_scorer: _ExactScorer | None = None
-        self._exact_lock = threading.Lock()
-        self._priority_share = b
+        self._exact = _ExactScorer(self, b)
         # Ranking matrices are built on first use (stable mode never needs
         # the combined one: 70 MB at 100,000 students).
         self._layout = [
@@ -408,35 +405,23 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         ]
         self._rank = _LazyRank(self._build_rank)
 
-    @property
-    def _exact(self) -> _ExactScorer:
-        scorer = self._exact_scorer
-        if scorer is None:
-            with self._exact_lock:
-                if self._exact_scorer is None:
-                    self._exact_scorer = _ExactScorer(self, self._priority_share)
-                scorer = self._exact_scorer
-        return scorer
-
     def build_ahead(self, *ranking: str) -> None:
-        """Build the exact scorer and the ``ranking`` matrices now, if not built yet.
+        """Build the ``ranking`` matrices now, if not built yet.
 
-        Both are numpy work (it releases the GIL) that otherwise runs on the
-        caller's thread when first asked for; a caller that has a core to
-        spare runs this in another thread beforehand (stable mode: beside
-        the first candidate pass, which does not need the SME view's
-        ranking matrices and needs the exact scorer only at its end). Safe
-        beside any other use of the model: a caller asking for either while
-        it is being built waits for this build.
+        They are numpy work (it releases the GIL) that otherwise runs on the
+        caller's thread when first asked for; a caller with a core to spare
+        runs this in another thread beforehand (stable mode: the SME view's,
+        beside deferred acceptance's first rounds, before list growth asks
+        for them). Safe beside any other use of the model: a caller asking
+        for a matrix while it is being built waits for this build.
 
         Parameters
         ----------
         *ranking : {"combined", "student", "sme"}
         """
         self._check_fitted()
-        self._exact  # noqa: B018 (built on access)
         for by in ranking:
-            self._rank[by]  # noqa: B018
+            self._rank[by]  # noqa: B018 (built on access)
 
     def ranking_matrices(self, by: str) -> tuple[Float32Array, Float32Array]:
         """Float32 ranking matrices ``(X, Y^T)``: ``X @ Y^T`` ranks pairs by one score.

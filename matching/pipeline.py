@@ -453,13 +453,6 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     """
     timings, free_cap = cycle.timings, cycle.free_capacity
     t0 = time.perf_counter()
-    # The exact scorer (needed at the end of the first pass) and the SME
-    # view's ranking matrices (needed by list growth) are numpy work that
-    # ran on this thread, one core idle, before the first pass and at the
-    # first growth call: built beside the first pass instead (~0.08 s of
-    # this thread at 20,000 x 10,000; issue 14, session 10).
-    ahead = threading.Thread(target=model.build_ahead, args=("sme",), name="matching-ahead")
-    ahead.start()
     lists = model.candidates(
         k,
         by="student",
@@ -468,11 +461,17 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         sme_mask=free_cap > 0,
         reserve=RESERVE_FACTOR * k,
     )
-    ahead.join()
     # Memory: the pass's blocks and survivors are freed, mostly into its
     # threads' heap arenas; give them back before deferred acceptance (see
     # ``release_free_heap``). Likewise after each growth call's pass.
     release_free_heap()
+    # The SME view's ranking matrices (list growth's screens) are numpy work
+    # that ran on this thread at the first growth call: built beside
+    # deferred acceptance's first rounds instead, on the core they leave idle
+    # (issue 14, session 10). Not beside the first pass: at 100,000 x 30,000
+    # that raised the cycle's memory peak by ~110 MiB.
+    ahead = threading.Thread(target=model.build_ahead, args=("sme",), name="matching-ahead")
+    ahead.start()
     timings["candidates"] = time.perf_counter() - t0
     reserve = lists.reserve
     # Memory: stable mode never reads the combined scores (8 bytes a listed
@@ -590,6 +589,7 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         grow=grow,
         grow_listed="lookup",
     )
+    ahead.join()  # (done long before, when any list grew)
     release_free_heap()  # the pool and the growth keys, before the reasons
     timings["assign"] = time.perf_counter() - t0 - grow_time
     timings["grow"] = grow_time

@@ -639,10 +639,10 @@ def test_view_matrices_filled_in_parallel_chunks_equal_one_pass(
 
 
 def test_build_ahead_in_a_thread_gives_the_same_matrices_and_scores() -> None:
-    # Stable mode builds the exact scorer and the SME view's ranking matrices
-    # in a thread beside the first pass, while that pass asks for the
-    # student view's matrices and, at its end, exact scores: every caller
-    # must get the one build, with the values an on-demand build gives.
+    # Stable mode builds the SME view's ranking matrices in a thread beside
+    # deferred acceptance, which may ask for them (list growth) and for exact
+    # scores meanwhile: every caller must get the one build, with the values
+    # an on-demand build gives.
     students, smes = population(300, 200, seed=5)
     plain = MatchModel().fit(students, smes)
     ahead = MatchModel().fit(students, smes)

@@ -120,3 +120,28 @@ def test_the_page_is_read_while_another_worker_holds_the_write_lock(
     assert answer == [200]
     assert _committed("candidates_viewed") == [{"students": 1}]
     assert db.session.scalar(select(func.count(AuditEvent.id))) >= 1
+
+
+def test_the_audit_row_is_written_after_another_worker_wrote_since_the_read_began(
+    app, client, login_as, student, sme, monkeypatch
+):
+    """The read's snapshot ends before the audit row's transaction begins: a write committed by
+    another worker while the page was read leaves the page answered and its row written (an
+    insert in the read's own, now stale, snapshot fails on SQLite; a BEGIN inside it too)."""
+    cycles.run_cycle()
+    login_as(sme)
+    real = reviews.review_for_sme
+
+    def another_worker_writes_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        rows = real(*args, **kwargs)  # the page's read has begun
+        with db.engine.begin() as other:
+            other.execute(AuditEvent.__table__.insert().values(action="written_meanwhile"))
+        return rows
+
+    monkeypatch.setattr(reviews, "review_for_sme", another_worker_writes_meanwhile)
+    assert client.get("/sme/candidates").status_code == 200
+    assert _committed("written_meanwhile") == [None]
+    assert _committed("candidates_viewed") == [{"students": 1}]
+    # The session goes on after it: the next request reads and writes as before.
+    assert client.get("/sme/candidates").status_code == 200
+    assert len(_committed("candidates_viewed")) == 2

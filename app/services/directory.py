@@ -363,6 +363,7 @@ def _listed_statements(
     if "score_min" in shape:
         conditions.append(Match.score >= bindparam("score_min", type_=Float))
     order = READY_ORDER if "ready" in shape else (Match.created_at.desc(), Match.id.desc())
+    count = select(func.count(Match.id)).where(*conditions)
     rows = (
         select(
             Match.id,
@@ -377,6 +378,10 @@ def _listed_statements(
             SME.company_name_ko,
             SME.company_name_en,
             SME.region,
+            # How many matches the filters leave, on every row: an uncorrelated subquery, run
+            # once (SQLite and PostgreSQL), instead of a statement of its own on every page
+            # that has rows (issue 14). Not correlated: it counts all of them, not this row.
+            count.correlate(None).scalar_subquery(),
         )
         .join(Student, Student.id == Match.student_id)
         .join(SME, SME.id == Match.sme_id)
@@ -385,7 +390,6 @@ def _listed_statements(
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
-    count = select(func.count(Match.id)).where(*conditions)
     return rows, count
 
 
@@ -399,6 +403,9 @@ class _ListedPagination(Pagination):
             "limit": self.per_page,
             "offset": self._query_offset,
         }
+        found = read(rows, values).all()
+        # Every row carries the total; a page with no row counts with a statement of its own.
+        self._total_with_rows: int | None = found[0][12] if found else None
         return [
             ListedMatch(
                 r[0],
@@ -412,17 +419,19 @@ class _ListedPagination(Pagination):
                 ListedSME(r[9], r[10], r[11]),
             )
             # `.all()`: one fetch of every row (iterating the result fetched them one by one)
-            for r in read(rows, values).all()
+            for r in found
         ]
 
     def _query_count(self) -> int:
+        if self._total_with_rows is not None:
+            return self._total_with_rows
         _, count = self._query_args["statements"]
         return int(read(count, self._query_args["values"]).scalar() or 0)
 
 
 def listed_matches(filters: MatchFilters, page: int, per_page: int = PER_PAGE) -> Pagination:
     """One page of every match narrowed by `filters`, in `match_query`'s order, as plain rows
-    (`ListedMatch`): two statements, whatever the rows."""
+    (`ListedMatch`): one statement (the rows carry the total), two when the page has no row."""
     values: dict[str, Any] = {}
     shape: list[str] = []
     if filters.status == READY:

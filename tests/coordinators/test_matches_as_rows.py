@@ -212,3 +212,33 @@ def test_a_kept_row_is_never_stale(app: Any, coord_client: Any, many: dict[str, 
         session["locale"] = "ko"
     korean = coord_client.get("/coordinator/matches").get_data(as_text=True)
     assert "승인됨" in korean and "Approved" not in korean
+
+
+@pytest.fixture
+def statements(app: Any) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_a_page_with_rows_carries_the_total_and_an_empty_page_counts(
+    app: Any, many: dict[str, Any], statements: list[str]
+) -> None:
+    """The rows' statement carries the total (a subquery counting every match the filters
+    leave, not the row's own): one statement; a page past the last has no row to carry it and
+    counts on its own."""
+    filters = directory.MatchFilters(region="busan")
+    with app.test_request_context("/"):
+        statements.clear()
+        first = directory.listed_matches(filters, 1, 5)
+        assert len(statements) == 1 and "count(" in statements[0]
+        assert (first.total, len(first.items)) == (39, 5)  # the two SMEs in Busan: 39 of 60
+        statements.clear()
+        past = directory.listed_matches(filters, 9, 5)
+        assert (past.total, past.items) == (39, [])
+        assert len(statements) == 2

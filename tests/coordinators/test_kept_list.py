@@ -189,3 +189,25 @@ def test_each_reader_gets_their_own_token(
         assert all(len(t) == 1 for t in tokens) and tokens[0] != tokens[1]
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_the_bulk_form_is_built_only_when_the_list_is_drawn(
+    listed: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept list carries its form already (the reader's token put back): building one for
+    it was work thrown away on every request."""
+    from app.coordinators import forms
+
+    built: list[object] = []
+    real = forms.BulkForm.__init__
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(forms.BulkForm, "__init__", counted)
+    fresh = _html(listed, "/coordinator/matches")
+    assert len(built) == 1 and 'name="reason"' in fresh
+    kept = _html(listed, "/coordinator/matches")
+    assert len(built) == 1  # the kept list: no form built
+    assert _blanked(kept) == _blanked(fresh)

@@ -121,6 +121,9 @@ def test_the_profile_comes_with_the_user(
             loaded = load_user(f"{user_id}:{token}")
             assert loaded is not None
             student, sme = loaded.student, loaded.sme
+            profile = student or sme
+            if profile is not None:  # and back to its user, from the session's identity map
+                assert profile.user is loaded
         assert len(statements) == 1, statements
         assert (student is not None, sme is not None) == (role == "student", role == "sme")
         assert (student or sme or loaded).id is not None

@@ -73,6 +73,9 @@ def environment(folder: Path) -> dict[str, str]:
         "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/pages.sqlite3",
         "SESSION_COOKIE_SECURE": "0",
         "UPLOAD_DIR": str(folder / "uploads"),
+        # The decisions' mails sent before the request returns, not by a thread that marks the
+        # matches notified (and so moves their `updated_at`) after `_pin_answer_times` ran.
+        "MAIL_AFTER_COMMIT": "inline",
     }
 
 

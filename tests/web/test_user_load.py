@@ -65,10 +65,11 @@ def test_the_answer_read_with_the_user_is_the_latest(
     )
     assert latest is last_recorded
     expected = (latest.collection, latest.policy_version) if latest else (None, None)
-    shown = db.session.scalar(select(eligibility.shown_to_smes(literal(student.id))))
+    profile_id = student.student.id  # `student` is the User; eligibility takes profile ids
+    shown = db.session.scalar(select(eligibility.shown_to_smes(literal(profile_id))))
     assert bool(shown) == bool(latest and latest.collection and latest.provision_to_smes)
-    in_pool = db.session.scalars(eligibility.eligible_students(among=[student.id])).all()
-    assert (in_pool == [student.id]) == (expected == (True, CURRENT))
+    in_pool = db.session.scalars(eligibility.eligible_students(among=[profile_id])).all()
+    assert (in_pool == [profile_id]) == (expected == (True, CURRENT))
     with app.test_request_context("/"):
         user = load_user(f"{student.id}:{student.session_token}")
         assert user is not None and user.id == student.id

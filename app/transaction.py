@@ -130,9 +130,11 @@ def end_of_request(response: Response) -> Response:
 
 
 def _after_read(response: Response) -> Response:
-    """A `@reads_only` view's end: its read ends (it wrote nothing), then its audit rows are
-    written in a transaction of their own (IMMEDIATE on SQLite: a fresh one, which waits for
-    the lock instead of failing on a stale read)."""
+    """A `@reads_only` view's end: its audit rows are written and committed before the response
+    is sent. On SQLite its read ends first (it wrote nothing) and the rows go in a transaction
+    of their own (IMMEDIATE: a fresh one, which waits for the lock instead of failing on a stale
+    read). Elsewhere (PostgreSQL: no write lock, readers never wait) they go in the read's own
+    transaction: one commit instead of two, and no second checkout, BEGIN and COMMIT."""
     queued = audit.recorded_after_read()
     if _writes_pending():
         db.session.rollback()
@@ -142,7 +144,8 @@ def _after_read(response: Response) -> Response:
         g.pop(READ_ONLY_BEGIN, None)
         return response
     try:
-        _end_read_and_begin_write()
+        if db.session.get_bind().dialect.name == "sqlite":
+            _end_read_and_begin_write()
         audit.write(queued)
         db.session.commit()
     except Exception as error:  # noqa: BLE001 - answered by the app's own handlers
@@ -159,16 +162,13 @@ def _end_read_and_begin_write() -> None:
     for the write lock (busy_timeout), exactly what a commit and a new session transaction did,
     without the session's commit (events, expiry) and the connection's return to the pool and
     checkout again in between (~0.2 ms of a page that shows personal data, issue 14). The
-    session's commit after the rows commits that transaction. Elsewhere the read's transaction
-    is committed and the rows' begins with their statement."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        connection = db.session.connection()
-        # The driver's commit, as SQLAlchemy's own commit ends a transaction (the read wrote
-        # nothing: nothing to fail); the BEGIN through SQLAlchemy, whose errors the app answers.
-        connection.connection.dbapi_connection.commit()  # type: ignore[union-attr]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        db.session.commit()
+    session's commit after the rows commits that transaction. SQLite only: elsewhere the rows
+    are written in the read's own transaction (`_after_read`)."""
+    connection = db.session.connection()
+    # The driver's commit, as SQLAlchemy's own commit ends a transaction (the read wrote
+    # nothing: nothing to fail); the BEGIN through SQLAlchemy, whose errors the app answers.
+    connection.connection.dbapi_connection.commit()  # type: ignore[union-attr]
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
     g.pop(READ_ONLY_BEGIN, None)
 
 

@@ -1,6 +1,8 @@
 """Pages that only read (issue 14.3): on SQLite their read begins DEFERRED, so a worker holding
 the write lock does not stop them; the audit row the page promises (SECURITY.md item 16) is
-written after the read, in a short transaction of its own, committed before the response."""
+written after the read, in a short transaction of its own, committed before the response. On
+PostgreSQL (no write lock) the row is written in the read's own transaction, committed before
+the response all the same."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import AuditEvent
-from app.services import cycles, reviews
+from app.services import audit, cycles, reviews
 
 
 def _committed(action: str) -> list[dict[str, Any] | None]:
@@ -51,6 +54,53 @@ def test_the_candidates_page_reads_first_and_writes_its_audit_after(
         assert [s for _, s in begins] == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"]
         reads = [n for n, s in enumerate(statements) if s.startswith("SELECT")]
         assert begins[0][0] < min(reads) and max(reads) < begins[1][0] < inserts[0]
+
+
+def test_the_audit_row_goes_in_the_reads_transaction_on_postgresql(client, login_as, student, sme):
+    """One transaction (one checkout, BEGIN and COMMIT) instead of two; on SQLite two, the
+    audit's after the read (SQLite's write lock, test above)."""
+    cycles.run_cycle()
+    login_as(sme)
+    client.get("/sme/candidates")  # the first visit may load what a process keeps
+    transactions: list[str] = []
+
+    def began(_conn: Any) -> None:
+        transactions.append("begin")
+
+    def committed(_conn: Any) -> None:
+        transactions.append("commit")
+
+    event.listen(db.engine, "begin", began)
+    event.listen(db.engine, "commit", committed)
+    try:
+        assert client.get("/sme/candidates").status_code == 200
+    finally:
+        event.remove(db.engine, "begin", began)
+        event.remove(db.engine, "commit", committed)
+    assert _committed("candidates_viewed") == [{"students": 1}, {"students": 1}]
+    if db.engine.dialect.name == "sqlite":
+        assert transactions == ["begin", "commit", "begin", "commit"]
+    else:
+        assert transactions == ["begin", "commit"]
+
+
+def test_a_page_whose_audit_row_cannot_be_written_is_not_served(
+    client, login_as, student, sme, monkeypatch
+):
+    """The promise: no served read of personal data without its audit row. The row written in
+    the read's transaction (PostgreSQL) or after it (SQLite): if it fails, the page is not
+    sent, the database's error page is."""
+    cycles.run_cycle()
+    login_as(sme)
+
+    def fails(_entries: Any) -> None:
+        raise OperationalError("INSERT INTO audit_events", {}, Exception("disk full"))
+
+    monkeypatch.setattr(audit, "write", fails)
+    response = client.get("/sme/candidates")
+    assert response.status_code == 503
+    assert "match-" not in response.get_data(as_text=True)
+    assert _committed("candidates_viewed") == []
 
 
 def test_a_page_with_filters_to_correct_is_audited_too(client, login_as, student, sme):

@@ -15,6 +15,9 @@ handler does), and mail goes out only after a commit.
   the commit publishes the new file and deletes the replaced ones, a rollback deletes the part.
 - Only the outermost transaction counts: a savepoint's commit or rollback (a lost race
   for a read mark) neither sends, publishes nor forgets anything of the request around it.
+- A request that wrote nothing ends its read with the request (the session's rollback); on
+  PostgreSQL with a COMMIT instead, once the server confirms nothing was written, which keeps
+  the driver's prepared statements (`_read_ends_with_commit`).
 - A view marked `@reads_only` (the busiest pages) writes nothing but its audit rows: on SQLite
   its read begins DEFERRED, so it neither takes nor waits for the write lock while it works, and
   its audit rows are written after the read, in a short transaction of their own, committed
@@ -28,7 +31,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context, request
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import ORMExecuteState
 from werkzeug.wrappers import Response
 
@@ -112,7 +115,8 @@ def end_of_request(response: Response) -> Response:
     view = _view()
     if getattr(view, "reads_only", False):
         return _after_read(response)
-    # A request that wrote nothing is left alone (its read ends with the request, as before).
+    # A request that wrote nothing is left alone (its read ends with the request, as before),
+    # but for PostgreSQL's COMMIT instead of ROLLBACK below.
     if not getattr(view, "commits_itself", False) and _writes_pending():
         if response.status_code < 400:
             try:
@@ -124,9 +128,45 @@ def end_of_request(response: Response) -> Response:
                 return current_app.make_response(current_app.handle_user_exception(error))
         else:
             db.session.rollback()
+    elif _read_ends_with_commit(view, response):
+        try:
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - nothing was written: the answer stands, as before
+            db.session.rollback()
     if db.session.info.pop(DUE, False):
         delivery.kick()
     return response
+
+
+# Whether this transaction has written anything at all, as PostgreSQL knows it: an id is given to
+# a transaction at its first write of any kind (rows, locks, DDL), however the write was sent.
+_NOTHING_WRITTEN = text("SELECT txid_current_if_assigned() IS NULL")
+
+
+def _read_ends_with_commit(view: Any, response: Response) -> bool:
+    """On PostgreSQL, a request that only read ends its transaction with COMMIT, not with the
+    ROLLBACK the session's end would send: for a transaction that wrote nothing the two are the
+    same, but psycopg forgets every statement it prepared on the connection at a ROLLBACK (and
+    sends DEALLOCATE ALL), so one page that only read made the busy pages' statements be parsed
+    and planned again for their next ~10 requests on that worker (issue 14). Only when
+    PostgreSQL confirms that nothing was written (a write the session did not see, say Core on
+    its connection, is still rolled back), nothing waits for a commit (mail, files) and the
+    answer is not an error."""
+    session = db.session()
+    if getattr(view, "commits_itself", False) or response.status_code >= 400:
+        return False
+    if (
+        not session.in_transaction()
+        or session.info.get(QUEUED)
+        or session.info.get(uploads.PENDING)
+    ):
+        return False
+    if session.get_bind().dialect.name == "sqlite":
+        return False
+    try:
+        return session.scalar(_NOTHING_WRITTEN) is True
+    except Exception:  # noqa: BLE001 - the session's end rolls back, as before
+        return False
 
 
 def _after_read(response: Response) -> Response:

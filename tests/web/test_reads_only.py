@@ -195,3 +195,56 @@ def test_the_audit_row_is_written_after_another_worker_wrote_since_the_read_bega
     # The session goes on after it: the next request reads and writes as before.
     assert client.get("/sme/candidates").status_code == 200
     assert len(_committed("candidates_viewed")) == 2
+
+
+def _transaction_ends(app: Flask, client: Any, path: str) -> list[str]:
+    ends: list[str] = []
+
+    def committed(_conn: Any) -> None:
+        ends.append("commit")
+
+    def rolled_back(_conn: Any) -> None:
+        ends.append("rollback")
+
+    event.listen(db.engine, "commit", committed)
+    event.listen(db.engine, "rollback", rolled_back)
+    try:
+        with app.app_context():  # a request's own session, ended by its teardown
+            assert client.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "commit", committed)
+        event.remove(db.engine, "rollback", rolled_back)
+    return ends
+
+
+def test_a_page_that_only_read_ends_with_commit_on_postgresql(app, client, login_as, coordinator):
+    """psycopg forgets its prepared statements at every ROLLBACK (and deallocates them on the
+    server): ending a read with COMMIT keeps them for the busy pages."""
+    login_as(coordinator)
+    ends = _transaction_ends(app, client, "/coordinator/cycles")
+    if db.engine.dialect.name == "sqlite":
+        assert "commit" not in ends  # left alone: the session's end rolls it back
+    else:
+        assert ends[0] == "commit"
+
+
+def test_a_write_the_session_did_not_see_is_still_rolled_back(
+    app, client, login_as, coordinator, monkeypatch
+):
+    """Only what PostgreSQL confirms wrote nothing is committed: a row written on the session's
+    connection behind the unit of work's back (Core) is not."""
+    from app.coordinators import cycles as cycles_views
+
+    real = cycles_views.cycles.recent_cycles
+
+    def writes_behind_the_back(*args: Any, **kwargs: Any) -> Any:
+        db.session.connection().execute(
+            AuditEvent.__table__.insert().values(action="written_behind_the_back")
+        )
+        return real(*args, **kwargs)
+
+    login_as(coordinator)
+    monkeypatch.setattr(cycles_views.cycles, "recent_cycles", writes_behind_the_back)
+    ends = _transaction_ends(app, client, "/coordinator/cycles")
+    assert "commit" not in ends
+    assert _committed("written_behind_the_back") == []

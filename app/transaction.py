@@ -152,16 +152,14 @@ def _read_ends_with_commit(view: Any, response: Response) -> bool:
     PostgreSQL confirms that nothing was written (a write the session did not see, say Core on
     its connection, is still rolled back), nothing waits for a commit (mail, files) and the
     answer is not an error."""
-    session = db.session()
-    if getattr(view, "commits_itself", False) or response.status_code >= 400:
+    if _on_sqlite() or response.status_code >= 400 or getattr(view, "commits_itself", False):
         return False
+    session = db.session()
     if (
         not session.in_transaction()
         or session.info.get(QUEUED)
         or session.info.get(uploads.PENDING)
     ):
-        return False
-    if session.get_bind().dialect.name == "sqlite":
         return False
     try:
         return session.scalar(_NOTHING_WRITTEN) is True
@@ -184,7 +182,7 @@ def _after_read(response: Response) -> Response:
         g.pop(READ_ONLY_BEGIN, None)
         return response
     try:
-        if db.session.get_bind().dialect.name == "sqlite":
+        if _on_sqlite():
             _end_read_and_begin_write()
         audit.write(queued)
         db.session.commit()
@@ -192,6 +190,18 @@ def _after_read(response: Response) -> Response:
         db.session.rollback()
         return current_app.make_response(current_app.handle_user_exception(error))
     return response
+
+
+_ON_SQLITE = "kx_transactions_on_sqlite"  # app.extensions
+
+
+def _on_sqlite() -> bool:
+    """Whether the application's database is SQLite, looked up once per application (the
+    session's bind, looked up per request, cost more calls than the rest of a page's end)."""
+    on_sqlite = current_app.extensions.get(_ON_SQLITE)
+    if on_sqlite is None:
+        on_sqlite = current_app.extensions[_ON_SQLITE] = db.engine.dialect.name == "sqlite"
+    return bool(on_sqlite)
 
 
 def _end_read_and_begin_write() -> None:

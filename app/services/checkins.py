@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, literal_column, select
 from sqlalchemy.exc import IntegrityError
 
 from app import schemas
@@ -202,9 +202,14 @@ def needs_attention(now: datetime | None = None) -> list[Attention]:
 
 @functools.cache
 def _active_matches_query() -> Select[int, datetime | None, datetime | None]:
+    """The status is written into the statement, not bound: PostgreSQL plans a prepared
+    statement's parameter without its value, and for `status = $1` that plan reads every match
+    (0.48 ms with 1,096 proposed ones), so it planned again on each dashboard (~0.1 ms) to use
+    `ix_matches_status`; with the value in the text the plan is made once (issue 14)."""
+    active = literal_column(f"'{MatchStatus.ACTIVE.value}'", type_=Match.status.type)
     return (
         select(Match.id, Match.activated_at, Match.completed_at)
-        .where(Match.status == MatchStatus.ACTIVE)
+        .where(Match.status == active)
         .order_by(Match.id)
     )
 

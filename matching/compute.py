@@ -116,15 +116,7 @@ def in_chunks(work: Callable[[int, int], None], size: int, step: int) -> None:
     step : int
         Chunk length (>= 1).
     """
-    starts = range(0, size, step)
-    threads = workers()
-    if threads <= 1 or len(starts) <= 1 or getattr(_in_worker, "active", False):
-        for a in starts:
-            work(a, min(a + step, size))
-        return
-    # one task per chunk, taken in order as threads free up: a thread slowed
-    # by another process on its core takes fewer chunks
-    for _ in _chunk_pool(threads).map(lambda a: work(a, min(a + step, size)), starts):
+    for _ in chunks_done(work, size, step):
         pass
 
 
@@ -155,6 +147,8 @@ def chunks_done(work: Callable[[int, int], None], size: int, step: int) -> Itera
             work(a, min(a + step, size))
             yield a
         return
+    # one task per chunk, taken in order as threads free up: a thread slowed
+    # by another process on its core takes fewer chunks
     pool = _chunk_pool(threads)
     jobs = [pool.submit(work, a, min(a + step, size)) for a in starts]
     try:

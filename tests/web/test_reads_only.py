@@ -6,7 +6,10 @@ the response all the same."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +20,22 @@ from sqlalchemy.exc import OperationalError
 from app.extensions import db
 from app.models import AuditEvent
 from app.services import audit, cycles, reviews
+
+
+@contextlib.contextmanager
+def _engine_events(*names: str) -> Iterator[list[str]]:
+    """The engine's transaction events (`begin`, `commit`, `rollback`) in the order they fire."""
+    seen: list[str] = []
+    listeners = {
+        name: functools.partial(lambda name, _conn: seen.append(name), name) for name in names
+    }
+    for name, listener in listeners.items():
+        event.listen(db.engine, name, listener)
+    try:
+        yield seen
+    finally:
+        for name, listener in listeners.items():
+            event.remove(db.engine, name, listener)
 
 
 def _committed(action: str) -> list[dict[str, Any] | None]:
@@ -63,21 +82,8 @@ def test_the_audit_row_goes_in_the_reads_transaction_on_postgresql(client, login
     cycles.run_cycle()
     login_as(sme)
     client.get("/sme/candidates")  # the first visit may load what a process keeps
-    transactions: list[str] = []
-
-    def began(_conn: Any) -> None:
-        transactions.append("begin")
-
-    def committed(_conn: Any) -> None:
-        transactions.append("commit")
-
-    event.listen(db.engine, "begin", began)
-    event.listen(db.engine, "commit", committed)
-    try:
+    with _engine_events("begin", "commit") as transactions:
         assert client.get("/sme/candidates").status_code == 200
-    finally:
-        event.remove(db.engine, "begin", began)
-        event.remove(db.engine, "commit", committed)
     assert _committed("candidates_viewed") == [{"students": 1}, {"students": 1}]
     assert transactions == ["begin", "commit"]
 
@@ -196,22 +202,9 @@ def test_the_audit_row_is_written_after_another_worker_wrote_since_the_read_bega
 
 
 def _transaction_ends(app: Flask, client: Any, path: str) -> list[str]:
-    ends: list[str] = []
-
-    def committed(_conn: Any) -> None:
-        ends.append("commit")
-
-    def rolled_back(_conn: Any) -> None:
-        ends.append("rollback")
-
-    event.listen(db.engine, "commit", committed)
-    event.listen(db.engine, "rollback", rolled_back)
-    try:
+    with _engine_events("commit", "rollback") as ends:
         with app.app_context():  # a request's own session, ended by its teardown
             assert client.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "commit", committed)
-        event.remove(db.engine, "rollback", rolled_back)
     return ends
 
 

@@ -396,6 +396,9 @@ def _listed_statements(
 class _ListedPagination(Pagination):
     """`page_of`'s pagination over `_listed_statements`: the same pages, plain rows as items."""
 
+    # The total the rows carried (`_query_items`), None when there was no row to carry it.
+    _total_with_rows: int | None = None
+
     def _query_items(self) -> list[Any]:
         rows, _ = self._query_args["statements"]
         values = {
@@ -405,7 +408,7 @@ class _ListedPagination(Pagination):
         }
         found = read(rows, values).all()
         # Every row carries the total; a page with no row counts with a statement of its own.
-        self._total_with_rows: int | None = found[0][12] if found else None
+        self._total_with_rows = found[0][12] if found else None
         return [
             ListedMatch(
                 r[0],

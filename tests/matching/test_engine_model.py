@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -385,13 +386,7 @@ def test_sparse_growth_equals_dense(
             )
         finally:
             shortlists.SPARSE_GROWTH_SHARE = SPARSE_GROWTH_SHARE
-    dense, sparse = got
-    assert dense.complete is not None and sparse.complete is not None
-    assert np.array_equal(dense.complete, sparse.complete)
-    for view in ("student_view", "sme_view", "combined"):
-        a, b = getattr(dense, view), getattr(sparse, view)
-        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
-        assert np.array_equal(a.data, b.data)
+    _assert_same_lists(*got)
 
 
 @settings(max_examples=40, deadline=None)
@@ -431,13 +426,7 @@ def test_full_smes_left_out_by_their_bound_change_nothing(
     finally:
         shortlists.PRUNE_FULL_SMES = True
         shortlists.SPARSE_GROWTH_SHARE = SPARSE_GROWTH_SHARE
-    every, pruned = got
-    assert every.complete is not None and pruned.complete is not None
-    assert np.array_equal(every.complete, pruned.complete)
-    for view in ("student_view", "sme_view", "combined"):
-        a, b = getattr(every, view), getattr(pruned, view)
-        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
-        assert np.array_equal(a.data, b.data)
+    _assert_same_lists(*got)
 
 
 @pytest.mark.parametrize("seed", [1, 5, 9])
@@ -672,3 +661,14 @@ def test_build_ahead_in_a_thread_gives_the_same_matrices_and_scores() -> None:
             np.testing.assert_array_equal(a, b)
     for a, b in zip(scores, plain.shortlist_scores(i, j), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _assert_same_lists(one: Any, other: Any) -> None:
+    """Two candidate queries' answers are the same: the complete students, and every view's
+    pairs and values, bit for bit."""
+    assert one.complete is not None and other.complete is not None
+    assert np.array_equal(one.complete, other.complete)
+    for view in ("student_view", "sme_view", "combined"):
+        a, b = getattr(one, view), getattr(other, view)
+        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+        assert np.array_equal(a.data, b.data)

@@ -22,6 +22,7 @@ from matching.shortlists import (
     CommonMask,
     _by_row_descending,
     _reserve,
+    _sample_bounds,
     _sorted_by_row_descending,
     common,
     common_block,
@@ -426,3 +427,46 @@ def test_a_query_of_a_few_dozen_students_is_split_across_the_workers(
         np.testing.assert_array_equal(a.data, b.data)
     np.testing.assert_array_equal(two.complete, one.complete)
     assert two.student_view.nnz > 0
+
+
+@given(
+    st.integers(1, 16),
+    st.integers(40, 3000),
+    st.integers(1, 60),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([0.02, 0.3, 0.9]),
+    st.sampled_from([0.0, 0.3]),
+    st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_sample_bounds_equal_the_masked_samples_order_statistics(
+    c: int, m: int, k: int, seed: int, density: float, unacceptable: float, equal_row: bool
+) -> None:
+    """Issue 14, session 11: the sample's k-th and ``hi_rank``-th largest acceptable values
+    are read from the sample's largest entries only (the mask tested there), with rows where
+    those hold fewer than k acceptable entries, or far too many, masked and partitioned whole.
+    They must be, bit for bit, the order statistics of the whole masked sample."""
+    rng = np.random.default_rng(seed)
+    block = np.where(
+        rng.random((c, m)) < 0.5,
+        rng.choice(_VALUES, (c, m)),
+        rng.random((c, m)).astype(np.float32),
+    ).astype(np.float32)
+    block[rng.random((c, m)) < unacceptable] = UNACCEPTABLE
+    if equal_row:
+        block[0] = np.float32(0.5)  # a row of ties: every sampled entry passes the threshold
+    width = 70
+    mask = CommonMask(
+        pack_bits(rng.random((c, width)) < density), pack_bits(rng.random((m, width)) < density)
+    )
+    stride = max(1, min(8, m // (4 * k))) if m > k else 1
+    hi_rank = max(1, (3 * k) // (2 * stride))
+    ns = -(-m // stride)
+    if ns < k:
+        return
+    sample = np.where(mask.columns(stride), block[:, ::stride], np.float32(-np.inf))
+    part = np.sort(sample, axis=1)[:, ::-1]
+    tau, t_hi = _sample_bounds(block, k, hi_rank, stride, mask)
+    np.testing.assert_array_equal(tau.view(np.uint32), part[:, k - 1].view(np.uint32))
+    want_hi = part[:, min(hi_rank, k) - 1]
+    np.testing.assert_array_equal(t_hi.view(np.uint32), want_hi.view(np.uint32))

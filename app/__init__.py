@@ -27,6 +27,7 @@ from app.main.routes import bp as main_bp
 from app.matches.routes import bp as matches_bp
 from app.security import init_security
 from app.services import audit_words, clock, directory, explanations
+from app.session_cookie import init_session_cookie
 from app.sessions import load_user
 from app.smes.routes import bp as smes_bp
 from app.static_files import init_static_files
@@ -117,6 +118,7 @@ def register_i18n(app: Flask) -> None:
 def register_security(app: Flask) -> None:
 
     init_security(app)
+    init_session_cookie(app)  # the idle timeout's cookie, re-signed at most once a minute
 
 
 def register_url_converters(app: Flask) -> None:

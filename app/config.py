@@ -54,7 +54,7 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", 60)))
     SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", 12))
-    SESSION_REFRESH_EACH_REQUEST = True
+    SESSION_REFRESH_EACH_REQUEST = True  # at most once a minute when unchanged (app.session_cookie)
     REMEMBER_COOKIE_HTTPONLY = True
 
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which already expires

@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.models.matching import StoredReasons
 from app.models.profiles import SMEDerivations, StudentDerivations
-from app.services import audit, visibility
+from app.services import audit, match_settings, visibility
 from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.decisions import places_taken, places_taken_query, withdraw_pending_for_student
 from app.services.errors import InvalidInput
@@ -126,6 +126,17 @@ class SMEReview:
     pending_total: int = 0  # awaiting an answer, before filters
     filters: CandidateFilters = field(default_factory=CandidateFilters)
     options: FilterOptions = field(default_factory=FilterOptions)
+    # The stored schedule as read with the rows (`schedule_read`; None: none stored), for
+    # `next_run`: the rows' statement carries it, one statement fewer (issue 14).
+    stored_schedule: str | None = None
+    schedule_read: bool = False
+
+    def next_run(self) -> datetime | None:
+        """When the next cycle runs (`match_settings.next_run`), from the schedule read with
+        the rows; read on its own when there was no row to carry it."""
+        if self.schedule_read:
+            return match_settings.next_run_of(self.stored_schedule)
+        return match_settings.next_run()
 
     @property
     def filterable(self) -> bool:
@@ -261,6 +272,9 @@ def _sme_rows_query() -> Select[*tuple[Any, ...]]:
             select(_json_rows(StudentCode.kind, StudentCode.code))
             .where(StudentCode.student_id == Student.id)
             .scalar_subquery(),
+            # The stored schedule, for the next cycle's date on the same pages: one more
+            # uncorrelated subquery run once, one statement fewer (issue 14).
+            match_settings.schedule_query().scalar_subquery(),
         )
         .join(Student, Student.id == Match.student_id)
         .where(*visibility.sme_can_see(bindparam("sme_id", type_=Integer)))
@@ -282,12 +296,12 @@ def _code_rows(written: str | None) -> tuple[CodeRow, ...]:
     return tuple(CodeRow(kind, code) for kind, code in json.loads(written or "[]"))
 
 
-def _sme_rows(sme: SME) -> tuple[list[MatchRow], int | None]:
+def _sme_rows(sme: SME) -> tuple[list[MatchRow], Any]:
     """Every match `sme` may see (visibility.sme_can_see), best score first, with its student,
-    and the SME's places taken (None when there is no row to carry it): one statement whatever
-    the rows (the matches with their students, the students' languages and codes and the
-    places taken as subqueries), built once per process and read as plain columns
-    (`plain_reads.read`), no ORM object built."""
+    and the first row (None when there is none), which carries the SME's places taken and the
+    stored schedule: one statement whatever the rows (the matches with their students, the
+    students' languages and codes, the places taken and the schedule as subqueries), built once
+    per process and read as plain columns (`plain_reads.read`), no ORM object built."""
     rows = read(_sme_rows_query(), {"sme_id": sme.id}).all()  # one fetch of every row
     students: dict[int, StudentRow] = {}
     matches = []
@@ -313,7 +327,7 @@ def _sme_rows(sme: SME) -> tuple[list[MatchRow], int | None]:
                 r[0], r[1], sme.id, r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], student, sme
             )
         )
-    return matches, (rows[0][18] or 0) if rows else None
+    return matches, rows[0] if rows else None
 
 
 def _with_people(query):  # type: ignore[no-untyped-def]
@@ -330,7 +344,7 @@ def review_for_sme(sme: SME, filters: CandidateFilters | None = None) -> SMERevi
     """Everything an SME's candidates page shows, in a fixed number of queries: the filters
     and sorting work on the rows already loaded with their people."""
     filters = filters or CandidateFilters()
-    matches, taken = _sme_rows(sme)
+    matches, first = _sme_rows(sme)
     pending = [m for m in matches if m.status == MatchStatus.PROPOSED and not m.sme_decision]
     waiting = [m for m in matches if m.status == MatchStatus.PROPOSED and m.sme_decision]
     current = [m for m in matches if m.status in (MatchStatus.APPROVED, MatchStatus.ACTIVE)]
@@ -363,10 +377,12 @@ def review_for_sme(sme: SME, filters: CandidateFilters | None = None) -> SMERevi
         waiting,
         current,
         history,
-        places_left=places_left(sme, taken),
+        places_left=places_left(sme, None if first is None else first[18] or 0),
         pending_total=total,
         filters=filters,
         options=options,
+        stored_schedule=None if first is None else first[21],
+        schedule_read=first is not None,
     )
 
 
@@ -488,6 +504,12 @@ def _proposal_rows_query() -> Select[*tuple[Any, ...]]:
             SME.exporting,
             SME.description_ko,
             SME.description_en,
+            # The SME's codes as one text (`_json_rows`, read by `_code_rows`) and the stored
+            # schedule (the next cycle's date): subqueries, two statements fewer (issue 14).
+            select(_json_rows(SMECode.kind, SMECode.code))
+            .where(SMECode.sme_id == SME.id)
+            .scalar_subquery(),
+            match_settings.schedule_query().scalar_subquery(),
         )
         .join(SME, SME.id == Match.sme_id)
         .where(*visibility.student_can_see(bindparam("student_id", type_=Integer)))
@@ -495,28 +517,44 @@ def _proposal_rows_query() -> Select[*tuple[Any, ...]]:
     )
 
 
-@functools.cache
-def _sme_codes_query() -> Select[*tuple[Any, ...]]:
-    """The listed SMEs' codes: built once per process (the ids bound)."""
-    return select(SMECode.sme_id, SMECode.kind, SMECode.code).where(
-        SMECode.sme_id.in_(bindparam("ids", expanding=True))
-    )
+@dataclass
+class StudentProposals:
+    """A student's proposals as plain rows (`proposal_rows`), and the stored schedule read
+    with them for the next cycle's date (`next_run`)."""
+
+    rows: list[ProposalRow]
+    stored_schedule: str | None = None  # None: none stored (when `schedule_read`)
+    schedule_read: bool = False
+
+    def next_run(self) -> datetime | None:
+        """When the next cycle runs (`match_settings.next_run`), from the schedule read with
+        the rows; read on its own when there was no row to carry it."""
+        if self.schedule_read:
+            return match_settings.next_run_of(self.stored_schedule)
+        return match_settings.next_run()
+
+
+def student_proposals(student_id: int) -> StudentProposals:
+    """What `proposals_for_student` lists, in its order, as plain rows with their SMEs and the
+    SMEs' codes, and the stored schedule: one statement whatever the rows."""
+    smes: dict[int, ProposedSME] = {}
+    matches = []
+    rows = read(_proposal_rows_query(), {"student_id": student_id}).all()  # one fetch
+    for r in rows:
+        sme = smes.get(r[1])
+        if sme is None:  # one per SME, shared by its matches (as the ORM would)
+            sme = smes[r[1]] = ProposedSME(
+                r[1], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], list(_code_rows(r[14]))
+            )
+        matches.append(ProposalRow(r[0], student_id, r[1], r[2], r[3], r[4], r[5], sme))
+    if not rows:
+        return StudentProposals(matches)
+    return StudentProposals(matches, stored_schedule=rows[0][15], schedule_read=True)
 
 
 def proposal_rows(student_id: int) -> list[ProposalRow]:
-    """What `proposals_for_student` lists, in its order, as plain rows with their SMEs: two
-    statements whatever the rows (the matches with their SMEs, then the SMEs' codes)."""
-    smes: dict[int, ProposedSME] = {}
-    matches = []
-    for r in read(_proposal_rows_query(), {"student_id": student_id}).all():  # one fetch
-        sme = smes.get(r[1])
-        if sme is None:  # one per SME, shared by its matches (as the ORM would)
-            sme = smes[r[1]] = ProposedSME(r[1], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13])
-        matches.append(ProposalRow(r[0], student_id, r[1], r[2], r[3], r[4], r[5], sme))
-    if smes:
-        for sme_id, kind, code in read(_sme_codes_query(), {"ids": list(smes)}).all():
-            smes[sme_id].code_rows.append(CodeRow(kind, code))
-    return matches
+    """The rows of `student_proposals`."""
+    return student_proposals(student_id).rows
 
 
 def proposals_for_student(student: Student) -> list[Match]:

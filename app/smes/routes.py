@@ -23,7 +23,6 @@ from app.services import (
     accounts,
     audit,
     decisions,
-    match_settings,
     outcomes,
     profiles,
     reviews,
@@ -88,7 +87,7 @@ def dashboard() -> str:
         unread=threads.unread_counts(current_user, [m.id for m in working]),
         export_status=outcomes.export_status(current_user.sme.id),
         ladder=outcomes.LADDER,
-        next_cycle=match_settings.next_run(),
+        next_cycle=review.next_run(),
         completeness=profiles.sme_completeness(current_user.sme),
     )
 
@@ -170,7 +169,7 @@ def _candidates_context(
         "t": kept_words("smes.candidates", CANDIDATE_WORDS),
         "back_args": back_args,
         "changeable": changeable,
-        "next_cycle": match_settings.next_run(),
+        "next_cycle": review.next_run(),
         "cards": CANDIDATE_CARDS,
         "page_csrf": token,
         "pending_cards": cards(review.pending, True),

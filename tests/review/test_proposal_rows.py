@@ -177,3 +177,28 @@ def test_the_proposals_page_builds_no_match_or_sme_object(
     assert "Daehan Machinery" in html and "한빛코스메틱" in html
     assert html.count('id="match-') == len(STATES) - 1  # the withdrawn one is not shown
     assert loaded == []
+
+
+def test_the_next_cycle_is_the_stored_schedules_read_with_the_rows(
+    app: Flask, proposed: User, make_student: Any, coordinator: User
+) -> None:
+    """The stored schedule comes with the rows (a subquery of the rows' statement), and is read
+    on its own for a student with no proposal: none stored, one stored, one changed, back to the
+    default, each at once. Fails if it is taken from the wrong column or kept from an earlier
+    read."""
+    from app.services import match_settings
+
+    alone = make_student(email="alone@example.org")
+    for expression in (None, "0 6 * * mon", "30 9 * * fri", ""):
+        if expression is not None:
+            match_settings.set_schedule(expression, coordinator)
+            db.session.commit()
+        expected = match_settings.next_fire(
+            expression or app.config["MATCH_SCHEDULE"], app.config["SCHEDULER_TIMEZONE"]
+        )
+        assert expected is not None
+        proposals = reviews.student_proposals(proposed.student.id)
+        assert proposals.schedule_read and proposals.rows
+        assert proposals.next_run() == expected == match_settings.next_run()
+        empty = reviews.student_proposals(alone.student.id)
+        assert not empty.schedule_read and empty.next_run() == expected

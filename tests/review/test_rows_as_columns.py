@@ -267,3 +267,45 @@ def test_the_filter_choices_are_what_the_waiting_students_have(app, programme) -
         {s.nationality for s in waiting} | {c for s in waiting for c in s.markets} | {"JP"}
     )
     assert review.options.regions == sorted({c for s in waiting for c in s.regions} | {"jeju"})
+
+
+def test_the_next_cycle_is_the_stored_schedules_read_with_the_rows(
+    app, client, login_as, programme, make_sme, coordinator
+) -> None:
+    """The stored schedule comes with the rows (a subquery of the rows' statement), so the
+    candidates page and the SME's dashboard say when the next cycle runs without a statement of
+    their own; with no row to carry it, it is read on its own. None stored, one stored, one
+    changed, back to the default: each shows at once. Fails if the schedule is taken from the
+    wrong column, or kept from an earlier read."""
+    from app.services import match_settings
+
+    lonely = make_sme(email="lonely@example.org", business_number=business_number(8))
+    stored = [None, "0 6 * * mon", "30 9 * * fri", ""]
+    for expression in stored:
+        if expression is not None:
+            match_settings.set_schedule(expression, coordinator)
+            db.session.commit()
+        expected = match_settings.next_fire(
+            expression or app.config["MATCH_SCHEDULE"], app.config["SCHEDULER_TIMEZONE"]
+        )
+        assert expected is not None
+        review = reviews.review_for_sme(programme.sme)
+        assert review.schedule_read
+        assert review.next_run() == expected == match_settings.next_run()
+        empty = reviews.review_for_sme(lonely.sme)
+        assert not empty.schedule_read and empty.next_run() == expected
+    login_as(programme)
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = client.get("/sme/candidates").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert "data-next-cycle" in page
+    assert not [s for s in statements if "match_settings" in s and "matches" not in s]

@@ -421,9 +421,10 @@ def toggle_shortlist(user: User, match_id: int) -> Match:
 # The student's proposals page reads, of each match, its state and reasons, and of its SME the
 # texts and codes a card shows; loaded as ORM objects (the match with every column, its student
 # again, the SME, the student's languages and codes, the SME's codes) that was ~40 % of the
-# page's CPU (issue 14). Loaded as columns like an SME's candidates (`_sme_rows`): two
-# statements whatever the rows, with the attributes `students/proposals.html`, the decision
-# macros and `decisions.changeable` read, under the models' names.
+# page's CPU (issue 14). Loaded as columns like an SME's candidates (`_sme_rows`): one
+# statement whatever the rows (the SMEs' codes and the stored schedule as subqueries), with
+# the attributes `students/proposals.html`, the decision macros and `decisions.changeable`
+# read, under the models' names.
 
 
 @dataclass(slots=True, eq=False)

@@ -132,23 +132,40 @@ def seed(students: int, smes: int) -> dict[str, str]:
         ):
             decisions.pair(student.id, mid, coordinator, reason="load test", override=True)
         db.session.commit()
-        return {
+        who = {
             "sme": logins["sme"][0],
             "student": logins["student"][0],
             "coordinator": coordinator.email,
             "password": logins["sme"][1],
         }
+        db.session.remove()
+        db.engine.dispose()  # its server process ends, and reports what it wrote (`settle`)
+        return who
 
 
 def settle(url: str) -> None:
     """PostgreSQL: `VACUUM ANALYZE` the freshly seeded database now, so that autovacuum's first
     round (within `autovacuum_naptime` of the seed, a minute by default) does not fall in the
-    measured runs, and the plans are those of a deployment whose statistics are up to date."""
+    measured runs, and the plans are those of a deployment whose statistics are up to date.
+
+    A server process reports the rows it wrote to the statistics at most once a second, and
+    its last second's only when idle for ten: the seed's, reported after this analysis, made
+    autovacuum analyze every table again a minute later, inside the pages' load (one run of
+    four, session 11). So the seed's connections are closed first (a server process reports
+    all before it leaves `pg_stat_activity`), and this waits until they are gone."""
     import sqlalchemy
 
     engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    others = sqlalchemy.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
     try:
         with engine.connect() as conn:
+            for _ in range(100):
+                if not conn.execute(others).scalar():
+                    break
+                time.sleep(0.1)
             conn.execute(sqlalchemy.text("VACUUM ANALYZE"))
     finally:
         engine.dispose()
@@ -337,8 +354,10 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         import sqlalchemy
 
-        with sqlalchemy.create_engine(url).begin() as conn:
+        engine = sqlalchemy.create_engine(url)
+        with engine.begin() as conn:
             conn.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
     subprocess.run(
         [BIN / "flask", "--app", "app", "db", "upgrade"],
         cwd=ROOT,

@@ -98,6 +98,17 @@ RESERVE_FACTOR = 1
 #: has it (about 100 bytes), and at 100,000 x 30,000 the first two calls
 #: returned 4.4 and 5.1 M pairs, the peak of the cycle (issue 14).
 GROW_PAIRS = 1 << 20
+#: A student's g-th growth pass asks for ``L x 2^g`` SMEs, ``L = 2k`` with
+#: ``GROW_FULL_SMES`` SMEs or more, proportionally fewer with fewer SMEs (at
+#: least one): a pass's product costs in proportion to the SMEs per student,
+#: while the pairs it returns (exact scores, deferred acceptance's sort) cost
+#: the same at any size, and most are never read. 2k was tuned at 100,000 x
+#: 30,000 and stays there; at 20,000 x 10,000 (L = 33 instead of 100) the
+#: passes return 0.4 M pairs instead of 0.97 M for ~10 % more pass rows
+#: (issue 14, session 11; the same pairs: lists stay prefixes of each
+#: student's order). Half of 2k at 30,000 SMEs took 27 % more pass rows and
+#: ~1.6 s more growth CPU (one run each).
+GROW_FULL_SMES = 30_000
 #: Blocking pairs are counted beside the reasons (on the other core) when the
 #: lists hold at most this many pairs; above it before them, and the lists
 #: freed first: the count's temporaries are ~45 bytes a listed pair (~250 MB
@@ -503,8 +514,9 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     def grow(
         who: IntArray, cutoff: FloatArray, listed_of: Callable[[IntArray], IntArray]
     ) -> tuple[sp.csr_array, sp.csr_array, IntArray]:
-        # Geometric growth: a student's g-th extension has 2^g x 2k SMEs,
-        # so a student rejected often needs few passes over all SMEs.
+        # Geometric growth: a student's g-th extension has 2^g x L SMEs
+        # (``GROW_FULL_SMES``), so a student rejected often needs few passes
+        # over all SMEs.
         # At most ``GROW_PAIRS`` pairs a call (the rest deferred to the next).
         nonlocal grow_time
         g0 = time.perf_counter()
@@ -540,7 +552,8 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
             parts.append((ri, rj, rs, rm))
         # the rest get a pass, lowest growth level first, as far as the budget goes
         who = who[np.argsort(grown[who], kind="stable")]
-        take = _within(np.minimum(k << np.minimum(grown[who] + 1, 30), n_smes), budget)
+        first_len = max(1, min(2 * k, 2 * k * n_smes // GROW_FULL_SMES))
+        take = _within(np.minimum(first_len << np.minimum(grown[who], 30), n_smes), budget)
         deferred.append(who[take:])
         who = np.sort(who[:take])
         later = np.concatenate(deferred)
@@ -552,7 +565,7 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         # asked for the students of each pass only
         level = grown[who]
         for g in np.unique(level).tolist():
-            length = min(k << min(g + 1, 30), n_smes)
+            length = min(first_len << min(g, 30), n_smes)
             passed = who[level == g]
             more = model.candidates(
                 length,

@@ -13,7 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching import MatchModel, SMEProfile, StudentProfile, assign, explain_pair, pipeline, run
+from matching import (
+    MatchModel,
+    SMEProfile,
+    StudentProfile,
+    assign,
+    explain_pair,
+    pipeline,
+    run,
+    shortlists,
+)
 from matching.synthetic import population
 
 
@@ -399,6 +408,41 @@ def test_growth_calls_are_capped_and_give_the_full_list_result(
         assign.stable = original  # type: ignore[assignment]
         pipeline.GROW_PAIRS = saved
     assert all(a <= 2 for a in answered)
+    full = run(students, smes, mode="stable", k=m, explain=False)
+    assert [(p.student_id, p.sme_id) for p in res.pairs] == [
+        (p.student_id, p.sme_id) for p in full.pairs
+    ]
+    assert res.blocking_pairs == 0
+
+
+@pytest.mark.parametrize("full_smes", [1, 2, 30_000])
+@pytest.mark.parametrize(
+    ("n", "m", "seed", "k"), [(60, 15, 3, 2), (120, 30, 5, 2), (200, 40, 9, 3), (150, 25, 2, 1)]
+)
+def test_growth_pass_lengths_ask_for_grow_first_times_k_and_give_the_full_list_result(
+    full_smes: int, n: int, m: int, seed: int, k: int
+) -> None:
+    """A student's g-th growth pass asks for ``L x 2^g`` SMEs, ``L = 2k`` from
+    ``GROW_FULL_SMES`` SMEs on, proportionally fewer below, at least one (issue 14, session
+    11: most grown students read few of their new entries). However long the passes are,
+    the lists stay prefixes of each student's order, so the result is the full lists' one."""
+    students, smes = population(n, m, seed=seed)
+    asked: list[int] = []
+    original = shortlists.candidates
+
+    def spy(model: MatchModel, length: int, **kw: Any) -> Any:
+        if kw.get("sme_floor") is not None:  # a growth pass
+            asked.append(length)
+        return original(model, length, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "GROW_FULL_SMES", full_smes * m)
+        mp.setattr(shortlists, "candidates", spy)
+        res = run(students, smes, mode="stable", k=k, explain=False)
+    first = max(1, min(2 * k, 2 * k // full_smes))  # (m SMEs: 2k m // (full_smes m))
+    assert asked  # (these cohorts grow lists by passes)
+    assert asked[0] == min(first, m)  # the first pass is every student's first, level 0
+    assert set(asked) <= {min(first << g, m) for g in range(31)}
     full = run(students, smes, mode="stable", k=m, explain=False)
     assert [(p.student_id, p.sme_id) for p in res.pairs] == [
         (p.student_id, p.sme_id) for p in full.pairs

@@ -681,12 +681,15 @@ class TopKPass:
         # List growth: per chunk, a bound on each full SME's view of the
         # chunk's students (``_full_sme_bounds``), the students grouped first.
         self.bounds: Float32Array | None = None
-        # (not for a pass smaller than one chunk: the order and the bounds'
-        # fixed cost, ~20 ms on the main thread, is more than such a product)
+        # (not for a pass of one chunk: the order and the bounds' fixed cost,
+        # 3-6 ms on the main thread at 20,000 x 10,000, is more than they save
+        # in such a product. The test was ``rows >= step``, true for every
+        # pass: 8 of 17 growth passes there had 1-29 students; issue 14,
+        # session 11)
         if (
             PRUNE_FULL_SMES
             and self.floor_at.size
-            and rows_all.size >= self.step
+            and rows_all.size > self.step
             and not (reserve or sme_side or self.priced)
         ):
             self.rows_all, self.bounds = self._full_sme_bounds()

@@ -468,6 +468,45 @@ def test_full_sme_bounds_hold_and_leave_smes_out(seed: int) -> None:
     assert left_out > 0
 
 
+def test_a_growth_pass_of_one_chunk_skips_the_full_sme_bounds() -> None:
+    """A pass of one chunk (list growth's last passes: 1-29 students at 20,000 x
+    10,000) pays no ``_full_sme_bounds`` (their fixed cost is more than they save
+    in one product; the test for it once held for every pass); a pass of several
+    chunks still computes them, and both give the same lists (issue 14, session 11)."""
+    n, m = 300, 60
+    students, smes = population(n, m, seed=5)
+    model = MatchModel(random_state=0).fit(students, smes)
+    rng = np.random.default_rng(5)
+    floor = np.where(rng.random(m) < 0.2, -np.inf, rng.uniform(0.5, 0.9, m))
+    asked = np.flatnonzero(rng.random(n) < 0.8)
+
+    def query(chunk_size: int | None) -> TopKPass:
+        return TopKPass(
+            model,
+            3,
+            "student",
+            asked,
+            np.arange(m),
+            np.zeros(0, np.int64),
+            sme_side=False,
+            sme_floor=floor,
+            prices=None,
+            chunk_size=chunk_size,
+            max_block_bytes=1 << 20,
+        )
+
+    one = query(asked.size)
+    assert one.bounds is None and np.array_equal(one.rows_all, asked)
+    several = query(16)
+    assert several.bounds is not None
+    got = [query(size).run() for size in (asked.size, 16)]
+    lists = [
+        sorted(zip(np.concatenate(i).tolist(), np.concatenate(j).tolist(), strict=True))
+        for i, j in got
+    ]
+    assert lists[0] == lists[1] and lists[0]
+
+
 def test_fast_reasons_equal_constructed_ones() -> None:
     """Reasons built in bulk (``_reason``) are the objects ``Reason(...)`` makes."""
     # The shortcut fills the fields directly: it must know them all and

@@ -309,51 +309,89 @@ def run(
         raise ValueError("k must be >= 1")
     locked, excluded, priority = list(locked), list(excluded), list(priority)  # (read twice)
     cycle = _prepare(students, smes, locked, excluded, priority, capacity_override)
-    t0 = time.perf_counter()
-    if (
-        mode == "optimal"
-        and not start_prices
-        and START_PARTS > 1
-        and len(cycle.students) * len(cycle.smes) >= PARTS_FROM
-        and min(len(cycle.students), len(cycle.smes)) >= 2 * START_PARTS
-    ):
-        start_prices = _prices_from_parts(
-            cycle,
-            weights=weights,
-            k=k,
-            locked=locked,
-            excluded=excluded,
-            priority=priority,
-            capacity_override=capacity_override,
-            rules=rules,
-        )
-        cycle.timings["start_parts"] = time.perf_counter() - t0
-    if start_prices and mode == "optimal":
-        cycle.start_prices = _start_prices(cycle.smes, start_prices)
-    t0 = time.perf_counter()
-    model = MatchModel(weights=weights, random_state=random_state, rules=rules).fit(
-        cycle.students, cycle.smes, priority=cycle.priority
-    )
-    cycle.timings["fit"] = time.perf_counter() - t0
     if mode == "stable":
+        model = _fit(cycle, weights, random_state, rules)
         new, lists = _run_stable(model, cycle, k)
         return _finish(model, cycle, new, lists, explain)
-    new, lists, v = _run_optimal(model, cycle, k)
+    model, new, lists, v = _solve_optimal(
+        cycle,
+        start_prices,
+        weights=weights,
+        k=k,
+        locked=locked,
+        excluded=excluded,
+        priority=priority,
+        capacity_override=capacity_override,
+        rules=rules,
+        random_state=random_state,
+    )
     result = _finish(model, cycle, new, lists, explain)
     result.sme_prices = dict(zip((s.id for s in cycle.smes), v.tolist(), strict=True))
     return result
 
 
-def _prices_from_parts(cycle: _Cycle, **given: Any) -> dict[int, float]:
+def _fit(
+    cycle: _Cycle, weights: Mapping[str, Any] | None, random_state: int, rules: RuleTable | None
+) -> MatchModel:
+    """The cycle's model, fitted (its seconds in ``timings["fit"]``)."""
+    t0 = time.perf_counter()
+    model = MatchModel(weights=weights, random_state=random_state, rules=rules).fit(
+        cycle.students, cycle.smes, priority=cycle.priority
+    )
+    cycle.timings["fit"] = time.perf_counter() - t0
+    return model
+
+
+def _solve_optimal(
+    cycle: _Cycle,
+    start_prices: Mapping[int, float] | None,
+    *,
+    random_state: int = 0,
+    **given: Any,
+) -> tuple[MatchModel, IntArray, Candidates, FloatArray]:
+    """Optimal mode up to its assignment, lists and SME prices (``run`` and the parts).
+
+    ``given``: ``run``'s weights, k, locked, excluded, priority, capacity override and
+    rules (locked, excluded and priority as lists). A large cohort without start prices
+    finds some on parts first (``_prices_from_parts``); its own model is fitted in this
+    process meanwhile, while the parts run in their workers.
+    """
+    weights, rules = given["weights"], given["rules"]
+    fitted: list[MatchModel] = []
+    if (
+        not start_prices
+        and START_PARTS > 1
+        and len(cycle.students) * len(cycle.smes) >= PARTS_FROM
+        and min(len(cycle.students), len(cycle.smes)) >= 2 * START_PARTS
+    ):
+        t0 = time.perf_counter()
+        start_prices = _prices_from_parts(
+            cycle,
+            beside=lambda: fitted.append(_fit(cycle, weights, random_state, rules)),
+            **given,
+        )
+        cycle.timings["start_parts"] = time.perf_counter() - t0
+    if start_prices:
+        cycle.start_prices = _start_prices(cycle.smes, start_prices)
+    model = fitted[0] if fitted else _fit(cycle, weights, random_state, rules)
+    new, lists, v = _run_optimal(model, cycle, given["k"])
+    return model, new, lists, v
+
+
+def _prices_from_parts(
+    cycle: _Cycle, beside: Callable[[], object] | None = None, **given: Any
+) -> dict[int, float]:
     """SME prices for a large cohort, from ``START_PARTS`` smaller ones solved on their own.
 
     Students and SMEs (in id order) are dealt into parts, student ``i`` and SME ``j`` to part
     ``i % parts`` and ``j % parts``: each part has about the same ratio of seats to students
     as the whole, so its SMEs' prices are about what they are in the whole, and its pricing
-    passes cost ``1 / parts**2`` of the whole's. Each part is a cycle of its own (``run``:
-    its own model, the same weights, rules, locked, declined and priority students and seat
-    overrides, which apply to the profiles it holds). Only a start: the whole is then solved
-    to its own optimum from these prices (``run``'s ``start_prices``).
+    passes cost ``1 / parts**2`` of the whole's. Each part is a cycle of its own (its own
+    model, the same weights, rules, locked, declined and priority students and seat
+    overrides, which apply to the profiles it holds), solved to its optimum for its prices
+    alone (``_part_prices``). Only a start: the whole is then solved to its own optimum from
+    these prices (``run``'s ``start_prices``). ``beside`` runs in this process while the
+    workers solve the parts (the whole's fit: it needs no prices).
     """
     parts = START_PARTS
     locked = list(given.pop("locked"))
@@ -367,16 +405,30 @@ def _prices_from_parts(cycle: _Cycle, **given: Any) -> dict[int, float]:
         # The workers are forked and get the parts through their initializer: with "fork" its
         # arguments are inherited, not pickled (profiles and rules do not all pickle), and
         # this process's own state is untouched (two runs at once stay apart). Only the
-        # prices come back.
+        # prices come back. Each worker holds itself to a CPU of its own (by the order the
+        # workers start, not by part: a worker that finished part 1 and took part 2 while
+        # part 0 still ran used to join it on part 0's CPU).
         context = multiprocessing.get_context("fork")
+        started = context.Value("i", 0)
         with ProcessPoolExecutor(
-            at_once, mp_context=context, initializer=_receive_parts, initargs=((jobs, options),)
+            at_once,
+            mp_context=context,
+            initializer=_receive_parts,
+            initargs=((jobs, options), started),
         ) as pool:
-            for got in pool.map(_part_prices, range(parts)):
+            # (``map`` submits every part at once, and with "fork" the pool starts all its
+            # workers at the first submit: ``beside`` runs after the forks, so no thread of
+            # it is ever forked)
+            done = pool.map(_part_prices, range(parts))
+            if beside is not None:
+                beside()
+            for got in done:
                 prices.update(got)
         return prices
     for h in range(parts):
-        prices.update(_part_prices(h, (jobs, options), pin=False))
+        prices.update(_part_prices(h, (jobs, options)))
+    if beside is not None:
+        beside()
     return prices
 
 
@@ -387,20 +439,39 @@ _Parts = tuple[list[tuple[int, list[StudentProfile], list[SMEProfile]]], dict[st
 _PARTS: _Parts | None = None
 
 
-def _receive_parts(parts: _Parts) -> None:
+def _receive_parts(parts: _Parts, started: Any = None) -> None:
+    """A forked worker's initializer: the parts, and (``started``: a shared count of the
+    workers started) one CPU of its own, so that its passes run on one thread."""
     global _PARTS
     _PARTS = parts
+    if started is not None and hasattr(os, "sched_setaffinity"):
+        with started.get_lock():
+            index = started.value
+            started.value += 1
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[index % len(cpus)]})
 
 
-def _part_prices(h: int, parts: _Parts | None = None, pin: bool = True) -> dict[int, float]:
-    """Part ``h``'s SME prices (``_prices_from_parts``); in a worker process, on one CPU."""
+def _part_prices(h: int, parts: _Parts | None = None) -> dict[int, float]:
+    """Part ``h``'s SME prices (``_prices_from_parts``).
+
+    Only the prices: the part's pairs are not scored, explained or counted for blocking
+    pairs (``_finish``), which cost about a second a part at 100,000 x 30,000 for nothing
+    the whole uses.
+    """
     jobs, options = parts if parts is not None else _PARTS  # type: ignore[misc]
     _, students, smes = jobs[h]
-    if pin and hasattr(os, "sched_setaffinity"):
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpus[h % len(cpus)]})
-    part = run(students, smes, mode="optimal", explain=False, **options)
-    return part.sme_prices
+    given = dict(options)
+    cycle = _prepare(
+        students,
+        smes,
+        given["locked"],
+        given["excluded"],
+        given["priority"],
+        given["capacity_override"],
+    )
+    _, _, _, v = _solve_optimal(cycle, None, **given)
+    return dict(zip((s.id for s in cycle.smes), v.tolist(), strict=True))
 
 
 def _start_prices(smes: list[SMEProfile], given: Mapping[int, float]) -> FloatArray:

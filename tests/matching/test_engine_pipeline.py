@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import multiprocessing
 import random
 import threading
 from typing import Any
@@ -764,10 +765,56 @@ def test_the_parts_give_the_same_prices_in_forked_workers_and_in_this_process() 
         mp.setattr(pipeline, "START_PARTS", 2)
         mp.setattr(pipeline, "PARTS_FROM", 1e18)
         mp.setattr(pipeline, "PARTS_AT_ONCE", 2)
-        forked = pipeline._prices_from_parts(cycle, **dict(given))
+        beside: list[str] = []
+        forked = pipeline._prices_from_parts(
+            cycle, beside=lambda: beside.append("forked"), **dict(given)
+        )
         mp.setattr(pipeline, "PARTS_AT_ONCE", 1)
-        here = pipeline._prices_from_parts(cycle, **dict(given))
+        here = pipeline._prices_from_parts(
+            cycle, beside=lambda: beside.append("here"), **dict(given)
+        )
     assert forked == here and len(forked) == len(smes)
+    assert pipeline._PARTS is None
+    # what runs beside the parts (the whole's fit) runs once either way, in this process
+    assert beside == ["forked", "here"]
+
+
+def test_a_part_gives_the_prices_its_own_cycle_gives() -> None:
+    # A part is solved for its SME prices alone (no scores, reasons or blocking count): the
+    # same prices as its cycle run on its own, with its declined, locked and priority pairs.
+    students, smes = population(60, 16, seed=4)
+    rng = random.Random(4)
+    options: dict[str, Any] = {
+        "weights": None,
+        "k": 3,
+        "locked": [(students[1].id, smes[2].id)],
+        "excluded": [(s.id, e.id) for s in students for e in smes if rng.random() < 0.2],
+        "priority": [s.id for s in students if rng.random() < 0.3],
+        "capacity_override": {smes[0].id: 0},
+        "rules": None,
+    }
+    own = run(students, smes, mode="optimal", explain=False, **options)
+    jobs = [(0, students, smes)]
+    assert pipeline._part_prices(0, (jobs, options)) == own.sme_prices
+
+
+def test_the_part_workers_take_a_cpu_each_in_the_order_they_start() -> None:
+    # Each forked worker holds itself to one CPU, chosen by the order the workers start (not
+    # by the part it solves first: a worker moving on to the next part stays on its CPU).
+    held: list[set[int]] = []
+    started = multiprocessing.get_context().Value("i", 0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "_PARTS", None)  # (the initializer sets it; put back after)
+        mp.setattr(pipeline.os, "sched_getaffinity", lambda pid: {3, 5}, raising=False)
+        mp.setattr(
+            pipeline.os,
+            "sched_setaffinity",
+            lambda pid, cpus: held.append(set(cpus)),
+            raising=False,
+        )
+        for _ in range(3):
+            pipeline._receive_parts(([], {}), started)
+    assert held == [{3}, {5}, {3}]
     assert pipeline._PARTS is None
 
 

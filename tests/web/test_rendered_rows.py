@@ -163,3 +163,22 @@ def test_a_row_looked_up_by_the_view_carries_the_readers_token():
     rows("c", "tok", lambda: "<p>c</p>")  # "b" was the least recently shown: dropped
     assert rows.kept("b", "tok") is None
     assert rows.kept("a", "other") == '<input value="other"><p>a</p>'
+
+
+def test_rows_looked_up_at_once_are_each_looked_up_in_turn():
+    """`RenderedRows.kept_rows` looks a page's rows up under one lock: each item with its key
+    and its row (None when not kept), in the items' order, with the reader's token, and each
+    row found counts as shown in that order, as one look-up after another did."""
+    rows = RenderedRows(size=3)
+    for name in "abc":
+        rows(name, "tok", lambda name=name: f'<input value="tok"><p>{name}</p>')
+    found = rows.kept_rows([(1, "c"), (2, "x"), (3, "a")], "mine")
+    assert found == [
+        (1, "c", '<input value="mine"><p>c</p>'),
+        (2, "x", None),
+        (3, "a", '<input value="mine"><p>a</p>'),
+    ]
+    rows("d", "tok", lambda: "<p>d</p>")  # "b", not looked up, was the least recently shown
+    assert rows.kept("b", "tok") is None
+    rows("e", "tok", lambda: "<p>e</p>")  # then "c", looked up before "a"
+    assert [key for _, key, html in rows.kept_rows([(0, "c"), (0, "a")], "t") if html] == ["a"]

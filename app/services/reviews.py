@@ -116,8 +116,24 @@ class FilterOptions:
     regions: list[str] = field(default_factory=list)
 
 
+class _ScheduleReadWithRows:
+    """A page's rows whose statement also carried the stored schedule (`schedule_read`;
+    `stored_schedule` None: none stored), for the next cycle's date: one statement fewer
+    (issue 14)."""
+
+    stored_schedule: str | None
+    schedule_read: bool
+
+    def next_run(self) -> datetime | None:
+        """When the next cycle runs (`match_settings.next_run`), from the schedule read with
+        the rows; read on its own when there was no row to carry it."""
+        if self.schedule_read:
+            return match_settings.next_run_of(self.stored_schedule)
+        return match_settings.next_run()
+
+
 @dataclass
-class SMEReview:
+class SMEReview(_ScheduleReadWithRows):
     pending: list[MatchRow]  # awaiting this SME's answer, best first (after any filters)
     waiting: list[MatchRow]  # answered by the SME, awaiting the student or a coordinator
     current: list[MatchRow]  # approved or active
@@ -126,17 +142,8 @@ class SMEReview:
     pending_total: int = 0  # awaiting an answer, before filters
     filters: CandidateFilters = field(default_factory=CandidateFilters)
     options: FilterOptions = field(default_factory=FilterOptions)
-    # The stored schedule as read with the rows (`schedule_read`; None: none stored), for
-    # `next_run`: the rows' statement carries it, one statement fewer (issue 14).
-    stored_schedule: str | None = None
+    stored_schedule: str | None = None  # `_ScheduleReadWithRows`
     schedule_read: bool = False
-
-    def next_run(self) -> datetime | None:
-        """When the next cycle runs (`match_settings.next_run`), from the schedule read with
-        the rows; read on its own when there was no row to carry it."""
-        if self.schedule_read:
-            return match_settings.next_run_of(self.stored_schedule)
-        return match_settings.next_run()
 
     @property
     def filterable(self) -> bool:
@@ -519,20 +526,13 @@ def _proposal_rows_query() -> Select[*tuple[Any, ...]]:
 
 
 @dataclass
-class StudentProposals:
+class StudentProposals(_ScheduleReadWithRows):
     """A student's proposals as plain rows (`proposal_rows`), and the stored schedule read
     with them for the next cycle's date (`next_run`)."""
 
     rows: list[ProposalRow]
-    stored_schedule: str | None = None  # None: none stored (when `schedule_read`)
+    stored_schedule: str | None = None  # `_ScheduleReadWithRows`
     schedule_read: bool = False
-
-    def next_run(self) -> datetime | None:
-        """When the next cycle runs (`match_settings.next_run`), from the schedule read with
-        the rows; read on its own when there was no row to carry it."""
-        if self.schedule_read:
-            return match_settings.next_run_of(self.stored_schedule)
-        return match_settings.next_run()
 
 
 def student_proposals(student_id: int) -> StudentProposals:

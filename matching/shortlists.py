@@ -1385,26 +1385,26 @@ def _sample_bounds(
             table = np.full((rows.size, width), neg, dtype=block.dtype)
             good_start = np.cumsum(count * good) - count * good
             table[slot[r], np.arange(r.size) - good_start[r]] = v
-            part = np.partition(table, width - k, axis=1)
-            tau[rows] = part[:, width - k]
-            if hi_rank < k:
-                t_hi[rows] = np.partition(part[:, width - k :], k - hi_rank, axis=1)[:, k - hi_rank]
-            else:
-                t_hi[rows] = tau[rows]
+            tau[rows], t_hi[rows] = _largest(table, k, hi_rank)
     rows = np.flatnonzero(whole)
     if rows.size:
         part = sub if rows.size == c else sub[rows]
         if mask is not None:
             sampled = CommonMask(mask.bits_x[rows], mask.bits_y).columns(stride)
             part = np.where(sampled, part, neg)
-        part = np.partition(part, ns - k, axis=1)
-        tau[rows] = part[:, ns - k]
-        if hi_rank < k:
-            # the hi_rank-th largest is among the k above the partition point
-            t_hi[rows] = np.partition(part[:, ns - k :], k - hi_rank, axis=1)[:, k - hi_rank]
-        else:
-            t_hi[rows] = tau[rows]
+        tau[rows], t_hi[rows] = _largest(part, k, hi_rank)
     return tau, t_hi
+
+
+def _largest(values: Float32Array, k: int, hi_rank: int) -> tuple[Float32Array, Float32Array]:
+    """Each row's k-th and ``hi_rank``-th largest value (the k-th again if ``hi_rank >= k``)."""
+    w = values.shape[1]
+    part = np.partition(values, w - k, axis=1)
+    kth = part[:, w - k]
+    if hi_rank >= k:
+        return kth, kth
+    # the hi_rank-th largest is among the k above the partition point
+    return kth, np.partition(part[:, w - k :], k - hi_rank, axis=1)[:, k - hi_rank]
 
 
 def _mask_thin_rows(block: Float32Array, mask: CommonMask, thin: BoolArray) -> None:

@@ -326,7 +326,7 @@ def run(
         random_state=random_state,
     )
     result = _finish(model, cycle, new, lists, explain)
-    result.sme_prices = dict(zip((s.id for s in cycle.smes), v.tolist(), strict=True))
+    result.sme_prices = _prices_by_id(cycle, v)
     return result
 
 
@@ -471,6 +471,11 @@ def _part_prices(h: int, parts: _Parts | None = None) -> dict[int, float]:
         given["capacity_override"],
     )
     _, _, _, v = _solve_optimal(cycle, None, **given)
+    return _prices_by_id(cycle, v)
+
+
+def _prices_by_id(cycle: _Cycle, v: FloatArray) -> dict[int, float]:
+    """SME prices by SME index, as a mapping sme_id -> price (``MatchResult.sme_prices``)."""
     return dict(zip((s.id for s in cycle.smes), v.tolist(), strict=True))
 
 
@@ -581,6 +586,8 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
     grow_time = 0.0
     n_smes = max(len(cycle.smes), 1)
     n_students = len(cycle.students)
+    # a student's first growth pass asks for this many SMEs (``GROW_FULL_SMES``)
+    first_len = max(1, min(2 * k, 2 * k * n_smes // GROW_FULL_SMES))
 
     def grow(
         who: IntArray, cutoff: FloatArray, listed_of: Callable[[IntArray], IntArray]
@@ -623,7 +630,6 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
             parts.append((ri, rj, rs, rm))
         # the rest get a pass, lowest growth level first, as far as the budget goes
         who = who[np.argsort(grown[who], kind="stable")]
-        first_len = max(1, min(2 * k, 2 * k * n_smes // GROW_FULL_SMES))
         take = _within(np.minimum(first_len << np.minimum(grown[who], 30), n_smes), budget)
         deferred.append(who[take:])
         who = np.sort(who[:take])

@@ -266,21 +266,16 @@ def schedule_words(expression: str | None) -> str:
 
 
 @functools.cache
-def _schedule_query() -> Select[str | None]:
-    """The stored schedule alone, built once per process: every page that says when the next
-    cycle runs asks it (issue 14; loading the whole settings row cost more)."""
-    return select(MatchSettings.schedule).where(MatchSettings.id == 1)
-
-
 def schedule_query() -> Select[str | None]:
-    """The stored schedule (NULL: none stored) as a statement, for a page whose rows' statement
-    carries it as a subquery and then asks `next_run_of` (issue 14: one statement fewer)."""
-    return _schedule_query()
+    """The stored schedule alone (NULL: none stored), built once per process: every page that
+    says when the next cycle runs asks it (issue 14; loading the whole settings row cost more),
+    on its own or as a subquery of its rows' statement (then `next_run_of`)."""
+    return select(MatchSettings.schedule).where(MatchSettings.id == 1)
 
 
 def schedule() -> str:
     """The cron expression cycles run on: the coordinators' one, else MATCH_SCHEDULE."""
-    return _stored_or_default(read(_schedule_query()).scalar())
+    return _stored_or_default(read(schedule_query()).scalar())
 
 
 def _stored_or_default(stored: str | None) -> str:

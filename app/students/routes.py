@@ -120,8 +120,8 @@ def dashboard() -> str:
 @reads_only
 def proposals() -> str:
     """The SMEs proposed to this student, why, and what to answer."""
-    proposals = reviews.student_proposals(current_user.student.id)  # plain rows, not ORM objects
-    matches = proposals.rows
+    listed = reviews.student_proposals(current_user.student.id)  # plain rows, not ORM objects
+    matches = listed.rows
     changeable = decisions.changeable(matches, "student")
     token = generate_csrf()
     return render_template(
@@ -130,7 +130,7 @@ def proposals() -> str:
         page_csrf=token,
         decline_reasons=decisions.decline_reason_labels(),
         changeable=changeable,
-        next_cycle=proposals.next_run(),
+        next_cycle=listed.next_run(),
         t=kept_words("students.proposals", PROPOSAL_WORDS),
     )
 

@@ -780,18 +780,26 @@ def _union_csr(
 
     Returns the pattern (its values number the stored entries: 0, 1, ...,
     as floats) and each matrix's values on it (0 where only the other has
-    an entry). Columns keep ``y``'s numbering and come sorted in each row.
+    an entry). Columns keep ``y``'s numbering and come sorted in each row
+    (``cols`` ascending).
     """
-    sub_a, sub_b = y_a[:, cols], y_b[:, cols]
-    r, c = np.nonzero((sub_a != 0) | (sub_b != 0))
+    # The nonzeros of the whole matrices, the other columns masked out: the
+    # same entries in the same (row-major) order as those of ``y[:, cols]``
+    # (``cols`` ascending), without copying the columns out first (a gather
+    # along rows: 4 of fit's 60 ms at 1,000 x 3,000; issue 14, session 12).
+    keep = np.zeros(y_a.shape[1], dtype=bool)
+    keep[cols] = True
+    nonzero = (y_a != 0) | (y_b != 0)
+    nonzero &= keep
+    r, c = np.nonzero(nonzero)
     indptr = np.zeros(y_a.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(r, minlength=y_a.shape[0]), out=indptr[1:])
     entry = np.arange(r.size, dtype=np.float64)  # explicit, even entry 0.0
-    pattern = sp.csr_array((entry, cols[c].astype(np.int64), indptr), shape=y_a.shape)
+    pattern = sp.csr_array((entry, c.astype(np.int64), indptr), shape=y_a.shape)
     # Sorted, no duplicates (``nonzero`` is row-major): said once here, so that
     # the threads gathering its rows never check or fix it (``in_chunks``).
     pattern.has_canonical_format = True
-    return pattern, sub_a[r, c].astype(np.float64), sub_b[r, c].astype(np.float64)
+    return pattern, y_a[r, c].astype(np.float64), y_b[r, c].astype(np.float64)
 
 
 def _sparse_dots_into(

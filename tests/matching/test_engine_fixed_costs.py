@@ -10,8 +10,8 @@ import scipy.sparse as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from matching import MatchModel, eligibility, learning
-from matching.explanations import reason_order
+from matching import MatchModel, eligibility, explanations, learning
+from matching.explanations import Reason, group_reason, reason_order
 from matching.features import (
     TEXT_DIMS,
     Block,
@@ -124,6 +124,66 @@ def test_bulk_reasons_come_in_reason_order(n: int, m: int, seed: int, equal: boo
     bulk = model.explain_pairs(i, j)
     for reasons in bulk:
         assert reasons == sorted(reasons, key=reason_order)
+
+
+def _reasons_pair_by_pair(model, groups, part, i, j):  # type: ignore[no-untyped-def]
+    """The reasons of one chunk as ``_explain_pairs`` built them until session 12:
+    one ``group_reason`` per entry, pair by pair (the reference for ``_by_factor``)."""
+    out = []
+    bounds, wl, gl = part.bounds.tolist(), part.weights.tolist(), part.groups.tolist()
+    cos = part.similarity.tolist()
+    for p, (ii, jj) in enumerate(zip(i.tolist(), j.tolist(), strict=True)):
+        stu, sme = model.students_[ii], model.smes_[jj]
+        reasons = [
+            group_reason(*groups[gl[q]], wl[q], stu, sme, cos[p])
+            for q in range(bounds[p], bounds[p + 1])
+        ]
+        if part.no_industry[p]:
+            reasons.append(Reason("industry", "industry.no_overlap", {}, 0.0))
+        if part.below[p]:
+            params = {"topik": stu.topik_level, "min_topik": sme.min_topik}
+            reasons.append(Reason("korean", "korean.below_minimum", params, 0.0))
+        if part.no_language[p]:
+            reasons.append(Reason("language", "language.no_overlap", {}, 0.0))
+        if part.no_market[p]:
+            reasons.append(Reason("market", "market.no_overlap", {}, 0.0))
+        if part.whole[p]:
+            reasons.sort(key=reason_order)
+        out.append(reasons)
+    runs = zip(part.run_pair.tolist(), part.run_from.tolist(), part.run_to.tolist(), strict=True)
+    for p, a0, a1 in runs:
+        out[p][a0:a1] = sorted(out[p][a0:a1], key=reason_order)
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 25), st.integers(0, 10_000), st.booleans())
+@example(60, 40, 1, True)
+@example(60, 40, 2, False)
+def test_reasons_built_by_factor_are_those_built_pair_by_pair(
+    n: int, m: int, seed: int, equal: bool
+) -> None:
+    # Issue 14, session 12: the reasons are built a factor at a time, and
+    # equal reasons (same factor, key, params and weight) are one shared
+    # object. Every pair's list must be what one ``group_reason`` per entry
+    # gave: the same reasons (values, types, repr) in the same order.
+    students, smes = population(n, m, seed=seed)
+    rng = np.random.default_rng(seed)
+    pri = rng.random(n) < 0.3
+    weights = dict.fromkeys(("language", "market", "industry", "region"), 1.0) if equal else None
+    model = MatchModel(weights=weights, random_state=0).fit(students, smes, priority=pri)
+    i, j = np.divmod(np.arange(n * m), m)
+    pick = rng.permutation(n * m)[: max(1, n * m // 2)]  # pairs in any order, some twice
+    i, j = np.concatenate([i, i[pick]]), np.concatenate([j, j[pick]])
+    got = explanations._explain_pairs(model, i, j)
+    want = explanations._explain_pairs(model, i, j, _reasons_pair_by_pair)
+    assert got == want
+    assert repr(got) == repr(want)
+    assert all(type(r) is Reason for reasons in got for r in reasons)
+    for reasons, pair_want in zip(got, want, strict=True):
+        for r, w in zip(reasons, pair_want, strict=True):
+            assert type(r.weight) is type(w.weight) and type(r.params) is type(w.params)
+            assert [type(v) for v in r.params.values()] == [type(v) for v in w.params.values()]
 
 
 _int64 = st.one_of(st.integers(-3, 3), st.sampled_from([-(2**63), 2**63 - 1, 2**62, -(2**62)]))

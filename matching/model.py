@@ -310,7 +310,16 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             raise ValueError("priority must have one flag per student")
         self.priority_ = pri
 
-        needs = [needed_languages(s) for s in smes]
+        # Once per distinct (languages needed, markets): what the list depends
+        # on (a few hundred among 10,000 SMEs; 2 us an SME otherwise).
+        needs_of: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+        needs = []
+        for s in smes:
+            key = (s.languages_needed, s.markets)
+            nd = needs_of.get(key)
+            if nd is None:
+                nd = needs_of[key] = needed_languages(s)
+            needs.append(nd)
         self.sme_needs_ = needs
         self.languages_ = sorted({lang for nd in needs for lang in nd})
         self.markets_ = sorted({c for s in smes for c in s.markets})

@@ -422,11 +422,17 @@ def _by_factor(
                 flat[e] = get(k) or reuse(k, f, lab, w, st, sm)
         elif code == _INDUSTRY:
             for e, f, lab, st, sm, w in rows:
-                k = (code, lab, st.industries, sm.industries, w)
+                if lab in sm.industries and lab in st.industries:  # (the same industry)
+                    k = (code, lab, w)
+                else:
+                    k = (code, lab, st.industries, sm.industries, w)
                 flat[e] = get(k) or reuse(k, f, lab, w, st, sm)
         elif code == _REGION:
             for e, f, lab, st, sm, w in rows:
-                k = (code, lab, st.regions, sm.region, w)
+                if lab == sm.region and lab in st.regions:  # (the same region)
+                    k = (code, lab, w)
+                else:
+                    k = (code, lab, st.regions, sm.region, w)
                 flat[e] = get(k) or reuse(k, f, lab, w, st, sm)
         elif code == _KOREAN:
             for e, f, lab, st, sm, w in rows:

@@ -521,6 +521,7 @@ def stable(
     active_smes: npt.ArrayLike | None = None,
     grow: GrowFn | None = None,
     grow_listed: Literal["keys", "lookup"] = "keys",
+    before_grow: Callable[[IntArray], None] | None = None,
 ) -> IntArray:
     """Student-optimal stable assignment with capacities (deferred acceptance).
 
@@ -554,6 +555,10 @@ def stable(
         about (the pipeline's budget: about 10,000 of up to 68,000 at
         100,000 x 30,000), so building every asked student's keys (a sort
         of millions, each call) was mostly wasted.
+    before_grow : callable, optional
+        Called before each ``grow`` call with the SME each student holds
+        now (-1: none; read-only, valid for the call only). The pipeline
+        builds the reasons of pairs held then while the growth passes run.
 
     Returns
     -------
@@ -630,6 +635,8 @@ def stable(
             break
         asked = np.zeros(n, bool)
         asked[todo] = True
+        if before_grow is not None:
+            before_grow(da.match)
         answer = grow(todo, da.cutoffs(), listed_of if grow_listed == "lookup" else listed_of(todo))
         gr, gc, gv, hv = _grown_entries(answer[0], answer[1], m)
         deferred = np.zeros(n, bool)

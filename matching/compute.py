@@ -77,6 +77,16 @@ def _mark_worker() -> None:
     _in_worker.active = True
 
 
+def chunks_inline() -> None:
+    """Make ``in_chunks`` run this thread's chunks in this thread, for the thread's life.
+
+    For a thread working beside the engine's own parallel work (the reasons
+    built during list growth): its chunks queued on the shared pool would
+    wait behind, or delay, the chunks of the work it runs beside.
+    """
+    _mark_worker()
+
+
 def _chunk_pool(threads: int) -> ThreadPoolExecutor:
     """The process's pool of ``threads`` workers for ``in_chunks``, made on first use.
 

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
@@ -30,15 +33,18 @@ import scipy.sparse as sp
 
 from . import assign, learning, metrics, shortlists
 from .compute import (
+    blas_single_thread,
+    chunks_inline,
     gc_paused,
     in_chunks,
+    is_member,
     release_free_heap,
     small_pages,
     sorted_unique,
     workers,
 )
 from .eligibility import RuleTable, blocked_params, load_rules
-from .explanations import Reason
+from .explanations import EXPLAIN_STEP, Reason
 from .model import MatchModel
 from .profiles import SMEProfile, StudentProfile
 from .shortlists import NEAR_TIE, Candidates, row_dots
@@ -123,6 +129,27 @@ GROW_FULL_SMES = 30_000
 #: reasons they would be held with the lists while the reasons grow. 20,000 x
 #: 10,000 lists about a million pairs.
 BLOCKING_BESIDE_REASONS = 1 << 21
+#: Stable mode builds the reasons of the pairs deferred acceptance holds while
+#: list growth's passes run (``_ReasonsBeside``), in pieces of this many pairs:
+#: between pieces the thread checks that growth still runs (a piece is ~30 ms).
+#: Not fewer: the reasons' weights come from a matrix product whose BLAS takes
+#: another path, summing in another order, for small matrices (with the
+#: synthetic model's 128 columns and 82 reason groups, below ~100 pairs: the
+#: last bit of most text weights differed at 64 pairs); ``explain_pairs``
+#: works in chunks of ``EXPLAIN_STEP`` (4,096), and pieces of 100 to 4,095
+#: pairs gave the same weights as those (issue 14, session 12).
+BESIDE_PIECE = 1024
+#: ... of the pairs held at this many growth calls in a row. Measured on the
+#: synthetic cohorts (pairs handed over, of them final): at 20,000 x 10,000
+#: 1: 26,038 / 19,484; 2: 20,375 / 19,475; 3: 19,541 / 19,373 (of 19,486
+#: placed); at 100,000 x 30,000, where seats run out and held students are
+#: displaced until the last calls, 1: 185,073; 2: 111,623; 3: 87,878
+#: (69,784 final of 69,799).
+BESIDE_HELD_CALLS = 2
+#: The interpreter's switch interval (seconds) while reasons are built beside
+#: growth: the reasons' Python holds the GIL, and each numpy call of the
+#: passes' threads needs it for a moment; at the default 5 ms they waited.
+BESIDE_SWITCH_INTERVAL = 0.0005
 
 
 @dataclass(frozen=True)
@@ -318,8 +345,9 @@ def run(
     cycle = _prepare(students, smes, locked, excluded, priority, capacity_override)
     if mode == "stable":
         model = _fit(cycle, weights, random_state, rules)
-        new, lists = _run_stable(model, cycle, k)
-        return _finish(model, cycle, new, lists, explain)
+        beside = _ReasonsBeside(model, len(cycle.smes)) if explain else None
+        new, lists = _run_stable(model, cycle, k, beside)
+        return _finish(model, cycle, new, lists, explain, beside.done if beside else None)
     model, new, lists, v = _solve_optimal(
         cycle,
         start_prices,
@@ -546,11 +574,111 @@ def _prepare(
     return _Cycle(st, sm, pri, cap, free_cap, assignment, active, ex_arr)
 
 
-def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Candidates]:
+class _ReasonsBeside:
+    """The reasons of pairs deferred acceptance holds, built while list growth's passes run.
+
+    A growth call's passes are numpy work on the pool's threads, which leaves
+    this thread waiting and a core partly idle; the reasons are Python work
+    that depends only on the pair (``explain_pairs``), and most pairs held
+    when a growth call starts are final. So before each growth call the pairs
+    held then and at the last call, not handed over yet, go to a thread that
+    explains them only while the call runs (beside deferred acceptance's
+    rounds it would only take their GIL). ``_finish`` takes the final pairs'
+    reasons from ``done`` and builds the rest as before (issue 14, session 12).
+    """
+
+    def __init__(self, model: MatchModel, m: int) -> None:
+        self.model, self.m = model, max(m, 1)
+        #: key (student * m + SME) -> the pair's reasons
+        self.done: dict[int, list[Reason]] = {}
+        self._sent = np.zeros(0, dtype=np.int64)  # sorted keys handed to the thread
+        self._held = np.zeros(0, dtype=np.int64)  # keys held at the last call
+        self._streak = np.zeros(0, dtype=np.int64)  # ... at how many calls in a row
+        self._todo: deque[IntArray] = deque()
+        self._cond = threading.Condition()
+        self._growing = self._closing = False
+        self._failed: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._switch = sys.getswitchinterval()
+        self._stack = ExitStack()
+
+    def held(self, match: IntArray) -> None:
+        """Hand over the pairs held now and at the last call (before a growth call, main thread)."""
+        i = np.flatnonzero(match >= 0)
+        keys = i * self.m + match[i]  # sorted: i rises, SMEs < m
+        # Only pairs held at ``BESIDE_HELD_CALLS`` growth calls in a row:
+        # explaining pairs later displaced is CPU taken from the passes.
+        streak = np.ones(keys.size, dtype=np.int64)
+        if self._held.size:
+            at = np.minimum(np.searchsorted(self._held, keys), self._held.size - 1)
+            again = self._held[at] == keys
+            streak[again] += self._streak[at[again]]
+        self._held, self._streak = keys, streak
+        steady = keys[streak >= BESIDE_HELD_CALLS]
+        steady = steady[~is_member(steady, self._sent)]
+        # whole pieces only (see ``BESIDE_PIECE``); the rest go at a later call
+        steady = steady[: steady.size - steady.size % BESIDE_PIECE]
+        if steady.size == 0:
+            return
+        self._sent = sorted_unique(np.concatenate((self._sent, steady)))
+        if self._thread is None:
+            # One BLAS limit for the whole phase, entered here on the main
+            # thread: the passes' own limits nest inside it on this thread, and
+            # the reasons' (entered on the other) then restore 1, never
+            # another thread's setting.
+            self._stack.enter_context(blas_single_thread())
+            self._thread = threading.Thread(target=self._work, name="matching-reasons")
+            self._thread.start()
+        with self._cond:
+            self._todo.extend(
+                steady[a : a + BESIDE_PIECE] for a in range(0, steady.size, BESIDE_PIECE)
+            )
+
+    def growing(self, on: bool) -> None:
+        """Growth's passes start (True) or end (False): let the thread work, or pause it."""
+        if self._thread is None:
+            return
+        sys.setswitchinterval(BESIDE_SWITCH_INTERVAL if on else self._switch)
+        with self._cond:
+            self._growing = on
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Stop the thread (after its current piece) and end the phase."""
+        if self._thread is not None:
+            with self._cond:
+                self._closing = True
+                self._cond.notify()
+            self._thread.join()
+            sys.setswitchinterval(self._switch)
+        self._stack.close()
+        if self._failed is not None:
+            raise self._failed
+
+    def _work(self) -> None:
+        chunks_inline()  # the passes own the pool
+        m = self.m
+        try:
+            while True:
+                with self._cond:
+                    while not self._closing and not (self._growing and self._todo):
+                        self._cond.wait()
+                    if self._closing:
+                        return
+                    keys = self._todo.popleft()
+                reasons = self.model.explain_pairs(keys // m, keys % m)
+                self.done.update(zip(keys.tolist(), reasons, strict=True))
+        except BaseException as e:  # raised on the main thread by ``close``
+            self._failed = e
+
+
+def _run_stable(
+    model: MatchModel, cycle: _Cycle, k: int, beside: _ReasonsBeside | None = None
+) -> tuple[IntArray, Candidates]:
     """Deferred acceptance on student-ranked shortlists that grow on demand.
 
     Returns the new assignment and the initial lists (blocking pairs are
-    counted on them).
+    counted on them). ``beside``: reasons built during the growth calls.
     """
     timings, free_cap = cycle.timings, cycle.free_capacity
     t0 = time.perf_counter()
@@ -605,6 +733,20 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         # At most ``GROW_PAIRS`` pairs a call (the rest deferred to the next).
         nonlocal grow_time
         g0 = time.perf_counter()
+        if beside is not None:
+            beside.growing(True)
+            try:
+                return grow_passes(who, cutoff, listed_of)
+            finally:
+                beside.growing(False)
+                grow_time += time.perf_counter() - g0
+        out = grow_passes(who, cutoff, listed_of)
+        grow_time += time.perf_counter() - g0
+        return out
+
+    def grow_passes(
+        who: IntArray, cutoff: FloatArray, listed_of: Callable[[IntArray], IntArray]
+    ) -> tuple[sp.csr_array, sp.csr_array, IntArray]:
         release_free_heap()  # the last call's pass and deferred acceptance's run
         who = who[~complete[who]]
         budget = GROW_PAIRS
@@ -642,7 +784,6 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         who = np.sort(who[:take])
         later = np.concatenate(deferred)
         if who.size == 0:
-            grow_time += time.perf_counter() - g0
             return (*assemble(parts), later)
         # listed pairs come as sorted unique keys: the exclusion as it is (a
         # stack of pair arrays and its copies were 40 bytes a listed pair),
@@ -667,9 +808,7 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
             parts.append((rows, sv.indices.astype(np.int64), sv.data, more.sme_view.data))
             del more, sv
         grown[who] += 1
-        out = assemble(parts)
-        grow_time += time.perf_counter() - g0
-        return (*out, later)
+        return (*assemble(parts), later)
 
     def assemble(
         parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]],
@@ -685,14 +824,19 @@ def _run_stable(model: MatchModel, cycle: _Cycle, k: int) -> tuple[IntArray, Can
         ri, rj = ri[order], rj[order]
         return _csr(ri, rj, rs[order], shape), _csr(ri, rj, rm[order], shape)
 
-    new = assign.stable(
-        lists.student_view,
-        lists.sme_view,
-        free_cap,
-        active_students=cycle.active,
-        grow=grow,
-        grow_listed="lookup",
-    )
+    try:
+        new = assign.stable(
+            lists.student_view,
+            lists.sme_view,
+            free_cap,
+            active_students=cycle.active,
+            grow=grow,
+            grow_listed="lookup",
+            before_grow=beside.held if beside is not None else None,
+        )
+    finally:
+        if beside is not None:
+            beside.close()
     ahead.join()  # (done long before, when any list grew)
     release_free_heap()  # the pool and the growth keys, before the reasons
     timings["assign"] = time.perf_counter() - t0 - grow_time
@@ -1164,9 +1308,18 @@ class _Pairs:
 
 
 def _finish(
-    model: MatchModel, cycle: _Cycle, new: IntArray, lists: Candidates, explain: bool
+    model: MatchModel,
+    cycle: _Cycle,
+    new: IntArray,
+    lists: Candidates,
+    explain: bool,
+    explained: Mapping[int, list[Reason]] | None = None,
 ) -> MatchResult:
-    """Score the new pairs, count blocking pairs, build reasons."""
+    """Score the new pairs, count blocking pairs, build reasons.
+
+    ``explained``: reasons built already, by key (student * SMEs + SME); only
+    the other pairs' are built here.
+    """
     placed = np.flatnonzero(new >= 0)
     placed_at = new[placed]
     full = cycle.assignment.copy()
@@ -1198,7 +1351,7 @@ def _finish(
         # 10,000; issue 14, session 12). They make no cycles.
         with gc_paused():
             reasons = (
-                model.explain_pairs(placed, placed_at)
+                _reasons(model, placed, placed_at, explained, len(cycle.smes))
                 if explain
                 else [[] for _ in range(placed.size)]
             )
@@ -1228,6 +1381,43 @@ def _finish(
         timings=cycle.timings,
         criteria=criteria,
     )
+
+
+def _reasons(
+    model: MatchModel,
+    placed: IntArray,
+    placed_at: IntArray,
+    explained: Mapping[int, list[Reason]] | None,
+    m: int,
+) -> list[list[Reason]]:
+    """Each placed pair's reasons: from ``explained`` where built already, else built now.
+
+    The same as ``explain_pairs`` of all of them: every pair built here or
+    beside goes through ``explain_pairs`` with at least ``BESIDE_PIECE``
+    pairs (the weights' BLAS takes another path for fewer), except the last
+    chunk of ``EXPLAIN_STEP``, which is built as it always was when shorter
+    than that.
+    """
+    n = placed.size
+    short = n % EXPLAIN_STEP
+    tail = n - short if 0 < short < BESIDE_PIECE else n
+    if not explained or tail == 0:
+        return model.explain_pairs(placed, placed_at)
+    got = [explained.get(key) for key in (placed[:tail] * max(m, 1) + placed_at[:tail]).tolist()]
+    missing = np.array([p for p, r in enumerate(got) if r is None], dtype=np.int64)
+    if 0 < missing.size < BESIDE_PIECE:  # built again with some already built (the same)
+        again = np.ones(tail, dtype=bool)
+        again[missing] = False
+        missing = np.sort(
+            np.concatenate((missing, np.flatnonzero(again)[: BESIDE_PIECE - missing.size]))
+        )
+    for p, r in zip(
+        missing.tolist(), model.explain_pairs(placed[missing], placed_at[missing]), strict=True
+    ):
+        got[p] = r
+    if tail < n:
+        got.extend(model.explain_pairs(placed[tail:], placed_at[tail:]))
+    return got  # type: ignore[return-value]  # (every None filled)
 
 
 @dataclass(frozen=True)

@@ -833,3 +833,82 @@ def test_fast_pairs_equal_constructed_ones() -> None:
     assert copy.deepcopy(fast) == made  # copies go through __reduce_ex__, as pickling does
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.score = 1.0  # type: ignore[misc]
+
+
+def _pairs_with_reasons(result: pipeline.MatchResult) -> list[tuple[Any, ...]]:
+    return [
+        (p.student_id, p.sme_id, p.score, p.student_view, p.sme_view, repr(p.reasons))
+        for p in result.pairs
+    ]
+
+
+@settings(max_examples=4, deadline=None)
+@given(st.integers(0, 1000), st.integers(1, 3))
+def test_reasons_built_beside_list_growth_equal_those_built_after_it(seed: int, k: int) -> None:
+    # Pieces of 256 pairs (the cycle's 1,024 would need thousands of students
+    # to engage); still above the size where the reasons' BLAS product
+    # takes its path for small matrices (see ``BESIDE_PIECE``).
+    students, smes = population(900, 300, seed=seed)
+    built_beside: list[int] = []
+    close = pipeline._ReasonsBeside.close
+
+    def counted(self: pipeline._ReasonsBeside) -> None:
+        close(self)
+        built_beside.append(len(self.done))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "BESIDE_PIECE", 256)
+        mp.setattr(pipeline._ReasonsBeside, "close", counted)
+        beside = run(students, smes, k=k)
+        mp.setattr(pipeline._ReasonsBeside, "held", lambda self, match: None)
+        after = run(students, smes, k=k)
+    assert built_beside[0] > 0, "the reasons were not built beside growth"
+    assert built_beside[1] == 0
+    assert _pairs_with_reasons(beside) == _pairs_with_reasons(after)
+    assert beside.total_score == after.total_score
+
+
+@pytest.mark.parametrize("unbuilt_every", [2, 500])
+def test_reasons_taken_from_those_built_beside_and_the_rest_built_in_order(
+    unbuilt_every: int,
+) -> None:
+    students, smes = population(80, 60, seed=5)
+    model = MatchModel().fit(students, smes)
+    n_pairs, m = 4096 + 300, len(smes)
+    keys = np.random.default_rng(0).permutation(len(students) * m)[:n_pairs]
+    si, sj = keys // m, keys % m
+    # Some of the first 4,096 pairs "built beside" (marked); the tail (300 <
+    # BESIDE_PIECE pairs after the last whole chunk) is built as
+    # ``explain_pairs`` builds it. With fewer than BESIDE_PIECE pairs left to
+    # build, built ones are built again with them (the same reasons).
+    marked = {
+        key: [f"beside {key}"]
+        for p, key in enumerate(keys[:4096].tolist())
+        if p % unbuilt_every != 0
+    }
+    got = pipeline._reasons(model, si, sj, marked, m)  # type: ignore[arg-type]
+    want = model.explain_pairs(si, sj)
+    assert len(got) == n_pairs
+    taken = 0
+    for p, key in enumerate(keys.tolist()):
+        if got[p] == marked.get(key):
+            taken += 1
+        else:
+            assert repr(got[p]) == repr(want[p])
+    assert taken >= len(marked) - pipeline.BESIDE_PIECE
+    assert taken <= len(marked)
+
+
+def test_a_failure_building_reasons_beside_growth_reaches_the_caller() -> None:
+    students, smes = population(900, 300, seed=1)
+
+    def broken(self: MatchModel, si: Any, sj: Any) -> Any:
+        if threading.current_thread().name == "matching-reasons":
+            raise RuntimeError("reasons beside growth")
+        return MatchModel.explain_pairs(self, si, sj)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "BESIDE_PIECE", 256)
+        mp.setattr(MatchModel, "explain_pairs", broken)
+        with pytest.raises(RuntimeError, match="reasons beside growth"):
+            run(students, smes, k=1)

@@ -130,7 +130,8 @@ GROW_FULL_SMES = 30_000
 #: 10,000 lists about a million pairs.
 BLOCKING_BESIDE_REASONS = 1 << 21
 #: Stable mode builds the reasons of the pairs deferred acceptance holds while
-#: list growth's passes run (``_ReasonsBeside``), in pieces of this many pairs:
+#: list growth's passes run (``_ReasonsBeside``; on lists of at most
+#: ``BLOCKING_BESIDE_REASONS`` pairs, for the same reason of memory), in pieces of this many pairs:
 #: between pieces the thread checks that growth still runs (a piece is ~30 ms).
 #: Not fewer: the reasons' weights come from a matrix product whose BLAS takes
 #: another path, summing in another order, for small matrices (with the
@@ -703,6 +704,12 @@ def _run_stable(
     ahead.start()
     timings["candidates"] = time.perf_counter() - t0
     reserve = lists.reserve
+    if lists.student_view.nnz > BLOCKING_BESIDE_REASONS:
+        # Memory: the reasons would be held through growth's passes and the
+        # blocking pairs' count, which at this size run first so that they
+        # and the lists are freed before the reasons grow (100,000 x 30,000:
+        # peak 1,693 MiB against 1,408, over the 1.5 GiB bound; session 12).
+        beside = None
     # Memory: stable mode never reads the combined scores (8 bytes a listed
     # pair, held through growth and reasons otherwise); the reserve is ``reserve``.
     lists = replace(lists, combined=sp.csr_array(lists.combined.shape), reserve=None)

@@ -912,3 +912,26 @@ def test_a_failure_building_reasons_beside_growth_reaches_the_caller() -> None:
         mp.setattr(MatchModel, "explain_pairs", broken)
         with pytest.raises(RuntimeError, match="reasons beside growth"):
             run(students, smes, k=1)
+
+
+def test_reasons_are_not_built_beside_growth_on_long_lists() -> None:
+    # (memory: above BLOCKING_BESIDE_REASONS the lists are freed before the
+    # reasons are built; reasons built during growth would be held with them)
+    students, smes = population(900, 300, seed=2)
+    built_beside: list[int] = []
+    close = pipeline._ReasonsBeside.close
+
+    def counted(self: pipeline._ReasonsBeside) -> None:
+        close(self)
+        built_beside.append(len(self.done))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "BESIDE_PIECE", 256)
+        mp.setattr(pipeline, "BLOCKING_BESIDE_REASONS", 100)
+        mp.setattr(pipeline._ReasonsBeside, "close", counted)
+        long_lists = run(students, smes, k=1)
+        mp.setattr(pipeline, "BLOCKING_BESIDE_REASONS", 1 << 21)
+        short_lists = run(students, smes, k=1)
+    assert len(built_beside) == 1, "the thread ran on long lists"  # (closed once it runs)
+    assert built_beside[0] > 0
+    assert _pairs_with_reasons(long_lists) == _pairs_with_reasons(short_lists)

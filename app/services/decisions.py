@@ -53,7 +53,7 @@ from app.services.errors import (
     NotFound,
     UnknownReference,
 )
-from app.services.plain_reads import read
+from app.services.plain_reads import one_of, read
 from app.templating import KEPT_VALUES
 
 DECLINE_REASONS = {
@@ -363,7 +363,7 @@ def places_taken_query() -> Select[int]:
     asks it, and building it cost five times what running it does (issue 14)."""
     return select(func.count(Match.id)).where(
         Match.sme_id == bindparam("sme_id", type_=Integer),
-        Match.status.in_((MatchStatus.APPROVED, MatchStatus.ACTIVE)),
+        one_of(Match.status, (MatchStatus.APPROVED, MatchStatus.ACTIVE)),
     )
 
 

@@ -9,10 +9,11 @@ connection of the session's transaction instead: the same transaction, the same 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable
+from sqlalchemy import ColumnElement, CursorResult, Executable, literal
+from sqlalchemy.orm import QueryableAttribute
 
 from app.extensions import db
 
@@ -28,3 +29,16 @@ def read(
     if session.autoflush:
         session.flush()  # returns at once when nothing is pending
     return session.connection().execute(statement, params or {})
+
+
+def one_of(
+    column: ColumnElement[Any] | QueryableAttribute[Any], values: Iterable[Any]
+) -> ColumnElement[bool]:
+    """`column IN (values)` for a fixed list, with a bound parameter of its own for each value.
+
+    `column.in_(values)` binds the list as one "expanding" parameter, which SQLAlchemy writes
+    into the compiled statement's text again on every execution (a regular expression over the
+    whole text, then each value): the SME's rows statement carries two such lists, ~0.03 ms of
+    every candidates page (issue 14). The same condition, the same values; only how they are
+    sent differs."""
+    return column.in_([literal(value, type_=column.type) for value in values])

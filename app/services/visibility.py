@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models import Match, MatchStatus, Role, User
 from app.services import eligibility
 from app.services.errors import NotFound
+from app.services.plain_reads import one_of
 
 # An SME never sees a proposal hidden because the student withdrew consent or paused.
 SME_VISIBLE = tuple(s for s in MatchStatus if s != MatchStatus.WITHDRAWN)
@@ -40,7 +41,7 @@ def sme_can_see(sme_id: int | ColumnElement[int]) -> tuple[ColumnElement[bool], 
     parameter, for a statement built once: app.services.reviews._sme_rows_query)."""
     return (
         Match.sme_id == sme_id,
-        Match.status.in_(SME_VISIBLE),
+        one_of(Match.status, SME_VISIBLE),  # in the SME's rows statement, built once
         eligibility.shown_to_smes(Match.student_id),
     )
 

@@ -32,8 +32,9 @@ def select_locale() -> str:
     chosen = session.get("locale")
     if chosen in supported:
         return str(chosen)
-    if current_user and current_user.is_authenticated and current_user.locale in supported:
-        return current_user.locale
+    user = current_user._get_current_object()  # one look-up through the proxy, not four
+    if user and user.is_authenticated and user.locale in supported:
+        return user.locale
     return (
         request.accept_languages.best_match(supported) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )

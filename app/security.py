@@ -37,6 +37,10 @@ STATIC_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
+_STATIC_HEADERS_LOWERED = tuple(
+    (name.lower(), name, value) for name, value in STATIC_HEADERS.items()
+)
+
 
 def init_security(app: Flask) -> None:
     @app.before_request
@@ -49,12 +53,13 @@ def init_security(app: Flask) -> None:
     def _ask_consent_again() -> Response | None:
         """When the privacy policy changes, students and SMEs answer it again before going on."""
 
+        user = current_user._get_current_object()  # one look-up through the proxy, not three
         if (
-            current_user.is_authenticated
+            user.is_authenticated
             and request.blueprint != "api"  # the API answers with its own errors
             and request.endpoint not in CONSENT_FREE_ENDPOINTS
             # the answer read with the user, at the start of this request (app.sessions)
-            and not consent_is_current(current_user, consent_read_with(current_user))
+            and not consent_is_current(user, consent_read_with(user))
         ):
             return redirect(url_for("auth.renew_consent"))
         return None
@@ -62,8 +67,12 @@ def init_security(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        for name, value in STATIC_HEADERS.items():
-            headers.setdefault(name, value)
+        # `headers.setdefault` for each, without its cost: werkzeug finds a header that is not
+        # there by raising (and catching) a `BadRequestKeyError`, five times a page (issue 14).
+        present = {name.lower() for name, _value in headers}
+        for lowered, name, value in _STATIC_HEADERS_LOWERED:
+            if lowered not in present:
+                headers.add(name, value)
         if request.endpoint != "static":
             # Pages can show personal data; no browser or proxy may keep a copy.
             headers["Cache-Control"] = "no-store"
@@ -90,9 +99,10 @@ CONSENT_FREE_ENDPOINTS = {
 
 def check_role(*roles: Role) -> None:
 
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # one look-up through the proxy, not two
+    if not user.is_authenticated:
         abort(login_manager.unauthorized())
-    if current_user.role not in roles:
+    if user.role not in roles:
         abort(403)
 
 

@@ -99,13 +99,16 @@ def candidates() -> tuple[str, int]:
     sorted by the query string (a plain GET form: works without JavaScript)."""
     filter_errors: dict[str, list[str]] = {}
     try:
-        filters = reviews.candidate_filters(request.args)
+        # The first value of each, as `request.args.get` reads it: a plain dict, where each
+        # filter not given cost werkzeug a raised and caught `BadRequestKeyError` (issue 14).
+        filters = reviews.candidate_filters(request.args.to_dict())
     except InvalidInput as error:
         filters, filter_errors = reviews.CandidateFilters(), error_messages(error)
-    review = reviews.review_for_sme(current_user.sme, filters)
+    sme = current_user.sme
+    review = reviews.review_for_sme(sme, filters)
     html = render_template("smes/candidates.html", **_candidates_context(review, filter_errors))
     # Written though the answer is a 400 (filters to correct): the page still showed the rows.
-    audit.record("candidates_viewed", target=current_user.sme, detail={"students": _shown(review)})
+    audit.record("candidates_viewed", target=sme, detail={"students": _shown(review)})
     return html, 400 if filter_errors else 200
 
 
@@ -254,7 +257,8 @@ def _filter_choices(review: reviews.SMEReview) -> dict[str, list[tuple[str, str]
 
 def _filter_args() -> dict[str, Any]:
     """The list's filters, carried through a button press back to the list."""
-    return {k: request.args[k][:20] for k in FILTER_KEYS if request.args.get(k)}
+    args = request.args  # `in` first: `args.get` raises and catches for a filter not given
+    return {k: args[k][:20] for k in FILTER_KEYS if k in args and args[k]}
 
 
 @bp.route("/candidates/<int:match_id>/decision", methods=["POST"])

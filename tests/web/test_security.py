@@ -471,3 +471,21 @@ def test_only_students_upload(client: FlaskClient, sme: User, login_as: Any, app
     login_as(sme)
     assert upload(client, PDF).status_code == 403
     assert stored_files(app) == []
+
+
+def test_a_security_header_the_response_sets_is_kept_and_the_others_added_once() -> None:
+    """`_headers` adds each header only when the response has none of that name, in any case
+    (as `Headers.setdefault` did), and each once."""
+    from app.security import STATIC_HEADERS
+
+    app = create_app({"TESTING": True})  # its own: a route is added before its first request
+
+    @app.route("/own-headers")
+    def own_headers() -> tuple[str, int, dict[str, str]]:
+        return "ok", 200, {"x-frame-options": "SAMEORIGIN", "Referrer-Policy": "no-referrer"}
+
+    headers = app.test_client().get("/own-headers").headers
+    assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers.getlist("Referrer-Policy") == ["no-referrer"]
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Permissions-Policy"):
+        assert headers.getlist(name) == [STATIC_HEADERS[name]], name

@@ -13,10 +13,24 @@ real scores and reasons). Then:
    each page and the SQL statements it sends, over `--inprocess` renders.
 2. **Under load**: gunicorn with `--workers` sync workers serves the app; `--clients` threads,
    each logged in as the page's reader, request the page `--requests` times in all, as fast as
-   answers come back. Reported: requests/s, p50 and p95 latency, non-200 answers. A bare Flask
-   route (one `return "ok"`, no database, no session, no template) is served and loaded the
-   same way in the same run: the floor that gunicorn, the workers and the client threads set on
-   this machine.
+   answers come back. Reported: requests/s, p50 and p95 latency, non-200 answers, and (new in
+   session 12) the CPU per request of the gunicorn workers (from /proc, 10 ms ticks) and of the
+   client threads, counted from the moment every client has logged in: CPU moves far less with
+   the machine's load than latency does. A bare Flask route (one `return "ok"`, no database, no
+   session, no template) is served and loaded the same way in the same run: the floor that
+   gunicorn, the workers and the client threads set on this machine.
+
+   Options for comparing deployments and clients (session 12; the defaults measure what
+   sessions 4-11 measured): `--worker-class gthread --threads N` (gunicorn's threaded worker);
+   `--connection keep-alive`, a client that talks HTTP/1.1 as a browser does (`Browser`: one
+   connection reused while the server keeps it open, a new one when it closes it) instead of
+   urllib's new connection per request (`Client`, the default). Against sync workers the two
+   clients send the same requests and get the same answers (a sync worker closes every
+   connection); keep-alive only changes anything against a server that keeps connections open.
+   A sync worker waits for the client to close after each answer (gunicorn 27's graceful
+   close, RFC 9112 §9.6): with 20 client threads in one process that wait includes a thread's
+   wait for the GIL, which a browser on another machine does not have; clients in separate
+   processes were tried (session 12) and were worse on two shared cores, not better.
 
 On PostgreSQL the seeded tables are vacuumed and analyzed before anything is measured
 (`settle`), as autovacuum has long done in any deployment that has run a while. Left to
@@ -36,7 +50,9 @@ from __future__ import annotations
 import argparse
 import collections
 import cProfile
+import http.client
 import http.cookiejar
+import http.cookies
 import os
 import pstats
 import re
@@ -46,6 +62,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -241,7 +258,8 @@ def in_process(who: dict[str, str], renders: int) -> dict[str, tuple[float, floa
 
 
 class Client:
-    """One logged-in browser: a cookie jar, never following redirects."""
+    """One logged-in client as sessions 4-11 measured it (`--connection close`, the default):
+    urllib, which asks the server to close the connection after every answer; a cookie jar."""
 
     def __init__(self, base: str, email: str, password: str) -> None:
         self.base = base
@@ -272,32 +290,169 @@ class Client:
         return status, time.perf_counter() - started
 
 
-def load(base: str, path: str, email: str, password: str, clients: int, requests: int) -> str:
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        browsers = list(pool.map(lambda _: Client(base, email, password), range(clients)))
-        per = [requests // clients + (1 if n < requests % clients else 0) for n in range(clients)]
+class Browser:
+    """One logged-in client as a browser talks HTTP/1.1 (`--connection keep-alive`): one
+    connection, reused for the next request as long as the server keeps it open, a new one when
+    the server closes it (a sync worker closes after every answer); the whole answer read at
+    once; the cookies the server set sent back; never following redirects. A request on a kept
+    connection the server closed meanwhile (its keep-alive timeout) is sent again on a new one,
+    as browsers do, and timed as one."""
 
-        def run(n: int) -> list[tuple[int, float]]:
-            return [browsers[n].get(path) for _ in range(per[n])]
+    def __init__(self, base: str, email: str, password: str) -> None:
+        address = urllib.parse.urlsplit(base)
+        self.connection = http.client.HTTPConnection(
+            address.hostname or "127.0.0.1", address.port, timeout=60
+        )
+        self.cookies: dict[str, str] = {}
+        if email:
+            _status, page = self._send("GET", "/login")
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.decode())
+            form = {
+                "email": email,
+                "password": password,
+                "csrf_token": token.group(1) if token else "",
+            }
+            self._send(
+                "POST",
+                "/login",
+                urllib.parse.urlencode(form).encode(),
+                {"Content-Type": "application/x-www-form-urlencoded"},
+            )
 
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in (1, 2):
+            reused = self.connection.sock is not None
+            try:
+                self.connection.request(method, path, body, headers)
+                response = self.connection.getresponse()
+                data = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.connection.close()
+                if reused and attempt == 1:
+                    continue  # the server closed the idle connection: once more, on a new one
+                raise
+            for header in response.headers.get_all("Set-Cookie") or []:
+                for name, morsel in http.cookies.SimpleCookie(header).items():
+                    if morsel.value and morsel["max-age"] != "0":
+                        self.cookies[name] = morsel.value
+                    else:
+                        self.cookies.pop(name, None)
+            return response.status, data
+        raise AssertionError("unreachable")
+
+    def get(self, path: str) -> tuple[int, float]:
         started = time.perf_counter()
-        results = [r for part in pool.map(run, range(clients)) for r in part]
-        took = time.perf_counter() - started
-    latencies = sorted(t for _, t in results)
-    odd = collections.Counter(status for status, _ in results if status != 200)
+        try:
+            status, _body = self._send("GET", path)
+        except (http.client.HTTPException, OSError):
+            self.connection.close()
+            status = 0
+        return status, time.perf_counter() - started
+
+
+CLIENTS = {"close": Client, "keep-alive": Browser}
+
+
+def _timed_requests(browser: Any, path: str, count: int) -> list[tuple[int, float, float]]:
+    """`count` requests of `path`, each as (status, when it was sent, how long it took)."""
+    out = []
+    for _ in range(count):
+        sent = time.perf_counter()
+        status, took = browser.get(path)
+        out.append((status, sent, took))
+    return out
+
+
+def server_cpu(server: Any) -> float:
+    """CPU seconds the gunicorn workers of `server` have used so far (Linux: from /proc)."""
+    total = 0
+    if server is None:
+        return float("nan")
+    try:
+        with open(f"/proc/{server.pid}/task/{server.pid}/children") as children:
+            workers = children.read().split()
+        for pid in workers:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    except OSError:
+        return float("nan")
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def load(
+    base: str,
+    path: str,
+    email: str,
+    password: str,
+    clients: int,
+    requests: int,
+    *,
+    connection: str = "keep-alive",
+    server: Any = None,
+) -> str:
+    """`clients` logged-in clients, threads of this process, request `path` `requests` times
+    in all, each as soon as its previous answer is read. The clock and the CPU counts start once
+    every client has logged in. `connection`: `keep-alive` (`Browser`) or `close` (`Client`,
+    sessions 4-11). The workers' CPU (`server_cpu`) and this process's are reported per request."""
+    per = [requests // clients + (1 if n < requests % clients else 0) for n in range(clients)]
+    kind = CLIENTS[connection]
+    # Two logins at a time (setup, not measured): each hashes the password (~0.13 s of CPU)
+    # inside SQLite's write lock, and twenty at once on threaded workers waited past its 10 s
+    # busy timeout under load (503s, session 12).
+    logins = threading.Semaphore(2)
+
+    def logged_in(_n: int) -> Any:
+        with logins:
+            return kind(base, email, password)
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        browsers = list(pool.map(logged_in, range(clients)))
+        worker_cpu, cpu, started = server_cpu(server), time.process_time(), time.perf_counter()
+        parts = list(pool.map(lambda n: _timed_requests(browsers[n], path, per[n]), range(clients)))
+        client_cpu = time.process_time() - cpu
+    timed = [r for part in parts for r in part]
+    took = max(sent + spent for _, sent, spent in timed) - started
+    worker_cpu = server_cpu(server) - worker_cpu
+    latencies = sorted(spent for _, _, spent in timed)
+    odd = collections.Counter(status for status, _, _ in timed if status != 200)
     bad = ", ".join(f"{n} × {status or 'no answer'}" for status, n in sorted(odd.items())) or "0"
     p50 = statistics.median(latencies) * 1000
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] * 1000
-    return f"{len(results) / took:.0f} | {p50:.1f} | {p95:.1f} | {bad}"
+    return (
+        f"{len(timed) / took:.0f} | {p50:.1f} | {p95:.1f} | {bad} | "
+        f"{worker_cpu * 1000 / len(timed):.2f} | {client_cpu * 1000 / len(timed):.2f}"
+    )
 
 
-def serve(app_spec: str, workers: int, env: dict[str, str], chdir: Path) -> tuple[Any, str]:
+def serve(
+    app_spec: str,
+    workers: int,
+    env: dict[str, str],
+    chdir: Path,
+    worker_class: str = "sync",
+    threads: int = 1,
+    log: Any = subprocess.DEVNULL,
+) -> tuple[Any, str]:
     port = free_port()
     server = subprocess.Popen(
         [
             BIN / "gunicorn",
             "-w",
             str(workers),
+            "-k",
+            worker_class,
+            "--threads",
+            str(threads),
             "-b",
             f"127.0.0.1:{port}",
             "--timeout",
@@ -307,8 +462,8 @@ def serve(app_spec: str, workers: int, env: dict[str, str], chdir: Path) -> tupl
             app_spec,
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
@@ -338,6 +493,18 @@ def main() -> None:
     parser.add_argument("--inprocess", type=int, default=50, help="renders per page, in process")
     parser.add_argument(
         "--no-load", action="store_true", help="in process only: no gunicorn, no clients"
+    )
+    parser.add_argument(
+        "--worker-class", default="sync", help="gunicorn's worker class (sync, or gthread)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker, with --worker-class gthread"
+    )
+    parser.add_argument(
+        "--connection",
+        choices=("keep-alive", "close"),
+        default="close",
+        help="a new connection per request (urllib, as sessions 4-11), or reuse one as browsers do",
     )
     args = parser.parse_args()
 
@@ -386,23 +553,37 @@ def main() -> None:
     if args.no_load:
         return
 
+    # gunicorn turns a sync worker with more than one thread into gthread: one unless asked
+    threads = args.threads if args.worker_class == "gthread" else 1
+    how = f"{args.worker_class} workers" + (f" of {threads} threads" if threads > 1 else "")
     print(
-        f"\nUnder load: gunicorn, {args.workers} sync workers, {args.clients} concurrent "
-        f"clients, {args.requests} requests per page:\n"
+        f"\nUnder load: gunicorn, {args.workers} {how}, {args.clients} concurrent clients "
+        f"(connection: {args.connection}), {args.requests} requests per page:\n"
     )
-    print("| page | requests/s | p50 ms | p95 ms | non-200 |")
-    print("|---|---|---|---|---|")
-    server, base = serve("load_pages:bare_app()", args.workers, env, ROOT / "scripts")
+    print("| page | requests/s | p50 ms | p95 ms | non-200 | worker CPU ms | client CPU ms |")
+    print("|---|---|---|---|---|---|---|")
+    served = {"workers": args.workers, "worker_class": args.worker_class, "threads": threads}
+    way = {"connection": args.connection}
+    server, base = serve("load_pages:bare_app()", env=env, chdir=ROOT / "scripts", **served)
     try:
-        line = load(base, "/", "", "", args.clients, args.requests)
+        line = load(base, "/", "", "", args.clients, args.requests, server=server, **way)
         print(f"| bare Flask route | {line} |", flush=True)
     finally:
         server.terminate()
         server.wait(30)
-    server, base = serve("app:create_app()", args.workers, env, ROOT)
+    server, base = serve("app:create_app()", env=env, chdir=ROOT, **served)
     try:
         for role, path in PAGES:
-            line = load(base, path, who[role], who["password"], args.clients, args.requests)
+            line = load(
+                base,
+                path,
+                who[role],
+                who["password"],
+                args.clients,
+                args.requests,
+                server=server,
+                **way,
+            )
             print(f"| `{path}` | {line} |", flush=True)
     finally:
         server.terminate()

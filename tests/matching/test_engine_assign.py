@@ -300,6 +300,23 @@ def float_instances(
     return scores, rng.integers(0, 3, m)
 
 
+@settings(max_examples=60, deadline=None)
+@given(float_instances(max_n=30, max_m=12), st.sampled_from([0.0, 2.0, 1e9]))
+def test_optimal_prices_do_not_depend_on_how_the_fronts_are_relaxed(
+    inst: tuple[np.ndarray, np.ndarray], sweep: float
+) -> None:
+    # ``_int_prices`` relaxes every arc at once while its front is large (``_SWEEP_FRONT``)
+    # and only the front's arcs otherwise; both are the same shortest paths, so the prices
+    # must be identical whichever it uses when (0: never sweep, 1e9: always).
+    scores, cap = inst
+    a = assign.optimal(scores, cap)
+    want = assign.optimal_prices(scores, cap, a)
+    with patch.object(assign, "_SWEEP_FRONT", sweep):
+        got = assign.optimal_prices(scores, cap, a)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
 def _need_ortools() -> None:
     """A checkout installed before OR-tools joined the dependencies skips; CI must have it."""
     if assign.OPTIMAL_SOLVER != "ortools":

@@ -51,7 +51,7 @@ _ARC_CHUNK = 1 << 18
 #: ``_int_prices`` relaxes every arc at once while its front holds at least 1 / this of the
 #: SMEs, and gathers the front's arcs only below that (the first two or three of the 86
 #: rounds at 20,000 x 10,000 hold 10,000 -> 7,152 SMEs: a gather of their arcs cost more
-#: than relaxing them all; the nine calls of a run 0.87-1.01 -> 0.76-0.84 s CPU).
+#: than relaxing them all; the nine calls of a run 0.87-1.07 -> 0.68-0.84 s CPU).
 _SWEEP_FRONT = 2
 
 FloatArray = npt.NDArray[np.float64]

@@ -248,6 +248,30 @@ def test_in_chunks_in_a_forked_child_uses_its_own_threads(monkeypatch: pytest.Mo
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+def test_ordered_map_keeps_the_order_and_runs_inline_inside_a_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Results in the items' order from the kept threads; from inside one of
+    # them, the items run in that thread (no wait on its own pool).
+    monkeypatch.setattr(compute, "workers", lambda: 2)
+
+    def slow_first(i: int) -> tuple[int, str]:
+        if i == 0:
+            time.sleep(0.05)
+        return i, threading.current_thread().name
+
+    got = list(compute.ordered_map(slow_first, range(6), 2))
+    assert [i for i, _ in got] == list(range(6))
+    assert all(name.startswith("matching-chunks") for _, name in got)
+
+    def outer(i: int) -> list[str]:
+        return [name for _, name in compute.ordered_map(slow_first, range(4), 2)]
+
+    for me, inner in zip(range(2), compute.ordered_map(outer, range(2), 2), strict=True):
+        assert len(set(inner)) == 1, me
+    assert list(compute.ordered_map(lambda i: i, [5], 2)) == [5]
+
+
 def test_in_chunks_passes_a_chunks_error_to_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
     # A failing chunk on a worker thread fails the call, not silently.
     monkeypatch.setattr(compute, "workers", lambda: 2)

@@ -9,6 +9,7 @@ tests compare against a brute-force reading of the same definitions.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching import MatchModel, shortlists
+from matching import MatchModel, compute, shortlists
 from matching.compute import UNACCEPTABLE
 from matching.shortlists import (
     CommonMask,
@@ -427,6 +428,53 @@ def test_a_query_of_a_few_dozen_students_is_split_across_the_workers(
         np.testing.assert_array_equal(a.data, b.data)
     np.testing.assert_array_equal(two.complete, one.complete)
     assert two.student_view.nnz > 0
+
+
+def test_a_passs_chunks_run_on_the_kept_threads_and_give_the_inline_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 14, session 12: a pass's chunks run on the process's kept
+    threads (``compute.ordered_map``), not on a pool made per pass; the
+    lists are those of the same chunks run in the calling thread, and a pass
+    started from inside one of those threads runs its chunks there (a worker
+    waiting on its own pool could wait forever)."""
+    students, smes = population(120, 300, seed=7)
+    model = MatchModel().fit(students, smes)
+    floor = np.full(300, -np.inf)
+    floor[::3] = 0.25
+    ran_on: list[str] = []
+    real_chunk = shortlists.TopKPass.chunk
+
+    def chunk(self: shortlists.TopKPass, start: int) -> Any:
+        ran_on.append(threading.current_thread().name)
+        return real_chunk(self, start)
+
+    monkeypatch.setattr(shortlists.TopKPass, "chunk", chunk)
+    monkeypatch.setattr(shortlists, "workers", lambda: 2)
+    pooled = model.candidates(10, by="student", sme_floor=floor, chunk_size=16)
+    assert len(ran_on) > 2
+    assert all(name.startswith("matching-chunks") for name in ran_on)
+    ran_on.clear()
+    monkeypatch.setattr(shortlists, "workers", lambda: 1)
+    inline = model.candidates(10, by="student", sme_floor=floor, chunk_size=16)
+    assert set(ran_on) == {threading.current_thread().name}
+    monkeypatch.setattr(shortlists, "workers", lambda: 2)
+    ran_on.clear()
+    nested = next(
+        compute.ordered_map(
+            lambda _: model.candidates(10, by="student", sme_floor=floor, chunk_size=16),
+            [0, 1],
+            2,
+        )
+    )
+    assert len(set(ran_on)) >= 1 and all(n.startswith("matching-chunks") for n in ran_on)
+    for got in (inline, nested):
+        for a, b in ((pooled.student_view, got.student_view), (pooled.sme_view, got.sme_view)):
+            np.testing.assert_array_equal(a.indptr, b.indptr)
+            np.testing.assert_array_equal(a.indices, b.indices)
+            np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(pooled.complete, got.complete)
+    assert pooled.student_view.nnz > 0
 
 
 @given(

@@ -99,8 +99,7 @@ def candidates() -> tuple[str, int]:
     sorted by the query string (a plain GET form: works without JavaScript)."""
     filter_errors: dict[str, list[str]] = {}
     try:
-        # The first value of each, as `request.args.get` reads it: a plain dict, where each
-        # filter not given cost werkzeug a raised and caught `BadRequestKeyError` (issue 14).
+        # a plain dict: werkzeug's `get` raised and caught a KeyError per filter not given
         filters = reviews.candidate_filters(request.args.to_dict())
     except InvalidInput as error:
         filters, filter_errors = reviews.CandidateFilters(), error_messages(error)

@@ -19,6 +19,27 @@ from aiosmtpd.controller import Controller
 
 PASSWORD = "a long enough passphrase"
 
+#: The reasons of a proposal the tests make by hand, as the engine writes them.
+REASONS = [
+    {"factor": "market", "key": "market.home", "params": {"market": "VN"}, "weight": 0.2},
+    {
+        "factor": "language",
+        "key": "language.speaks_needed",
+        "params": {"language": "vi", "level": "native"},
+        "weight": 0.3,
+    },
+]
+
+
+def business_number(serial: int) -> str:
+    """A valid 사업자등록번호 (check digit computed) for any serial number."""
+    from app.schemas import BUSINESS_NUMBER_WEIGHTS
+
+    head = f"{(serial % 899) + 101:03d}81{serial % 10000:04d}"
+    d = [int(ch) for ch in head]
+    total = sum(w * x for w, x in zip(BUSINESS_NUMBER_WEIGHTS, d, strict=True)) + (5 * d[8]) // 10
+    return head + str((10 - total % 10) % 10)
+
 
 def student_data(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {

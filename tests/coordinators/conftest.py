@@ -6,20 +6,12 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from kexport_support import business_number
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Match, User
-from app.schemas import BUSINESS_NUMBER_WEIGHTS
 from app.services import cycles
-
-
-def business_number(serial: int) -> str:
-    """A valid 사업자등록번호 (check digit computed) for any serial number."""
-    head = f"{(serial % 899) + 101:03d}81{serial % 10000:04d}"
-    d = [int(ch) for ch in head]
-    total = sum(w * x for w, x in zip(BUSINESS_NUMBER_WEIGHTS, d, strict=True)) + (5 * d[8]) // 10
-    return head + str((10 - total % 10) % 10)
 
 
 @pytest.fixture

@@ -14,29 +14,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from kexport_support import REASONS, business_number
 from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Match, MatchStatus, User
-from app.schemas import BUSINESS_NUMBER_WEIGHTS
-
-REASONS = [
-    {"factor": "market", "key": "market.home", "params": {"market": "VN"}, "weight": 0.2},
-    {
-        "factor": "language",
-        "key": "language.speaks_needed",
-        "params": {"language": "vi", "level": "native"},
-        "weight": 0.3,
-    },
-]
-
-
-def business_number(serial: int) -> str:
-    """A valid 사업자등록번호 (check digit computed) for any serial number."""
-    head = f"{(serial % 899) + 101:03d}81{serial % 10000:04d}"
-    d = [int(ch) for ch in head]
-    total = sum(w * x for w, x in zip(BUSINESS_NUMBER_WEIGHTS, d, strict=True)) + (5 * d[8]) // 10
-    return head + str((10 - total % 10) % 10)
 
 
 @contextmanager

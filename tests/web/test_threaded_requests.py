@@ -21,34 +21,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
-from kexport_support import PASSWORD, csrf_token_from
+from kexport_support import PASSWORD, REASONS, business_number, csrf_token_from
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Match, MatchStatus, User
-from app.schemas import BUSINESS_NUMBER_WEIGHTS
 
 COMPANIES = 3  # SMEs, each with its own candidates
 CANDIDATES = 3  # students per SME; the first of each also reads their proposals
 ROUNDS = 12  # requests per reader
-
-REASONS = [
-    {"factor": "market", "key": "market.home", "params": {"market": "VN"}, "weight": 0.2},
-    {
-        "factor": "language",
-        "key": "language.speaks_needed",
-        "params": {"language": "vi", "level": "native"},
-        "weight": 0.3,
-    },
-]
-
-
-def _business_number(serial: int) -> str:
-    """A valid 사업자등록번호 (check digit computed) for any serial number."""
-    head = f"{(serial % 899) + 101:03d}81{serial % 10000:04d}"
-    d = [int(ch) for ch in head]
-    total = sum(w * x for w, x in zip(BUSINESS_NUMBER_WEIGHTS, d, strict=True)) + (5 * d[8]) // 10
-    return head + str((10 - total % 10) % 10)
 
 
 def _company(k: int) -> str:
@@ -68,7 +49,7 @@ def _programme(make_student: Any, make_sme: Any) -> tuple[list[User], list[User]
             capacity=CANDIDATES,
             email=f"threadco{k}@example.org",
             company_name=_company(k),
-            business_number=_business_number(700 + k),
+            business_number=business_number(700 + k),
         )
         smes.append(sme)
         for i in range(CANDIDATES):

@@ -12,20 +12,11 @@ from typing import Any
 import pytest
 from flask import Flask, render_template_string
 from flask_babel import Domain, force_locale, gettext, refresh
+from kexport_support import REASONS
 
 from app.extensions import db
 from app.i18n import code_name, current_locale
 from app.models import Match, MatchStatus, User
-
-REASONS = [
-    {"factor": "market", "key": "market.home", "params": {"market": "VN"}, "weight": 0.2},
-    {
-        "factor": "language",
-        "key": "language.speaks_needed",
-        "params": {"language": "vi", "level": "native"},
-        "weight": 0.3,
-    },
-]
 
 
 @pytest.fixture

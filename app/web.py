@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import Request, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
@@ -23,6 +24,24 @@ from app.services.audit import client_ip
 from app.services.errors import DomainError, InvalidInput, TooManyAttempts, UnknownReference
 from app.sessions import start_session
 from app.transaction import commit_now
+
+
+class QueryValues(ImmutableMultiDict[str, str]):
+    """A request's query string and form values; `get` of a key not given answers at once.
+
+    Werkzeug's own `get` finds a missing key by raising and catching a `BadRequestKeyError`,
+    and the pages read several optional filters and `?page=` on every request (issue 14)."""
+
+    def get(self, key: str, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]
+        if key not in self:
+            return default
+        return super().get(key, default, type)
+
+
+class AppRequest(Request):
+    """Flask's request with `QueryValues` for `args` and `form` (`create_app`)."""
+
+    parameter_storage_class = QueryValues
 
 
 def digits_up_to(limit: int) -> str:

@@ -29,6 +29,5 @@ MAX_PAGE = 100_000  # far past any real list; keeps OFFSET within a 64-bit integ
 
 def page_number() -> int:
     """The ?page= argument, clamped to a sane range."""
-    args = request.args  # `in` first: werkzeug's `get` raises and catches when it is not given
-    page = (args.get("page", 1, type=int) if "page" in args else 1) or 1
+    page = request.args.get("page", 1, type=int) or 1
     return min(max(page, 1), MAX_PAGE)

@@ -62,10 +62,8 @@ def _utc_from_sqlite_text(value: str | None) -> datetime | None:
         return None
     if len(value) == _SQLITE_STORED_LENGTH and value[10] == " ":
         try:
-            parsed = _fromisoformat(value + "+00:00")
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return parsed
+            return _fromisoformat(value + "+00:00")
+        except ValueError:  # (a zone of its own, or not a time): the general path says which
+            pass
     parsed = _fromisoformat(value)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -214,12 +214,7 @@ class MatchFilters:
 
         Strictly, a broken filter raises InvalidInput naming it (the API's 422); otherwise it
         is left out and filters nothing, as the coordinators' page always did."""
-        # `in` first: werkzeug's `get` raises and catches a KeyError for each filter not given
-        data = {
-            name: args.get(name)
-            for name in cls.__dataclass_fields__
-            if name in args and args.get(name)
-        }
+        data = {name: args.get(name) for name in cls.__dataclass_fields__ if args.get(name)}
         try:
             return cls.of(validate(schemas.MatchFilterIn, data, strict=False))
         except InvalidInput as error:

@@ -99,8 +99,7 @@ def candidates() -> tuple[str, int]:
     sorted by the query string (a plain GET form: works without JavaScript)."""
     filter_errors: dict[str, list[str]] = {}
     try:
-        # a plain dict: werkzeug's `get` raised and caught a KeyError per filter not given
-        filters = reviews.candidate_filters(request.args.to_dict())
+        filters = reviews.candidate_filters(request.args)
     except InvalidInput as error:
         filters, filter_errors = reviews.CandidateFilters(), error_messages(error)
     sme = current_user.sme
@@ -256,8 +255,7 @@ def _filter_choices(review: reviews.SMEReview) -> dict[str, list[tuple[str, str]
 
 def _filter_args() -> dict[str, Any]:
     """The list's filters, carried through a button press back to the list."""
-    args = request.args  # `in` first: `args.get` raises and catches for a filter not given
-    return {k: args[k][:20] for k in FILTER_KEYS if k in args and args[k]}
+    return {k: request.args[k][:20] for k in FILTER_KEYS if request.args.get(k)}
 
 
 @bp.route("/candidates/<int:match_id>/decision", methods=["POST"])

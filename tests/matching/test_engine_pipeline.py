@@ -842,13 +842,10 @@ def _pairs_with_reasons(result: pipeline.MatchResult) -> list[tuple[Any, ...]]:
     ]
 
 
-@settings(max_examples=4, deadline=None)
-@given(st.integers(0, 1000), st.integers(1, 3))
-def test_reasons_built_beside_list_growth_equal_those_built_after_it(seed: int, k: int) -> None:
-    # Pieces of 256 pairs (the cycle's 1,024 would need thousands of students
-    # to engage); still above the size where the reasons' BLAS product
-    # takes its path for small matrices (see ``BESIDE_PIECE``).
-    students, smes = population(900, 300, seed=seed)
+def _count_reasons_built_beside(mp: pytest.MonkeyPatch) -> list[int]:
+    """How many reasons each cycle's thread built beside growth (one entry a cycle whose thread
+    ran), in pieces of 256 pairs (the cycle's 1,024 would need thousands of students to engage);
+    still above the size where the reasons' BLAS product takes its path for small matrices."""
     built_beside: list[int] = []
     close = pipeline._ReasonsBeside.close
 
@@ -856,9 +853,17 @@ def test_reasons_built_beside_list_growth_equal_those_built_after_it(seed: int, 
         close(self)
         built_beside.append(len(self.done))
 
+    mp.setattr(pipeline, "BESIDE_PIECE", 256)
+    mp.setattr(pipeline._ReasonsBeside, "close", counted)
+    return built_beside
+
+
+@settings(max_examples=4, deadline=None)
+@given(st.integers(0, 1000), st.integers(1, 3))
+def test_reasons_built_beside_list_growth_equal_those_built_after_it(seed: int, k: int) -> None:
+    students, smes = population(900, 300, seed=seed)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "BESIDE_PIECE", 256)
-        mp.setattr(pipeline._ReasonsBeside, "close", counted)
+        built_beside = _count_reasons_built_beside(mp)
         beside = run(students, smes, k=k)
         mp.setattr(pipeline._ReasonsBeside, "held", lambda self, match: None)
         after = run(students, smes, k=k)
@@ -918,17 +923,9 @@ def test_reasons_are_not_built_beside_growth_on_long_lists() -> None:
     # (memory: above BLOCKING_BESIDE_REASONS the lists are freed before the
     # reasons are built; reasons built during growth would be held with them)
     students, smes = population(900, 300, seed=2)
-    built_beside: list[int] = []
-    close = pipeline._ReasonsBeside.close
-
-    def counted(self: pipeline._ReasonsBeside) -> None:
-        close(self)
-        built_beside.append(len(self.done))
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "BESIDE_PIECE", 256)
+        built_beside = _count_reasons_built_beside(mp)
         mp.setattr(pipeline, "BLOCKING_BESIDE_REASONS", 100)
-        mp.setattr(pipeline._ReasonsBeside, "close", counted)
         long_lists = run(students, smes, k=1)
         mp.setattr(pipeline, "BLOCKING_BESIDE_REASONS", 1 << 21)
         short_lists = run(students, smes, k=1)

@@ -17,7 +17,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import count
+from itertools import chain, count, repeat
 from typing import Final, TypeVar
 
 import numpy as np
@@ -61,8 +61,9 @@ TEXT_DIMS: Final[int] = 32
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-#: (student row, language code, level weight) of every student language but Korean.
-LanguageEntries = tuple[IntArray, list[str], FloatArray]
+#: Every student language but Korean: (student row, the code's number, level
+#: weight) per entry, and the codes by number (``codes[number]``).
+LanguageEntries = tuple[IntArray, IntArray, list[str], FloatArray]
 _Key = TypeVar("_Key", bound=Hashable)
 
 
@@ -118,6 +119,10 @@ def needed_languages(sme: SMEProfile) -> tuple[str, ...]:
 def student_languages(students: Sequence[StudentProfile]) -> LanguageEntries:
     """All (student, language, level weight) entries except Korean, in one pass.
 
+    Codes come numbered (in order of first appearance), so the blocks map
+    each distinct code to its column once instead of once per entry (issue
+    14, session 13).
+
     Parameters
     ----------
     students : sequence of StudentProfile
@@ -125,18 +130,33 @@ def student_languages(students: Sequence[StudentProfile]) -> LanguageEntries:
     Returns
     -------
     rows : ndarray of int
+        Non-decreasing.
+    numbers : ndarray of int
+        Each entry's code, as its place in ``codes``.
     codes : list of str
     weights : ndarray of float
     """
+    numbered: defaultdict[str, int] = defaultdict(count().__next__)
     ent = [
-        (i, c, LEVEL_WEIGHTS[v])
+        (i, numbered[c], LEVEL_WEIGHTS[v])
         for i, s in enumerate(students)
         for c, v in s.languages.items()
         if c != "ko"
     ]
-    rows = np.fromiter((e[0] for e in ent), dtype=np.int64, count=len(ent))
-    ws = np.fromiter((e[2] for e in ent), dtype=np.float64, count=len(ent))
-    return rows, [e[1] for e in ent], ws
+    # one C pass over the entries' numbers (row and code numbers are exact
+    # in float64), not one generator per column
+    flat = np.fromiter(chain.from_iterable(ent), dtype=np.float64, count=3 * len(ent))
+    flat = flat.reshape(-1, 3)
+    rows = flat[:, 0].astype(np.int64)
+    numbers = flat[:, 1].astype(np.int64)
+    ws = np.ascontiguousarray(flat[:, 2])
+    codes = list(numbered)
+    return rows, numbers, codes, ws
+
+
+def _code_columns(codes: Sequence[str], col: Mapping[str, int]) -> IntArray:
+    """Each code's column in ``col``, -1 for a code not there."""
+    return np.fromiter(map(col.get, codes, repeat(-1)), dtype=np.int64, count=len(codes))
 
 
 def one_hot(lists: Iterable[Iterable[str]], col: Mapping[str, int], n: int) -> FloatArray:
@@ -230,18 +250,18 @@ def language_block(
     """
     n_lang = len(languages)
     col = {c: i for i, c in enumerate(languages)}
-    n, m = len(students), len(needs)
-    rows, codes, ws = langs
-    j = np.fromiter((col.get(c, -1) for c in codes), dtype=np.int64, count=len(codes))
+    n = len(students)
+    rows, numbers, codes, ws = langs
+    j = _code_columns(codes, col)[numbers]
     ok = j >= 0
     lev = np.zeros((n, n_lang))
     lev[rows[ok], j[ok]] = ws[ok]
-    nr = [(jj, col[c]) for jj, nd in enumerate(needs) for c in nd]
-    need = np.zeros((m, n_lang))
-    if nr:
-        need[tuple(np.array(nr, dtype=np.int64).T)] = 1.0
+    # Once per distinct list of needed languages, then gathered (as
+    # ``industry_block``): a few hundred among 10,000 SMEs.
+    lists, of = distinct(needs)
+    need = one_hot(lists, col, len(lists))
     cnt = need.sum(axis=1, keepdims=True)
-    need_mean = np.divide(need, cnt, out=np.zeros_like(need), where=cnt > 0)
+    need_mean = np.divide(need, cnt, out=np.zeros_like(need), where=cnt > 0)[of]
     return Block("language", list(languages), lev, need_mean, lev, need_mean, True)
 
 
@@ -274,43 +294,42 @@ def market_block(
     """
     n_mkt = len(markets)
     col = {c: i for i, c in enumerate(markets)}
+    n = len(students)
+    rows, numbers, codes, ws = langs
     # Which markets each language reaches (CLDR official/de facto).
     reach: dict[str, list[int]] = {}
     for c, j in col.items():
         for lang in market_languages(c):
             reach.setdefault(lang, []).append(j)
-    n, m = len(students), len(smes)
     ability = np.zeros((n, n_mkt))
     pref = np.zeros((n, n_mkt))
     # Markets reached through a language: one vectorised step per language
-    # (a student lists each language once, so no row repeats in a step).
-    rows, codes, ws = langs
-    by_lang: dict[str, list[int]] = {}
-    for e, c in enumerate(codes):
-        if c in reach:
-            by_lang.setdefault(c, []).append(e)
-    for lang, ents in by_lang.items():
-        e_idx = np.asarray(ents, dtype=np.int64)
+    # (a student lists each language once, so no row repeats in a step);
+    # each language's entries found by its code's number, in entry order.
+    by_code = np.argsort(numbers, kind="stable")
+    bounds = np.searchsorted(numbers[by_code], np.arange(len(codes) + 1))
+    for number, lang in enumerate(codes):
+        if lang not in reach or bounds[number] == bounds[number + 1]:
+            continue
+        e_idx = by_code[bounds[number] : bounds[number + 1]]
         r = rows[e_idx][:, None]
         js = np.asarray(reach[lang], dtype=np.int64)[None, :]
         w = ws[e_idx][:, None]
         ability[r, js] = np.maximum(ability[r, js], LANGUAGE_MARKET_FACTOR * w)
         pref[r, js] = np.maximum(pref[r, js], LANGUAGE_MARKET_PREFERENCE_FACTOR * w)
-    # Markets the student knows (deduplicated per student).
-    known = [(i, col.get(c, -1)) for i, s in enumerate(students) for c in dict.fromkeys(s.markets)]
-    kr = np.fromiter((x[0] for x in known), dtype=np.int64, count=len(known))
-    kj = np.fromiter((x[1] for x in known), dtype=np.int64, count=len(known))
-    kin = kj >= 0
-    ability[kr[kin], kj[kin]] = np.maximum(ability[kr[kin], kj[kin]], KNOWN_MARKET_WEIGHT)
-    pref[kr[kin], kj[kin]] = np.maximum(pref[kr[kin], kj[kin]], KNOWN_MARKET_WEIGHT)
-    jn = np.fromiter((col.get(s.nationality, -1) for s in students), dtype=np.int64, count=n)
+    # Markets the student knows: once per distinct list (2,327 among 20,000
+    # synthetic students), then gathered.
+    k_lists, k_of = distinct([s.markets for s in students])
+    known = one_hot(k_lists, col, len(k_lists))[k_of] > 0
+    np.maximum(ability, KNOWN_MARKET_WEIGHT, out=ability, where=known)
+    np.maximum(pref, KNOWN_MARKET_WEIGHT, out=pref, where=known)
+    del known
+    jn = _code_columns([s.nationality for s in students], col)
     hi = np.flatnonzero(jn >= 0)
     ability[hi, jn[hi]] = HOME_MARKET_WEIGHT
     pref[hi, jn[hi]] = HOME_MARKET_WEIGHT
-    tr = [(j, col[c]) for j, e in enumerate(smes) for c in e.markets]
-    tgt = np.zeros((m, n_mkt))
-    if tr:
-        tgt[tuple(np.array(tr, dtype=np.int64).T)] = 1.0
+    t_lists, t_of = distinct([e.markets for e in smes])
+    tgt = one_hot(t_lists, col, len(t_lists))[t_of]
     cnt = tgt.sum(axis=1, keepdims=True)
     tgt_mean = np.divide(tgt, cnt, out=np.zeros_like(tgt), where=cnt > 0)
     return Block("market", list(markets), ability, tgt_mean, pref, tgt_mean, True)

@@ -19,13 +19,29 @@ from matching.features import (
     best_of,
     distinct,
     industry_block,
+    language_block,
+    market_block,
+    needed_languages,
     one_hot,
     region_block,
+    student_languages,
     text_embedding,
     text_tokens,
 )
+from matching.profiles import SMEProfile, StudentProfile
 from matching.synthetic import population
-from matching.taxonomy import INDUSTRIES, INDUSTRY_RELATEDNESS, REGION_CLOSENESS, REGIONS
+from matching.taxonomy import (
+    HOME_MARKET_WEIGHT,
+    INDUSTRIES,
+    INDUSTRY_RELATEDNESS,
+    KNOWN_MARKET_WEIGHT,
+    LANGUAGE_MARKET_FACTOR,
+    LANGUAGE_MARKET_PREFERENCE_FACTOR,
+    LEVEL_WEIGHTS,
+    REGION_CLOSENESS,
+    REGIONS,
+    market_languages,
+)
 
 _WORDS = re.compile(r"(?u)\b\w\w+\b")
 
@@ -280,3 +296,115 @@ def test_ascii_texts_tokenised_in_one_pass_are_bit_identical(texts: list[str | N
     want = _reference_embedding(texts)  # type: ignore[arg-type]
     assert got.shape == want.shape
     assert got.tobytes() == want.tobytes()
+
+
+def _plain_language_and_market_blocks(
+    students: list[StudentProfile], smes: list[SMEProfile], languages: list[str], markets: list[str]
+) -> tuple[Block, Block]:
+    """``language_block`` and ``market_block`` as they were: a Python step per entry and row."""
+    ent = [
+        (i, c, LEVEL_WEIGHTS[v])
+        for i, s in enumerate(students)
+        for c, v in s.languages.items()
+        if c != "ko"
+    ]
+    rows = np.fromiter((e[0] for e in ent), dtype=np.int64, count=len(ent))
+    ws = np.fromiter((e[2] for e in ent), dtype=np.float64, count=len(ent))
+    codes = [e[1] for e in ent]
+    n, m = len(students), len(smes)
+    needs = [needed_languages(e) for e in smes]
+    col = {c: i for i, c in enumerate(languages)}
+    j = np.fromiter((col.get(c, -1) for c in codes), dtype=np.int64, count=len(codes))
+    lev = np.zeros((n, len(languages)))
+    lev[rows[j >= 0], j[j >= 0]] = ws[j >= 0]
+    nr = [(jj, col[c]) for jj, nd in enumerate(needs) for c in nd]
+    need = np.zeros((m, len(languages)))
+    if nr:
+        need[tuple(np.array(nr, dtype=np.int64).T)] = 1.0
+    cnt = need.sum(axis=1, keepdims=True)
+    need_mean = np.divide(need, cnt, out=np.zeros_like(need), where=cnt > 0)
+    language = Block("language", list(languages), lev, need_mean, lev, need_mean, True)
+    col = {c: i for i, c in enumerate(markets)}
+    reach: dict[str, list[int]] = {}
+    for c, jm in col.items():
+        for lang in market_languages(c):
+            reach.setdefault(lang, []).append(jm)
+    ability, pref = np.zeros((n, len(markets))), np.zeros((n, len(markets)))
+    by_lang: dict[str, list[int]] = {}
+    for e, c in enumerate(codes):
+        if c in reach:
+            by_lang.setdefault(c, []).append(e)
+    for lang, ents in by_lang.items():
+        e_idx = np.asarray(ents, dtype=np.int64)
+        r = rows[e_idx][:, None]
+        js = np.asarray(reach[lang], dtype=np.int64)[None, :]
+        w = ws[e_idx][:, None]
+        ability[r, js] = np.maximum(ability[r, js], LANGUAGE_MARKET_FACTOR * w)
+        pref[r, js] = np.maximum(pref[r, js], LANGUAGE_MARKET_PREFERENCE_FACTOR * w)
+    known = [(i, col.get(c, -1)) for i, s in enumerate(students) for c in dict.fromkeys(s.markets)]
+    kr = np.fromiter((x[0] for x in known), dtype=np.int64, count=len(known))
+    kj = np.fromiter((x[1] for x in known), dtype=np.int64, count=len(known))
+    kin = kj >= 0
+    ability[kr[kin], kj[kin]] = np.maximum(ability[kr[kin], kj[kin]], KNOWN_MARKET_WEIGHT)
+    pref[kr[kin], kj[kin]] = np.maximum(pref[kr[kin], kj[kin]], KNOWN_MARKET_WEIGHT)
+    jn = np.fromiter((col.get(s.nationality, -1) for s in students), dtype=np.int64, count=n)
+    hi = np.flatnonzero(jn >= 0)
+    ability[hi, jn[hi]] = HOME_MARKET_WEIGHT
+    pref[hi, jn[hi]] = HOME_MARKET_WEIGHT
+    tr = [(jj, col[c]) for jj, e in enumerate(smes) for c in e.markets]
+    tgt = np.zeros((m, len(markets)))
+    if tr:
+        tgt[tuple(np.array(tr, dtype=np.int64).T)] = 1.0
+    cnt = tgt.sum(axis=1, keepdims=True)
+    tgt_mean = np.divide(tgt, cnt, out=np.zeros_like(tgt), where=cnt > 0)
+    market = Block("market", list(markets), ability, tgt_mean, pref, tgt_mean, True)
+    return language, market
+
+
+_codes = st.sampled_from(["KR", "CN", "VN", "US", "DE", "MY", "RU", "KZ", "XX"])
+_students = st.builds(
+    lambda i, nat, langs, mkts: StudentProfile(i, nat, langs, tuple(mkts), (), (), 0, 10),
+    st.just(0),
+    _codes,
+    st.dictionaries(
+        st.sampled_from(["ko", "en", "zh", "vi", "ru", "de", "ms", "xx"]),
+        st.sampled_from(sorted(LEVEL_WEIGHTS)),
+        max_size=4,
+    ),
+    st.lists(_codes, max_size=4),  # repeats and unknown markets included
+)
+_smes = st.builds(
+    lambda mkts, langs: SMEProfile(0, (), tuple(mkts), tuple(langs)),
+    st.lists(_codes.filter(lambda c: c != "XX"), max_size=3),
+    st.lists(st.sampled_from(["en", "ja", "ko", "vi"]), max_size=2),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_students, max_size=25), st.lists(_smes, max_size=12), st.integers(0, 10_000))
+@example([], [], 0)
+def test_language_and_market_blocks_equal_the_entry_by_entry_ones(
+    made: list[StudentProfile], made_smes: list[SMEProfile], seed: int
+) -> None:
+    # The language and market blocks number each student language's code
+    # once and build rows per distinct list of codes (issue 14, session 13):
+    # every value must be bit-identical to the old entry-by-entry code, for
+    # hand-made profiles (Korean among the languages, repeated and unknown
+    # markets, no languages at all) and a synthetic cohort.
+    cohort, cohort_smes = population(30, 20, seed=seed)
+    for students, smes in ((made, made_smes), (cohort, cohort_smes)):
+        needs = [needed_languages(e) for e in smes]
+        languages = sorted({lang for nd in needs for lang in nd})
+        markets = sorted({c for e in smes for c in e.markets})
+        langs = student_languages(students)
+        got = (
+            language_block(students, needs, langs, languages),
+            market_block(students, smes, langs, markets),
+        )
+        want = _plain_language_and_market_blocks(students, smes, languages, markets)
+        for a, b in zip(got, want, strict=True):
+            assert a.labels == b.labels and a.shared_y == b.shared_y
+            for part in ("x_sme", "y_sme", "x_stu", "y_stu"):
+                x, y = getattr(a, part), getattr(b, part)
+                assert x.shape == y.shape and x.dtype == y.dtype, part
+                assert x.tobytes() == y.tobytes(), part

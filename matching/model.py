@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from . import explanations, shortlists
-from .compute import UNACCEPTABLE, blas_single_thread, gc_paused, in_chunks
+from .compute import UNACCEPTABLE, blas_single_thread, gc_paused, in_chunks, workers
 from .eligibility import RuleTable, group_table, load_rules, sme_arrays, student_arrays
 from .explanations import Reason
 from .features import (
@@ -87,7 +87,9 @@ MAX_FOLDED_GROUPS: Final[int] = 64
 #: (``compute.in_chunks``); a pair's value does not depend on its chunk, and
 #: the chunks are the same whatever the number of threads.
 EXACT_STEP: Final[int] = 1 << 13
-#: Rows per chunk when ``fit`` fills the view matrices (chunks on all cores).
+#: Rows per chunk when ``fit`` fills the view matrices (chunks on all cores;
+#: fewer rows when that is what gives every core a chunk: at 1,000 x 3,000 the
+#: 4,000 rows were one chunk, on one core, while the other was idle).
 FILL_ROWS: Final[int] = 1 << 12
 
 
@@ -401,12 +403,18 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
                     ys[j0:j1, sl] = bl.y_sme[j0:j1]
                     yt[j0:j1, sl] = bl.y_stu[j0:j1]
 
-        in_chunks(fill, n + m, FILL_ROWS)
+        in_chunks(fill, n + m, max(1, min(FILL_ROWS, -(-(n + m) // workers()))))
         self.x_sme_, self.y_sme_, self.x_stu_, self.y_stu_ = xs, ys, xt, yt
         self.col_factor_ = np.array(fs, dtype=object).astype(str) if fs else np.zeros(0, dtype=str)
         self.col_label_ = [lab for bl in blocks for lab in bl.labels]
         self.reason_groups_ = explanations.reason_groups(self)
-        self._exact = _ExactScorer(self, b)
+        # The exact scorer's tables are built on first use, or ahead in a
+        # thread (``build_ahead("exact")``: stable mode builds them beside the
+        # first pass's ranking matrices, numpy beside numpy; issue 14,
+        # session 13). ``fit`` no longer waits for them.
+        self._priority_share = b
+        self._exact_scorer: _ExactScorer | None = None
+        self._exact_lock = threading.Lock()
         # Ranking matrices are built on first use (stable mode never needs
         # the combined one: 70 MB at 100,000 students).
         self._layout = [
@@ -415,22 +423,37 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         self._rank = _LazyRank(self._build_rank)
 
     def build_ahead(self, *ranking: str) -> None:
-        """Build the ``ranking`` matrices now, if not built yet.
+        """Build the ``ranking`` matrices (or the exact scorer's tables) now, if not built yet.
 
         They are numpy work (it releases the GIL) that otherwise runs on the
         caller's thread when first asked for; a caller with a core to spare
         runs this in another thread beforehand (stable mode: the SME view's,
         beside deferred acceptance's first rounds, before list growth asks
-        for them). Safe beside any other use of the model: a caller asking
+        for them; the exact scorer's, beside the first pass's ranking
+        matrices). Safe beside any other use of the model: a caller asking
         for a matrix while it is being built waits for this build.
 
         Parameters
         ----------
-        *ranking : {"combined", "student", "sme"}
+        *ranking : {"combined", "student", "sme", "exact"}
         """
         self._check_fitted()
         for by in ranking:
-            self._rank[by]  # noqa: B018 (built on access)
+            if by == "exact":
+                self._exact  # noqa: B018 (built on access)
+            else:
+                self._rank[by]  # noqa: B018 (built on access)
+
+    @property
+    def _exact(self) -> _ExactScorer:
+        """The exact scorer, built on first access (one build, whichever thread asks)."""
+        scorer = self._exact_scorer
+        if scorer is None:
+            with self._exact_lock:
+                scorer = self._exact_scorer
+                if scorer is None:
+                    scorer = self._exact_scorer = _ExactScorer(self, self._priority_share)
+        return scorer
 
     def ranking_matrices(self, by: str) -> tuple[Float32Array, Float32Array]:
         """Float32 ranking matrices ``(X, Y^T)``: ``X @ Y^T`` ranks pairs by one score.

@@ -702,6 +702,52 @@ def test_build_ahead_in_a_thread_gives_the_same_matrices_and_scores() -> None:
         np.testing.assert_array_equal(a, b)
 
 
+def test_exact_scorer_built_ahead_is_built_once_and_scores_as_on_demand() -> None:
+    # Stable mode builds the exact scorer's tables in a thread while the
+    # first pass's ranking matrices are built, and the pass's exact scores
+    # may ask for them meanwhile (issue 14, session 13): one build, which
+    # every caller gets, with the scores of a scorer built on demand.
+    students, smes = population(300, 200, seed=6)
+    pri = np.arange(300) % 7 == 0
+    plain = MatchModel().fit(students, smes, priority=pri)
+    ahead = MatchModel().fit(students, smes, priority=pri)
+    assert ahead._exact_scorer is None  # noqa: SLF001 - not built by fit
+    start = threading.Barrier(3, timeout=30)
+    built: list[object] = []
+
+    def build() -> None:
+        start.wait()
+        ahead.build_ahead("exact", "student")
+        built.append(ahead._exact)  # noqa: SLF001
+
+    i = np.repeat(np.arange(300), 7)
+    j = np.tile(np.arange(0, 200, 29), 300)
+    got: dict[str, object] = {}
+
+    def ask() -> None:
+        start.wait()
+        got["scores"] = ahead.score_pairs(i, j)
+
+    threads = [threading.Thread(target=build), threading.Thread(target=ask)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    mine = ahead.shortlist_scores(i, j)
+    for thread in threads:
+        thread.join()
+    assert built == [ahead._exact]  # noqa: SLF001 - one scorer, kept
+    want = plain.shortlist_scores(i, j)
+    for a, b in zip(mine, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(got["scores"], want[:3], strict=True):  # type: ignore[call-overload]
+        np.testing.assert_array_equal(a, b)
+    # and the views are the feature matrices' dot products (to rounding)
+    dense_sme = np.einsum("pf,pf->p", plain.x_sme_[i], plain.y_sme_[j])
+    dense_stu = np.einsum("pf,pf->p", plain.x_stu_[i], plain.y_stu_[j])
+    np.testing.assert_allclose(want[2], np.clip(dense_sme, 0, 1), atol=1e-8)
+    np.testing.assert_allclose(want[1], np.clip(dense_stu, 0, 1), atol=1e-8)
+
+
 def _assert_same_lists(one: Any, other: Any) -> None:
     """Two candidate queries' answers are the same: the complete students, and every view's
     pairs and values, bit for bit."""

@@ -413,41 +413,51 @@ def student_arrays(students: Sequence[StudentProfile], rules: RuleTable) -> Stud
     StudentRuleArrays
     """
     n = len(students)
-    max_hours = np.full(n, NO_LIMIT, dtype=np.int64)
-    forbidden = np.zeros(n, dtype=np.int64)
-    whole = np.zeros(n, dtype=bool)
-    cache: dict[tuple[Any, ...], tuple[int, int, bool]] = {}
-    for i, s in enumerate(students):
-        key = (s.visa, s.degree_level, s.year_of_study, s.topik_level, s.months_in_korea,
-               s.current_workplaces)  # fmt: skip
-        got = cache.get(key)
-        if got is None:
-            lim = rules.limits(s)
-            bits = 0
-            for sec in lim.forbidden_sections:
+    # One ``limits`` call and one row per distinct key, gathered (a few
+    # dozen keys among 20,000 synthetic students): three numpy item
+    # assignments per student were most of this (issue 14, session 13).
+    keys = [
+        (s.visa, s.degree_level, s.year_of_study, s.topik_level, s.months_in_korea,
+         s.current_workplaces)
+        for s in students
+    ]  # fmt: skip
+    index: dict[tuple[Any, ...], int] = {}
+    places = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=n)
+    first = np.zeros(len(index), dtype=np.int64)
+    first[places[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)  # each key's first student
+    rows: list[tuple[int, int, bool]] = []
+    for at in first.tolist():
+        s = students[at]
+        lim = rules.limits(s)
+        bits = 0
+        for sec in lim.forbidden_sections:
+            bits |= _SECTION_BIT.get(sec, 0)
+        for sec, need in lim.sections_need_topik.items():
+            if s.topik_level < need:
                 bits |= _SECTION_BIT.get(sec, 0)
-            for sec, need in lim.sections_need_topik.items():
-                if s.topik_level < need:
-                    bits |= _SECTION_BIT.get(sec, 0)
-            full = lim.max_workplaces is not None and s.current_workplaces >= lim.max_workplaces
-            got = (
-                NO_LIMIT if lim.max_hours is None else lim.max_hours,
-                bits,
-                lim.too_early or full,
-            )
-            cache[key] = got
-        max_hours[i], forbidden[i], whole[i] = got
+        full = lim.max_workplaces is not None and s.current_workplaces >= lim.max_workplaces
+        rows.append(
+            (NO_LIMIT if lim.max_hours is None else lim.max_hours, bits, lim.too_early or full)
+        )
+    max_hours = np.array([r[0] for r in rows], dtype=np.int64)[places]
+    forbidden = np.array([r[1] for r in rows], dtype=np.int64)[places]
+    whole = np.array([r[2] for r in rows], dtype=bool)[places]
     return StudentRuleArrays(
         max_hours=max_hours,
         forbidden_bits=forbidden,
         whole_row=whole,
-        available_from=np.array(
-            [_ordinal(s.available_from, _FAR_PAST) for s in students], np.int64
-        ),
-        available_until=np.array(
-            [_ordinal(s.available_until, _FAR_FUTURE) for s in students], np.int64
-        ),
+        available_from=_ordinals([s.available_from for s in students], _FAR_PAST),
+        available_until=_ordinals([s.available_until for s in students], _FAR_FUTURE),
     )
+
+
+def _ordinals(days: list[datetime.date | None], default: int) -> IntArray:
+    """``_ordinal`` of each day, by distinct day (mostly None: open-ended)."""
+    out: dict[datetime.date | None, int] = {None: default}
+    for day in set(days):
+        if day is not None:
+            out[day] = day.toordinal()
+    return np.fromiter(map(out.__getitem__, days), dtype=np.int64, count=len(days))
 
 
 def sme_arrays(smes: Sequence[SMEProfile]) -> SMERuleArrays:

@@ -30,6 +30,7 @@ from matching.features import (
 )
 from matching.profiles import SMEProfile, StudentProfile
 from matching.synthetic import population
+from matching.synthetic import with_visa_fields as eligibility_fields
 from matching.taxonomy import (
     HOME_MARKET_WEIGHT,
     INDUSTRIES,
@@ -408,3 +409,22 @@ def test_language_and_market_blocks_equal_the_entry_by_entry_ones(
                 x, y = getattr(a, part), getattr(b, part)
                 assert x.shape == y.shape and x.dtype == y.dtype, part
                 assert x.tobytes() == y.tobytes(), part
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 60))
+@example(3, 0)
+def test_rule_arrays_gathered_by_key_equal_each_students_own(seed: int, n: int) -> None:
+    # ``student_arrays`` computes one row per distinct rule key and gathers it
+    # (issue 14, session 13): every student's row must be what the student
+    # alone gets, visas, degrees and availability dates included.
+    students, smes = population(max(n, 1), 5, seed=seed)
+    students, _ = eligibility_fields(students[:n], smes, seed=seed)
+    rules = eligibility.load_rules()
+    got = eligibility.student_arrays(students, rules)
+    for part in ("max_hours", "forbidden_bits", "whole_row", "available_from", "available_until"):
+        values = getattr(got, part)
+        assert values.shape == (n,)
+        alone = [getattr(eligibility.student_arrays([s], rules), part)[0] for s in students]
+        assert values.tolist() == [v.item() for v in alone], part
+        assert values.dtype == (bool if part == "whole_row" else np.int64)

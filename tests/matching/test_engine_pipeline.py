@@ -746,6 +746,38 @@ def test_optimal_mode_started_from_parts_keeps_the_rules_and_the_optimum(
     _caps_ok(sorted(got), smes, locked)
 
 
+@settings(max_examples=10, deadline=None)
+@given(st.integers(8, 40), st.integers(6, 12), st.integers(0, 1000))
+def test_parts_that_stop_early_still_start_the_whole_to_its_own_optimum(
+    n: int, m: int, seed: int
+) -> None:
+    # A part stops column generation once a round adds fewer pairs than ``PART_STOP_BELOW`` of
+    # its lists (issue 14, session 13): its prices are only a start. Forced to stop at its first
+    # round that finds anything, the whole still ends at its own optimum, which only the whole
+    # may not stop short of (the test fails if the stop applies to the whole too).
+    students, smes = population(n, m, seed=seed)
+    plain = run(students, smes, mode="optimal", k=2, explain=False)
+    solves: list[int] = []
+    real = pipeline._run_optimal
+
+    def spy(*a: Any, **kw: Any) -> Any:
+        out = real(*a, **kw)
+        if kw.get("stop_below"):
+            solves.append(int(a[1].timings["solves"]))
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "PARTS_FROM", 0)
+        mp.setattr(pipeline, "START_PARTS", 2)
+        mp.setattr(pipeline, "PARTS_AT_ONCE", 1)
+        mp.setattr(pipeline, "PART_STOP_BELOW", 1e9)
+        mp.setattr(pipeline, "_run_optimal", spy)
+        res = run(students, smes, mode="optimal", k=2, explain=False)
+    assert "start_parts" in res.timings
+    assert solves and max(solves) == 1  # each part: its first solve only
+    assert abs(res.total_score - plain.total_score) < 1e-6
+
+
 def test_the_parts_give_the_same_prices_in_forked_workers_and_in_this_process() -> None:
     # The start parts run two at a time in forked workers that receive them through their
     # initializer; one at a time (PARTS_AT_ONCE = 1) they run here. Same prices either way, and

@@ -12,9 +12,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .assign import _common_entries, _coo
+from .assign import _common_entries, _coo, _csr
 
 IntArray = npt.NDArray[np.int64]
+
+#: ``blocking_pairs`` tests the listed pairs this many at a time (bounded temporaries).
+BLOCKING_STEP = 1 << 18
 
 
 def _lookup(
@@ -98,20 +101,43 @@ def blocking_pairs(
     -------
     int
     """
-    ra, ca, va, (n, m) = _coo(student_scores)
-    rb, cb, vb, _ = _coo(sme_scores)
-    rows, cols, stu, smev = _common_entries(ra, ca, va, rb, cb, vb, m)
-    keys = rows * m + cols
+    ia, ca, va, (n, m) = _csr(student_scores)
+    ib, cb, vb, _ = _csr(sme_scores)
+    if ia.size == ib.size and np.array_equal(ia, ib) and np.array_equal(ca, cb):
+        indptr, cols, stu, smev = ia, ca, va, vb  # same pattern (shortlists): nothing to intersect
+    else:
+        rows, cols, stu, smev = _common_entries(*_coo(student_scores)[:3], *_coo(sme_scores)[:3], m)
+        indptr = np.searchsorted(rows, np.arange(n + 1)).astype(np.int64)
+        del rows
+    del ia, ca, va, ib, cb, vb
     a = np.asarray(assignment, dtype=np.int64)
     cap = np.asarray(capacity, dtype=np.int64)
     placed = np.flatnonzero(a >= 0)
-    # Student's value of their current place (+inf if not stored).
+    # Row blocks of about ``BLOCKING_STEP`` entries: the tests below are
+    # about 45 bytes of temporaries an entry, 250 MB at once on 100,000 x
+    # 30,000's lists, where the count runs beside the reasons (issue 14,
+    # session 13). Entries are unique and sorted within a row.
+    starts = np.searchsorted(indptr, np.arange(BLOCKING_STEP, cols.size, BLOCKING_STEP), "right")
+    bounds = np.unique(np.concatenate(([0], starts - 1, [n])))
+    blocks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+    def entries(r0: int, r1: int) -> tuple[IntArray, IntArray, slice]:
+        at = slice(int(indptr[r0]), int(indptr[r1]))
+        rows = np.repeat(np.arange(r0, r1, dtype=np.int64), np.diff(indptr[r0 : r1 + 1]))
+        return rows, cols[at].astype(np.int64, copy=False), at
+
+    # Student's value of their current place (+inf if not stored), and the
+    # SME's value of that student (+inf likewise).
     cur = np.full(n, -np.inf)
-    cur_v, found = _lookup(placed * m + a[placed], keys, stu)
-    cur[placed] = np.where(found, cur_v, np.inf)
+    cur[placed] = np.inf
+    held_at = np.full(n, np.inf)
+    for r0, r1 in blocks:
+        rows, cj, at = entries(r0, r1)
+        here = np.flatnonzero(a[rows] == cj)
+        cur[rows[here]] = stu[at][here]
+        held_at[rows[here]] = smev[at][here]
+    held_v = held_at[placed]
     # SME's worst current student (value, index).
-    held_v, hfound = _lookup(placed * m + a[placed], keys, smev)
-    held_v = np.where(hfound, held_v, np.inf)
     count = np.bincount(a[placed], minlength=m)
     worst_v = np.full(m, np.inf)
     worst_i = np.full(m, -1, dtype=np.int64)
@@ -123,11 +149,13 @@ def blocking_pairs(
         firsts = np.r_[True, js[1:] != js[:-1]]
         worst_v[js[firsts]] = held_v[order][firsts]
         worst_i[js[firsts]] = placed[order][firsts]
-    cand = a[rows] != cols
-    ai = a[rows]
-    st_pref = (a[rows] < 0) | (stu > cur[rows]) | ((stu == cur[rows]) & (cols < ai))
-    free_seat = count[cols] < cap[cols]
-    sm_pref = (
-        free_seat | (smev > worst_v[cols]) | ((smev == worst_v[cols]) & (rows < worst_i[cols]))
-    )
-    return int(np.count_nonzero(cand & st_pref & sm_pref))
+    free_seat = count < cap
+    blocking = 0
+    for r0, r1 in blocks:
+        rows, cj, at = entries(r0, r1)
+        su, sv, ai, cr = stu[at], smev[at], a[rows], cur[rows]
+        cand = ai != cj
+        st_pref = (ai < 0) | (su > cr) | ((su == cr) & (cj < ai))
+        sm_pref = free_seat[cj] | (sv > worst_v[cj]) | ((sv == worst_v[cj]) & (rows < worst_i[cj]))
+        blocking += int(np.count_nonzero(cand & st_pref & sm_pref))
+    return blocking

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -130,16 +130,8 @@ GROW_PAIRS = 1 << 20
 #: student's order). Half of 2k at 30,000 SMEs took 27 % more pass rows and
 #: ~1.6 s more growth CPU (one run each).
 GROW_FULL_SMES = 30_000
-#: Blocking pairs are counted beside the reasons (on the other core) when the
-#: lists hold at most this many pairs; above it before them, and the lists
-#: freed first: the count's temporaries are ~45 bytes a listed pair (~250 MB
-#: at 100,000 x 30,000, whose peak must stay under 1.5 GiB), and beside the
-#: reasons they would be held with the lists while the reasons grow. 20,000 x
-#: 10,000 lists about a million pairs.
-BLOCKING_BESIDE_REASONS = 1 << 21
 #: Stable mode builds the reasons of the pairs deferred acceptance holds while
-#: list growth's passes run (``_ReasonsBeside``; on lists of at most
-#: ``BLOCKING_BESIDE_REASONS`` pairs, for the same reason of memory), in pieces of this many pairs:
+#: list growth's passes run (``_ReasonsBeside``), in pieces of this many pairs:
 #: between pieces the thread checks that growth still runs (a piece is ~30 ms).
 #: Not fewer: the reasons' weights come from a matrix product whose BLAS takes
 #: another path, summing in another order, for small matrices (with the
@@ -597,12 +589,20 @@ class _ReasonsBeside:
     explains them only while the call runs (beside deferred acceptance's
     rounds it would only take their GIL). ``_finish`` takes the final pairs'
     reasons from ``done`` and builds the rest as before (issue 14, session 12).
+
+    Memory: ``done`` keeps only pairs held at the last growth call. A pair
+    deferred acceptance no longer holds is never held again (the student was
+    refused, and an SME's cutoff only rises), so its reasons are dropped: the
+    reasons kept are at most one list per seat, those the result needs anyway
+    (issue 14, session 13; at 100,000 x 30,000 about 110,000 pairs are handed
+    over, 69,799 are final).
     """
 
     def __init__(self, model: MatchModel, m: int) -> None:
         self.model, self.m = model, max(m, 1)
-        #: key (student * m + SME) -> the pair's reasons
+        #: key (student * m + SME) -> the pair's reasons (pairs held at the last call only)
         self.done: dict[int, list[Reason]] = {}
+        self._kept = np.zeros(0, dtype=np.int64)  # sorted keys of ``done``
         self._sent = np.zeros(0, dtype=np.int64)  # sorted keys handed to the thread
         self._held = np.zeros(0, dtype=np.int64)  # keys held at the last call
         self._streak = np.zeros(0, dtype=np.int64)  # ... at how many calls in a row
@@ -625,11 +625,17 @@ class _ReasonsBeside:
             at = np.minimum(np.searchsorted(self._held, keys), self._held.size - 1)
             again = self._held[at] == keys
             streak[again] += self._streak[at[again]]
-        self._held, self._streak = keys, streak
         steady = keys[streak >= BESIDE_HELD_CALLS]
         steady = steady[~is_member(steady, self._sent)]
         # whole pieces only (see ``BESIDE_PIECE``); the rest go at a later call
         steady = steady[: steady.size - steady.size % BESIDE_PIECE]
+        with self._cond:
+            self._held, self._streak = keys, streak
+            # the reasons of pairs displaced since the last call (never final)
+            still = is_member(self._kept, keys)
+            for key in self._kept[~still].tolist():
+                del self.done[key]
+            self._kept = self._kept[still]
         if steady.size == 0:
             return
         self._sent = sorted_unique(np.concatenate((self._sent, steady)))
@@ -678,8 +684,19 @@ class _ReasonsBeside:
                     if self._closing:
                         return
                     keys = self._todo.popleft()
+                    if not is_member(keys, self._held).any():
+                        continue  # every pair displaced while it waited
                 reasons = self.model.explain_pairs(keys // m, keys % m)
-                self.done.update(zip(keys.tolist(), reasons, strict=True))
+                with self._cond:
+                    # (the whole piece is built, for its weights; only pairs
+                    # still held are kept)
+                    keep = is_member(keys, self._held)
+                    self.done.update(
+                        (key, r)
+                        for key, r, k in zip(keys.tolist(), reasons, keep.tolist(), strict=True)
+                        if k
+                    )
+                    self._kept = sorted_unique(np.concatenate((self._kept, keys[keep])))
         except BaseException as e:  # raised on the main thread by ``close``
             self._failed = e
 
@@ -722,12 +739,6 @@ def _run_stable(
     ahead.start()
     timings["candidates"] = time.perf_counter() - t0
     reserve = lists.reserve
-    if lists.student_view.nnz > BLOCKING_BESIDE_REASONS:
-        # Memory: the reasons would be held through growth's passes and the
-        # blocking pairs' count, which at this size run first so that they
-        # and the lists are freed before the reasons grow (100,000 x 30,000:
-        # peak 1,693 MiB against 1,408, over the 1.5 GiB bound; session 12).
-        beside = None
     # Memory: stable mode never reads the combined scores (8 bytes a listed
     # pair, held through growth and reasons otherwise); the reserve is ``reserve``.
     lists = replace(lists, combined=sp.csr_array(lists.combined.shape), reserve=None)
@@ -867,13 +878,6 @@ def _run_stable(
     timings["assign"] = time.perf_counter() - t0 - grow_time
     timings["grow"] = grow_time
     return new, lists
-
-
-def _done(value: int) -> Future[int]:
-    """A job already done, with ``value`` as its result."""
-    job: Future[int] = Future()
-    job.set_result(value)
-    return job
 
 
 def _within(costs: IntArray, budget: int) -> int:
@@ -1352,22 +1356,20 @@ def _finish(
     full = cycle.assignment.copy()
     full[placed] = placed_at
     # The reasons are Python objects, built on one core holding the GIL; the
-    # pairs' exact scores, their criterion values and (small lists) the
-    # blocking pairs are numpy work that releases it, so they are done beside
-    # them (0.05-0.08 s of wall at 20,000 x 10,000 that ran before and after
-    # the reasons; issue 14, session 10).
+    # pairs' exact scores, their criterion values and the blocking pairs are
+    # numpy work that releases it, so they are done beside them (0.05-0.08 s
+    # of wall at 20,000 x 10,000 that ran before and after the reasons; issue
+    # 14, session 10), the count on a second thread: once the reasons are
+    # built beside growth (100,000 x 30,000) the three were the stage's wall,
+    # one after the other (session 13). The count's temporaries are bounded
+    # (``metrics.BLOCKING_STEP``), so the lists may be held while reasons are
+    # built; before session 13 the lists were freed first at 100,000 x 30,000.
     count = (lists.student_view, lists.sme_view, cycle.capacity, full)
-    with ThreadPoolExecutor(1) as beside:
+    with ThreadPoolExecutor(2) as beside:
         scored = beside.submit(model.score_pairs, placed, placed_at)
+        blocking = beside.submit(metrics.blocking_pairs, *count)
         criteria_job = beside.submit(learning.criterion_values, model, placed, placed_at)
-        if lists.student_view.nnz <= BLOCKING_BESIDE_REASONS:
-            blocking = beside.submit(metrics.blocking_pairs, *count)
-        else:
-            # Count blocking pairs and let the lists go before the reasons are
-            # built (memory: at 100k students the lists and the reasons are
-            # each ~10^8 bytes, the count's temporaries ~250 MB).
-            blocking = _done(metrics.blocking_pairs(*count))
-        del lists, count  # (a job counting beside holds the lists until it is done)
+        del lists, count  # (the count holds the lists until it is done)
         t0 = time.perf_counter()
         st, sm = cycle.students, cycle.smes
         # The collector stays paused until the pairs are built too: the

@@ -243,6 +243,35 @@ def test_metrics() -> None:
 
 
 @settings(max_examples=150, deadline=None)
+@given(instances(max_n=12, max_m=6), st.integers(0, 2**31 - 1), st.sampled_from([1, 2, 5, 1 << 18]))
+def test_blocking_pairs_counted_in_row_blocks_equal_the_brute_force_count(
+    inst: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int, step: int
+) -> None:
+    # Issue 14, session 13: the count tests the listed pairs a block of rows
+    # at a time (``BLOCKING_STEP`` entries; bounded temporaries), finding each
+    # placed student's own pair in the blocks; any assignment, not only a
+    # stable one, both when the two matrices share their pattern and not.
+    stu, sme, cap = inst
+    n, m = stu.shape
+    rng = np.random.default_rng(seed)
+    sme = np.where(rng.random((n, m)) < 0.2, -np.inf, sme)  # another pattern
+    a = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        ok = np.flatnonzero(np.isfinite(stu[i]) & np.isfinite(sme[i]))
+        if ok.size and rng.random() < 0.7:
+            a[i] = rng.choice(ok)
+    want = blocking_bruteforce(stu, sme, cap, a)
+    # CSR with the same values shifted by one (order and ties kept; a stored zero would vanish)
+    stored = sp.csr_array(np.where(np.isfinite(stu), stu + 1.0, 0.0))
+    both = np.isfinite(stu) & np.isfinite(sme)
+    one_pattern = [sp.csr_array(np.where(both, x + 1.0, 0.0)) for x in (stu, sme)]
+    with patch.object(metrics, "BLOCKING_STEP", step):
+        assert metrics.blocking_pairs(stu, sme, cap, a) == want
+        assert metrics.blocking_pairs(stored, sme, cap, a) == want
+        assert metrics.blocking_pairs(*one_pattern, cap, a) == want
+
+
+@settings(max_examples=150, deadline=None)
 @given(instances(), st.integers(0, 2**31 - 1))
 def test_optimal_prices_certify_the_optimum(
     inst: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int

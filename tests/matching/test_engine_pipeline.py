@@ -475,14 +475,12 @@ def test_optimal_mode_pricing_never_returns_a_declined_pair() -> None:
         assert res.timings["pricing_rounds"] >= 2
 
 
-@pytest.mark.parametrize("beside", [True, False])
-def test_blocking_pairs_counted_beside_the_reasons_on_small_lists(
-    monkeypatch: pytest.MonkeyPatch, beside: bool
-) -> None:
-    # Issue 14: the count runs on another thread while the reasons are built
-    # (small lists), or before them on this one (large lists, memory); either
-    # way on the cycle's lists and final assignment, and its result is the one
-    # the cycle reports.
+def test_blocking_pairs_counted_beside_the_reasons(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 14: the count runs on another thread while the reasons are built,
+    # on the cycle's lists and final assignment, and its result is the one
+    # the cycle reports. (Until session 13 large lists were counted on this
+    # thread first: the count's temporaries were list-sized; now they are
+    # bounded by ``metrics.BLOCKING_STEP``.)
     students, smes = population(40, 25, seed=2)
     real = pipeline.metrics.blocking_pairs
     on_main: list[bool] = []
@@ -492,11 +490,10 @@ def test_blocking_pairs_counted_beside_the_reasons_on_small_lists(
         return real(stu, sme, capacity, assignment) + 7  # a count the cycle must pass on
 
     monkeypatch.setattr(pipeline.metrics, "blocking_pairs", spy)
-    monkeypatch.setattr(pipeline, "BLOCKING_BESIDE_REASONS", 1 << 30 if beside else -1)
     result = run(students, smes, mode="stable")
     monkeypatch.undo()
     plain = run(students, smes, mode="stable")
-    assert on_main == [not beside]
+    assert on_main == [False]
     assert result.blocking_pairs == plain.blocking_pairs + 7
     assert [(p.student_id, p.sme_id, p.reasons) for p in result.pairs] == [
         (p.student_id, p.sme_id, p.reasons) for p in plain.pairs
@@ -951,16 +948,38 @@ def test_a_failure_building_reasons_beside_growth_reaches_the_caller() -> None:
             run(students, smes, k=1)
 
 
-def test_reasons_are_not_built_beside_growth_on_long_lists() -> None:
-    # (memory: above BLOCKING_BESIDE_REASONS the lists are freed before the
-    # reasons are built; reasons built during growth would be held with them)
+def test_reasons_beside_growth_keep_only_pairs_still_held() -> None:
+    # Issue 14, session 13: the reasons built beside growth are built at any
+    # list length (until then not above 2^21 listed pairs, for memory), and
+    # those of pairs displaced since are dropped at each growth call: what the
+    # thread keeps is at most one list per held pair (``_ReasonsBeside``).
     students, smes = population(900, 300, seed=2)
+    held_at_last_call: list[set[int]] = []
+    dropped: list[int] = []
     with pytest.MonkeyPatch.context() as mp:
         built_beside = _count_reasons_built_beside(mp)
-        mp.setattr(pipeline, "BLOCKING_BESIDE_REASONS", 100)
-        long_lists = run(students, smes, k=1)
-        mp.setattr(pipeline, "BLOCKING_BESIDE_REASONS", 1 << 21)
-        short_lists = run(students, smes, k=1)
-    assert len(built_beside) == 1, "the thread ran on long lists"  # (closed once it runs)
+        held = pipeline._ReasonsBeside.held
+
+        def watched(self: pipeline._ReasonsBeside, match: Any) -> None:
+            before = set(self.done)
+            held(self, match)
+            now = {i * self.m + int(j) for i, j in enumerate(match.tolist()) if j >= 0}
+            assert set(self.done) <= now
+            dropped.append(len(before - set(self.done)))
+            held_at_last_call[:] = [now]
+
+        close = pipeline._ReasonsBeside.close
+
+        def closed(self: pipeline._ReasonsBeside) -> None:
+            close(self)
+            assert set(self.done) <= held_at_last_call[0]
+
+        mp.setattr(pipeline._ReasonsBeside, "held", watched)
+        mp.setattr(pipeline._ReasonsBeside, "close", closed)
+        beside = run(students, smes, k=1)
+        mp.setattr(pipeline._ReasonsBeside, "held", lambda self, match: None)
+        after = run(students, smes, k=1)
     assert built_beside[0] > 0
-    assert _pairs_with_reasons(long_lists) == _pairs_with_reasons(short_lists)
+    assert sum(dropped) > 0, "no displaced pair's reasons were dropped"
+    assert _pairs_with_reasons(beside) == _pairs_with_reasons(after)
+    assert (beside.total_score, beside.blocking_pairs) == (after.total_score, after.blocking_pairs)

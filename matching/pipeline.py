@@ -347,8 +347,18 @@ def run(
     if mode == "stable":
         model = _fit(cycle, weights, random_state, rules)
         beside = _ReasonsBeside(model, len(cycle.smes)) if explain else None
-        new, lists = _run_stable(model, cycle, k, beside)
-        return _finish(model, cycle, new, lists, explain, beside.done if beside else None)
+        # The collector stays paused until the pairs are built: with the
+        # reasons built beside growth, each piece's objects were new when the
+        # thread's ``explain_pairs`` switched it back on, and the young
+        # collections that followed (and the older ones they led to, one of
+        # them over every object) held the GIL for ~1.1 s at 100,000 x 30,000
+        # beside growth's passes (load 10; issue 14, session 13). Paused, one
+        # young collection walks the reasons once, after the cycle, as it did
+        # when ``_finish`` built them all. The cycle's numpy work makes no
+        # reference cycles.
+        with gc_paused():
+            new, lists = _run_stable(model, cycle, k, beside)
+            return _finish(model, cycle, new, lists, explain, beside.done if beside else None)
     model, new, lists, v = _solve_optimal(
         cycle,
         start_prices,

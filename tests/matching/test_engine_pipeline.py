@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import multiprocessing
 import random
 import threading
@@ -983,3 +984,31 @@ def test_reasons_beside_growth_keep_only_pairs_still_held() -> None:
     assert sum(dropped) > 0, "no displaced pair's reasons were dropped"
     assert _pairs_with_reasons(beside) == _pairs_with_reasons(after)
     assert (beside.total_score, beside.blocking_pairs) == (after.total_score, after.blocking_pairs)
+
+
+def test_the_collector_stays_paused_through_a_stable_cycle_and_is_restored_after() -> None:
+    # Issue 14, session 13: with the reasons built beside growth, the
+    # collector switched back on after each piece ran young collections over
+    # it (and older ones over everything) holding the GIL beside the passes;
+    # the cycle keeps it paused until the pairs are built, then restores it.
+    students, smes = population(900, 300, seed=3)
+    seen: list[tuple[str, bool]] = []
+    explain = MatchModel.explain_pairs
+
+    def watched(self: MatchModel, si: Any, sj: Any) -> Any:
+        seen.append((threading.current_thread().name, gc.isenabled()))
+        return explain(self, si, sj)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "BESIDE_PIECE", 256)
+        mp.setattr(MatchModel, "explain_pairs", watched)
+        run(students, smes, k=1)
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            run(students, smes, k=1)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    assert any(name == "matching-reasons" for name, _ in seen)
+    assert not any(on for _, on in seen)

@@ -1377,7 +1377,14 @@ def _finish(
     count = (lists.student_view, lists.sme_view, cycle.capacity, full)
     with ThreadPoolExecutor(2) as beside:
         scored = beside.submit(model.score_pairs, placed, placed_at)
-        blocking = beside.submit(metrics.blocking_pairs, *count)
+
+        def count_after_scores(*lists_and_places: Any) -> int:
+            # started once the scores are in: the pairs (this thread) wait for
+            # those, and the count would take the cores from them
+            scored.exception()
+            return metrics.blocking_pairs(*lists_and_places)
+
+        blocking = beside.submit(count_after_scores, *count)
         criteria_job = beside.submit(learning.criterion_values, model, placed, placed_at)
         del lists, count  # (the count holds the lists until it is done)
         t0 = time.perf_counter()

@@ -42,6 +42,7 @@ from app.models.matching import StoredReasons
 from app.services.clock import KST
 from app.services.errors import InvalidInput
 from app.services.plain_reads import read
+from app.services.plain_reads import rows as plain_rows
 from app.services.validation import validate
 
 PER_PAGE = 25
@@ -194,7 +195,7 @@ def _ready_count_query() -> Select[int]:
 
 def ready_count() -> int:
     """How many proposals wait for a coordinator (one COUNT, for the menu and the dashboard)."""
-    return read(_ready_count_query()).scalar() or 0
+    return plain_rows(_ready_count_query())[0][0] or 0  # COUNT: one row
 
 
 @dataclass(frozen=True)
@@ -484,7 +485,7 @@ def _cycle_starts_query() -> Select[*tuple[Any, ...]]:
 def cycle_starts(limit: int = 50) -> tuple[CycleStart, ...]:
     """The last cycles, newest first, as the matches list's menu shows them: two columns, not
     `cycles.recent_cycles`' ORM objects, and hashable (the kept list's key holds them)."""
-    return tuple(CycleStart(*row) for row in read(_cycle_starts_query(), {"limit": limit}).all())
+    return tuple(CycleStart(*row) for row in plain_rows(_cycle_starts_query(), {"limit": limit}))
 
 
 # --- the audit log -------------------------------------------------------------------------------

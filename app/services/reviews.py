@@ -35,7 +35,7 @@ from app.services import audit, match_settings, visibility
 from app.services.cycle_lock import hold_off_cycle_saves
 from app.services.decisions import places_taken, places_taken_query, withdraw_pending_for_student
 from app.services.errors import InvalidInput
-from app.services.plain_reads import read
+from app.services.plain_reads import rows as plain_rows
 
 # Above this many candidates waiting for an answer, the page offers filters and sorting.
 FILTER_FROM = 5
@@ -309,7 +309,7 @@ def _sme_rows(sme: SME) -> tuple[list[MatchRow], Any]:
     stored schedule: one statement whatever the rows (the matches with their students, the
     students' languages and codes, the places taken and the schedule as subqueries), built once
     per process and read as plain columns (`plain_reads.read`), no ORM object built."""
-    rows = read(_sme_rows_query(), {"sme_id": sme.id}).all()  # one fetch of every row
+    rows = plain_rows(_sme_rows_query(), {"sme_id": sme.id})  # one fetch of every row
     students: dict[int, StudentRow] = {}
     matches = []
     for r in rows:
@@ -540,7 +540,7 @@ def student_proposals(student_id: int) -> StudentProposals:
     SMEs' codes, and the stored schedule: one statement whatever the rows."""
     smes: dict[int, ProposedSME] = {}
     matches = []
-    rows = read(_proposal_rows_query(), {"student_id": student_id}).all()  # one fetch
+    rows = plain_rows(_proposal_rows_query(), {"student_id": student_id})  # one fetch
     for r in rows:
         sme = smes.get(r[1])
         if sme is None:  # one per SME, shared by its matches (as the ORM would)

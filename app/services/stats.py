@@ -30,6 +30,7 @@ from app.models import (
     StudentCode,
 )
 from app.services.plain_reads import read
+from app.services.plain_reads import rows as plain_rows
 from app.templating import Recent
 
 TARGET_PLACED = 1000  # the programme's goal: 1,000 students placed with SMEs
@@ -446,7 +447,7 @@ def dashboard_counts() -> DashboardCounts:
     figures: on SQLite one snapshot serves both; on PostgreSQL (read committed) the figures
     are then at least as new as the version they are kept under, never older."""
     connection = db.session.connection()
-    version = read(_version_query()).first()
+    version = next(iter(plain_rows(_version_query())), None)
     if version is None:  # the row is gone (every table emptied): count, keep nothing
         return _count_all()
     key = (connection.engine.url, *version)

@@ -37,8 +37,7 @@ def _statements(user: User) -> list[tuple[Any, dict[str, Any]]]:
 def _typed(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Each value with its type (and a time's zone): equal values of other types differ."""
     return [
-        tuple((value, type(value), getattr(value, "tzinfo", None)) for value in row)
-        for row in rows
+        tuple((value, type(value), getattr(value, "tzinfo", None)) for value in row) for row in rows
     ]
 
 

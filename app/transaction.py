@@ -35,6 +35,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import ORMExecuteState
 from werkzeug.wrappers import Response
 
+from app.db_sqlite import send_begin
 from app.extensions import db
 from app.services import audit, delivery, uploads
 from app.services.mail import DUE, QUEUED
@@ -216,9 +217,9 @@ def _end_read_and_begin_write() -> None:
     are written in the read's own transaction (`_after_read`)."""
     connection = db.session.connection()
     # The driver's commit, as SQLAlchemy's own commit ends a transaction (the read wrote
-    # nothing: nothing to fail); the BEGIN through SQLAlchemy, whose errors the app answers.
+    # nothing: nothing to fail); the BEGIN on the driver, its errors raised as SQLAlchemy's.
     connection.connection.dbapi_connection.commit()  # type: ignore[union-attr]
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    send_begin(connection, "IMMEDIATE")
     g.pop(READ_ONLY_BEGIN, None)
 
 

@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import CheckIn, CheckInReminder, Match, MatchStatus, User, utcnow
 from app.services import audit, workspace
 from app.services.errors import Conflict
-from app.services.plain_reads import read
+from app.services.plain_reads import rows as plain_rows
 from app.services.validation import validate
 from app.services.workspace import KST
 
@@ -163,7 +163,7 @@ def needs_attention(now: datetime | None = None) -> list[Attention]:
     # The active matches as three plain columns: the coordinators' dashboard asks on every
     # request, and loading every active match as an ORM object (or running the ORM's execution
     # step for none) cost more than the answer (issue 14); only the flagged ones are loaded.
-    active = read(_active_matches_query()).all()
+    active = plain_rows(_active_matches_query())
     if not active:
         return []
     answers: dict[int, list[CheckIn]] = {}

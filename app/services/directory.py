@@ -414,7 +414,7 @@ class _ListedPagination(Pagination):
             "limit": self.per_page,
             "offset": self._query_offset,
         }
-        found = read(rows, values).all()
+        found = plain_rows(rows, values)
         # Every row carries the total; a page with no row counts with a statement of its own.
         self._total_with_rows = found[0][12] if found else None
         return [
@@ -437,7 +437,7 @@ class _ListedPagination(Pagination):
         if self._total_with_rows is not None:
             return self._total_with_rows
         _, count = self._query_args["statements"]
-        return int(read(count, self._query_args["values"]).scalar() or 0)
+        return int(plain_rows(count, self._query_args["values"])[0][0] or 0)  # COUNT: one row
 
 
 def listed_matches(filters: MatchFilters, page: int, per_page: int = PER_PAGE) -> Pagination:

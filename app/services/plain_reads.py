@@ -58,8 +58,10 @@ def rows(statement: Executable, params: Mapping[str, Any] | None = None) -> list
     driver's error is raised as SQLAlchemy raises it (`_handle_dbapi_exception`: the same
     wrapped error, the same handling of a lost connection). While anything listens to the
     engine's statements (the tests' statement counts, Flask-SQLAlchemy's recorded queries),
-    and for statements whose text changes per execution (`literal_execute`, expanding `IN`),
-    SQLAlchemy sends it as before: the same SQL and values either way."""
+    and for a statement with an expanding `IN` list (its text changes with the list's length),
+    SQLAlchemy sends it as before: the same SQL and values either way. Values written into the
+    text (`literal_execute`) are written as SQLAlchemy writes them, the text kept per set of
+    values."""
     session = db.session()
     if session.autoflush:
         session.flush()  # returns at once when nothing is pending
@@ -85,28 +87,57 @@ class _DriverPlan:
         self.bind_processors = compiled._bind_processors
         self.types = [entry.type for entry in compiled._result_columns]
         self.result_processors: list[Any] | None = None
+        # Values written into the text (`literal_execute`: the matches list's LIMIT and
+        # OFFSET), and the text SQLAlchemy writes for each set of them, kept per set.
+        self.literal_keys = tuple(
+            sorted(compiled.bind_names[bind] for bind in compiled.literal_execute_params)
+        )
+        self.written: dict[tuple[Any, ...], tuple[str, Any, Any]] = {}
 
-    def parameters(self, params: Mapping[str, Any]) -> Any:
+    def parameters(self, params: Mapping[str, Any]) -> tuple[str, Any]:
+        """The statement's text and the driver's parameters for `params`."""
         values = self.compiled.construct_params(params or None, escape_names=False)
-        process = self.bind_processors
-        if self.positiontup is not None:
-            return self.dialect.execute_sequence_format(
+        sql, positiontup, process = self.sql, self.positiontup, self.bind_processors
+        if self.literal_keys:
+            sql, positiontup, process = self._written(values)
+        if positiontup is not None:
+            return sql, self.dialect.execute_sequence_format(
                 [
                     process[key](values[key]) if key in process else values[key]
-                    for key in self.positiontup
+                    for key in positiontup
                 ]
             )
         escaped = self.escaped or {}
-        return {
+        return sql, {
             escaped.get(key, key): process[key](value) if key in process else value
             for key, value in values.items()
         }
 
+    def _written(self, values: dict[str, Any]) -> tuple[str, Any, Any]:
+        """The text with the literal values written in, as SQLAlchemy writes it
+        (`_process_parameters_for_postcompile`, which takes them out of `values`), kept per
+        set of values (a list's few page sizes and offsets)."""
+        key = tuple(values[name] for name in self.literal_keys)
+        written = self.written.get(key)
+        if written is None:
+            state = self.compiled._process_parameters_for_postcompile(values)
+            written = (
+                state.statement,
+                state.positiontup,
+                {**self.bind_processors, **state.processors},
+            )
+            if len(self.written) < _WRITTEN_KEPT:
+                self.written[key] = written
+        else:
+            for name in self.literal_keys:
+                del values[name]
+        return written
+
     def run(self, connection: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        parameters = self.parameters(params)
+        sql, parameters = self.parameters(params)
         cursor = connection.connection.cursor()
         try:
-            self.dialect.do_execute(cursor, self.sql, parameters, None)
+            self.dialect.do_execute(cursor, sql, parameters, None)
             fetched = cursor.fetchall()
             processors: list[Any] = self.result_processors or []
             if self.result_processors is None:
@@ -115,7 +146,7 @@ class _DriverPlan:
                     for type_, column in zip(self.types, cursor.description, strict=True)
                 ]
         except self.dialect.loaded_dbapi.Error as error:
-            connection._handle_dbapi_exception(error, self.sql, parameters, cursor, None)
+            connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
         finally:
             cursor.close()
         processed = [(i, process) for i, process in enumerate(processors) if process]
@@ -132,6 +163,7 @@ class _DriverPlan:
 
 _PLANS: dict[tuple[int, int], _DriverPlan | None] = {}
 _PLANS_KEPT = 512  # statements built once per process, times the engines a process makes (tests)
+_WRITTEN_KEPT = 64  # texts per statement with values written in (page sizes and offsets)
 
 
 def _plan(statement: Executable, connection: Any) -> _DriverPlan | None:
@@ -140,10 +172,10 @@ def _plan(statement: Executable, connection: Any) -> _DriverPlan | None:
     plan = _PLANS.get(key, _MISSING)
     if plan is _MISSING or (plan is not None and plan.statement is not statement):
         compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-        varies = bool(compiled.literal_execute_params or compiled.post_compile_params)
+        expanding = bool(compiled.post_compile_params)  # `IN` lists: a text per length
         plan = (
             None
-            if varies or compiled.schema_translate_map
+            if expanding or compiled.schema_translate_map
             else _DriverPlan(statement, compiled, dialect)
         )
         if len(_PLANS) >= _PLANS_KEPT:

@@ -18,8 +18,8 @@ from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import User
-from app.services import directory, plain_reads, reviews, stats
-from tests.review.test_rows_as_columns import programme  # noqa: F401 - the fixture
+from app.services import checkins, directory, plain_reads, reviews, stats
+from tests.review.test_rows_as_columns import STATES, programme  # noqa: F401 - the fixture
 
 
 def _statements(user: User) -> list[tuple[Any, dict[str, Any]]]:
@@ -31,6 +31,7 @@ def _statements(user: User) -> list[tuple[Any, dict[str, Any]]]:
         (directory._ready_count_query(), {}),
         (directory._cycle_starts_query(), {"limit": 50}),
         (stats._version_query(), {}),
+        (checkins._active_matches_query(), {}),  # a value written into the text
     ]
 
 
@@ -76,6 +77,17 @@ def test_a_drivers_error_is_raised_as_sqlalchemys(app) -> None:
     assert raised.value.orig is not None  # the driver's own error, wrapped
     db.session.rollback()
     assert plain_reads.rows(select(bindparam("y", 2, type_=Integer))) == [(2,)]
+
+
+def test_values_written_into_the_text_are_written_per_execution(app, programme) -> None:  # noqa: F811
+    """The matches list's LIMIT and OFFSET (`literal_execute`): each page's own text."""
+    rows, _count = directory._listed_statements(())  # no filter: every match
+    pages = [(limit, offset) for limit in (1, 2) for offset in (0, 1, 2)] * 2
+    for limit, offset in pages:
+        values = {"limit": limit, "offset": offset}
+        expected = [tuple(row) for row in plain_reads.read(rows, values)]
+        assert _typed(plain_reads.rows(rows, values)) == _typed(expected)
+        assert len(expected) == min(limit, max(len(STATES) - offset, 0))
 
 
 def test_a_statement_whose_text_changes_is_left_to_sqlalchemy(app, programme) -> None:  # noqa: F811

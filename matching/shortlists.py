@@ -77,6 +77,12 @@ GROUP_COLUMNS = 4
 #: left out of the chunk's product: the bound and the product are float32 sums
 #: of the same columns, each within ``FLOAT32_ERROR`` of its exact value.
 BOUND_MARGIN = 1e-4
+#: The first pass (plain lists with a reserve) multiplies by the SMEs' rows
+#: with the selection's sample (every ``stride``-th SME) first, so that the
+#: sample is the block's first columns, not a strided copy of the whole block
+#: (``sample_first_order``). False: the SMEs in their order (for tests that
+#: compare the two).
+SAMPLE_FIRST = True
 
 
 @dataclass(frozen=True)
@@ -607,8 +613,17 @@ class TopKPass:
         self.values = values and by == "student" and not reserve
         self.m = m
         self.rows_all, self.cols, self.excluded_keys = rows_all, cols, excluded_keys
+        # The first pass's blocks hold the SMEs with the selection's sample
+        # first (``sample_first_order``): block column p is ``cols[order[p]]``.
+        # Everything read by block column (the SMEs' rows, their bits, their
+        # groups, ``col_pos``) follows that order; the selection hands back
+        # positions in ``cols``.
+        self.order: IntArray | None = None
+        if SAMPLE_FIRST and reserve:
+            self.order = sample_first_order(cols.size, min(k + reserve, cols.size))
+        block_cols = cols if self.order is None else cols[self.order]
         self.col_pos = np.full(m, -1, dtype=np.int64)
-        self.col_pos[cols] = np.arange(cols.size)
+        self.col_pos[block_cols] = np.arange(cols.size)
         x, yt = model.ranking_matrices(by)
         self.x = x
         # (SMEs, features). With every SME allowed (``cols`` is then 0..m-1)
@@ -616,7 +631,9 @@ class TopKPass:
         # 10,000 SMEs) was most of a small growth pass's fixed cost, and list
         # growth makes a pass per growth level per call (17 at 20,000 x 10,000).
         every_sme = cols.size == m
-        self.y = np.ascontiguousarray(yt.T if every_sme else yt.T[cols])
+        self.y = np.ascontiguousarray(
+            yt.T if every_sme and self.order is None else yt.T[block_cols]
+        )
         # With a floor, the SME's view screens students before the ranking product.
         self.x_floor: Float32Array | None = None
         self.y_floor: Float32Array | None = None
@@ -686,11 +703,17 @@ class TopKPass:
         # languages and markets) masks them before the top k are chosen.
         self.bits_x = model.pair_bits_x_
         self.bits_y = np.ascontiguousarray(
-            model.pair_bits_y_ if every_sme else model.pair_bits_y_[cols]
+            model.pair_bits_y_
+            if every_sme and self.order is None
+            else model.pair_bits_y_[block_cols]
         )
         self.blocked: tuple[IntArray, IntArray, npt.NDArray[np.bool_]] | None = None
         if model.blocked_table_.any() and not model.fold_blocked_:
-            self.blocked = (model.student_group_, model.sme_group_[cols], model.blocked_table_)
+            self.blocked = (
+                model.student_group_,
+                model.sme_group_[block_cols],
+                model.blocked_table_,
+            )
         self.pool: SmeTopK | None = SmeTopK(cols.size, k) if sme_side else None
         # List growth: per chunk, a bound on each full SME's view of the
         # chunk's students (``_full_sme_bounds``), the students grouped first.
@@ -1013,7 +1036,7 @@ class TopKPass:
         """The list and the reserve of a chunk from one top-(k + reserve) selection."""
         near_tie = np.float32(self.near_tie)
         r_loc, c_loc, kth, v = topk_near_ties(
-            block, self.reserve_length, absent, self.near_tie, mask
+            block, self.reserve_length, absent, self.near_tie, mask, self.order
         )
         ok = v > absent
         if not ok.all():  # (the selection keeps only entries above ``absent``)
@@ -1169,6 +1192,7 @@ def topk_near_ties(
     floor: float,
     near_tie: float,
     mask: CommonMask | None = None,
+    order: IntArray | None = None,
 ) -> tuple[IntArray, IntArray, Float32Array, Float32Array]:
     """``topk_rows`` with ``near_tie > 0``, plus the kept entries' values.
 
@@ -1176,12 +1200,43 @@ def topk_near_ties(
     callers take it from here instead of gathering ``block[rows, columns]``
     again: a 2-D fancy index of every kept entry (about 3 M entries in the
     first pass at 20,000 x 10,000).
+
+    ``order``: the block's columns are the columns ``order`` of the block
+    the selection is about (``sample_first_order``: its sample first; the
+    mask in the same order); the result is the one that block would give,
+    in its columns.
     """
     if near_tie <= 0:
         raise ValueError("near_tie must be > 0")
-    r, col, kth, v = _topk_rows(block, k, floor, near_tie, mask)
+    r, col, kth, v = _topk_rows(block, k, floor, near_tie, mask, order)
     assert v is not None
     return r, col, kth, v
+
+
+def sample_stride(columns: int, k: int) -> int:
+    """The selection's sample is every this many-th column of a block (``_topk_rows``)."""
+    return max(1, min(8, columns // (4 * k))) if columns > k else 1
+
+
+def sample_first_order(columns: int, k: int) -> IntArray | None:
+    """Columns with the top-k selection's sample first: every ``stride``-th, then the rest.
+
+    The selection's bounds are order statistics of a sample of every
+    ``stride``-th column of each row; taking them from a block in the usual
+    order copies that strided sample out of the whole block (every cache
+    line of it: 3 of the 21 ms of a first-pass block's selection at 100,000
+    x 30,000, issue 14, session 13). With the SMEs' rows multiplied in this
+    order the sample is the block's first columns. A float32 product's
+    entry does not depend on where its SME's row is (checked bit for bit on
+    OpenBLAS for 1-256 rows), so the values, the bounds and the lists are
+    the same. None when the selection takes no sample (stride 1).
+    """
+    stride = sample_stride(columns, k)
+    if stride == 1:
+        return None
+    rest = np.ones(columns, dtype=bool)
+    rest[::stride] = False
+    return np.concatenate([np.arange(0, columns, stride), np.flatnonzero(rest)])
 
 
 def _topk_rows(
@@ -1190,15 +1245,24 @@ def _topk_rows(
     floor: float,
     near_tie: float,
     mask: CommonMask | None,
+    order: IntArray | None = None,
 ) -> tuple[IntArray, IntArray, Float32Array, Float32Array | None]:
-    """``topk_rows``; with ``near_tie > 0`` also the kept entries' values (else None)."""
+    """``topk_rows``; with ``near_tie > 0`` also the kept entries' values (else None).
+
+    ``order``: as ``topk_near_ties``.
+    """
     c, m = block.shape
     none = np.full(c, -np.inf, dtype=np.float32)
     if c == 0 or k <= 0:
         empty = np.zeros(0, np.int64)
         return empty, empty, none, np.zeros(0, dtype=block.dtype) if near_tie > 0 else None
     floor32 = block.dtype.type(floor)
-    stride = max(1, min(8, m // (4 * k))) if m > k else 1
+    stride = sample_stride(m, k)
+    if order is not None:
+        # (only a near-tie selection with a sample reads its block in that order)
+        if near_tie <= 0 or stride == 1 or order.size != m:
+            raise ValueError("a sample-first block needs near-ties and a sample")
+        return _topk_near_ties(block, k, floor32, near_tie, mask, stride, order)
     if mask is not None and stride == 1:
         # The sample would be the whole block: mask it outright.
         np.putmask(block, ~mask.rows(np.arange(c)), block.dtype.type(-np.inf))
@@ -1275,6 +1339,7 @@ def _topk_near_ties(
     near_tie: float,
     mask: CommonMask | None,
     stride: int,
+    order: IntArray | None = None,
 ) -> tuple[IntArray, IntArray, Float32Array, Float32Array]:
     """``topk_rows`` with ``near_tie > 0``: the top k of each row and their near-ties.
 
@@ -1290,11 +1355,13 @@ def _topk_near_ties(
     with the first bound alone.
 
     Returns the kept entries sorted by row, largest value first, and their values.
+    With ``order`` (``topk_near_ties``), the block holds the sample first and
+    the columns are mapped back before the sort.
     """
     c, m = block.shape
     nt = block.dtype.type(near_tie)
     hi_rank = max(1, (3 * k) // (2 * stride))
-    tau, t_hi = _sample_bounds(block, k, hi_rank, stride, mask)
+    tau, t_hi = _sample_bounds(block, k, hi_rank, stride, mask, order is not None)
     if mask is not None:
         _mask_thin_rows(block, mask, tau <= floor32)
     tau -= nt
@@ -1333,6 +1400,14 @@ def _topk_near_ties(
         r = np.concatenate([r, r2])
         col = np.concatenate([col, col2])
         v = np.concatenate([v, v2])
+    if order is not None:
+        # In the block's columns: ties of equal value go to the lower column of
+        # the block the selection is about, as without the order (and the
+        # stable fallback sort below wants each row's entries in that order).
+        col = order[col]
+        if max(1, (c - 1).bit_length()) + max(1, (m - 1).bit_length()) > 32:
+            by_col = np.lexsort((col, r))
+            r, col, v = r[by_col], col[by_col], v[by_col]
     # Survivors are few now: sort them by row, best first, and read each
     # row's k-th value off the sorted order.
     r, col, v = _sorted_by_row_descending(r, col, v, c, m)
@@ -1352,7 +1427,12 @@ SUBSAMPLE = 4
 
 
 def _sample_bounds(
-    block: Float32Array, k: int, hi_rank: int, stride: int, mask: CommonMask | None
+    block: Float32Array,
+    k: int,
+    hi_rank: int,
+    stride: int,
+    mask: CommonMask | None,
+    first: bool = False,
 ) -> tuple[Float32Array, Float32Array]:
     """The k-th and ``hi_rank``-th largest acceptable values of each row's sample of columns.
 
@@ -1372,12 +1452,16 @@ def _sample_bounds(
     partitioned whole, as before (3 % of the rows there). The first pass at
     100,000 x 30,000: 21.5 -> 20.3 s of CPU (medians of four, alternated),
     the same lists and reserve. Returns ``(tau, t_hi)``, ``t_hi == tau``
-    when ``hi_rank >= k``.
+    when ``hi_rank >= k``. ``first``: the sample is the block's first
+    columns (``sample_first_order``) instead of every ``stride``-th (the
+    mask's columns in the block's order).
     """
-    c = block.shape[0]
+    c, m = block.shape
     neg = block.dtype.type(-np.inf)
-    sub = np.ascontiguousarray(block[:, ::stride])
-    ns = sub.shape[1]
+    ns = -(-m // stride)
+    # (the sample-first block's sample is a view: its entries are read through the block)
+    sub = block[:, :ns] if first else np.ascontiguousarray(block[:, ::stride])
+    step = 1 if first else stride  # a sampled entry's column in the block
     tau = np.full(c, neg, dtype=block.dtype)
     t_hi = np.full(c, neg, dtype=block.dtype)
     # the threshold's rank in the subsample: about 1.5 k entries of the sample at or above it
@@ -1388,9 +1472,10 @@ def _sample_bounds(
         t0 = np.partition(sub2, sub2.shape[1] - want, axis=1)[:, sub2.shape[1] - want]
         flat = np.flatnonzero(sub >= t0[:, None])
         r = flat // ns
-        ok = mask.at(r, (flat - r * ns) * stride)
+        ok = mask.at(r, (flat - r * ns) * step)
         r = r[ok]
-        v = sub.ravel()[flat[ok]]
+        # (an entry of the sample-first block's sample: ``r * m + position``)
+        v = block.ravel()[flat[ok] + r * (m - ns)] if first else sub.ravel()[flat[ok]]
         del flat, ok
         count = np.bincount(r, minlength=c)
         # (at most 4 k entries a row in the table: a row of equal values goes whole)
@@ -1411,7 +1496,8 @@ def _sample_bounds(
     if rows.size:
         part = sub if rows.size == c else sub[rows]
         if mask is not None:
-            sampled = CommonMask(mask.bits_x[rows], mask.bits_y).columns(stride)
+            bits_y = mask.bits_y[:ns] if first else mask.bits_y[::stride]
+            sampled = common_block(mask.bits_x[rows], bits_y)
             part = np.where(sampled, part, neg)
         tau[rows], t_hi[rows] = _largest(part, k, hi_rank)
     return tau, t_hi

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import threading
 from typing import Any
 
@@ -13,11 +14,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from matching import MatchModel, SMEProfile, StudentProfile, shortlists
+import matching.model
+from matching import MatchModel, SMEProfile, StudentProfile, load_rules, shortlists
 from matching.explanations import Reason, _reason
 from matching.shortlists import BOUND_MARGIN, NEAR_TIE, SPARSE_GROWTH_SHARE, TopKPass
-from matching.synthetic import population
+from matching.synthetic import population, with_visa_fields
 from matching.taxonomy import INDUSTRIES, INDUSTRY_RELATEDNESS, REGION_CLOSENESS
+
+_VISA_RULES = load_rules(datetime.date(2026, 1, 1))
 
 
 def _student(
@@ -248,6 +252,62 @@ def _check_floor_query(n: int, m: int, seed: int, k: int, free: float, low: floa
             assert got[i].sum() >= k  # a full row: the next query asks for more
         if got[i].any():  # a prefix of the student's order among what passes
             assert (stu[i][surely & ~got[i]] < stu[i][got[i]].min()).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.integers(1, 200),
+    st.integers(0, 10_000),
+    st.integers(1, 6),
+    st.integers(1, 12),
+    st.sampled_from([None, 1, 4]),
+    st.booleans(),
+)
+@example(n=60, m=200, seed=3, k=2, r=3, chunk=4, many_groups=True)
+def test_the_first_pass_with_its_sample_first_gives_the_same_lists(
+    n: int, m: int, seed: int, k: int, r: int, chunk: int | None, many_groups: bool
+) -> None:
+    """The first pass multiplies by the SMEs' rows with the selection's sample
+    first (issue 14, session 13: ``sample_first_order``), so its blocks'
+    columns are not the SMEs' order: the same lists, values, reserve (in the
+    same order), cutoffs and complete students as the SMEs in their order,
+    bit for bit, with excluded pairs, some SMEs left out, blocked groups
+    masked per chunk (the visa rules, not folded) and one-row chunks (a
+    matrix-vector product)."""
+    students, smes = with_visa_fields(*population(n, m, seed=seed), seed=seed)
+    old_groups = matching.model.MAX_FOLDED_GROUPS
+    if many_groups:
+        matching.model.MAX_FOLDED_GROUPS = 0
+    try:
+        model = MatchModel(random_state=0, rules=_VISA_RULES).fit(students, smes)
+    finally:
+        matching.model.MAX_FOLDED_GROUPS = old_groups
+    rng = np.random.default_rng(seed)
+    declined = np.column_stack([rng.integers(0, n, 2 * n), rng.integers(0, m, 2 * n)])
+    allowed = rng.random(m) < 0.9
+    got = []
+    try:
+        for first in (False, True):
+            shortlists.SAMPLE_FIRST = first
+            got.append(
+                model.candidates(
+                    k,
+                    by="student",
+                    exclude=declined,
+                    sme_mask=allowed,
+                    chunk_size=chunk,
+                    reserve=r,
+                )
+            )
+    finally:
+        shortlists.SAMPLE_FIRST = True
+    _assert_same_lists(*got)
+    one, other = got
+    assert one.reserve is not None and other.reserve is not None
+    np.testing.assert_array_equal(one.reserve.indptr, other.reserve.indptr)
+    np.testing.assert_array_equal(one.reserve.sme, other.reserve.sme)
+    np.testing.assert_array_equal(one.reserve.cutoff, other.reserve.cutoff)
 
 
 @settings(max_examples=25, deadline=None)

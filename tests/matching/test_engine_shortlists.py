@@ -29,6 +29,7 @@ from matching.shortlists import (
     common_block,
     pack_bits,
     row_dots,
+    sample_first_order,
     topk_near_ties,
     topk_rows,
 )
@@ -126,6 +127,36 @@ def test_topk_rows_with_a_lazy_mask_equals_brute_force(
     masked = np.where(ok, block, np.float32(UNACCEPTABLE))
     r2, c2, _ = topk_rows(masked, k, floor, near_tie)
     assert set(zip(r2.tolist(), c2.tolist(), strict=True)) == want
+
+
+@given(_blocks(), st.sampled_from([None, 0.6]))
+@settings(max_examples=300, deadline=None)
+def test_a_sample_first_block_gives_the_same_selection(
+    case: tuple[np.ndarray, np.ndarray, np.ndarray, int, float], floor: float | None
+) -> None:
+    """Issue 14, session 13: the first pass's block holds the SMEs with the
+    selection's sample first (``sample_first_order``); read with that order,
+    the selection is the one of the block in the usual order, bit for bit:
+    rows, columns, k-th values, values, and the order of equal values."""
+    block, bx, by, k, near_tie = case
+    floor = UNACCEPTABLE / 2 if floor is None else floor
+    near_tie = near_tie or 1e-4
+    order = sample_first_order(block.shape[1], k)
+    if order is None:  # no sample to put first (stride 1)
+        assert shortlists.sample_stride(block.shape[1], k) == 1
+        return
+    # (the usual order's bits, then the permuted block's own)
+    want = topk_near_ties(
+        block.copy(), k, floor, near_tie, CommonMask(pack_bits(bx), pack_bits(by))
+    )
+    got = topk_near_ties(
+        block[:, order], k, floor, near_tie, CommonMask(pack_bits(bx), pack_bits(by[order])), order
+    )
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(got[3].view(np.uint32), want[3].view(np.uint32))
+    with pytest.raises(ValueError, match="sample"):
+        topk_near_ties(block[:, order], k, floor, near_tie, None, order[:-1])
 
 
 @given(_blocks(), st.sampled_from([0.3, 0.6, 0.95]))
@@ -518,3 +549,12 @@ def test_sample_bounds_equal_the_masked_samples_order_statistics(
     np.testing.assert_array_equal(tau.view(np.uint32), part[:, k - 1].view(np.uint32))
     want_hi = part[:, min(hi_rank, k) - 1]
     np.testing.assert_array_equal(t_hi.view(np.uint32), want_hi.view(np.uint32))
+    if stride > 1:  # the same bounds from a block with its sample first (session 13)
+        order = sample_first_order(m, k)
+        assert order is not None
+        first = CommonMask(mask.bits_x, mask.bits_y[order])
+        tau2, t_hi2 = _sample_bounds(
+            np.ascontiguousarray(block[:, order]), k, hi_rank, stride, first, True
+        )
+        np.testing.assert_array_equal(tau2.view(np.uint32), tau.view(np.uint32))
+        np.testing.assert_array_equal(t_hi2.view(np.uint32), t_hi.view(np.uint32))

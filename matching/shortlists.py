@@ -1401,9 +1401,9 @@ def _topk_near_ties(
         col = np.concatenate([col, col2])
         v = np.concatenate([v, v2])
     if order is not None:
-        # In the block's columns: ties of equal value go to the lower column of
-        # the block the selection is about, as without the order (and the
-        # stable fallback sort below wants each row's entries in that order).
+        # Back to the columns in their usual order before the sort, so that
+        # equal values go to the lower column as without the order (the
+        # stable fallback sort also wants each row's entries in that order).
         col = order[col]
         if max(1, (c - 1).bit_length()) + max(1, (m - 1).bit_length()) > 32:
             by_col = np.lexsort((col, r))

@@ -261,10 +261,10 @@ def _check_floor_query(n: int, m: int, seed: int, k: int, free: float, low: floa
     st.integers(0, 10_000),
     st.integers(1, 6),
     st.integers(1, 12),
-    st.sampled_from([None, 1, 4]),
+    st.sampled_from([None, 2, 5]),
     st.booleans(),
 )
-@example(n=60, m=200, seed=3, k=2, r=3, chunk=4, many_groups=True)
+@example(n=60, m=200, seed=3, k=2, r=3, chunk=2, many_groups=True)
 def test_the_first_pass_with_its_sample_first_gives_the_same_lists(
     n: int, m: int, seed: int, k: int, r: int, chunk: int | None, many_groups: bool
 ) -> None:
@@ -273,8 +273,10 @@ def test_the_first_pass_with_its_sample_first_gives_the_same_lists(
     columns are not the SMEs' order: the same lists, values, reserve (in the
     same order), cutoffs and complete students as the SMEs in their order,
     bit for bit, with excluded pairs, some SMEs left out, blocked groups
-    masked per chunk (the visa rules, not folded) and one-row chunks (a
-    matrix-vector product)."""
+    masked per chunk (the visa rules, not folded) and chunks of two rows.
+    (Not one-row chunks: a one-row product is a matrix-vector product, and
+    once, inside pytest, two identical one-row queries differed by one
+    float32 ulp where the sample-first path was not even taken.)"""
     students, smes = with_visa_fields(*population(n, m, seed=seed), seed=seed)
     old_groups = matching.model.MAX_FOLDED_GROUPS
     if many_groups:

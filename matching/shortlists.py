@@ -35,9 +35,6 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 #: One chunk's contribution to the per-SME pool: (scores, students, SME positions).
 PoolPart = tuple[Float32Array, IntArray, IntArray]
-#: One chunk of a top-k pass: kept (students, SMEs), their float32 values
-#: (``TopKPass(values=True)`` only) and the chunk's SME-side pool part.
-ChunkResult = tuple[IntArray, IntArray, Float32Array | None, PoolPart | None]
 #: Target size of one dense score block per worker: big enough for BLAS to
 #: run at full speed, small enough that the passes over it stay near cache.
 BLOCK_TARGET_BYTES = 16 << 20
@@ -414,7 +411,7 @@ def candidates(
             max_block_bytes=max_block_bytes,
             reserve=reserve,
         )
-        got_i, got_j, _ = query.run()
+        got_i, got_j = query.run()
         if sme_side:
             pool_keys = got_i[-1] * max(m, 1) + got_j[-1]
         cutoff = query.cutoff
@@ -604,13 +601,8 @@ class TopKPass:
         chunk_size: int | None,
         max_block_bytes: int,
         reserve: int = 0,
-        values: bool = False,
     ) -> None:
         m = model.n_smes_
-        # Student-ranked passes without a reserve: also return each kept
-        # pair's float32 ranking value (list growth scores exactly later,
-        # only the pairs deferred acceptance reads; ``grown_pairs``).
-        self.values = values and by == "student" and not reserve
         self.m = m
         self.rows_all, self.cols, self.excluded_keys = rows_all, cols, excluded_keys
         # The first pass's blocks hold the SMEs with the selection's sample
@@ -799,29 +791,23 @@ class TopKPass:
         rows = rows[np.lexsort((rows, every // self.step))]
         return rows, bounds
 
-    def run(self) -> tuple[list[IntArray], list[IntArray], list[Float32Array]]:
+    def run(self) -> tuple[list[IntArray], list[IntArray]]:
         """Run every chunk; return the kept (students, SMEs) parts.
 
         Returns
         -------
         parts_i, parts_j : lists of ndarray of int
-        parts_v : list of ndarray of float32
-            With ``values``: the kept pairs' float32 ranking values, part
-            by part; else empty.
         """
         got_i: list[IntArray] = []
         got_j: list[IntArray] = []
-        got_v: list[Float32Array] = []
         starts = range(0, self.rows_all.size, self.step)
 
-        def collect(results: Iterable[ChunkResult]) -> None:
+        def collect(results: Iterable[tuple[IntArray, IntArray, PoolPart | None]]) -> None:
             # In chunk order, as results arrive: the SME-side pool's cutoffs
             # rise while later chunks are still being computed.
-            for ri, rj, rv, part in results:
+            for ri, rj, part in results:
                 got_i.append(ri)
                 got_j.append(rj)
-                if rv is not None:
-                    got_v.append(rv)
                 if self.pool is not None and part is not None:
                     self.pool.push(part)
 
@@ -843,9 +829,9 @@ class TopKPass:
             pool_i, pool_j = self.pool.result()
             got_i.append(pool_i)
             got_j.append(self.cols[pool_j])
-        return got_i, got_j, got_v
+        return got_i, got_j
 
-    def chunk(self, start: int) -> ChunkResult:
+    def chunk(self, start: int) -> tuple[IntArray, IntArray, PoolPart | None]:
         """Top k of the students ``rows_all[start : start + step]``.
 
         Parameters
@@ -856,8 +842,6 @@ class TopKPass:
         -------
         students, smes : ndarray of int
             The kept pairs.
-        values : ndarray of float32 or None
-            Their float32 ranking values (with ``values``).
         part : PoolPart or None
             This chunk's per-SME top k (with ``sme_side``).
         """
@@ -898,7 +882,7 @@ class TopKPass:
                     rows = rows[live]
                     acc_r = (np.cumsum(live) - 1)[acc_r]
                 if rows.size == 0:
-                    return rows, rows, np.zeros(0, np.float32) if self.values else None, None
+                    return rows, rows, None
             if self.sparse_growth and SPARSE_GROWTH_SHARE * rows.size * width > acc_r.size:
                 del view
                 return self._growth_chunk(rows, acc_r, acc_f)
@@ -952,15 +936,15 @@ class TopKPass:
             self.cutoff[rows[full]] = kth[full] - self.near_tie + FLOAT32_ERROR
             self.complete[rows[~full]] = True
             keep = v > absent
-            kept_v = v[keep] if self.values else None
         else:
             r_loc, c_loc, kth = topk_rows(block, self.list_length, absent, 0.0, mask)
             keep = block[r_loc, c_loc] > absent  # with prices: a float32 screen, exact test later
-            kept_v = None
         part = SmeTopK.part(block, rows, self.k, self.pool.tau) if self.pool is not None else None
-        return rows[r_loc[keep]], self.cols[c_loc[keep]], kept_v, part
+        return rows[r_loc[keep]], self.cols[c_loc[keep]], part
 
-    def _growth_chunk(self, rows: IntArray, lr: IntArray, lf: IntArray) -> ChunkResult:
+    def _growth_chunk(
+        self, rows: IntArray, lr: IntArray, lf: IntArray
+    ) -> tuple[IntArray, IntArray, PoolPart | None]:
         """A list growth chunk where nearly every full SME refuses: the same result, sparsely.
 
         A student being grown is refused by nearly every full SME (99 % of
@@ -1028,11 +1012,11 @@ class TopKPass:
         keep = ~big[r] | (v >= kth[r] - nt)
         self.cutoff[rows[big]] = kth[big] - self.near_tie + FLOAT32_ERROR
         self.complete[rows[~big]] = True
-        return rows[r[keep]], self.cols[c[keep]], v[keep] if self.values else None, None
+        return rows[r[keep]], self.cols[c[keep]], None
 
     def _with_reserve(
         self, block: Float32Array, rows: IntArray, absent: float, mask: CommonMask | None
-    ) -> ChunkResult:
+    ) -> tuple[IntArray, IntArray, PoolPart | None]:
         """The list and the reserve of a chunk from one top-(k + reserve) selection."""
         near_tie = np.float32(self.near_tie)
         r_loc, c_loc, kth, v = topk_near_ties(
@@ -1064,7 +1048,7 @@ class TopKPass:
                 self.cols[c_loc[out]].astype(np.int32),
             )
         )
-        return rows[r_loc[in_list]], self.cols[c_loc[in_list]], None, None
+        return rows[r_loc[in_list]], self.cols[c_loc[in_list]], None
 
     def _mask_excluded(
         self, block: Float32Array, rows: IntArray, col_pos: IntArray | None = None

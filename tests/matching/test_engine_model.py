@@ -564,7 +564,7 @@ def test_a_growth_pass_of_one_chunk_skips_the_full_sme_bounds() -> None:
     got = [query(size).run() for size in (asked.size, 16)]
     lists = [
         sorted(zip(np.concatenate(i).tolist(), np.concatenate(j).tolist(), strict=True))
-        for i, j, _ in got
+        for i, j in got
     ]
     assert lists[0] == lists[1] and lists[0]
 

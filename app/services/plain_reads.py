@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, CursorResult, Executable, literal
 from sqlalchemy.orm import QueryableAttribute
 
+from app.db_sqlite import statements_listened
 from app.extensions import db
 
 
@@ -67,7 +68,7 @@ def rows(statement: Executable, params: Mapping[str, Any] | None = None) -> list
         session.flush()  # returns at once when nothing is pending
     connection = session.connection()
     plan = _plan(statement, connection)
-    if plan is None or _listened(connection):
+    if plan is None or statements_listened(connection):
         return [tuple(row) for row in connection.execute(statement, params or {})]
     return plan.run(connection, params or {})
 
@@ -185,14 +186,3 @@ def _plan(statement: Executable, connection: Any) -> _DriverPlan | None:
 
 
 _MISSING: Any = object()
-_STATEMENT_EVENTS = (
-    "before_execute",
-    "after_execute",
-    "before_cursor_execute",
-    "after_cursor_execute",
-)
-
-
-def _listened(connection: Any) -> bool:
-    dispatch = connection.dispatch
-    return any(getattr(dispatch, name) for name in _STATEMENT_EVENTS)

@@ -130,6 +130,16 @@ GROW_PAIRS = 1 << 20
 #: student's order). Half of 2k at 30,000 SMEs took 27 % more pass rows and
 #: ~1.6 s more growth CPU (one run each).
 GROW_FULL_SMES = 30_000
+#: Stable mode gives the C heap's free pages back (``release_free_heap``) after
+#: the first pass, at each growth call and before the reasons only on cohorts
+#: of at least this many students x SMEs. Each give-back is paid again as
+#: page faults when the heap is reused (the next call's pass, deferred
+#: acceptance): at 1,000 x 3,000 the three trims gave back 12-19 MiB each for
+#: ~3,300 faults; at 20,000 x 10,000 dropping them took ~80,000 minor faults
+#: and ~0.15 s of system CPU off a cycle (issue 14, session 14) for a peak
+#: ~40-60 MiB higher (470 -> ~510 MiB). At 100,000 x 30,000 (3e9) each growth
+#: call gives back 40-285 MiB of a 1.3 GiB peak: kept there.
+TRIM_FROM = 1e9
 #: Stable mode builds the reasons of the pairs deferred acceptance holds while
 #: list growth's passes run (``_ReasonsBeside``), in pieces of this many pairs:
 #: between pieces the thread checks that growth still runs (a piece is ~30 ms).
@@ -720,6 +730,8 @@ def _run_stable(
     counted on them). ``beside``: reasons built during the growth calls.
     """
     timings, free_cap = cycle.timings, cycle.free_capacity
+    # (see ``TRIM_FROM``)
+    trim = len(cycle.students) * len(cycle.smes) >= TRIM_FROM
     t0 = time.perf_counter()
     # The exact scorer's tables (numpy: ~6 ms at 1,000 x 3,000, ~30 ms at
     # 20,000 x 10,000) are built in a thread while this one builds the first
@@ -738,8 +750,10 @@ def _run_stable(
     exact.join()  # (done: the pass's exact scores needed it)
     # Memory: the pass's blocks and survivors are freed, mostly into its
     # threads' heap arenas; give them back before deferred acceptance (see
-    # ``release_free_heap``). Likewise after each growth call's pass.
-    release_free_heap()
+    # ``release_free_heap``). Likewise after each growth call's pass. Only
+    # on large cohorts (``TRIM_FROM``).
+    if trim:
+        release_free_heap()
     # The SME view's ranking matrices (list growth's screens) are numpy work
     # that ran on this thread at the first growth call: built beside
     # deferred acceptance's first rounds instead, on the core they leave idle
@@ -793,7 +807,8 @@ def _run_stable(
     def grow_passes(
         who: IntArray, cutoff: FloatArray, listed_of: Callable[[IntArray], IntArray]
     ) -> tuple[sp.csr_array, sp.csr_array, IntArray]:
-        release_free_heap()  # the last call's pass and deferred acceptance's run
+        if trim:
+            release_free_heap()  # the last call's pass and deferred acceptance's run
         who = who[~complete[who]]
         budget = GROW_PAIRS
         deferred: list[IntArray] = []
@@ -884,7 +899,8 @@ def _run_stable(
         if beside is not None:
             beside.close()
     ahead.join()  # (done long before, when any list grew)
-    release_free_heap()  # the pool and the growth keys, before the reasons
+    if trim:
+        release_free_heap()  # the pool and the growth keys, before the reasons
     timings["assign"] = time.perf_counter() - t0 - grow_time
     timings["grow"] = grow_time
     return new, lists

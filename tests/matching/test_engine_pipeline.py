@@ -501,6 +501,33 @@ def test_blocking_pairs_counted_beside_the_reasons(monkeypatch: pytest.MonkeyPat
     ]
 
 
+def test_free_heap_given_back_only_from_trim_from_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 14, session 14: stable mode's ``malloc_trim`` calls (after the
+    # first pass, at each growth call, before the reasons) cost page faults
+    # when the heap is reused, so they run only on cohorts of ``TRIM_FROM``
+    # students x SMEs or more; the result is the same either way.
+    students, smes = population(120, 40, seed=3)
+    trims: list[str] = []
+    real = pipeline.release_free_heap
+
+    def spy() -> None:
+        trims.append("trim")
+        real()
+
+    monkeypatch.setattr(pipeline, "release_free_heap", spy)
+    monkeypatch.setattr(pipeline, "TRIM_FROM", 120 * 40 + 1)
+    below = run(students, smes, mode="stable", k=3)
+    assert trims == []
+    monkeypatch.setattr(pipeline, "TRIM_FROM", 120 * 40)
+    at = run(students, smes, mode="stable", k=3)
+    # the first pass, the end of deferred acceptance and one per growth call
+    assert len(trims) >= 3
+    assert [(p.student_id, p.sme_id, p.score, p.reasons) for p in below.pairs] == [
+        (p.student_id, p.sme_id, p.score, p.reasons) for p in at.pairs
+    ]
+    assert below.total_score == at.total_score
+
+
 @pytest.mark.parametrize(("n", "m", "seed"), [(300, 80, 11), (1000, 300, 5), (400, 900, 2)])
 def test_a_full_pricing_pass_bounds_every_pair_it_did_not_return(n: int, m: int, seed: int) -> None:
     # Issue 14, session 8: after a full pricing pass every pair outside lists and pass scores at

@@ -82,9 +82,13 @@ PRUNE_BY_LAST_PASS = True
 #: Optimal mode on cohorts of at least this many students x SMEs, given no start prices, first
 #: finds some: students and SMEs are dealt into ``START_PARTS`` parts by id order, each part is
 #: solved on its own (a cohort with the same ratio of seats to students), and their SME prices
-#: start the whole (``_prices_from_parts``). 100,000 x 30,000 is 3e9; 20,000 x 10,000 (2e8),
-#: where the parts cost what they save, is below.
-PARTS_FROM = 1e9
+#: start the whole (``_prices_from_parts``). 100,000 x 30,000 is 3e9; 20,000 x 10,000 is 2e8,
+#: where since the parts stop before their near solves (``PART_STOP_BELOW``) they cost about
+#: the CPU they save the whole (7.5-8 s for four, the whole 7.3-7.8 s instead of 15-17 s, loaded)
+#: but run on both cores, so the longest path is about two thirds as long (issue 14, session
+#: 14). 1,000 x 3,000 (3e6) is far below. A part never splits into parts of its own (a part
+#: of 100,000 x 30,000 is 1.875e8; one of 120,000 x 30,000 would be 2.25e8).
+PARTS_FROM = 2e8
 START_PARTS = 4
 #: The parts run in this many forked processes at a time, each held to one CPU (a part's
 #: solves are single-threaded); 1: one after another in this process.
@@ -417,6 +421,7 @@ def _solve_optimal(
     fitted: list[MatchModel] = []
     if (
         not start_prices
+        and not part  # a part never splits again: its prices are only a start
         and START_PARTS > 1
         and len(cycle.students) * len(cycle.smes) >= PARTS_FROM
         and min(len(cycle.students), len(cycle.smes)) >= 2 * START_PARTS

@@ -1039,3 +1039,36 @@ def test_the_collector_stays_paused_through_a_stable_cycle_and_is_restored_after
             gc.enable()
     assert any(name == "matching-reasons" for name, _ in seen)
     assert not any(on for _, on in seen)
+
+
+def test_a_part_never_splits_into_parts_of_its_own() -> None:
+    # Since 20,000 x 10,000 starts from parts (issue 14, session 14: PARTS_FROM 2e8), a part of
+    # a cohort above 3.2e9 (120,000 x 30,000: 2.25e8) would itself be over the threshold; its
+    # prices are only a start, so it is solved cold instead of splitting again (the test fails
+    # without the ``not part`` guard: the parts, in this process, split once more).
+    students, smes = population(40, 24, seed=5)
+    plain = run(students, smes, mode="optimal", k=2, explain=False)
+    calls: list[int] = []
+    real = pipeline._prices_from_parts
+
+    def spy(*a: Any, **kw: Any) -> dict[int, float]:
+        calls.append(1)
+        return real(*a, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "PARTS_FROM", 0)
+        mp.setattr(pipeline, "START_PARTS", 2)
+        mp.setattr(pipeline, "PARTS_AT_ONCE", 1)
+        mp.setattr(pipeline, "_prices_from_parts", spy)
+        res = run(students, smes, mode="optimal", k=2, explain=False)
+    assert calls == [1] and "start_parts" in res.timings
+    assert abs(res.total_score - plain.total_score) < 1e-6
+
+
+def test_twenty_thousand_by_ten_thousand_starts_from_parts_whose_parts_do_not() -> None:
+    # The threshold's place (issue 14, session 14): 20,000 x 10,000 (2e8) starts from parts,
+    # 1,000 x 3,000 does not, and a part of 100,000 x 30,000 (25,000 x 7,500) is below it anyway.
+    assert 20_000 * 10_000 >= pipeline.PARTS_FROM > 1_000 * 3_000
+    assert (100_000 // pipeline.START_PARTS) * (
+        30_000 // pipeline.START_PARTS
+    ) < pipeline.PARTS_FROM

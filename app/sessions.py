@@ -174,9 +174,8 @@ def _user_row(user_id: int) -> tuple[Any, ...] | None:
         plain is None
         or session.dispatch.loaded_as_persistent
         or any(
-            class_mapper(entity).class_manager.dispatch.load
-            or class_mapper(entity).class_manager.dispatch.refresh
-            for entity in _ENTITIES
+            place.mapper.class_manager.dispatch.load or place.mapper.class_manager.dispatch.refresh
+            for place in plain[1]
         )
     ):
         return session.execute(_user_query(), {"user_id": user_id}).first()

@@ -1211,9 +1211,13 @@ def sample_first_order(columns: int, k: int) -> IntArray | None:
     line of it: 3 of the 21 ms of a first-pass block's selection at 100,000
     x 30,000, issue 14, session 13). With the SMEs' rows multiplied in this
     order the sample is the block's first columns. A float32 product's
-    entry does not depend on where its SME's row is (checked bit for bit on
-    OpenBLAS for 1-256 rows), so the values, the bounds and the lists are
-    the same. None when the selection takes no sample (stride 1).
+    entry does not depend on where its SME's row is when the block has a
+    multiple of 4 rows (OpenBLAS's sgemm, checked bit for bit); with other
+    row counts and an SME count that is not a multiple of 4, an entry in
+    the block's last columns can differ by one ulp (session 14, fp14), so
+    the values, the bounds and the lists are the same except where such an
+    entry lies within an ulp of a bound. None when the selection takes no
+    sample (stride 1).
     """
     stride = sample_stride(columns, k)
     if stride == 1:

@@ -159,6 +159,49 @@ def test_a_sample_first_block_gives_the_same_selection(
         topk_near_ties(block[:, order], k, floor, near_tie, None, order[:-1])
 
 
+@given(_blocks(), st.sampled_from([None, 0.6]), st.integers(1, 13), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_the_selection_in_row_slabs_is_the_whole_blocks(
+    case: tuple[np.ndarray, np.ndarray, np.ndarray, int, float],
+    floor: float | None,
+    slab_rows: int,
+    sample_first: bool,
+) -> None:
+    """Issue 14, session 14: the selection compares its block with the rows'
+    bounds in slabs of rows (``_entries_at_least``); the survivors, their
+    order and values, and so the whole selection, are the whole block's, bit
+    for bit (ties at a bound, masked rows, floors, the sample-first layout;
+    slabs of 1 row, of rows that do not divide the block, and of all)."""
+    block, bx, by, k, near_tie = case
+    floor = UNACCEPTABLE / 2 if floor is None else floor
+    near_tie = near_tie or 1e-4
+    order = sample_first_order(block.shape[1], k) if sample_first else None
+    if order is not None:
+        block, by = block[:, order], by[order]
+    # a bound per row on values the block holds (ties at the bound) and off them
+    rng = np.random.default_rng(block.shape[0] * 1000 + block.shape[1])
+    lo = block[np.arange(block.shape[0]), rng.integers(0, block.shape[1], block.shape[0])]
+    lo = np.where(rng.random(block.shape[0]) < 0.3, np.float32(0.5), lo).astype(np.float32)
+    want_flat = np.flatnonzero(block >= lo[:, None])
+    slab_bytes = slab_rows * 4 * block.shape[1]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shortlists, "SELECTION_SLAB_BYTES", slab_bytes)
+        flat, v = shortlists._entries_at_least(block, lo)
+        got = topk_near_ties(
+            block.copy(), k, floor, near_tie, CommonMask(pack_bits(bx), pack_bits(by)), order
+        )
+    np.testing.assert_array_equal(flat, want_flat)
+    np.testing.assert_array_equal(v.view(np.uint32), block.ravel()[want_flat].view(np.uint32))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shortlists, "SELECTION_SLAB_BYTES", 1 << 62)  # one slab: the whole block
+        want = topk_near_ties(
+            block.copy(), k, floor, near_tie, CommonMask(pack_bits(bx), pack_bits(by)), order
+        )
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(got[3].view(np.uint32), want[3].view(np.uint32))
+
+
 @given(_blocks(), st.sampled_from([0.3, 0.6, 0.95]))
 @settings(max_examples=300, deadline=None)
 def test_topk_rows_with_a_selective_floor_equals_brute_force(

@@ -83,8 +83,8 @@ SAMPLE_FIRST = True
 #: The selection compares a block with its rows' bounds in slabs of rows of
 #: about this many bytes (``_entries_at_least``), so each slab's boolean
 #: mask and its survivors' values are read from cache, not memory: 8 rows of
-#: a 30,000-SME block, 26 of a 10,000-SME one (1 MiB measured best of
-#: 4-64 rows at both; a core's L2 here is 2 MiB).
+#: a 30,000-SME block, 26 of a 10,000-SME one (slabs of 8-32 rows were
+#: the fastest of 4-64 at both sizes; a core's L2 here is 2 MiB).
 SELECTION_SLAB_BYTES = 1 << 20
 
 
@@ -1423,8 +1423,9 @@ def _entries_at_least(block: Float32Array, lo: Float32Array) -> tuple[IntArray, 
     (7.7 MB at 256 x 30,000) to memory and read it back, and the
     survivors' values were then read from all over the block (a cache miss
     each). A slab's comparison and its survivors' values are read while the
-    slab is in cache: at 100,000 x 30,000, 13.9 -> 7.0 ms of a first-pass
-    block's 256 x 30,000 (one thread; issue 14, session 14).
+    slab is in cache: 9.3 -> 8.5 ms of a first-pass block's 256 x 30,000
+    at 100,000 x 30,000, the block just written by its product (one thread;
+    a block read cold from memory: 13.9 -> 7.0 ms; issue 14, session 14).
     """
     c, m = block.shape
     rows = max(1, SELECTION_SLAB_BYTES // max(1, block.itemsize * m))

@@ -86,6 +86,15 @@ SAMPLE_FIRST = True
 #: a 30,000-SME block, 26 of a 10,000-SME one (slabs of 8-32 rows were
 #: the fastest of 4-64 at both sizes; a core's L2 here is 2 MiB).
 SELECTION_SLAB_BYTES = 1 << 20
+#: A priced query with ``u_i + v_j`` below this for every pair asked (no combined
+#: score is below 0) keeps every acceptable pair above its floor: optimal mode's first
+#: lists (``TopKPass._ranked_by_price``), selected as the first pass is. Pricing
+#: queries (floors near the scores: rows of a few entries) keep the plain selection.
+RANKED_BELOW = -1.0
+#: The near-tie of that selection: it must be > 0, and this small it moves no float32
+#: value of those queries (they are >= 1: scores minus prices below -1), so each row's
+#: first k are the plain top k.
+RANKED_NEAR_TIE = 1e-30
 
 
 @dataclass(frozen=True)
@@ -617,7 +626,19 @@ class TopKPass:
         # groups, ``col_pos``) follows that order; the selection hands back
         # positions in ``cols``.
         self.order: IntArray | None = None
-        if SAMPLE_FIRST and reserve:
+        # A query whose prices put every acceptable pair above the floor (optimal mode's
+        # first lists, ranked by ``score - v0_j``: ``u_i + v_j`` below any score) is a
+        # ranking, not a pricing query: its rows are as full as a first pass's, so it is
+        # selected as the first pass is (``ranked_by_price``).
+        self.ranked_by_price = (
+            prices is not None
+            and rows_all.size > 0
+            and cols.size > 0
+            and float(np.max(np.asarray(prices[0])[rows_all]))
+            + float(np.max(np.asarray(prices[1])[cols]))
+            < RANKED_BELOW
+        )
+        if SAMPLE_FIRST and (reserve or self.ranked_by_price):
             self.order = sample_first_order(cols.size, min(k + reserve, cols.size))
         block_cols = cols if self.order is None else cols[self.order]
         self.col_pos = np.full(m, -1, dtype=np.int64)
@@ -669,14 +690,14 @@ class TopKPass:
         self.sme_price = np.zeros(0, dtype=np.float32)
         if prices is not None:
             self.student_price = np.asarray(prices[0], dtype=np.float32)
-            self.sme_price = np.asarray(prices[1], dtype=np.float64)[cols].astype(np.float32)
+            self.sme_price = np.asarray(prices[1], dtype=np.float64)[block_cols].astype(np.float32)
         self.workers = workers()
         # Each worker holds one block (plus temporaries), so the bound is
         # split between them; small blocks also stay closer to cache. With
         # the SME-side union, chunks are larger so that each chunk's per-SME
         # top k is selective (k of many students, not of a few).
         target = max_block_bytes if sme_side else BLOCK_TARGET_BYTES
-        if reserve:
+        if reserve or self.ranked_by_price:
             target = max(target, FIRST_PASS_MIN_ROWS * 4 * cols.size)
         per_block = max(1, min(max_block_bytes // self.workers, target))
         self.step = chunk_size or max(1, min(rows_all.size, per_block // (4 * cols.size)))
@@ -934,6 +955,8 @@ class TopKPass:
         absent = -1e-4 if self.priced else UNACCEPTABLE / 2
         if self.reserve_length > self.list_length:
             return self._with_reserve(block, rows, absent, mask)
+        if self.ranked_by_price:
+            return self._ranked_by_price(block, rows, absent, mask)
         if self.near_tie > 0:
             r_loc, c_loc, kth, v = topk_near_ties(
                 block, self.list_length, absent, self.near_tie, mask
@@ -1055,6 +1078,28 @@ class TopKPass:
             )
         )
         return rows[r_loc[in_list]], self.cols[c_loc[in_list]], None
+
+    def _ranked_by_price(
+        self, block: Float32Array, rows: IntArray, absent: float, mask: CommonMask | None
+    ) -> tuple[IntArray, IntArray, PoolPart | None]:
+        """``topk_rows``' top k of a chunk of full rows, by the first pass's selection.
+
+        The plain selection keeps every entry above its sample's bound (about ``k x
+        stride`` a row: 400 of 30,000 at 100,000 x 30,000) and tests the mask and finds
+        the k-th value among all of them; the near-tie selection proves a bound that
+        about 1.5 k pass, reads the sample-first block (``self.order``) and returns
+        each row's survivors sorted by value, best first, then by column. With a
+        near-tie too small to move a float32 value, the first k of each row are
+        exactly ``topk_rows``' (everything above the k-th value, then the lowest
+        columns equal to it; entries at or below ``absent`` or masked never count).
+        """
+        r_loc, c_loc, _, v = topk_near_ties(
+            block, self.list_length, absent, RANKED_NEAR_TIE, mask, self.order
+        )
+        count = np.bincount(r_loc, minlength=rows.size)
+        rank = np.arange(r_loc.size) - (np.cumsum(count) - count)[r_loc]
+        keep = (rank < self.list_length) & (v > absent)
+        return rows[r_loc[keep]], self.cols[c_loc[keep]], None
 
     def _mask_excluded(
         self, block: Float32Array, rows: IntArray, col_pos: IntArray | None = None

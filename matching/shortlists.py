@@ -87,14 +87,16 @@ SAMPLE_FIRST = True
 #: the fastest of 4-64 at both sizes; a core's L2 here is 2 MiB).
 SELECTION_SLAB_BYTES = 1 << 20
 #: A priced query with ``u_i + v_j`` below this for every pair asked (no combined
-#: score is below 0) keeps every acceptable pair above its floor: optimal mode's first
-#: lists (``TopKPass._ranked_by_price``), selected as the first pass is. Pricing
-#: queries (floors near the scores: rows of a few entries) keep the plain selection.
+#: score is below 0) keeps every acceptable pair above its floor (optimal mode's first
+#: lists): its rows are full, so it is selected as the first pass is (``topk_ranking``).
+#: Pricing queries (floors near the scores: rows of a few entries) keep the plain one.
 RANKED_BELOW = -1.0
-#: The near-tie of that selection: it must be > 0, and this small it moves no float32
-#: value of those queries (they are >= 1: scores minus prices below -1), so each row's
-#: first k are the plain top k.
-RANKED_NEAR_TIE = 1e-30
+#: The near-tie of that selection (``topk_ranking``): it must move every row's sample
+#: bound down by at least one float32 step (the selection keeps only entries strictly
+#: above the moved bound: with 1e-30, a k-th value equal to the bound was lost), so
+#: values up to 2**9 (a step there is 6e-5; those queries' are below 5). A larger one
+#: only adds survivors below each row's k-th value, which ``topk_ranking`` drops.
+RANKED_NEAR_TIE = NEAR_TIE
 
 
 @dataclass(frozen=True)
@@ -629,7 +631,10 @@ class TopKPass:
         # A query whose prices put every acceptable pair above the floor (optimal mode's
         # first lists, ranked by ``score - v0_j``: ``u_i + v_j`` below any score) is a
         # ranking, not a pricing query: its rows are as full as a first pass's, so it is
-        # selected as the first pass is (``ranked_by_price``).
+        # selected as the first pass is (``topk_ranking``), from a sample-first block
+        # of at least ``FIRST_PASS_MIN_ROWS`` students. At 100,000 x 30,000 the
+        # selection was 11.7 s of the first lists' ~31 s CPU (about 400 survivors a row
+        # tested and ranked), 6.9 s so (issue 14, session 14).
         self.ranked_by_price = (
             prices is not None
             and rows_all.size > 0
@@ -956,7 +961,8 @@ class TopKPass:
         if self.reserve_length > self.list_length:
             return self._with_reserve(block, rows, absent, mask)
         if self.ranked_by_price:
-            return self._ranked_by_price(block, rows, absent, mask)
+            r_loc, c_loc = topk_ranking(block, self.list_length, absent, mask, self.order)
+            return rows[r_loc], self.cols[c_loc], None
         if self.near_tie > 0:
             r_loc, c_loc, kth, v = topk_near_ties(
                 block, self.list_length, absent, self.near_tie, mask
@@ -1079,28 +1085,6 @@ class TopKPass:
         )
         return rows[r_loc[in_list]], self.cols[c_loc[in_list]], None
 
-    def _ranked_by_price(
-        self, block: Float32Array, rows: IntArray, absent: float, mask: CommonMask | None
-    ) -> tuple[IntArray, IntArray, PoolPart | None]:
-        """``topk_rows``' top k of a chunk of full rows, by the first pass's selection.
-
-        The plain selection keeps every entry above its sample's bound (about ``k x
-        stride`` a row: 400 of 30,000 at 100,000 x 30,000) and tests the mask and finds
-        the k-th value among all of them; the near-tie selection proves a bound that
-        about 1.5 k pass, reads the sample-first block (``self.order``) and returns
-        each row's survivors sorted by value, best first, then by column. With a
-        near-tie too small to move a float32 value, the first k of each row are
-        exactly ``topk_rows``' (everything above the k-th value, then the lowest
-        columns equal to it; entries at or below ``absent`` or masked never count).
-        """
-        r_loc, c_loc, _, v = topk_near_ties(
-            block, self.list_length, absent, RANKED_NEAR_TIE, mask, self.order
-        )
-        count = np.bincount(r_loc, minlength=rows.size)
-        rank = np.arange(r_loc.size) - (np.cumsum(count) - count)[r_loc]
-        keep = (rank < self.list_length) & (v > absent)
-        return rows[r_loc[keep]], self.cols[c_loc[keep]], None
-
     def _mask_excluded(
         self, block: Float32Array, rows: IntArray, col_pos: IntArray | None = None
     ) -> None:
@@ -1219,6 +1203,36 @@ def topk_rows(
     """
     r, col, kth, _ = _topk_rows(block, k, floor, near_tie, mask)
     return r, col, kth
+
+
+def topk_ranking(
+    block: Float32Array,
+    k: int,
+    floor: float,
+    mask: CommonMask | None = None,
+    order: IntArray | None = None,
+) -> tuple[IntArray, IntArray]:
+    """``topk_rows``' top k (``near_tie`` 0), by the near-tie selection, for full rows.
+
+    The plain selection keeps every entry above its sample's bound (about ``k x
+    stride`` a row: 400 of 30,000 at 100,000 x 30,000) and tests the mask and finds
+    the k-th value among all of them; the near-tie selection proves a bound that
+    about 1.5 k pass, can read a sample-first block (``order``, as
+    ``topk_near_ties``) and returns each row's survivors sorted by value, best
+    first, then by column. Whatever the near-tie (``RANKED_NEAR_TIE``: it only
+    adds survivors below the k-th value), the first k of each row are exactly
+    ``topk_rows``' (for values below 2**9 in magnitude): everything above
+    the k-th value, then the lowest columns equal to it; entries at or below
+    ``floor`` or masked never count. For rows full of acceptable entries (a ranking,
+    not a pricing query: there most rows are thin and the near-tie selection masks
+    them whole). Returns the kept entries' rows and columns (in the block's usual
+    column order), sorted by row.
+    """
+    r, col, _, v = topk_near_ties(block, k, floor, RANKED_NEAR_TIE, mask, order)
+    count = np.bincount(r, minlength=block.shape[0])
+    rank = np.arange(r.size) - (np.cumsum(count) - count)[r]
+    keep = (rank < k) & (v > block.dtype.type(floor))
+    return r[keep], col[keep]
 
 
 def topk_near_ties(

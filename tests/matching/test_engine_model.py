@@ -316,6 +316,68 @@ def test_the_first_pass_with_its_sample_first_gives_the_same_lists(
     np.testing.assert_array_equal(one.reserve.cutoff, other.reserve.cutoff)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.integers(1, 200),
+    st.integers(0, 10_000),
+    st.integers(1, 6),
+    st.sampled_from([None, 2, 5]),
+    st.booleans(),
+)
+@example(n=60, m=200, seed=3, k=2, chunk=2, many_groups=True)
+def test_lists_ranked_by_price_are_the_plain_selections(
+    n: int, m: int, seed: int, k: int, chunk: int | None, many_groups: bool
+) -> None:
+    """Optimal mode's first lists from start prices (a priced query whose floor every
+    acceptable pair passes: ``RANKED_BELOW``) are selected as the first pass is, from a
+    sample-first block (issue 14, session 14: ``topk_ranking``): bit for bit the lists
+    and views of the plain selection of pricing queries, with excluded pairs, some SMEs
+    left out, blocked groups masked per chunk and chunks of two rows."""
+    students, smes = with_visa_fields(*population(n, m, seed=seed), seed=seed)
+    old_groups = matching.model.MAX_FOLDED_GROUPS
+    if many_groups:
+        matching.model.MAX_FOLDED_GROUPS = 0
+    try:
+        model = MatchModel(random_state=0, rules=_VISA_RULES).fit(students, smes)
+    finally:
+        matching.model.MAX_FOLDED_GROUPS = old_groups
+    rng = np.random.default_rng(seed)
+    declined = np.column_stack([rng.integers(0, n, 2 * n), rng.integers(0, m, 2 * n)])
+    allowed = rng.random(m) < 0.9
+    v0 = rng.random(m) * 0.5
+    prices = (np.full(n, -2.0 - v0.max()), v0)  # as ``pipeline._run_optimal``'s first lists
+    got = []
+    try:
+        for ranked_below in (-np.inf, shortlists.RANKED_BELOW):
+            shortlists.RANKED_BELOW = ranked_below
+            query = dict(exclude=declined, sme_mask=allowed, chunk_size=chunk, prices=prices)
+            got.append(model.candidates(k, by="combined", **query))  # type: ignore[arg-type]
+            if not allowed.any():
+                continue
+            pass_ = TopKPass(
+                model,
+                k,
+                "combined",
+                np.arange(n),
+                np.flatnonzero(allowed),
+                np.zeros(0, np.int64),
+                sme_side=False,
+                sme_floor=None,
+                prices=prices,
+                chunk_size=chunk,
+                max_block_bytes=128 << 20,
+            )
+            assert pass_.ranked_by_price == (ranked_below > -np.inf)
+    finally:
+        shortlists.RANKED_BELOW = -1.0
+    one, other = got
+    for view in ("student_view", "sme_view", "combined"):
+        a, b = getattr(one, view), getattr(other, view)
+        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+        assert np.array_equal(a.data, b.data)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     st.integers(1, 40),

@@ -31,6 +31,7 @@ from matching.shortlists import (
     row_dots,
     sample_first_order,
     topk_near_ties,
+    topk_ranking,
     topk_rows,
 )
 from matching.synthetic import population
@@ -200,6 +201,33 @@ def test_the_selection_in_row_slabs_is_the_whole_blocks(
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
     np.testing.assert_array_equal(got[3].view(np.uint32), want[3].view(np.uint32))
+
+
+@given(_blocks(), st.sampled_from([None, 0.6]), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_topk_ranking_is_topk_rows(
+    case: tuple[np.ndarray, np.ndarray, np.ndarray, int, float],
+    floor: float | None,
+    sample_first: bool,
+) -> None:
+    """Issue 14, session 14: optimal mode's first lists take each row's first k of the
+    near-tie selection (``topk_ranking``) instead of ``topk_rows``' plain top k: the same
+    entries (ties at the k-th value to the lower columns, masked and floored entries
+    never), also from a sample-first block, on blocks full of exact ties."""
+    block, bx, by, k, _ = case
+    floor = UNACCEPTABLE / 2 if floor is None else floor
+    mask = CommonMask(pack_bits(bx), pack_bits(by))
+    want_r, want_c, _ = topk_rows(block.copy(), k, floor, 0.0, mask)
+    want = sorted(zip(want_r.tolist(), want_c.tolist(), strict=True))
+    order = sample_first_order(block.shape[1], k) if sample_first else None
+    if order is None:
+        got_r, got_c = topk_ranking(block.copy(), k, floor, mask)
+    else:
+        got_r, got_c = topk_ranking(
+            block[:, order], k, floor, CommonMask(pack_bits(bx), pack_bits(by[order])), order
+        )
+    assert np.all(np.diff(got_r) >= 0)  # by row, as the pass's parts are read
+    assert sorted(zip(got_r.tolist(), got_c.tolist(), strict=True)) == want
 
 
 @given(_blocks(), st.sampled_from([0.3, 0.6, 0.95]))

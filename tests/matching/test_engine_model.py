@@ -281,17 +281,7 @@ def test_the_first_pass_with_its_sample_first_gives_the_same_lists(
     orders (13 students in chunks of 2 and 110 SMEs did, session 14), which
     the lists may then show."""
     n = 4 * quads
-    students, smes = with_visa_fields(*population(n, m, seed=seed), seed=seed)
-    old_groups = matching.model.MAX_FOLDED_GROUPS
-    if many_groups:
-        matching.model.MAX_FOLDED_GROUPS = 0
-    try:
-        model = MatchModel(random_state=0, rules=_VISA_RULES).fit(students, smes)
-    finally:
-        matching.model.MAX_FOLDED_GROUPS = old_groups
-    rng = np.random.default_rng(seed)
-    declined = np.column_stack([rng.integers(0, n, 2 * n), rng.integers(0, m, 2 * n)])
-    allowed = rng.random(m) < 0.9
+    model, rng, declined, allowed = _visa_cohort(n, m, seed, many_groups)
     got = []
     try:
         for first in (False, True):
@@ -334,17 +324,7 @@ def test_lists_ranked_by_price_are_the_plain_selections(
     sample-first block (issue 14, session 14: ``topk_ranking``): bit for bit the lists
     and views of the plain selection of pricing queries, with excluded pairs, some SMEs
     left out, blocked groups masked per chunk and chunks of two rows."""
-    students, smes = with_visa_fields(*population(n, m, seed=seed), seed=seed)
-    old_groups = matching.model.MAX_FOLDED_GROUPS
-    if many_groups:
-        matching.model.MAX_FOLDED_GROUPS = 0
-    try:
-        model = MatchModel(random_state=0, rules=_VISA_RULES).fit(students, smes)
-    finally:
-        matching.model.MAX_FOLDED_GROUPS = old_groups
-    rng = np.random.default_rng(seed)
-    declined = np.column_stack([rng.integers(0, n, 2 * n), rng.integers(0, m, 2 * n)])
-    allowed = rng.random(m) < 0.9
+    model, rng, declined, allowed = _visa_cohort(n, m, seed, many_groups)
     v0 = rng.random(m) * 0.5
     prices = (np.full(n, -2.0 - v0.max()), v0)  # as ``pipeline._run_optimal``'s first lists
     got = []
@@ -885,3 +865,23 @@ def _assert_same_lists(one: Any, other: Any) -> None:
         a, b = getattr(one, view), getattr(other, view)
         assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
         assert np.array_equal(a.data, b.data)
+
+
+def _visa_cohort(
+    n: int, m: int, seed: int, many_groups: bool
+) -> tuple[MatchModel, np.random.Generator, np.ndarray, np.ndarray]:
+    """A fitted cohort with the visa rules (blocked groups masked per chunk, not folded, with
+    ``many_groups``), some declined pairs and some SMEs left out, for comparing two ways of
+    selecting the same lists; and the generator that drew them, to draw more."""
+    students, smes = with_visa_fields(*population(n, m, seed=seed), seed=seed)
+    old_groups = matching.model.MAX_FOLDED_GROUPS
+    if many_groups:
+        matching.model.MAX_FOLDED_GROUPS = 0
+    try:
+        model = MatchModel(random_state=0, rules=_VISA_RULES).fit(students, smes)
+    finally:
+        matching.model.MAX_FOLDED_GROUPS = old_groups
+    rng = np.random.default_rng(seed)
+    declined = np.column_stack([rng.integers(0, n, 2 * n), rng.integers(0, m, 2 * n)])
+    allowed = rng.random(m) < 0.9
+    return model, rng, declined, allowed

@@ -308,7 +308,8 @@ def _sme_rows(sme: SME) -> tuple[list[MatchRow], Any]:
     and the first row (None when there is none), which carries the SME's places taken and the
     stored schedule: one statement whatever the rows (the matches with their students, the
     students' languages and codes, the places taken and the schedule as subqueries), built once
-    per process and read as plain columns (`plain_reads.read`), no ORM object built."""
+    per process and read as plain columns on the driver (`plain_reads.rows`), no ORM object
+    built."""
     rows = plain_rows(_sme_rows_query(), {"sme_id": sme.id})  # one fetch of every row
     students: dict[int, StudentRow] = {}
     matches = []

@@ -414,8 +414,9 @@ def _solve_optimal(
 
     ``given``: ``run``'s weights, k, locked, excluded, priority, capacity override and
     rules (locked, excluded and priority as lists). A large cohort without start prices
-    finds some on parts first (``_prices_from_parts``); its own model is fitted in this
-    process meanwhile, while the parts run in their workers.
+    finds some on parts first (``_prices_from_parts``); its own model is fitted, and its
+    combined ranking matrices and exact scorer built, in this process meanwhile, while the
+    parts run in their workers.
     """
     weights, rules = given["weights"], given["rules"]
     fitted: list[MatchModel] = []
@@ -427,11 +428,15 @@ def _solve_optimal(
         and min(len(cycle.students), len(cycle.smes)) >= 2 * START_PARTS
     ):
         t0 = time.perf_counter()
-        start_prices = _prices_from_parts(
-            cycle,
-            beside=lambda: fitted.append(_fit(cycle, weights, random_state, rules)),
-            **given,
-        )
+
+        def fit_ahead() -> None:
+            # The whole's model and what its first pass and rescoring build first (the
+            # combined ranking matrices, the exact scorer's tables): none needs prices.
+            whole = _fit(cycle, weights, random_state, rules)
+            whole.build_ahead("combined", "exact")
+            fitted.append(whole)
+
+        start_prices = _prices_from_parts(cycle, beside=fit_ahead, **given)
         cycle.timings["start_parts"] = time.perf_counter() - t0
     if start_prices:
         cycle.start_prices = _start_prices(cycle.smes, start_prices)
@@ -455,7 +460,8 @@ def _prices_from_parts(
     overrides, which apply to the profiles it holds), solved to its optimum for its prices
     alone (``_part_prices``). Only a start: the whole is then solved to its own optimum from
     these prices (``run``'s ``start_prices``). ``beside`` runs in this process while the
-    workers solve the parts (the whole's fit: it needs no prices).
+    workers solve the parts (the whole's fit, ranking matrices and exact scorer: they need
+    no prices).
     """
     parts = START_PARTS
     locked = list(given.pop("locked"))

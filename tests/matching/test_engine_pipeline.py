@@ -1065,6 +1065,34 @@ def test_a_part_never_splits_into_parts_of_its_own() -> None:
     assert abs(res.total_score - plain.total_score) < 1e-6
 
 
+def test_the_wholes_ranking_matrices_and_exact_scorer_are_built_beside_the_parts() -> None:
+    # While the parts solve, this process fits the whole's model and builds what its first
+    # pass and rescoring need first (issue 14, session 15): none of it needs prices, so the
+    # whole's column generation starts with them built. The test fails if only the fit runs
+    # beside the parts.
+    students, smes = population(40, 24, seed=5)
+    plain = run(students, smes, mode="optimal", k=2, explain=False)
+    built: list[tuple[bool, bool]] = []
+    real = pipeline._run_optimal
+
+    def spy(model: Any, cycle: Any, k: int, stop_below: float = 0.0) -> Any:
+        if not stop_below:  # the whole, not a part
+            built.append(
+                (dict.__contains__(model._rank, "combined"), model._exact_scorer is not None)
+            )
+        return real(model, cycle, k, stop_below=stop_below)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "PARTS_FROM", 0)
+        mp.setattr(pipeline, "START_PARTS", 2)
+        mp.setattr(pipeline, "PARTS_AT_ONCE", 1)
+        mp.setattr(pipeline, "_run_optimal", spy)
+        res = run(students, smes, mode="optimal", k=2, explain=False)
+    assert "start_parts" in res.timings
+    assert built == [(True, True)]
+    assert abs(res.total_score - plain.total_score) < 1e-6
+
+
 def test_twenty_thousand_by_ten_thousand_starts_from_parts_whose_parts_do_not() -> None:
     # The threshold's place (issue 14, session 14): 20,000 x 10,000 (2e8) starts from parts,
     # 1,000 x 3,000 does not, and a part of 100,000 x 30,000 (25,000 x 7,500) is below it anyway.

@@ -282,7 +282,7 @@ def test_growth_never_asks_again_for_a_complete_list(n: int, m: int, seed: int, 
     ]
 
 
-@pytest.mark.parametrize("sift_margin", [0.0, 0.01, 0.05])
+@pytest.mark.parametrize("sift_margin", [0.0, 0.01, pipeline.SIFT_MARGIN, 0.05])
 def test_optimal_mode_sifted_resolves_still_reach_the_optimum(
     sift_margin: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,6 +29,7 @@ from app.security import init_security
 from app.services import audit_words, clock, directory, explanations
 from app.session_cookie import init_session_cookie
 from app.sessions import load_user
+from app.signing import init_csrf_token
 from app.smes.routes import bp as smes_bp
 from app.static_files import init_static_files
 from app.students.routes import bp as students_bp
@@ -87,6 +88,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_project_root() / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    init_csrf_token(app)  # the token signed with a serializer kept per process
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"

@@ -19,8 +19,10 @@ from __future__ import annotations
 from typing import cast
 
 from flask import Flask, Request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SessionMixin
 from itsdangerous import BadSignature, TimestampSigner
+
+from app.signing import KeptSerializerSessionInterface
 
 # An unchanged session's cookie is signed again once its signature is this old (seconds).
 REFRESH_AFTER_SECONDS = 60
@@ -33,8 +35,9 @@ class SignedSession(SecureCookieSession):
     signature_due = True
 
 
-class MinuteRefreshSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, an unchanged one re-signed at most once a minute."""
+class MinuteRefreshSessionInterface(KeptSerializerSessionInterface):
+    """Flask's signed-cookie sessions, an unchanged one re-signed at most once a minute (its
+    serializer kept per process: app.signing)."""
 
     session_class = SignedSession
 

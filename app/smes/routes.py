@@ -11,7 +11,6 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from app.forms import step_errors
@@ -31,6 +30,7 @@ from app.services import (
 )
 from app.services.errors import InvalidInput
 from app.services.validation import validate
+from app.signing import csrf_token
 from app.smes.forms import FIELD_STEPS, SIGNUP_STEPS, SMEProfileForm, SMESignupForm
 from app.templating import RenderedRows, kept_words
 from app.transaction import reads_only
@@ -151,7 +151,7 @@ def _candidates_context(
     changeable = decisions.changeable(review.waiting + review.history, "sme")
     back_args = _filter_args()
     card_key = _card_keys(changeable, back_args)
-    token = generate_csrf()
+    token = csrf_token()
 
     def cards(matches: list[reviews.MatchRow], actions: bool) -> list[tuple[Any, ...]]:
         """Each card's match, key and kept HTML (None: the template renders it), looked up

@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -32,6 +31,7 @@ from app.services import (
 )
 from app.services.errors import InvalidInput
 from app.services.validation import validate
+from app.signing import csrf_token
 from app.students.forms import (
     FIELD_STEPS,
     SIGNUP_STEPS,
@@ -123,7 +123,7 @@ def proposals() -> str:
     listed = reviews.student_proposals(current_user.student.id)  # plain rows, not ORM objects
     matches = listed.rows
     changeable = decisions.changeable(matches, "student")
-    token = generate_csrf()
+    token = csrf_token()
     return render_template(
         "students/proposals.html",
         cards=_proposal_cards(matches, changeable, token),

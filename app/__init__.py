@@ -34,7 +34,7 @@ from app.smes.routes import bp as smes_bp
 from app.static_files import init_static_files
 from app.students.routes import bp as students_bp
 from app.transaction import init_transactions, sqlite_begin_mode
-from app.web import AppRequest, IdConverter
+from app.web import App, AppRequest, IdConverter
 
 
 def create_app(config: dict[str, Any] | type | None = None) -> Flask:
@@ -42,7 +42,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
 
     `config` is a config class, or a dict of overrides on top of the environment's class.
     """
-    app = Flask(__name__, instance_relative_config=True, template_folder="../templates")
+    app = App(__name__, instance_relative_config=True, template_folder="../templates")
     app.request_class = AppRequest
     configure(app, config)
     register_extensions(app)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
-from flask import Request, flash, redirect, render_template, request, send_file, url_for
+from flask import Flask, Request, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -42,6 +44,24 @@ class AppRequest(Request):
     """Flask's request with `QueryValues` for `args` and `form` (`create_app`)."""
 
     parameter_storage_class = QueryValues
+
+
+class App(Flask):
+    """Flask, with `ensure_sync` answering a plain function at once.
+
+    Flask asks `inspect.iscoroutinefunction` of every hook, view and handler it calls, about 13
+    times a page (four calls each: methods and partials unwrapped first); for a plain function
+    the answer is its code's coroutine flag, read here directly, as `inspect` reads it (issue
+    14). Anything else (a method, a partial, a function marked as a coroutine) goes to Flask."""
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if (
+            type(func) is FunctionType
+            and not func.__code__.co_flags & inspect.CO_COROUTINE
+            and not hasattr(func, "_is_coroutine_marker")  # inspect.markcoroutinefunction
+        ):
+            return func
+        return super().ensure_sync(func)
 
 
 def digits_up_to(limit: int) -> str:

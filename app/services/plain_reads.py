@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, Executable, literal
+from sqlalchemy import ColumnElement, CursorResult, Executable, Insert, literal
 from sqlalchemy.orm import QueryableAttribute
 
 from app.db_sqlite import statements_listened
@@ -71,6 +71,32 @@ def rows(statement: Executable, params: Mapping[str, Any] | None = None) -> list
     if plan is None or statements_listened(connection):
         return [tuple(row) for row in connection.execute(statement, params or {})]
     return plan.run(connection, params or {})
+
+
+def insert_row(statement: Insert, row: Mapping[str, Any]) -> None:
+    """`connection.execute(statement, [row])` on the session's connection, in its transaction,
+    the INSERT sent on the driver's own cursor (the audit row of a page that shows personal
+    data: SQLAlchemy's execution of it cost ~70 µs against ~20 on the driver, issue 14).
+
+    The statement is compiled once per dialect and set of columns, as SQLAlchemy compiles it
+    for one row (on PostgreSQL with its `RETURNING` of the key, whose row is not read); the
+    values go through the compiled form's own bind processors (JSON, `UTCDateTime`). Only for
+    rows that name every column with a Python-side default (nothing for SQLAlchemy's execution
+    to fill in) and while nothing listens to the statements; else SQLAlchemy sends it. A
+    driver's error is raised as SQLAlchemy raises it."""
+    connection = db.session().connection()
+    plan = _plan(statement, connection, tuple(sorted(row)))
+    if plan is None or statements_listened(connection):
+        connection.execute(statement, [dict(row)])
+        return
+    sql, parameters = plan.parameters(row)
+    cursor = connection.connection.cursor()
+    try:
+        plan.dialect.do_execute(cursor, sql, parameters, None)
+    except plan.dialect.loaded_dbapi.Error as error:
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
+    finally:
+        cursor.close()
 
 
 class _DriverPlan:
@@ -162,21 +188,32 @@ class _DriverPlan:
         return out
 
 
-_PLANS: dict[tuple[int, int], _DriverPlan | None] = {}
+_PLANS: dict[tuple[int, int, tuple[str, ...] | None], _DriverPlan | None] = {}
 _PLANS_KEPT = 512  # statements built once per process, times the engines a process makes (tests)
 _WRITTEN_KEPT = 64  # texts per statement with values written in (page sizes and offsets)
 
 
-def _plan(statement: Executable, connection: Any) -> _DriverPlan | None:
+def _plan(
+    statement: Executable, connection: Any, column_keys: tuple[str, ...] | None = None
+) -> _DriverPlan | None:
+    """The statement's plan for the connection's dialect (for an INSERT, per set of columns
+    given: `column_keys`, sorted as SQLAlchemy sorts them), or None where SQLAlchemy's
+    execution has work of its own: expanding `IN` lists, a schema map, or defaults it would
+    compute (an INSERT's Python-side defaults of the columns not given)."""
     dialect = connection.dialect
-    key = (id(statement), id(dialect))
+    key = (id(statement), id(dialect), column_keys)
     plan = _PLANS.get(key, _MISSING)
     if plan is _MISSING or (plan is not None and plan.statement is not statement):
-        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        compiled = statement.compile(  # type: ignore[attr-defined]
+            dialect=dialect, column_keys=list(column_keys) if column_keys is not None else None
+        )
         expanding = bool(compiled.post_compile_params)  # `IN` lists: a text per length
+        defaults = bool(getattr(compiled, "insert_prefetch", None)) or bool(
+            getattr(compiled, "update_prefetch", None)
+        )
         plan = (
             None
-            if expanding or compiled.schema_translate_map
+            if expanding or defaults or compiled.schema_translate_map
             else _DriverPlan(statement, compiled, dialect)
         )
         if len(_PLANS) >= _PLANS_KEPT:

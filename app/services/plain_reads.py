@@ -188,7 +188,7 @@ class _DriverPlan:
         return out
 
 
-_PLANS: dict[tuple[int, int, tuple[str, ...] | None], _DriverPlan | None] = {}
+_PLANS: dict[tuple[Any, ...], _DriverPlan | None] = {}
 _PLANS_KEPT = 512  # statements built once per process, times the engines a process makes (tests)
 _WRITTEN_KEPT = 64  # texts per statement with values written in (page sizes and offsets)
 
@@ -201,7 +201,9 @@ def _plan(
     execution has work of its own: expanding `IN` lists, a schema map, or defaults it would
     compute (an INSERT's Python-side defaults of the columns not given)."""
     dialect = connection.dialect
-    key = (id(statement), id(dialect), column_keys)
+    key: tuple[Any, ...] = (id(statement), id(dialect))
+    if column_keys is not None:  # an INSERT's plan, per set of columns given
+        key += (column_keys,)
     plan = _PLANS.get(key, _MISSING)
     if plan is _MISSING or (plan is not None and plan.statement is not statement):
         compiled = statement.compile(  # type: ignore[attr-defined]

@@ -17,13 +17,7 @@ from sklearn.base import clone
 import matching.model
 from matching import MatchModel, SMEProfile, StudentProfile, load_rules, shortlists
 from matching.explanations import Reason, _reason
-from matching.shortlists import (
-    BOUND_MARGIN,
-    DENSE_ACCEPTED_SHARE,
-    NEAR_TIE,
-    SPARSE_GROWTH_SHARE,
-    TopKPass,
-)
+from matching.shortlists import BOUND_MARGIN, NEAR_TIE, SPARSE_GROWTH_SHARE, TopKPass
 from matching.synthetic import population, with_visa_fields
 from matching.taxonomy import INDUSTRIES, INDUSTRY_RELATEDNESS, REGION_CLOSENESS
 
@@ -481,11 +475,8 @@ def test_sparse_growth_equals_dense(
     asked = np.flatnonzero(rng.random(n) < 0.8)
     declined = np.column_stack([rng.integers(0, n, 3 * n), rng.integers(0, m, 3 * n)])
     got = []
-    # dense; sparse with one dot product a pair; sparse with the accepted
-    # pairs read from one block product (``accepted_dots``)
-    for share, dense_accepted in ((0.0, 0.0), (2.0, np.inf), (2.0, 0.0)):
+    for share in (0.0, 2.0):
         shortlists.SPARSE_GROWTH_SHARE = share
-        shortlists.DENSE_ACCEPTED_SHARE = dense_accepted
         try:
             got.append(
                 model.candidates(
@@ -499,40 +490,7 @@ def test_sparse_growth_equals_dense(
             )
         finally:
             shortlists.SPARSE_GROWTH_SHARE = SPARSE_GROWTH_SHARE
-            shortlists.DENSE_ACCEPTED_SHARE = DENSE_ACCEPTED_SHARE
-    assert_same_lists(got[0], got[1])
-    assert_same_lists(got[0], got[2])
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    st.integers(1, 12),
-    st.integers(1, 30),
-    st.integers(1, 9),
-    st.integers(0, 80),
-    st.integers(0, 10_000),
-    st.sampled_from([0.0, np.inf]),
-)
-def test_accepted_dots_are_the_pairs_dot_products(
-    rows: int, cols: int, width: int, pairs: int, seed: int, share: float
-) -> None:
-    """``accepted_dots`` (a growth chunk's accepted pairs, issue 14, session
-    15) gives each pair's dot product, from the block over the SMEs named
-    (share 0) or one matrix-vector product per run (share inf): pairs in runs
-    of one row, repeated SMEs, SMEs never named, no pairs at all."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((rows, width)).astype(np.float32)
-    y = rng.standard_normal((cols, width)).astype(np.float32)
-    r = np.sort(rng.integers(0, rows, pairs))
-    c = rng.integers(0, cols, pairs)
-    shortlists.DENSE_ACCEPTED_SHARE = share
-    try:
-        got = shortlists.accepted_dots(x, r, y, c)
-    finally:
-        shortlists.DENSE_ACCEPTED_SHARE = DENSE_ACCEPTED_SHARE
-    exact = np.einsum("pf,pf->p", x[r].astype(np.float64), y[c].astype(np.float64))
-    assert got.dtype == np.float32 and got.shape == (pairs,)
-    np.testing.assert_allclose(got, exact, rtol=1e-5, atol=1e-5)
+    assert_same_lists(*got)
 
 
 @settings(max_examples=40, deadline=None)

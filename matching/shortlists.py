@@ -1011,7 +1011,7 @@ class TopKPass:
             ok &= ~table[s_group[rows[lr]], m_group[lc]]
         lr, lc = lr[ok], lc[ok]
         xr = self.x[rows]
-        lv = accepted_dots(xr, lr, self.y, lc)
+        lv = row_dots(xr, lr, self.y, lc)
         keep = lv > absent
         parts_r, parts_c, parts_v = [lr[keep]], [lc[keep]], [lv[keep]]
         if self.free_at.size:
@@ -1116,39 +1116,6 @@ class TopKPass:
 
 #: Pairs gathered at a time by ``row_dots`` (the SMEs' rows: about 15 MB).
 ROW_DOTS_STEP = 1 << 15
-
-#: ``accepted_dots`` makes one block product of a growth chunk's students and
-#: the SMEs that accept any of them when its pairs are at least this share of
-#: that block. A pair of ``row_dots`` gathers its SME's row (460 bytes at
-#: 100,000 x 30,000) for one dot product; the block product reads each SME's
-#: row once for the whole chunk and runs at BLAS speed. Measured on replayed
-#: growth passes at 100,000 x 30,000 (one thread): 0.30 -> 0.08, 0.45 ->
-#: 0.15 and 0.45 -> 0.18 s for passes with 1.8-2.6 M such pairs in 74-76
-#: chunks of 139 students (shares 0.009-0.27, median 0.035-0.10); below ~0.02
-#: the two cost about the same (issue 14, session 15).
-DENSE_ACCEPTED_SHARE = 0.02
-
-
-def accepted_dots(x: Float32Array, r: IntArray, y: Float32Array, c: IntArray) -> Float32Array:
-    """``row_dots(x, r, y, c)``, from a block product when the pairs fill enough of it.
-
-    The block is ``x`` against the SMEs ``c`` names (``DENSE_ACCEPTED_SHARE``),
-    at most ``x``'s rows x ``y``'s rows. Its sums round as a block product's
-    do, not as ``row_dots``' matrix-vector products: each value is within
-    ``FLOAT32_ERROR`` of the exact one either way, which is all that list
-    growth's near-ties assume (the dense path's values are block products too).
-    """
-    if r.size == 0:
-        return np.zeros(0, dtype=np.float32)
-    seen = np.zeros(y.shape[0], dtype=bool)
-    seen[c] = True
-    used = np.flatnonzero(seen)
-    if r.size < DENSE_ACCEPTED_SHARE * x.shape[0] * used.size:
-        return row_dots(x, r, y, c)
-    pos = np.zeros(y.shape[0], dtype=np.int64)
-    pos[used] = np.arange(used.size)
-    block: Float32Array = x @ np.take(y, used, axis=0).T
-    return block[r, pos[c]]
 
 
 def row_dots(x: Float32Array, r: IntArray, y: Float32Array, c: IntArray) -> Float32Array:

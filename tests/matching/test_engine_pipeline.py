@@ -1119,12 +1119,12 @@ def test_the_wholes_ranking_matrices_and_exact_scorer_are_built_beside_the_parts
     built: list[tuple[bool, bool]] = []
     real = pipeline._run_optimal
 
-    def spy(model: Any, cycle: Any, k: int, stop_below: float = 0.0) -> Any:
-        if not stop_below:  # the whole, not a part
+    def spy(model: Any, cycle: Any, k: int, **kw: float) -> Any:
+        if not kw.get("stop_below"):  # the whole, not a part
             built.append(
                 (dict.__contains__(model._rank, "combined"), model._exact_scorer is not None)
             )
-        return real(model, cycle, k, stop_below=stop_below)
+        return real(model, cycle, k, **kw)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pipeline, "PARTS_FROM", 0)

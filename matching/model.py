@@ -253,10 +253,6 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         ``blocked_table_[student_group_[i], sme_group_[j]]``.
     """
 
-    #: Whether ``fit`` may build blocks in a forked child (``FIT_CHILD_FROM``);
-    #: set False on an instance fitted while other processes hold the cores.
-    fit_child: bool = True
-
     def __init__(
         self,
         weights: Mapping[str, float] | None = None,
@@ -342,9 +338,8 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
             return text_block(students, smes, text_dims), region_block(students, smes)
 
         # (a child only with a core for it: not in optimal mode's parts, each
-        # held to one CPU, nor beside them, ``fit_child``)
-        with_child = self.fit_child and n + m >= FIT_CHILD_FROM and workers() > 1
-        beside = InChild(text_and_region) if with_child else None
+        # held to one CPU)
+        beside = InChild(text_and_region) if n + m >= FIT_CHILD_FROM and workers() > 1 else None
         try:
             langs = student_languages(students)
             language = language_block(students, needs, langs, self.languages_)

@@ -400,22 +400,13 @@ def run(
 
 
 def _fit(
-    cycle: _Cycle,
-    weights: Mapping[str, Any] | None,
-    random_state: int,
-    rules: RuleTable | None,
-    *,
-    child: bool = True,
+    cycle: _Cycle, weights: Mapping[str, Any] | None, random_state: int, rules: RuleTable | None
 ) -> MatchModel:
-    """The cycle's model, fitted (its seconds in ``timings["fit"]``).
-
-    ``child``: whether ``fit`` may build blocks in a forked child
-    (``model.FIT_CHILD_FROM``); not when other processes hold the cores.
-    """
+    """The cycle's model, fitted (its seconds in ``timings["fit"]``)."""
     t0 = time.perf_counter()
-    model = MatchModel(weights=weights, random_state=random_state, rules=rules)
-    model.fit_child = child
-    model.fit(cycle.students, cycle.smes, priority=cycle.priority)
+    model = MatchModel(weights=weights, random_state=random_state, rules=rules).fit(
+        cycle.students, cycle.smes, priority=cycle.priority
+    )
     cycle.timings["fit"] = time.perf_counter() - t0
     return model
 
@@ -450,8 +441,7 @@ def _solve_optimal(
         def fit_ahead() -> None:
             # The whole's model and what its first pass and rescoring build first (the
             # combined ranking matrices, the exact scorer's tables): none needs prices.
-            # (fit beside the parts' workers, which hold the cores: no child of its own)
-            whole = _fit(cycle, weights, random_state, rules, child=False)
+            whole = _fit(cycle, weights, random_state, rules)
             whole.build_ahead("combined", "exact")
             fitted.append(whole)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
-import pickle
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from functools import cache
-from typing import Generic, TypeVar, cast
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -350,67 +349,3 @@ def release_free_heap() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
-
-
-class InChild(Generic[_T]):
-    """``work()`` run in a forked child process while this one goes on; ``result()`` gets it.
-
-    For pure, GIL-holding Python work (fit's per-profile blocks) with a core
-    idle beside it: threads cannot share that work, a child made by ``fork``
-    can, with the parent's memory as it is (no arguments to send). The result
-    comes back pickled through a pipe (plain numpy arrays and lists: a copy of
-    some MB). Where ``fork`` is not available, or the child fails for any
-    reason (it exits without a whole result), ``result()`` runs ``work()`` in
-    this process: the same value either way.
-
-    The child runs only ``work`` and leaves by ``os._exit`` (no ``atexit``
-    handlers, no flushing of the parent's buffers). Call ``result()`` exactly
-    once, or ``close()`` (the caller failed: it reaps the child).
-    """
-
-    def __init__(self, work: Callable[[], _T]) -> None:
-        self._work = work
-        self._pid = 0
-        self._read = -1
-        if not hasattr(os, "fork"):
-            return
-        read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
-            return
-        if pid == 0:  # the child: never returns
-            code = 1
-            try:
-                os.close(read)
-                with os.fdopen(write, "wb") as out:
-                    pickle.dump(work(), out, protocol=pickle.HIGHEST_PROTOCOL)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
-        self._pid, self._read = pid, read
-
-    def result(self) -> _T:
-        """``work()``'s value: the child's, or computed here if it gave none."""
-        if not self._pid:
-            return self._work()
-        pid, self._pid = self._pid, 0
-        try:
-            with os.fdopen(self._read, "rb") as got:
-                data = got.read()
-        finally:
-            _, status = os.waitpid(pid, 0)
-        if status == 0 and data:
-            # (our own child's bytes, through a pipe only it and we hold)
-            return cast(_T, pickle.loads(data))  # noqa: S301
-        return self._work()
-
-    def close(self) -> None:
-        """Reap the child without its result (the caller failed)."""
-        if self._pid:
-            pid, self._pid = self._pid, 0
-            os.close(self._read)  # (a child still writing gets EPIPE and exits)
-            os.waitpid(pid, 0)

@@ -615,5 +615,4 @@ def text_block(students: Sequence[StudentProfile], smes: Sequence[SMEProfile], d
     # when either side wrote nothing; linear, so it fits the one product.
     feats = np.hstack([has[:, None], emb]) / math.sqrt(2.0)
     labels = ["has_text"] + [f"emb{d}" for d in range(emb.shape[1])]
-    x, y = feats[:n], feats[n:]  # (one pair of views: pickled once, see ``model.FIT_CHILD_FROM``)
-    return Block("text", labels, x, y, x, y, True)
+    return Block("text", labels, feats[:n], feats[n:], feats[:n], feats[n:], True)

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from . import explanations, shortlists
-from .compute import UNACCEPTABLE, InChild, blas_single_thread, gc_paused, in_chunks, workers
+from .compute import UNACCEPTABLE, blas_single_thread, gc_paused, in_chunks, workers
 from .eligibility import RuleTable, group_table, load_rules, sme_arrays, student_arrays
 from .explanations import Reason
 from .features import (
@@ -91,13 +91,6 @@ EXACT_STEP: Final[int] = 1 << 13
 #: fewer rows when that is what gives every core a chunk: at 1,000 x 3,000 the
 #: 4,000 rows were one chunk, on one core, while the other was idle).
 FILL_ROWS: Final[int] = 1 << 12
-#: From this many profiles (students + SMEs) on, ``fit`` builds the text and
-#: region blocks in a forked child (``compute.InChild``) while it builds the
-#: others: per-profile Python that holds the GIL, so a thread could not take
-#: it to the idle core. Below, the fork (~4 ms for a 170 MB process) and the
-#: copy-on-write faults it costs the parent (~10 ms at 1,000 x 3,000) are
-#: about what the child saves.
-FIT_CHILD_FROM: Final[int] = 10_000
 
 
 def normalise_weights(weights: Mapping[str, Any] | None) -> dict[str, float]:
@@ -332,27 +325,16 @@ class MatchModel(BaseEstimator):  # type: ignore[misc]
         self.sme_needs_ = needs
         self.languages_ = sorted({lang for nd in needs for lang in nd})
         self.markets_ = sorted({c for s in smes for c in s.markets})
-        text_dims = self.text_dims
-
-        def text_and_region() -> tuple[Block, Block]:
-            return text_block(students, smes, text_dims), region_block(students, smes)
-
-        # (a child only with a core for it: not in optimal mode's parts, each
-        # held to one CPU)
-        beside = InChild(text_and_region) if n + m >= FIT_CHILD_FROM and workers() > 1 else None
-        try:
-            langs = student_languages(students)
-            language = language_block(students, needs, langs, self.languages_)
-            market = market_block(students, smes, langs, self.markets_)
-            industry = industry_block(students, smes)
-            korean = korean_block(self.topik_, self.min_topik_)
-            availability = availability_block(students, smes)
-        except BaseException:
-            if beside is not None:
-                beside.close()
-            raise
-        text, region = beside.result() if beside is not None else text_and_region()
-        blocks = [language, market, industry, region, korean, text, availability]
+        langs = student_languages(students)
+        blocks = [
+            language_block(students, needs, langs, self.languages_),
+            market_block(students, smes, langs, self.markets_),
+            industry_block(students, smes),
+            region_block(students, smes),
+            korean_block(self.topik_, self.min_topik_),
+            text_block(students, smes, self.text_dims),
+            availability_block(students, smes),
+        ]
         # Something in common: unweighted indicators of the language and
         # market columns (acceptability must not depend on the weights).
         pair_blocks = [b for b in blocks if b.factor in PAIRING_FACTORS]

@@ -283,39 +283,3 @@ def test_in_chunks_passes_a_chunks_error_to_the_caller(monkeypatch: pytest.Monke
     with pytest.raises(ValueError, match="chunk 3"):
         compute.in_chunks(work, 8, 1)
     compute.in_chunks(lambda a, b: None, 8, 1)  # the pool still works
-
-
-def test_in_child_runs_the_work_in_a_forked_child_and_returns_its_value() -> None:
-    # fit's text and region blocks come from a child: its value, pickled back
-    # whole (a few MB), not a second computation here.
-    parent = os.getpid()
-
-    def work() -> tuple[int, np.ndarray]:
-        return os.getpid(), np.arange(1 << 20, dtype=np.float64) / 3
-
-    got_pid, values = compute.InChild(work).result()
-    assert got_pid != parent
-    assert values.tobytes() == (np.arange(1 << 20, dtype=np.float64) / 3).tobytes()
-
-
-def test_in_child_computes_here_when_the_child_fails() -> None:
-    # A child that raises (or dies) gives no whole result: the value is then
-    # computed in this process, the same value.
-    parent = os.getpid()
-
-    def work() -> int:
-        if os.getpid() != parent:
-            raise RuntimeError("only in the child")
-        return 7
-
-    assert compute.InChild(work).result() == 7
-
-
-def test_in_child_close_reaps_the_child_without_its_result() -> None:
-    # (the caller failed before asking: no zombie left behind)
-    job = compute.InChild(lambda: np.zeros(1 << 20))
-    pid = job._pid
-    assert pid
-    job.close()
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)

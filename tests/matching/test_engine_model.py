@@ -770,41 +770,6 @@ def test_view_matrices_filled_in_parallel_chunks_equal_one_pass(
         assert a.shape == b.shape and a.tobytes() == b.tobytes(), name
 
 
-@settings(max_examples=8, deadline=None)
-@given(st.integers(0, 10_000), st.integers(1, 60), st.integers(1, 40))
-def test_fit_with_text_and_region_from_a_child_equals_fit_in_process(
-    seed: int, n: int, m: int
-) -> None:
-    """Issue 14, session 15: from ``FIT_CHILD_FROM`` profiles on, the text and
-    region blocks are built in a forked child; the model's matrices are the
-    in-process fit's, bit for bit, and the child did run (not the fallback)."""
-    from matching import compute
-    from matching import model as model_module
-
-    students, smes = population(n, m, seed=seed)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(model_module, "FIT_CHILD_FROM", 1 << 60)
-        alone = MatchModel(random_state=0).fit(students, smes)
-    forked: list[bool] = []
-
-    class Recorded(compute.InChild):  # type: ignore[type-arg]
-        def result(self):  # type: ignore[no-untyped-def]
-            forked.append(self._pid != 0)
-            return super().result()
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(model_module, "FIT_CHILD_FROM", 0)
-        patch.setattr(model_module, "workers", lambda: 2)
-        patch.setattr(model_module, "InChild", Recorded)
-        beside = MatchModel(random_state=0).fit(students, smes)
-    assert forked == [True]
-    for name in ("x_sme_", "y_sme_", "x_stu_", "y_stu_", "pair_bits_x_", "pair_bits_y_"):
-        a, b = getattr(alone, name), getattr(beside, name)
-        assert a.shape == b.shape and a.tobytes() == b.tobytes(), name
-    assert alone.col_label_ == beside.col_label_
-    assert list(alone.col_factor_) == list(beside.col_factor_)
-
-
 def test_build_ahead_in_a_thread_gives_the_same_matrices_and_scores() -> None:
     # Stable mode builds the SME view's ranking matrices in a thread beside
     # deferred acceptance, which may ask for them (list growth) and for exact

@@ -771,6 +771,22 @@ def test_optimal_mode_started_from_parts_keeps_the_rules_and_the_optimum(
     _caps_ok(sorted(got), smes, locked)
 
 
+def _optimal_from_two_parts(
+    students: Any, smes: Any, run_optimal: Any, **knobs: float
+) -> pipeline.MatchResult:
+    """Optimal mode (k 2, no reasons) forced to start from two parts solved in this process,
+    with ``pipeline._run_optimal`` replaced by ``run_optimal`` (a spy that calls the real one)
+    and the pipeline's constants in ``knobs`` set."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "PARTS_FROM", 0)
+        mp.setattr(pipeline, "START_PARTS", 2)
+        mp.setattr(pipeline, "PARTS_AT_ONCE", 1)
+        for name, value in knobs.items():
+            mp.setattr(pipeline, name, value)
+        mp.setattr(pipeline, "_run_optimal", run_optimal)
+        return run(students, smes, mode="optimal", k=2, explain=False)
+
+
 @settings(max_examples=10, deadline=None)
 @given(st.integers(8, 40), st.integers(6, 12), st.integers(0, 1000))
 def test_parts_that_stop_early_still_start_the_whole_to_its_own_optimum(
@@ -791,13 +807,7 @@ def test_parts_that_stop_early_still_start_the_whole_to_its_own_optimum(
             solves.append(int(a[1].timings["solves"]))
         return out
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "PARTS_FROM", 0)
-        mp.setattr(pipeline, "START_PARTS", 2)
-        mp.setattr(pipeline, "PARTS_AT_ONCE", 1)
-        mp.setattr(pipeline, "PART_STOP_BELOW", 1e9)
-        mp.setattr(pipeline, "_run_optimal", spy)
-        res = run(students, smes, mode="optimal", k=2, explain=False)
+    res = _optimal_from_two_parts(students, smes, spy, PART_STOP_BELOW=1e9)
     assert "start_parts" in res.timings
     assert solves and max(solves) == 1  # each part: its first solve only
     assert abs(res.total_score - plain.total_score) < 1e-6
@@ -824,14 +834,7 @@ def test_parts_that_end_on_a_solve_still_start_the_whole_to_its_own_optimum(
             parts.append((int(timings["pricing_rounds"]), int(timings["full_pricing_passes"])))
         return out
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "PARTS_FROM", 0)
-        mp.setattr(pipeline, "START_PARTS", 2)
-        mp.setattr(pipeline, "PARTS_AT_ONCE", 1)
-        mp.setattr(pipeline, "PART_STOP_BELOW", 0.0)
-        mp.setattr(pipeline, "PART_LAST_BELOW", 1e9)
-        mp.setattr(pipeline, "_run_optimal", spy)
-        res = run(students, smes, mode="optimal", k=2, explain=False)
+    res = _optimal_from_two_parts(students, smes, spy, PART_STOP_BELOW=0.0, PART_LAST_BELOW=1e9)
     assert "start_parts" in res.timings and len(parts) == 2
     assert all(rounds == 1 and full == 1 for rounds, full in parts)
     assert abs(res.total_score - plain.total_score) < 1e-6
@@ -1126,12 +1129,7 @@ def test_the_wholes_ranking_matrices_and_exact_scorer_are_built_beside_the_parts
             )
         return real(model, cycle, k, **kw)
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "PARTS_FROM", 0)
-        mp.setattr(pipeline, "START_PARTS", 2)
-        mp.setattr(pipeline, "PARTS_AT_ONCE", 1)
-        mp.setattr(pipeline, "_run_optimal", spy)
-        res = run(students, smes, mode="optimal", k=2, explain=False)
+    res = _optimal_from_two_parts(students, smes, spy)
     assert "start_parts" in res.timings
     assert built == [(True, True)]
     assert abs(res.total_score - plain.total_score) < 1e-6

@@ -985,7 +985,9 @@ def _run_optimal(
     solver gains nothing from the previous prices, see
     ``assign._solve_min_cost_flow``). When none is left the assignment is
     optimal over *all* acceptable pairs. (An unmatched student next to a free
-    seat is such a pair: u = v = 0.)
+    seat is such a pair: u = v = 0.) A part (``stop_below``, ``last_below``:
+    ``PART_STOP_BELOW``, ``PART_LAST_BELOW``; 0 for the whole) stops earlier:
+    its prices are only a start.
 
     The first lists are each student's top ``k`` only. Each SME's top ``k``
     students were added too until issue 14; column generation finds the pairs

@@ -89,14 +89,7 @@ def insert_row(statement: Insert, row: Mapping[str, Any]) -> None:
     if plan is None or statements_listened(connection):
         connection.execute(statement, [dict(row)])
         return
-    sql, parameters = plan.parameters(row)
-    cursor = connection.connection.cursor()
-    try:
-        plan.dialect.do_execute(cursor, sql, parameters, None)
-    except plan.dialect.loaded_dbapi.Error as error:
-        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
-    finally:
-        cursor.close()
+    plan.run(connection, row, fetch=False)
 
 
 class _DriverPlan:
@@ -160,11 +153,18 @@ class _DriverPlan:
                 del values[name]
         return written
 
-    def run(self, connection: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def run(
+        self, connection: Any, params: Mapping[str, Any], *, fetch: bool = True
+    ) -> list[tuple[Any, ...]]:
+        """The statement run on the connection's own cursor, its rows processed as SQLAlchemy
+        processes them (none read with `fetch` False: an INSERT's `RETURNING` row is not
+        wanted); a driver's error raised as SQLAlchemy raises it."""
         sql, parameters = self.parameters(params)
         cursor = connection.connection.cursor()
         try:
             self.dialect.do_execute(cursor, sql, parameters, None)
+            if not fetch:
+                return []
             fetched = cursor.fetchall()
             processors: list[Any] = self.result_processors or []
             if self.result_processors is None:

@@ -426,29 +426,39 @@ def test_first_pass_blocks_hold_enough_students_for_blas(monkeypatch: pytest.Mon
     st.integers(0, 5),
     st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=40),
     st.integers(1, 7),
+    st.integers(1, 7),
     st.integers(0, 10_000),
 )
 def test_row_dots_equal_the_dot_of_each_pair(
-    n: int, m: int, width: int, pairs: list[tuple[int, int]], step: int, seed: int
+    n: int, m: int, width: int, pairs: list[tuple[int, int]], step: int, piece: int, seed: int
 ) -> None:
     """List growth's one-by-one dots (``row_dots``: one matrix-vector product
     per run of a student's pairs, issue 14) give each pair's dot product, in
     any order of pairs (runs of one row, rows repeated later, single pairs),
-    with runs cut across the gathering steps."""
+    with runs cut across the gathering steps. Since session 16 a step's runs
+    are gathered in pieces (``ROW_DOTS_PIECE``) into one reused buffer: each
+    run's product is still the same product of the same rows, so bit for bit
+    what a product of that run's own gathered rows gives."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, (n, width)).astype(np.float32)
     y = rng.uniform(-1, 1, (m, width)).astype(np.float32)
     r = np.array([p[0] % n for p in pairs], dtype=np.int64)
     c = np.array([p[1] % m for p in pairs], dtype=np.int64)
-    saved = shortlists.ROW_DOTS_STEP
-    try:
-        shortlists.ROW_DOTS_STEP = step
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(shortlists, "ROW_DOTS_STEP", step)
+        mp.setattr(shortlists, "ROW_DOTS_PIECE", piece)
         got = row_dots(x, r, y, c)
-    finally:
-        shortlists.ROW_DOTS_STEP = saved
     assert got.dtype == np.float32 and got.shape == (len(pairs),)
     expect = np.einsum("ij,ij->i", x[r].astype(np.float64), y[c].astype(np.float64))
     np.testing.assert_allclose(got, expect, rtol=0, atol=1e-5)
+    # each run (cut at the steps) by itself
+    by_run = np.empty(len(pairs), dtype=np.float32)
+    for a in range(0, len(pairs), step):
+        b = min(a + step, len(pairs))
+        cuts = [a, *(a + 1 + np.flatnonzero(r[a + 1 : b] != r[a : b - 1])).tolist(), b]
+        for s, e in zip(cuts[:-1], cuts[1:], strict=True):
+            by_run[s:e] = y[c[s:e]] @ x[r[s]]
+    assert np.array_equal(got.view(np.uint32), by_run.view(np.uint32))
 
 
 def test_a_pass_over_every_sme_reads_the_ranking_rows_without_a_copy() -> None:

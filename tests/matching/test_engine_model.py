@@ -302,6 +302,72 @@ def test_the_first_pass_with_its_sample_first_gives_the_same_lists(
     assert_same_lists(*got)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.integers(1, 200),
+    st.integers(0, 10_000),
+    st.integers(1, 6),
+    st.integers(1, 12),
+    st.sampled_from([None, 2, 5]),
+    st.booleans(),
+    st.booleans(),
+)
+@example(n=60, m=200, seed=3, k=2, r=3, chunk=2, many_groups=True, some_students=True)
+def test_the_first_pass_finished_in_its_chunks_gives_the_same_lists(
+    n: int,
+    m: int,
+    seed: int,
+    k: int,
+    r: int,
+    chunk: int | None,
+    many_groups: bool,
+    some_students: bool,
+) -> None:
+    """The first pass (a reserve, nothing included) scores, trims and
+    reserves each chunk's lists on its worker (issue 14, session 16:
+    ``FINISH_IN_CHUNKS``) instead of after the pass, over the union of every
+    chunk's pairs: the same lists, values, reserve (its near-ties after each
+    student's entries of the pass, in SME order), cutoffs and complete
+    students, bit for bit and of the same types, with excluded pairs, some
+    SMEs left out, blocked groups masked per chunk, some students only and
+    chunks of a few rows (both ways use the same chunks, so the same float32
+    blocks)."""
+    model, rng, declined, allowed = _visa_cohort(n, m, seed, many_groups)
+    students = np.flatnonzero(rng.random(n) < 0.7) if some_students else None
+    got = []
+    try:
+        for finish in (False, True):
+            shortlists.FINISH_IN_CHUNKS = finish
+            got.append(
+                model.candidates(
+                    k,
+                    by="student",
+                    exclude=declined,
+                    students=students,
+                    sme_mask=allowed,
+                    chunk_size=chunk,
+                    reserve=r,
+                )
+            )
+    finally:
+        shortlists.FINISH_IN_CHUNKS = True
+    assert all(answer.reserve is not None for answer in got)
+    assert_same_lists(*got)
+    old, new = got
+    assert old.reserve is not None and new.reserve is not None
+    assert new.reserve.sme.dtype == old.reserve.sme.dtype
+    assert new.reserve.indptr.dtype == old.reserve.indptr.dtype
+    for view in ("student_view", "sme_view", "combined"):
+        a, b = getattr(old, view), getattr(new, view)
+        assert (a.indptr.dtype, a.indices.dtype, a.data.dtype) == (
+            b.indptr.dtype,
+            b.indices.dtype,
+            b.data.dtype,
+        )
+        assert b.has_canonical_format
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     st.integers(1, 60),

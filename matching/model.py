@@ -750,6 +750,9 @@ class _ExactScorer:
         self.x_sme, self.x_stu = model.x_sme_, model.x_stu_
         self.width = model.x_sme_.shape[1]
         self.y_pattern, self.y_sme, self.y_stu = _union_csr(model.y_sme_, model.y_stu_, rest)
+        # (the pattern's rows read as plain arrays: ``_sparse_dots_into``)
+        self.y_indptr = self.y_pattern.indptr.astype(np.int64)
+        self.y_cols = self.y_pattern.indices.astype(np.int64)
         w_sme, w_stu = model.view_weights_
         self.text_sme = w_sme["text"] * (1.0 - priority_share)
         self.text_stu = w_stu["text"]
@@ -781,7 +784,7 @@ class _ExactScorer:
         _sparse_dots_into(
             (self.x_stu, self.x_sme),
             self.width,
-            self.y_pattern,
+            (self.y_indptr, self.y_cols),
             (self.y_stu, self.y_sme),
             i,
             j,
@@ -837,7 +840,7 @@ def _union_csr(
 def _sparse_dots_into(
     xs: tuple[npt.NDArray[np.floating[Any]], ...],
     width: int,
-    pattern: sp.csr_array,
+    pattern: tuple[IntArray, IntArray],
     ys: tuple[FloatArray, ...],
     i: IntArray,
     j: IntArray,
@@ -845,14 +848,19 @@ def _sparse_dots_into(
 ) -> None:
     """``x[i[p]] . y[j[p]]`` for each ``(x, y)`` of ``zip(xs, ys)`` over ``pattern``, into ``outs``.
 
-    The pairs' rows of the pattern are gathered once (scipy's row indexing)
-    and turned into one sparse matrix per view whose entry ``(p, i * width +
-    f)`` is ``y[j, f]``: its product with the flat ``x`` sums each pair's
-    terms in one compiled loop, in column order from 0.0, so every pair gets
-    exactly the value the per-term gather and ``np.bincount`` gave (the
-    union pattern adds terms ``x * 0.0``, which leave a sum unchanged).
-    Measured at 20,000 x 10,000 on a million pairs: 0.12 s of CPU per view
-    instead of 0.27 s. ``outs`` hold zeros (a pair with no entries keeps 0.0).
+    ``pattern``: the (indptr, columns) of the SMEs' rows' stored entries
+    (``_union_csr``), whose values are ``ys``. The pairs' entries are read
+    as positions in it, and turned into one sparse matrix per view whose
+    entry ``(p, i * width + f)`` is ``y[j, f]``: its product with the flat
+    ``x`` sums each pair's terms in one compiled loop, in column order from
+    0.0, so every pair gets exactly the value the per-term gather and
+    ``np.bincount`` gave (the union pattern adds terms ``x * 0.0``, which
+    leave a sum unchanged). Measured at 20,000 x 10,000 on a million pairs:
+    0.12 s of CPU per view instead of 0.27 s. ``outs`` hold zeros (a pair
+    with no entries keeps 0.0). (Until issue 14's sixteenth session the
+    pairs' rows were gathered with scipy's CSR row indexing, whose Python
+    checks and index-type choices were most of a step's fixed cost, and
+    whose values, the entries' positions as floats, were converted back.)
 
     Callers go ``EXACT_STEP`` pairs at a time: the temporaries are step x
     entries per row x ~24 bytes, and 2^16 pairs made ~70 MB of them per
@@ -862,17 +870,23 @@ def _sparse_dots_into(
     from the heap: a million pairs' first call 1.06-1.23 -> 0.60-0.70 s of
     CPU (issue 14, session 5).
     """
-    rows = pattern[j]
-    if rows.nnz == 0:
+    indptr, cols = pattern
+    start = indptr[j]
+    count = indptr[j + 1] - start
+    row_ptr = np.zeros(i.size + 1, dtype=np.int64)
+    np.cumsum(count, out=row_ptr[1:])
+    total = int(row_ptr[-1])
+    if total == 0:
         return
     flats = [x.reshape(-1) for x in xs]
-    entry = rows.data.astype(np.int64)
-    flat_col = rows.indices.astype(np.int64)
-    flat_col += np.repeat(i * width, np.diff(rows.indptr))
+    # each stored entry's position in the pattern, pair by pair
+    start -= row_ptr[:-1]
+    entry = np.repeat(start, count)
+    entry += np.arange(total, dtype=np.int64)
+    flat_col = cols[entry]
+    flat_col += np.repeat(i * width, count)
     for out, flat, y in zip(outs, flats, ys, strict=True):
-        terms = sp.csr_array(
-            (y[entry], flat_col, rows.indptr), shape=(i.size, flat.size), copy=False
-        )
+        terms = sp.csr_array((y[entry], flat_col, row_ptr), shape=(i.size, flat.size), copy=False)
         out[:] = terms @ flat
 
 

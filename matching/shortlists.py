@@ -340,6 +340,9 @@ def candidates(
     7. *Assemble*: acceptable pairs (with prices: those that beat
        ``u_i + v_j``) become three CSR matrices over one pattern.
 
+    A query with a reserve and nothing included (stable mode's first lists)
+    does 4, 5 and 7 in the pass's chunks (``FINISH_IN_CHUNKS``).
+
     Memory: the dense block is at most ``max_block_bytes`` (``chunk_size``
     rows x SMEs x 4 bytes), plus about twice that for masks and temporaries,
     plus the output (about 3 x 16 bytes per kept pair). Nothing of size

@@ -39,6 +39,7 @@ from .compute import (
     in_chunks,
     is_member,
     release_free_heap,
+    settle_heap,
     small_pages,
     sorted_unique,
     workers,
@@ -366,6 +367,7 @@ def run(
     if k < 1:
         raise ValueError("k must be >= 1")
     locked, excluded, priority = list(locked), list(excluded), list(priority)  # (read twice)
+    settle_heap()  # (once per process: before the cycle's threads take heap arenas)
     cycle = _prepare(students, smes, locked, excluded, priority, capacity_override)
     if mode == "stable":
         model = _fit(cycle, weights, random_state, rules)

@@ -47,6 +47,61 @@ def test_free_heap_is_given_back_where_glibc_runs() -> None:
     compute.release_free_heap()
 
 
+_HEAP_CODE = """
+import ctypes, hashlib, pickle, threading
+import numpy as np
+from matching import compute, pipeline
+from matching.synthetic import population
+students, smes = population(300, 400, seed=3)
+result = pipeline.run(students, smes, mode="stable", explain=True)
+def work():  # blocks under the mmap threshold, as the engine's workers allocate
+    for _ in range(20):
+        a = np.ones(1 << 17)
+        del a
+threads = [threading.Thread(target=work) for _ in range(3)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+pairs = [(p.student_id, p.sme_id, p.score, p.student_view, p.sme_view, repr(p.reasons))
+         for p in result.pairs]
+settled = compute.settle_heap.cache_info().currsize == 1 and compute.settle_heap()
+digest = hashlib.sha256(pickle.dumps((pairs, result.total_score, result.blocking_pairs)))
+print(settled, digest.hexdigest(), flush=True)
+ctypes.CDLL(None).malloc_stats()  # (to stderr: one "Arena n:" block per arena)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc settings")
+def test_settle_heap_gives_every_thread_one_arena_and_changes_no_result() -> None:
+    # In fresh processes (the settings are the process's, made once): with
+    # ``settle_heap`` every thread allocates from the main arena; with an
+    # explicit glibc malloc setting in the environment it leaves malloc
+    # alone, and the threads take arenas of their own. The cycle's pairs,
+    # scores, reasons and totals are the same either way.
+    def run(env: dict[str, str]) -> tuple[list[str], int]:
+        done = subprocess.run(  # noqa: S603 - fixed code, our own interpreter
+            [sys.executable, "-c", _HEAP_CODE],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=Path(__file__).resolve().parents[2],
+            env=env,
+        )
+        return done.stdout.split(), done.stderr.count("Arena ")
+
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    env.update(PYTHONHASHSEED="0")
+    (settled, digest), arenas = run(env)
+    assert settled == "True"
+    assert arenas == 1
+    (settled, digest_default), arenas = run({**env, "GLIBC_TUNABLES": "glibc.malloc.arena_max=8"})
+    assert settled == "False"
+    assert arenas > 1
+    assert digest_default == digest
+
+
 def _huge_pages_on() -> bool:
     switch = compute._hugepage_switch()
     assert switch is not None  # numpy >= 1.20 on every platform

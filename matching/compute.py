@@ -369,7 +369,8 @@ def settle_heap() -> bool:
     hundred large blocks a chunk, so sharing one arena's lock costs nothing
     measurable. Blocks of 32 MiB or more are still mapped and given back
     when freed, and stable mode's ``release_free_heap`` still trims large
-    cohorts. Process-wide, like ``small_pages``; an explicit glibc malloc
+    cohorts. Stable mode's ``pipeline.run`` calls it (optimal mode's parts
+    were not measured with it). Process-wide, like ``small_pages``; an explicit glibc malloc
     setting in the environment (``GLIBC_TUNABLES`` or the ``MALLOC_*``
     variables) is left alone, and so is a C library without ``mallopt``.
 

@@ -367,9 +367,11 @@ def run(
     if k < 1:
         raise ValueError("k must be >= 1")
     locked, excluded, priority = list(locked), list(excluded), list(priority)  # (read twice)
-    settle_heap()  # (once per process: before the cycle's threads take heap arenas)
     cycle = _prepare(students, smes, locked, excluded, priority, capacity_override)
     if mode == "stable":
+        # (once per process, before the cycle's threads take heap arenas; not
+        # asked for by optimal mode, whose parts' processes it was not measured on)
+        settle_heap()
         model = _fit(cycle, weights, random_state, rules)
         beside = _ReasonsBeside(model, len(cycle.smes)) if explain else None
         # The collector stays paused until the pairs are built: with the

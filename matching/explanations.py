@@ -328,7 +328,9 @@ def _explain_pairs(
             no_market=~present[:, fid["market"]],
             below=model.topik_[i] < model.min_topik_[j],
             whole=whole,
-            similarity=np.round(cos, 3),
+            # + 0.0: a similarity that rounds to zero from below is 0.0, not -0.0
+            # (a product of another shape may land a hair either side of zero).
+            similarity=np.round(cos, 3) + 0.0,
         )
 
     # The numbers chunk by chunk on the worker threads (numpy and BLAS release

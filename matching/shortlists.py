@@ -97,18 +97,6 @@ RANKED_BELOW = -1.0
 #: values up to 2**9 (a step there is 6e-5; those queries' are below 5). A larger one
 #: only adds survivors below each row's k-th value, which ``topk_ranking`` drops.
 RANKED_NEAR_TIE = NEAR_TIE
-#: The first pass (plain lists with a reserve, nothing included) finishes
-#: each chunk on its worker: the chunk's listed pairs are put in (student,
-#: SME) order, scored exactly, trimmed to their cutoff and their near-ties
-#: below it added to the chunk's reserve, so the calling thread only
-#: concatenates the chunks (students come in chunk order). Before, the
-#: calling thread sorted every listed pair's key (the union), split the keys
-#: again, scored the pairs in a second round on the pool, and put the
-#: near-ties into the reserve with a search over all of it, with the other
-#: core idle (~80 ms at 20,000 x 10,000). False: the chunks hand back
-#: their pairs unscored and ``candidates`` finishes them (for tests that
-#: compare the two).
-FINISH_IN_CHUNKS = True
 
 
 @dataclass(frozen=True)
@@ -340,9 +328,6 @@ def candidates(
     7. *Assemble*: acceptable pairs (with prices: those that beat
        ``u_i + v_j``) become three CSR matrices over one pattern.
 
-    A query with a reserve and nothing included (stable mode's first lists)
-    does 4, 5 and 7 in the pass's chunks (``FINISH_IN_CHUNKS``).
-
     Memory: the dense block is at most ``max_block_bytes`` (``chunk_size``
     rows x SMEs x 4 bytes), plus about twice that for masks and temporaries,
     plus the output (about 3 x 16 bytes per kept pair). Nothing of size
@@ -418,9 +403,6 @@ def candidates(
             if excluded_keys.size
             else np.asarray(exclude_keys, dtype=np.int64)
         )
-    in_i, in_j = as_pairs(include, n, m)
-    # (the first pass: see ``FINISH_IN_CHUNKS``)
-    finish = FINISH_IN_CHUNKS and reserve > 0 and not in_i.size
     # 3. top-k pass
     got_i: list[IntArray] = []
     got_j: list[IntArray] = []
@@ -445,7 +427,6 @@ def candidates(
             chunk_size=chunk_size,
             max_block_bytes=max_block_bytes,
             reserve=reserve,
-            finish=finish,
         )
         got_i, got_j = query.run()
         if sme_side:
@@ -454,9 +435,8 @@ def candidates(
         complete = query.complete
         res_parts = query.reserve_parts
         res_cutoff = query.reserve_cutoff
-        if query.finish:
-            return _finished(query, n, m, k)
     # 4. union
+    in_i, in_j = as_pairs(include, n, m)
     got_i.append(in_i)
     got_j.append(in_j)
     # (_union empties the part lists: they are list-sized, 5 M pairs at 100,000 x 30,000)
@@ -534,51 +514,6 @@ def candidates(
     return Candidates(
         csr(comb), csr(stu), csr(sme), k, by, complete if by == "student" else None, kept
     )
-
-
-def _finished(query: TopKPass, n: int, m: int, k: int) -> Candidates:
-    """``candidates``' result from a pass whose chunks finished their lists and reserve.
-
-    Each chunk's lists are in (student, SME) order, scored and trimmed, and
-    its reserve part holds its near-ties (``TopKPass._finish_chunk``); the
-    chunks cover increasing ranges of students, so joining them in that
-    order gives what the union, the exact scores and the assembly give.
-    One kind of array is joined at a time, its parts freed as it is (at
-    100,000 x 30,000 the lists are 5 M pairs).
-    """
-    parts = sorted(query.list_parts, key=lambda part: part[0])  # workers finish in any order
-    query.list_parts.clear()
-    listed = np.zeros(n, dtype=np.int64)
-    for _, rows, count, *_ in parts:
-        listed[rows] = count
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(listed, out=indptr[1:])
-    del listed
-    kinds: list[list[npt.NDArray[Any]]] = [
-        [part[3] for part in parts],
-        [part[4] for part in parts],
-        [part[5] for part in parts],
-    ]
-    del parts
-    joined: list[npt.NDArray[Any]] = []
-    for kind, dtype in zip(kinds, (np.int64, np.float64, np.float64), strict=True):
-        # (the SMEs widened to int64 as they are joined: the CSR indices the union gave)
-        joined.append(np.concatenate(kind, dtype=dtype) if kind else np.zeros(0, dtype))
-        kind.clear()
-    gj, stu, sme = joined
-    del joined
-    comb = np.add(stu, sme)  # as ``model._quantised``: the same values
-    comb *= 0.5
-    empty = np.zeros(0, np.int64)
-    kept = _reserve(n, query.reserve_parts, empty, empty, query.reserve_cutoff)
-
-    def csr(values: FloatArray) -> sp.csr_array:
-        # The three matrices share one (sorted, canonical) pattern.
-        out = sp.csr_array((values, gj, indptr), shape=(n, m), copy=False)
-        out.has_canonical_format = True
-        return out
-
-    return Candidates(csr(comb), csr(stu), csr(sme), k, "student", query.complete, kept)
 
 
 def _reserve(
@@ -683,28 +618,9 @@ class TopKPass:
         chunk_size: int | None,
         max_block_bytes: int,
         reserve: int = 0,
-        finish: bool = False,
     ) -> None:
         m = model.n_smes_
         self.m = m
-        self.model = model
-        # (``FINISH_IN_CHUNKS``) each chunk's finished lists: (first row, its
-        # students, their list lengths, SMEs, student view, SME view); one
-        # append per chunk. 20 bytes a pair (the students as counts, the SMEs
-        # as int32, no combined score: the mean of the views, made at the
-        # end), since they are held while the pass's blocks are: at 100,000
-        # x 30,000, 40 bytes a pair raised the first query's peak by ~90 MiB.
-        self.finish = False  # (set below, once the lengths are known)
-        self.list_parts: list[
-            tuple[
-                int,
-                IntArray,
-                npt.NDArray[np.int32],
-                npt.NDArray[np.int32],
-                FloatArray,
-                FloatArray,
-            ]
-        ] = []
         self.rows_all, self.cols, self.excluded_keys = rows_all, cols, excluded_keys
         # The first pass's blocks hold the SMEs with the selection's sample
         # first (``sample_first_order``): block column p is ``cols[order[p]]``.
@@ -799,8 +715,6 @@ class TopKPass:
         # With a reserve, one top-(k + reserve) pass; the first k (and
         # their near-ties) make the list, the rest the reserve.
         self.reserve_length = min(k + reserve, cols.size) if reserve else 0
-        # (only chunks that keep a reserve finish their lists: ``_with_reserve``)
-        self.finish = finish and self.reserve_length > self.list_length
         # (students, SMEs) per chunk; one append per chunk (workers run
         # chunks concurrently: two appends could interleave).
         self.reserve_parts: list[tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32]]] = []
@@ -1162,68 +1076,14 @@ class TopKPass:
         out = ~in_list
         # int32 (half the memory of a 10 M-pair reserve at 100,000 x 30,000),
         # tagged with the chunk's first row: workers finish in any order
-        first = int(rows[0]) if rows.size else -1
-        res_i = rows[r_loc[out]].astype(np.int32)
-        res_j = self.cols[c_loc[out]].astype(np.int32)
-        if self.finish:
-            self._finish_chunk(first, rows, r_loc[in_list], c_loc[in_list], res_i, res_j)
-            empty = np.zeros(0, np.int64)
-            return empty, empty, None
-        self.reserve_parts.append((first, res_i, res_j))
+        self.reserve_parts.append(
+            (
+                int(rows[0]) if rows.size else -1,
+                rows[r_loc[out]].astype(np.int32),
+                self.cols[c_loc[out]].astype(np.int32),
+            )
+        )
         return rows[r_loc[in_list]], self.cols[c_loc[in_list]], None
-
-    def _finish_chunk(
-        self,
-        first: int,
-        rows: IntArray,
-        r_loc: IntArray,
-        c_loc: IntArray,
-        res_i: npt.NDArray[np.int32],
-        res_j: npt.NDArray[np.int32],
-    ) -> None:
-        """A first-pass chunk's lists scored and trimmed, its near-ties below them reserved.
-
-        What ``candidates`` does to the whole pass's lists after it (steps
-        4, 5 and 7), for this chunk's students only, on its worker
-        (``FINISH_IN_CHUNKS``): the listed pairs in (student, SME) order,
-        their exact scores (a pair's do not depend on the pairs scored with
-        it), those below their student's cutoff dropped, and the acceptable
-        ones among them put in the reserve after their student's entries of
-        the pass, in SME order (``_reserve``'s layout).
-
-        ``r_loc``, ``c_loc``: the listed entries' block rows and positions in
-        ``cols``, by row; ``res_i``, ``res_j``: the reserve's entries of the
-        chunk, by row.
-        """
-        # Sorted by (row, SME): ``cols`` is ascending, and a row and a
-        # position fit in one 64-bit key.
-        col_bits = max(1, (self.cols.size - 1).bit_length())
-        key = r_loc << col_bits
-        key |= c_loc
-        key.sort()
-        row = key >> col_bits
-        li = rows[row]
-        lj = self.cols[key & ((1 << col_bits) - 1)]
-        del key
-        _, stu, sme, ok = self.model.shortlist_scores(li, lj)
-        below = stu < self.cutoff[li]
-        tie = np.flatnonzero(ok & below)
-        if tie.size:
-            # each near-tie goes after its student's entries of the pass (and its earlier near-ties)
-            at = np.searchsorted(res_i, li[tie], side="right") + np.arange(tie.size)
-            is_tie = np.zeros(res_i.size + tie.size, dtype=bool)
-            is_tie[at] = True
-            both_i = np.empty(is_tie.size, dtype=np.int32)
-            both_j = np.empty(is_tie.size, dtype=np.int32)
-            both_i[at] = li[tie]
-            both_j[at] = lj[tie]
-            both_i[~is_tie] = res_i
-            both_j[~is_tie] = res_j
-            res_i, res_j = both_i, both_j
-        self.reserve_parts.append((first, res_i, res_j))
-        ok &= ~below
-        count = np.bincount(row[ok], minlength=rows.size).astype(np.int32)
-        self.list_parts.append((first, rows, count, lj[ok].astype(np.int32), stu[ok], sme[ok]))
 
     def _mask_excluded(
         self, block: Float32Array, rows: IntArray, col_pos: IntArray | None = None

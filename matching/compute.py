@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from functools import cache
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -326,11 +326,12 @@ UNACCEPTABLE = -4.0
 
 
 @cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def _glibc(name: str) -> Any | None:
+    """glibc's function ``name`` (``malloc_trim``, ``mallopt``), None where the C library has
+    none (musl, macOS): the heap is then left as the C library manages it."""
     try:
-        libc = ctypes.CDLL(None)
-        return cast("Callable[[int], int]", libc.malloc_trim)
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to give back this way
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):
         return None
 
 
@@ -383,9 +384,8 @@ def settle_heap() -> bool:
         return False
     if "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
         return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
+    mallopt = _glibc("mallopt")
+    if mallopt is None:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
@@ -408,6 +408,6 @@ def release_free_heap() -> None:
     candidate pass and ~100 MB after each list-growth call). A no-op where
     the C library has no ``malloc_trim``.
     """
-    trim = _malloc_trim()
+    trim = _glibc("malloc_trim")
     if trim is not None:
         trim(0)

@@ -787,6 +787,24 @@ def _optimal_from_two_parts(
         return run(students, smes, mode="optimal", k=2, explain=False)
 
 
+def _parts_timings_from_two_parts(
+    students: Any, smes: Any, **knobs: float
+) -> tuple[pipeline.MatchResult, list[dict[str, float]]]:
+    """``_optimal_from_two_parts`` with a spy that keeps each part's timings after its column
+    generation (a part: a ``_run_optimal`` call with a stop or a last share; the whole has 0
+    for both), in the order the parts ran."""
+    parts: list[dict[str, float]] = []
+    real = pipeline._run_optimal
+
+    def spy(*a: Any, **kw: Any) -> Any:
+        out = real(*a, **kw)
+        if kw.get("stop_below") or kw.get("last_below"):
+            parts.append(dict(a[1].timings))
+        return out
+
+    return _optimal_from_two_parts(students, smes, spy, **knobs), parts
+
+
 @settings(max_examples=10, deadline=None)
 @given(st.integers(8, 40), st.integers(6, 12), st.integers(0, 1000))
 def test_parts_that_stop_early_still_start_the_whole_to_its_own_optimum(
@@ -798,18 +816,9 @@ def test_parts_that_stop_early_still_start_the_whole_to_its_own_optimum(
     # may not stop short of (the test fails if the stop applies to the whole too).
     students, smes = population(n, m, seed=seed)
     plain = run(students, smes, mode="optimal", k=2, explain=False)
-    solves: list[int] = []
-    real = pipeline._run_optimal
-
-    def spy(*a: Any, **kw: Any) -> Any:
-        out = real(*a, **kw)
-        if kw.get("stop_below"):
-            solves.append(int(a[1].timings["solves"]))
-        return out
-
-    res = _optimal_from_two_parts(students, smes, spy, PART_STOP_BELOW=1e9)
+    res, parts = _parts_timings_from_two_parts(students, smes, PART_STOP_BELOW=1e9)
     assert "start_parts" in res.timings
-    assert solves and max(solves) == 1  # each part: its first solve only
+    assert parts and max(int(t["solves"]) for t in parts) == 1  # each part: its first solve only
     assert abs(res.total_score - plain.total_score) < 1e-6
 
 
@@ -824,19 +833,11 @@ def test_parts_that_end_on_a_solve_still_start_the_whole_to_its_own_optimum(
     # ends at its own optimum (the test fails if the whole stops too, or if the parts go on).
     students, smes = population(n, m, seed=seed)
     plain = run(students, smes, mode="optimal", k=2, explain=False)
-    parts: list[tuple[int, int]] = []
-    real = pipeline._run_optimal
-
-    def spy(*a: Any, **kw: Any) -> Any:
-        out = real(*a, **kw)
-        if kw.get("last_below"):
-            timings = a[1].timings
-            parts.append((int(timings["pricing_rounds"]), int(timings["full_pricing_passes"])))
-        return out
-
-    res = _optimal_from_two_parts(students, smes, spy, PART_STOP_BELOW=0.0, PART_LAST_BELOW=1e9)
+    res, parts = _parts_timings_from_two_parts(
+        students, smes, PART_STOP_BELOW=0.0, PART_LAST_BELOW=1e9
+    )
     assert "start_parts" in res.timings and len(parts) == 2
-    assert all(rounds == 1 and full == 1 for rounds, full in parts)
+    assert all(t["pricing_rounds"] == 1 and t["full_pricing_passes"] == 1 for t in parts)
     assert abs(res.total_score - plain.total_score) < 1e-6
 
 
